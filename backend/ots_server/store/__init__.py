@@ -1,0 +1,1 @@
+"""Secret stores: one protocol, several implementations, one contract test suite."""

@@ -1,0 +1,1 @@
+"""Thin Typer command modules: parse, call the core and the client, render."""

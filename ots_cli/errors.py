@@ -1,0 +1,174 @@
+"""The one exception tree of ots, and the exit code each error maps to.
+
+Every failure that reaches a command is an :class:`OtsError`. Foreign exceptions (httpx,
+keyring, nacl, OSError) are translated where they enter, with ``raise ... from exc``; nothing
+else escapes to the command layer. ``ots_cli.__main__.main`` is the only place that catches
+these, prints them and turns them into an exit status.
+
+    OtsError                      message + hints; .exit_code
+    ├── UsageError                 2  bad flags, missing input, wrong kind of argument
+    │   └── BadLink                2  a link or id#key that does not parse
+    ├── ConfigError                3  a bad config file, setting or environment variable
+    ├── AuthError                  4  authentication required or rejected
+    ├── NotFound                   5  unknown id, or the key does not match
+    ├── SecretGone                 6  consumed or burned: someone else may have read it
+    ├── SecretExpired              7  expired before it was read
+    ├── CryptoError                8  the core refuses or cannot authenticate the data
+    │   ├── FormatError            8  malformed header, envelope or padding
+    │   ├── UnsupportedVersion     8  a version, suite or flag this client does not know
+    │   ├── DecryptionFailed       8  authentication failed: tampered, truncated, wrong key
+    │   └── KdfParamsRefused       8  Argon2id parameters outside the accepted bounds
+    ├── Unavailable                9  network error or server unavailable (retryable)
+    ├── PolicyRefused             10  too large, TTL or views out of range, rate limited
+    └── WrongPassphrase           11  wrong passphrase; .attempts_left says how many remain
+
+The invariant: an error's message and hints never contain a secret, a key, a proof, a token
+or a passphrase. Messages are lowercase without a trailing period; main() prefixes them with
+``ots: error:`` and each hint with ``ots: hint:``.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    BUG = 1
+    USAGE = 2
+    CONFIG = 3
+    AUTH = 4
+    NOT_FOUND = 5
+    GONE = 6
+    EXPIRED = 7
+    INTEGRITY = 8
+    UNAVAILABLE = 9
+    REFUSED = 10
+    WRONG_PASSPHRASE = 11
+    INTERRUPTED = 130
+
+
+class OtsError(Exception):
+    """Base of every error ots reports to the user."""
+
+    exit_code: ExitCode = ExitCode.BUG
+    #: A stable machine-readable name used in ``--json`` error output.
+    code: str = "error"
+
+    def __init__(self, message: str, *, hints: tuple[str, ...] | list[str] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hints: tuple[str, ...] = tuple(hints)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(OtsError):
+    exit_code = ExitCode.USAGE
+    code = "usage"
+
+
+class BadLink(UsageError):
+    code = "bad_link"
+
+
+class ConfigError(OtsError):
+    exit_code = ExitCode.CONFIG
+    code = "config"
+
+
+class AuthError(OtsError):
+    exit_code = ExitCode.AUTH
+    code = "auth"
+
+
+class NotFound(OtsError):
+    exit_code = ExitCode.NOT_FOUND
+    code = "not_found"
+
+
+class SecretGone(OtsError):
+    """Consumed or burned. ``state`` is ``"consumed"`` or ``"burned"``; ``at`` a Unix time."""
+
+    exit_code = ExitCode.GONE
+    code = "gone"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        state: str = "consumed",
+        at: int | None = None,
+        hints: tuple[str, ...] | list[str] = (),
+    ) -> None:
+        super().__init__(message, hints=hints)
+        self.state = state
+        self.at = at
+
+
+class SecretExpired(OtsError):
+    exit_code = ExitCode.EXPIRED
+    code = "expired"
+
+    def __init__(
+        self, message: str, *, at: int | None = None, hints: tuple[str, ...] | list[str] = ()
+    ) -> None:
+        super().__init__(message, hints=hints)
+        self.at = at
+
+
+class CryptoError(OtsError):
+    exit_code = ExitCode.INTEGRITY
+    code = "integrity"
+
+
+class FormatError(CryptoError):
+    code = "bad_format"
+
+
+class UnsupportedVersion(CryptoError):
+    code = "unsupported_version"
+
+
+class DecryptionFailed(CryptoError):
+    code = "decryption_failed"
+
+
+class KdfParamsRefused(CryptoError):
+    code = "kdf_params_refused"
+
+
+class Unavailable(OtsError):
+    exit_code = ExitCode.UNAVAILABLE
+    code = "unavailable"
+
+
+class PolicyRefused(OtsError):
+    """The server refused by policy. ``retry_after`` is set (seconds) for rate limits."""
+
+    exit_code = ExitCode.REFUSED
+    code = "refused"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str = "refused",
+        retry_after: int | None = None,
+        hints: tuple[str, ...] | list[str] = (),
+    ) -> None:
+        super().__init__(message, hints=hints)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class WrongPassphrase(OtsError):
+    exit_code = ExitCode.WRONG_PASSPHRASE
+    code = "wrong_passphrase"
+
+    def __init__(
+        self, message: str, *, attempts_left: int, hints: tuple[str, ...] | list[str] = ()
+    ) -> None:
+        super().__init__(message, hints=hints)
+        self.attempts_left = attempts_left
