@@ -7,7 +7,8 @@ these, prints them and turns them into an exit status.
 
     OtsError                      message + hints; .exit_code
     ├── UsageError                 2  bad flags, missing input, wrong kind of argument
-    │   └── BadLink                2  a link or id#key that does not parse
+    │   ├── BadLink                2  a link or id#key that does not parse
+    │   └── PassphraseRequired     2  the secret needs a passphrase and none can be asked for
     ├── ConfigError                3  a bad config file, setting or environment variable
     ├── AuthError                  4  authentication required or rejected
     ├── NotFound                   5  unknown id, or the key does not match
@@ -19,8 +20,10 @@ these, prints them and turns them into an exit status.
     │   ├── DecryptionFailed       8  authentication failed: tampered, truncated, wrong key
     │   └── KdfParamsRefused       8  Argon2id parameters outside the accepted bounds
     ├── Unavailable                9  network error or server unavailable (retryable)
+    │   └── ProtocolError          9  an answer the API does not allow (not an ots server?)
     ├── PolicyRefused             10  too large, TTL or views out of range, rate limited
-    └── WrongPassphrase           11  wrong passphrase; .attempts_left says how many remain
+    ├── WrongPassphrase           11  wrong passphrase; .attempts_left says how many remain
+    └── Cancelled                130  the user declined a confirmation or pressed Ctrl-C
 
 The invariant: an error's message and hints never contain a secret, a key, a proof, a token
 or a passphrase. Messages are lowercase without a trailing period; main() prefixes them with
@@ -63,6 +66,10 @@ class OtsError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def details(self) -> dict[str, object]:
+        """Extra machine-readable fields for ``--json`` error output (never secret values)."""
+        return {}
+
 
 class UsageError(OtsError):
     exit_code = ExitCode.USAGE
@@ -71,6 +78,12 @@ class UsageError(OtsError):
 
 class BadLink(UsageError):
     code = "bad_link"
+
+
+class PassphraseRequired(UsageError):
+    """The secret is protected by a passphrase and none was given or could be asked for."""
+
+    code = "passphrase_required"
 
 
 class ConfigError(OtsError):
@@ -106,6 +119,9 @@ class SecretGone(OtsError):
         self.state = state
         self.at = at
 
+    def details(self) -> dict[str, object]:
+        return {"state": self.state, "at": self.at}
+
 
 class SecretExpired(OtsError):
     exit_code = ExitCode.EXPIRED
@@ -116,6 +132,9 @@ class SecretExpired(OtsError):
     ) -> None:
         super().__init__(message, hints=hints)
         self.at = at
+
+    def details(self) -> dict[str, object]:
+        return {"at": self.at}
 
 
 class CryptoError(OtsError):
@@ -144,6 +163,14 @@ class Unavailable(OtsError):
     code = "unavailable"
 
 
+class ProtocolError(Unavailable):
+    """The server's answer breaks the API contract: not an ots server, an incompatible
+    version, or a proxy in the way. Grouped with :class:`Unavailable` because a proxy error
+    page is the usual cause and retrying later is the usual cure."""
+
+    code = "protocol"
+
+
 class PolicyRefused(OtsError):
     """The server refused by policy. ``retry_after`` is set (seconds) for rate limits."""
 
@@ -162,13 +189,34 @@ class PolicyRefused(OtsError):
         self.reason = reason
         self.retry_after = retry_after
 
+    def details(self) -> dict[str, object]:
+        return {"reason": self.reason, "retry_after": self.retry_after}
+
 
 class WrongPassphrase(OtsError):
+    """``burned`` is True when this was the last attempt and the server destroyed the secret."""
+
     exit_code = ExitCode.WRONG_PASSPHRASE
     code = "wrong_passphrase"
 
     def __init__(
-        self, message: str, *, attempts_left: int, hints: tuple[str, ...] | list[str] = ()
+        self,
+        message: str,
+        *,
+        attempts_left: int,
+        burned: bool = False,
+        hints: tuple[str, ...] | list[str] = (),
     ) -> None:
         super().__init__(message, hints=hints)
         self.attempts_left = attempts_left
+        self.burned = burned
+
+    def details(self) -> dict[str, object]:
+        return {"attempts_left": self.attempts_left, "burned": self.burned}
+
+
+class Cancelled(OtsError):
+    """The person at the terminal said no (or pressed Ctrl-C): nothing was consumed."""
+
+    exit_code = ExitCode.INTERRUPTED
+    code = "cancelled"

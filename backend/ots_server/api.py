@@ -1,0 +1,196 @@
+"""The secret and receipt endpoints of ``/api/v1``: thin handlers over the store.
+
+Each handler validates the request completely (see :mod:`ots_server.bodies` and
+:mod:`ots_server.codec`), turns proofs into ``sha256(proof)`` checks at once, calls one store
+operation and maps its outcome to the contract in docs/API.md. A malformed id in the path is
+answered with the indistinguishable 404 before the body is read or the store is touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from ots_server import codec
+from ots_server.bodies import read_create, read_json
+from ots_server.errors import ApiError, SecretNotFound
+from ots_server.metrics import Metrics
+from ots_server.settings import Settings
+from ots_server.store.base import (
+    Gone,
+    IdExists,
+    NewSecret,
+    NotFound,
+    PassphraseRequired,
+    ReceiptStatus,
+    Store,
+    WrongPassphrase,
+)
+
+_PROOF = frozenset({"proof"})
+_REVEAL = frozenset({"proof", "passphrase_proof"})
+_RECEIPT = frozenset({"receipt"})
+
+
+def _gone(exc: Gone) -> ApiError:
+    return ApiError(410, "gone", f"the secret is {exc.state}", state=exc.state, at=exc.at)
+
+
+def _receipt_body(status: ReceiptStatus) -> dict[str, object]:
+    return {
+        "id": codec.b64encode(status.id),
+        "state": status.state,
+        "created_at": status.created_at,
+        "expires_at": status.expires_at,
+        "views": status.views,
+        "views_left": status.views_left,
+        "read_at": status.read_at,
+        "burned_at": status.burned_at,
+    }
+
+
+class SecretsApi:
+    def __init__(
+        self, settings: Settings, store: Store, clock: Callable[[], float], metrics: Metrics
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.metrics = metrics
+
+    def _now(self) -> int:
+        return int(self.clock())
+
+    @staticmethod
+    def _id(request: Request) -> bytes:
+        id = codec.path_id(request.path_params["id"])
+        if id is None:
+            raise SecretNotFound
+        return id
+
+    async def limits(self, request: Request) -> Response:
+        return JSONResponse(self.settings.limits)
+
+    async def create(self, request: Request) -> Response:
+        meta, blob = await read_create(request, self.settings)
+        receipt, receipt_hash = codec.new_receipt()
+        now = self._now()
+        expires_at = now + meta.ttl
+        try:
+            await self.store.create(
+                NewSecret(
+                    id=meta.id,
+                    blob=blob,
+                    header_length=meta.header_length,
+                    link_verifier=meta.link_verifier,
+                    passphrase_verifier=meta.passphrase_verifier,
+                    attempts=meta.attempts,
+                    views=meta.views,
+                    created_at=now,
+                    expires_at=expires_at,
+                    keep_until=expires_at + self.settings.receipt_grace,
+                    receipt_hash=receipt_hash,
+                )
+            )
+        except IdExists:
+            raise ApiError(409, "exists", "a secret with this id exists") from None
+        self.metrics.event("created")
+        body = {
+            "id": codec.b64encode(meta.id),
+            "receipt": receipt,
+            "created_at": now,
+            "expires_at": expires_at,
+            "views": meta.views,
+            "attempts": meta.attempts,
+        }
+        return JSONResponse(body, status_code=201)
+
+    async def peek(self, request: Request) -> Response:
+        id = self._id(request)
+        check = codec.proof_check(await read_json(request, _PROOF, _PROOF), "proof")
+        try:
+            info = await self.store.peek(id, check, self._now())
+        except NotFound:
+            raise SecretNotFound from None
+        except Gone as exc:
+            raise _gone(exc) from None
+        return JSONResponse(
+            {
+                "id": codec.b64encode(info.id),
+                "header": codec.b64encode(info.header),
+                "size": info.size,
+                "created_at": info.created_at,
+                "expires_at": info.expires_at,
+                "views_left": info.views_left,
+                "passphrase": info.passphrase,
+                "attempts_left": info.attempts_left,
+            }
+        )
+
+    async def reveal(self, request: Request) -> Response:
+        id = self._id(request)
+        body = await read_json(request, _REVEAL, _PROOF)
+        check = codec.proof_check(body, "proof")
+        passphrase_check = None
+        if body.get("passphrase_proof") is not None:
+            passphrase_check = codec.proof_check(body, "passphrase_proof")
+        try:
+            revealed = await self.store.reveal(id, check, passphrase_check, self._now())
+        except NotFound:
+            raise SecretNotFound from None
+        except Gone as exc:
+            raise _gone(exc) from None
+        except PassphraseRequired as exc:
+            raise ApiError(
+                401,
+                "passphrase_required",
+                "this secret needs the passphrase proof",
+                attempts_left=exc.attempts_left,
+            ) from None
+        except WrongPassphrase as exc:
+            self.metrics.event("burned_by_attempts" if exc.burned else "wrong_passphrase")
+            raise ApiError(
+                403,
+                "wrong_passphrase",
+                "the passphrase proof does not match",
+                attempts_left=exc.attempts_left,
+                burned=exc.burned,
+            ) from None
+        self.metrics.event("revealed")
+        return Response(
+            revealed.blob,
+            media_type="application/octet-stream",
+            headers={"Ots-Views-Left": str(revealed.views_left)},
+        )
+
+    async def burn(self, request: Request) -> Response:
+        id = self._id(request)
+        check = codec.proof_check(await read_json(request, _PROOF, _PROOF), "proof")
+        try:
+            tombstone = await self.store.burn(id, check, self._now())
+        except NotFound:
+            raise SecretNotFound from None
+        except Gone as exc:
+            raise _gone(exc) from None
+        self.metrics.event("burned")
+        return JSONResponse(
+            {"id": codec.b64encode(id), "state": tombstone.state, "at": tombstone.at}
+        )
+
+    async def receipt_status(self, request: Request) -> Response:
+        receipt_hash = codec.receipt_hash(await read_json(request, _RECEIPT, _RECEIPT))
+        try:
+            status = await self.store.receipt_status(receipt_hash, self._now())
+        except NotFound:
+            raise ApiError(404, "not_found", "no such receipt") from None
+        return JSONResponse(_receipt_body(status))
+
+    async def receipt_burn(self, request: Request) -> Response:
+        receipt_hash = codec.receipt_hash(await read_json(request, _RECEIPT, _RECEIPT))
+        try:
+            status = await self.store.burn_by_receipt(receipt_hash, self._now())
+        except NotFound:
+            raise ApiError(404, "not_found", "no such receipt") from None
+        return JSONResponse(_receipt_body(status))

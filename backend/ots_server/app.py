@@ -1,0 +1,181 @@
+"""The app factory: ``create_app(settings, store, clock=...)`` builds one Starlette app.
+
+Nothing is created at import time; every app has its own metrics, rate limiter and routes.
+Middleware, from the outside in::
+
+    SecurityHeaders   every response, even 500s from Starlette's error middleware
+    Observe           one access-log line and one metrics observation per request
+    RateLimit         per-client token buckets on API POSTs (429 before any body is read)
+    Starlette's ServerErrorMiddleware -> ExceptionMiddleware -> Router
+
+The lifespan runs the background maintenance (expiry sweep, WAL checkpoint); requests never
+do. An app built without running its lifespan (a ``TestClient`` used without ``with``) still
+answers every request correctly: expiry is enforced on every read by the store, the sweeper
+only frees space.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from ots_server.api import SecretsApi
+from ots_server.errors import ApiError, error_response
+from ots_server.headers import SecurityHeaders
+from ots_server.logs import FIELDS
+from ots_server.metrics import Metrics
+from ots_server.observe import Observe
+from ots_server.openapi import build_openapi
+from ots_server.ops import Operations
+from ots_server.ratelimit import RateLimit, RateLimiter
+from ots_server.settings import Settings
+from ots_server.store.base import Store, StoreUnavailable
+
+logger = logging.getLogger("ots_server")
+
+_HTTP_ERRORS = {
+    404: ("not_found", "no such resource"),
+    405: ("method_not_allowed", "method not allowed"),
+}
+
+
+class OtsApp(Starlette):
+    """A Starlette app whose own middleware wraps Starlette's error middleware too."""
+
+    def __init__(self, *, wrap: Callable[[ASGIApp], ASGIApp], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._wrap = wrap
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return self._wrap(super().build_middleware_stack())
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return exc.response()
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    error, detail = _HTTP_ERRORS.get(exc.status_code, ("bad_request", "bad request"))
+    return error_response(exc.status_code, error, detail, headers=exc.headers)
+
+
+async def _store_unavailable(request: Request, exc: Exception) -> Response:
+    logger.error("store unavailable: %s", exc)
+    return error_response(503, "unavailable", "the store is unavailable; retry later")
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    # Starlette's error middleware sends this, then re-raises so the server logs the bug.
+    return error_response(500, "internal_error", "internal server error")
+
+
+async def _client_disconnect(request: Request, exc: Exception) -> Response:
+    # Nobody is listening any more; the status only reaches the access log.
+    return error_response(400, "bad_request", "the client went away during the upload")
+
+
+async def _maintain(settings: Settings, store: Store, clock: Callable[[], float]) -> None:
+    """Sweep expired secrets and checkpoint the WAL at their intervals, forever."""
+    loop = asyncio.get_running_loop()
+    next_sweep = loop.time()
+    next_checkpoint = loop.time() + settings.checkpoint_interval
+    while True:
+        try:
+            if loop.time() >= next_sweep:
+                next_sweep = loop.time() + settings.sweep_interval
+                result = await store.purge_expired(int(clock()))
+                if result.expired or result.purged:
+                    counts = {"expired": result.expired, "purged": result.purged}
+                    logger.info("sweep", extra={FIELDS: counts})
+            if loop.time() >= next_checkpoint:
+                next_checkpoint = loop.time() + settings.checkpoint_interval
+                await store.maintenance()
+        except Exception as exc:  # keep sweeping after a transient store failure
+            logger.error("maintenance failed: %s", type(exc).__name__)
+        await asyncio.sleep(max(0.0, min(next_sweep, next_checkpoint) - loop.time()))
+
+
+def create_app(
+    settings: Settings,
+    store: Store,
+    *,
+    clock: Callable[[], float] = time.time,
+    owns_store: bool = False,
+) -> Starlette:
+    """Build the app. ``owns_store``: close the store when the lifespan ends."""
+    metrics = Metrics()
+    api = SecretsApi(settings, store, clock, metrics)
+    ops = Operations(store, metrics, build_openapi())
+    routes = [
+        Route("/api/v1/secrets", api.create, methods=["POST"]),
+        Route("/api/v1/secrets/{id}/peek", api.peek, methods=["POST"]),
+        Route("/api/v1/secrets/{id}/reveal", api.reveal, methods=["POST"]),
+        Route("/api/v1/secrets/{id}/burn", api.burn, methods=["POST"]),
+        Route("/api/v1/receipts/status", api.receipt_status, methods=["POST"]),
+        Route("/api/v1/receipts/burn", api.receipt_burn, methods=["POST"]),
+        Route("/api/v1/limits", api.limits, methods=["GET"]),
+        Route("/api/v1/openapi.json", ops.openapi_json, methods=["GET"]),
+        Route("/healthz", ops.healthz, methods=["GET"]),
+        Route("/readyz", ops.readyz, methods=["GET"]),
+        Route("/metrics", ops.metrics_text, methods=["GET"]),
+        Route("/s/{id}", ops.link_page, methods=["GET", "HEAD", "OPTIONS"]),
+    ]
+    limiter = (
+        RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst, clock)
+        if settings.rate_limit_per_minute > 0
+        else None
+    )
+
+    def wrap(app: ASGIApp) -> ASGIApp:
+        limited = RateLimit(
+            app,
+            limiter=limiter,
+            trusted=settings.trusted_proxies,
+            on_limited=lambda: metrics.event("rate_limited"),
+        )
+        return SecurityHeaders(Observe(limited, routes=routes, metrics=metrics))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        task = asyncio.create_task(_maintain(settings, store, clock))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            if owns_store:
+                await store.close()
+
+    app = OtsApp(
+        wrap=wrap,
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={
+            ApiError: _api_error,
+            HTTPException: _http_error,
+            StoreUnavailable: _store_unavailable,
+            ClientDisconnect: _client_disconnect,
+            Exception: _internal_error,
+        },
+    )
+    # A slash redirect would echo the path (the id) into a Location header.
+    app.router.redirect_slashes = False
+    app.state.settings = settings
+    app.state.store = store
+    app.state.metrics = metrics
+    app.state.rate_limiter = limiter
+    return app

@@ -1,0 +1,193 @@
+"""Reading request bodies with their limits enforced while streaming.
+
+``read_json`` reads the small JSON bodies of peek, reveal, burn and receipts (at most
+:data:`~ots_server.codec.MAX_JSON_BYTES`). ``read_create`` reads the create frame::
+
+    u32 big-endian meta_length (1..4096) | meta (UTF-8 JSON object) | blob (1..max_bytes)
+
+The meta is parsed and validated before the blob is read, so a bad TTL is refused without
+receiving the ciphertext. The blob is accumulated chunk by chunk and refused with 413 the
+moment it passes ``max_bytes``; a ``Content-Length`` that is already too large is refused
+before reading anything. Errors raised here carry ``Connection: close`` so the server does
+not read (or wait for) the rest of a refused upload. Nothing reaches the store until the
+whole body has arrived, so an aborted upload leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+
+from ots_server import codec
+from ots_server.errors import ApiError, bad_request
+from ots_server.settings import Settings
+
+CREATE_MEDIA_TYPE = "application/vnd.ots.secret"
+MAX_META_BYTES = 4096
+MAX_HEADER_LENGTH = 1024
+CREATE_FIELDS = frozenset(
+    {"id", "ttl", "views", "header_length", "link_verifier", "passphrase_verifier", "attempts"}
+)
+CREATE_REQUIRED = frozenset({"id", "header_length", "link_verifier"})
+_CLOSE = {"Connection": "close"}
+
+
+@dataclass(frozen=True, slots=True)
+class CreateMeta:
+    id: bytes
+    ttl: int
+    views: int
+    header_length: int
+    link_verifier: bytes
+    passphrase_verifier: bytes | None
+    attempts: int | None
+
+
+class _Stream:
+    """Pulls request chunks on demand so limits apply before more is read."""
+
+    def __init__(self, chunks: AsyncGenerator[bytes, None]) -> None:
+        self._chunks = chunks
+        self._buffer = bytearray()
+        self._done = False
+
+    async def _more(self) -> bool:
+        if self._done:
+            return False
+        try:
+            self._buffer += await anext(self._chunks)
+        except StopAsyncIteration:
+            self._done = True
+            return False
+        return True
+
+    async def take(self, size: int) -> bytes | None:
+        while len(self._buffer) < size:
+            if not await self._more():
+                return None
+        data = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return data
+
+    async def rest(self, limit: int, too_large: ApiError) -> bytes:
+        while True:
+            if len(self._buffer) > limit:
+                raise too_large
+            if not await self._more():
+                return bytes(self._buffer)
+
+
+def _media_type(request: Request) -> tuple[str, list[str]]:
+    kind, *params = request.headers.get("content-type", "").split(";")
+    return kind.strip().lower(), [param.strip().lower() for param in params]
+
+
+def _content_length(request: Request) -> int | None:
+    value = request.headers.get("content-length")
+    if value is None:
+        return None
+    if not value.isdigit():
+        raise bad_request("malformed Content-Length")
+    return int(value)
+
+
+def _too_large(limit: int, detail: str) -> ApiError:
+    return ApiError(413, "too_large", detail, headers=_CLOSE, max_bytes=limit)
+
+
+async def read_json(
+    request: Request, allowed: frozenset[str], required: frozenset[str]
+) -> dict[str, Any]:
+    kind, params = _media_type(request)
+    if kind != "application/json" or any(p != "charset=utf-8" for p in params):
+        raise ApiError(415, "unsupported_media_type", "expected Content-Type: application/json")
+    limit = codec.MAX_JSON_BYTES
+    too_large = _too_large(limit, "the JSON body is too large")
+    length = _content_length(request)
+    if length is not None and length > limit:
+        raise too_large
+    async with aclosing(request.stream()) as chunks:
+        raw = await _Stream(chunks).rest(limit, too_large)
+    return codec.parse_object(raw, allowed, required)
+
+
+async def read_create(request: Request, settings: Settings) -> tuple[CreateMeta, bytes]:
+    try:
+        return await _read_create(request, settings)
+    except ApiError as exc:
+        exc.headers.update(_CLOSE)
+        raise
+
+
+async def _read_create(request: Request, settings: Settings) -> tuple[CreateMeta, bytes]:
+    kind, params = _media_type(request)
+    if kind != CREATE_MEDIA_TYPE or params:
+        raise ApiError(415, "unsupported_media_type", f"expected Content-Type: {CREATE_MEDIA_TYPE}")
+    too_large = _too_large(settings.max_bytes, "the secret is larger than this server accepts")
+    length = _content_length(request)
+    if length is not None and length > 4 + MAX_META_BYTES + settings.max_bytes:
+        raise too_large
+    async with aclosing(request.stream()) as chunks:
+        stream = _Stream(chunks)
+        prefix = await stream.take(4)
+        if prefix is None:
+            raise bad_request("truncated frame")
+        (meta_length,) = struct.unpack(">I", prefix)
+        if not 1 <= meta_length <= MAX_META_BYTES:
+            raise bad_request(f"frame: meta_length must be 1..{MAX_META_BYTES}")
+        raw_meta = await stream.take(meta_length)
+        if raw_meta is None:
+            raise bad_request("truncated frame")
+        meta = parse_meta(raw_meta, settings)
+        blob = await stream.rest(settings.max_bytes, too_large)
+    if len(blob) < meta.header_length:
+        raise bad_request("the blob is shorter than header_length (or empty)")
+    return meta, blob
+
+
+def parse_meta(raw: bytes, settings: Settings) -> CreateMeta:
+    """Validate the create meta: 400 for malformed fields, 422 for out-of-range values."""
+    body = codec.parse_object(raw, CREATE_FIELDS, CREATE_REQUIRED)
+    id = codec.field_bytes(body, "id", codec.ID_BYTES)
+    link_verifier = codec.field_bytes(body, "link_verifier", codec.PROOF_BYTES)
+    passphrase_verifier = codec.optional_bytes(body, "passphrase_verifier", codec.PROOF_BYTES)
+    header_length = codec.field_int(body, "header_length")
+    if header_length is None or not 1 <= header_length <= MAX_HEADER_LENGTH:
+        raise bad_request(f"header_length: expected an integer 1..{MAX_HEADER_LENGTH}")
+    ttl = codec.field_int(body, "ttl")
+    views = codec.field_int(body, "views")
+    attempts = codec.field_int(body, "attempts")
+    if attempts is not None and passphrase_verifier is None:
+        raise bad_request("attempts: only allowed with passphrase_verifier")
+    ttl = settings.ttl_default if ttl is None else ttl
+    if not settings.ttl_min <= ttl <= settings.ttl_max:
+        raise ApiError(
+            422, "invalid_ttl", "ttl is out of range", min=settings.ttl_min, max=settings.ttl_max
+        )
+    views = 1 if views is None else views
+    if not 1 <= views <= settings.max_views:
+        raise ApiError(422, "invalid_views", "views is out of range", min=1, max=settings.max_views)
+    if passphrase_verifier is not None:
+        attempts = settings.default_attempts if attempts is None else attempts
+        if not 1 <= attempts <= settings.max_attempts:
+            raise ApiError(
+                422,
+                "invalid_attempts",
+                "attempts is out of range",
+                min=1,
+                max=settings.max_attempts,
+            )
+    return CreateMeta(
+        id=id,
+        ttl=ttl,
+        views=views,
+        header_length=header_length,
+        link_verifier=link_verifier,
+        passphrase_verifier=passphrase_verifier,
+        attempts=attempts,
+    )

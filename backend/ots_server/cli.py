@@ -1,0 +1,124 @@
+"""The operator command ``ots-server``: ``serve`` runs the app under uvicorn, ``purge`` sweeps once.
+
+Settings come only from ``OTS_*`` variables (listed with their defaults by ``--help``); they
+are parsed and the store is opened (and migrated) before uvicorn starts, so a bad setting
+fails at once with exit status 3 and a message naming the variable, instead of in every
+worker. Uvicorn runs with its access log off (it would log paths, which hold ids), without
+its own proxy-header handling (``OTS_TRUSTED_PROXIES`` decides whom to believe) and with the
+app built by a factory in each worker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+
+from ots_server.logs import configure_logging
+from ots_server.settings import Settings, SettingsError, describe_variables
+from ots_server.store import open_store
+from ots_server.store.base import StoreError
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_CONFIG = 3
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+def _parser() -> argparse.ArgumentParser:
+    epilog = describe_variables()
+    parser = argparse.ArgumentParser(
+        prog="ots-server",
+        description="The self-hostable backend of ots: stores ciphertext it cannot read.",
+        epilog=epilog,
+        formatter_class=_Formatter,
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    serve = commands.add_parser(
+        "serve", help="run the HTTP server", epilog=epilog, formatter_class=_Formatter
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind [127.0.0.1]")
+    serve.add_argument("--port", type=int, default=8000, help="port to bind [8000]")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="worker processes, each with its own store [1]"
+    )
+    commands.add_parser(
+        "purge",
+        help="delete expired secrets and old receipts once, then exit",
+        epilog=epilog,
+        formatter_class=_Formatter,
+    )
+    return parser
+
+
+def _fail(message: str) -> int:
+    print(f"ots-server: error: {message}", file=sys.stderr)
+    return EXIT_CONFIG
+
+
+def _check_store(settings: Settings) -> None:
+    """Open (create, migrate) and close the store once, so problems surface before serving."""
+    store = open_store(settings.store_url)
+    asyncio.run(store.close())
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
+    import uvicorn
+
+    configure_logging(settings.log_level)
+    uvicorn.run(
+        "ots_server.asgi:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_config=None,
+        log_level=settings.log_level,
+        proxy_headers=False,
+        server_header=False,
+        lifespan="on",
+        timeout_graceful_shutdown=10,
+    )
+    return EXIT_OK
+
+
+async def _purge(settings: Settings) -> dict[str, int]:
+    store = open_store(settings.store_url)
+    try:
+        result = await store.purge_expired(int(time.time()))
+        await store.maintenance()
+    finally:
+        await store.close()
+    return {"expired": result.expired, "purged": result.purged}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env(os.environ)
+        if args.command == "serve":
+            if not 1 <= args.workers <= 64:
+                parser.error("--workers must be between 1 and 64")
+            if not 0 <= args.port <= 65535:
+                parser.error("--port must be between 0 and 65535")
+            _check_store(settings)
+            return _serve(settings, args.host, args.port, args.workers)
+        print(json.dumps(asyncio.run(_purge(settings))))
+        return EXIT_OK
+    except SettingsError as exc:
+        return _fail(str(exc))
+    except (StoreError, OSError) as exc:
+        return _fail(f"cannot open the store: {exc}")
+
+
+def entry() -> None:
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""Strict decoding of what clients send: base64url values, ids, receipts and small JSON bodies.
+
+Everything here is pure and raises :class:`~ots_server.errors.ApiError` (400) for anything
+that is not exactly the documented form: non-canonical base64url (padding, wrong length,
+non-zero trailing bits), duplicate JSON keys, NaN, unknown fields, booleans where an integer
+is expected. Nothing is trimmed, clamped or guessed. Error details name the field but never
+echo the value.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+import secrets
+from typing import Any
+
+from ots_server.errors import bad_request
+
+ID_BYTES = 16
+PROOF_BYTES = 32
+RECEIPT_PREFIX = "otsr_"
+MAX_JSON_BYTES = 4096
+
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+
+
+def b64encode(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def b64decode(text: str, size: int) -> bytes | None:
+    """Decode canonical unpadded base64url of exactly ``size`` bytes, else ``None``."""
+    if len(text) != (size * 4 + 2) // 3 or _B64URL.fullmatch(text) is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    if len(raw) != size or b64encode(raw) != text:
+        return None
+    return raw
+
+
+def path_id(text: str) -> bytes | None:
+    """The id from a URL path, or ``None`` (answered with the plain 404, store untouched)."""
+    return b64decode(text, ID_BYTES)
+
+
+def field_bytes(body: dict[str, Any], name: str, size: int) -> bytes:
+    value = body.get(name)
+    raw = b64decode(value, size) if isinstance(value, str) else None
+    if raw is None:
+        raise bad_request(f"{name}: expected {size} bytes as unpadded base64url")
+    return raw
+
+
+def optional_bytes(body: dict[str, Any], name: str, size: int) -> bytes | None:
+    return None if body.get(name) is None else field_bytes(body, name, size)
+
+
+def field_int(body: dict[str, Any], name: str) -> int | None:
+    """An optional JSON integer (``true``/``false`` and floats are not integers)."""
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise bad_request(f"{name}: expected an integer")
+    return value
+
+
+def proof_check(body: dict[str, Any], name: str) -> bytes:
+    """``sha256(proof)``: the only form in which a proof goes further than this function."""
+    return hashlib.sha256(field_bytes(body, name, PROOF_BYTES)).digest()
+
+
+def new_receipt() -> tuple[str, bytes]:
+    """A fresh receipt token and the hash the store keeps."""
+    raw = secrets.token_bytes(32)
+    return RECEIPT_PREFIX + b64encode(raw), hashlib.sha256(raw).digest()
+
+
+def receipt_hash(body: dict[str, Any]) -> bytes:
+    value = body.get("receipt")
+    raw = None
+    if isinstance(value, str) and value.startswith(RECEIPT_PREFIX):
+        raw = b64decode(value[len(RECEIPT_PREFIX) :], 32)
+    if raw is None:
+        raise bad_request("receipt: expected otsr_ followed by 43 base64url characters")
+    return hashlib.sha256(raw).digest()
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError("duplicate key")
+        result[key] = value
+    return result
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError("non-finite number")
+
+
+def parse_object(raw: bytes, allowed: frozenset[str], required: frozenset[str]) -> dict[str, Any]:
+    """A UTF-8 JSON object with only ``allowed`` keys and all ``required`` ones."""
+    try:
+        value = json.loads(
+            raw.decode("utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_no_constant
+        )
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise bad_request("expected a UTF-8 JSON object without duplicate keys") from None
+    if not isinstance(value, dict):
+        raise bad_request("expected a JSON object")
+    if not set(value) <= allowed:
+        raise bad_request("unknown field; allowed: " + ", ".join(sorted(allowed)))
+    missing = required - set(value)
+    if missing:
+        raise bad_request("missing field: " + ", ".join(sorted(missing)))
+    return value

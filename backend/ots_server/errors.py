@@ -1,0 +1,74 @@
+"""The one HTTP error shape: ``{"error": code, "detail": text, ...extra}`` with a real status.
+
+Handlers raise :class:`ApiError`; the app's exception handlers turn it, Starlette's own HTTP
+exceptions and store failures into responses built by :func:`error_response`. ``detail`` is
+fixed text chosen by the server: it never echoes a request value, so an error body can never
+carry an id, proof or token back out (or into a log).
+
+:func:`not_found` is the single answer for every case a caller without the key must not be
+able to tell apart (unknown id, malformed id, wrong proof, consumed, burned, expired): the
+same status, the same bytes, the same headers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from starlette.responses import Response
+
+NOT_FOUND_DETAIL = "no such secret, or the proof does not match"
+
+
+class ApiError(Exception):
+    """An error answered with the standard shape; ``extra`` adds documented fields."""
+
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        detail: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        **extra: object,
+    ) -> None:
+        super().__init__(error)
+        self.status = status
+        self.error = error
+        self.detail = detail
+        self.headers = dict(headers or {})
+        self.extra = extra
+
+    def response(self) -> Response:
+        return error_response(
+            self.status, self.error, self.detail, headers=self.headers, **self.extra
+        )
+
+
+def error_response(
+    status: int,
+    error: str,
+    detail: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    **extra: object,
+) -> Response:
+    body = json.dumps(
+        {"error": error, "detail": detail, **extra}, separators=(",", ":"), allow_nan=False
+    ).encode()
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+def bad_request(detail: str) -> ApiError:
+    return ApiError(400, "bad_request", detail)
+
+
+def not_found() -> Response:
+    return error_response(404, "not_found", NOT_FOUND_DETAIL)
+
+
+class SecretNotFound(ApiError):
+    """Raised wherever the answer must be the indistinguishable 404."""
+
+    def __init__(self) -> None:
+        super().__init__(404, "not_found", NOT_FOUND_DETAIL)

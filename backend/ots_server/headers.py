@@ -1,0 +1,47 @@
+"""Security headers on every response, as pure ASGI middleware (no body buffering).
+
+It wraps the whole app, outside Starlette's error middleware, so 404s and 405s from the
+router and even 500s get the headers. Any ``Set-Cookie`` is dropped. A route may send its own
+``Content-Security-Policy`` (the link page allows one hashed stylesheet); every other header
+here is forced.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+DEFAULT_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+
+_FORCED: list[tuple[bytes, bytes]] = [
+    (b"cache-control", b"no-store"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+]
+_REMOVED = {name for name, _ in _FORCED} | {b"set-cookie", b"server"}
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    (name, value)
+                    for name, value in message.get("headers", [])
+                    if name.lower() not in _REMOVED
+                ]
+                if not any(name.lower() == b"content-security-policy" for name, _ in headers):
+                    headers.append((b"content-security-policy", DEFAULT_CSP.encode()))
+                headers.extend(_FORCED)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -1,0 +1,176 @@
+"""The store protocol: what every secret store does, and the outcomes it may report.
+
+A store keeps, per secret id, a *record* (link verifier, receipt hash, times, views, state)
+and, while the secret is live, its *body* (the opaque blob, header length, passphrase
+verifier, attempts left). When a secret is consumed, burned or expires, the body is deleted in
+the same atomic operation that turns the record into a tombstone. Records (tombstones and
+receipts) are kept until ``keep_until`` (the secret's expiry plus the receipt grace), then
+purged; a record past ``keep_until`` is treated as absent even before the purge runs.
+
+Invariants every implementation keeps (the contract suite in tests/server checks them):
+
+- The store never sees a proof, only ``sha256(proof)`` computed by the app (a *check*), and
+  compares it with the stored verifier in constant time (``hmac.compare_digest``).
+- A wrong link check, an unknown id and a purged record are indistinguishable: ``NotFound``.
+  Nothing changes and no attempt is spent.
+- Tombstone states are reported only to a caller whose link check matches: ``Gone``.
+- ``reveal`` is one atomic operation: expiry check, passphrase check (a wrong one decrements
+  ``attempts_left``; the last one burns), then views decrement or delete-and-tombstone. Two
+  concurrent reveals of a one-view secret never both succeed, in any number of processes.
+- Expiry is checked on every operation with the caller's ``now``; the sweeper only frees
+  space. A secret with ``expires_at <= now`` is expired.
+- Every method is ``async``; implementations never block the event loop.
+
+Outcomes other than success are exceptions, so the app maps each to one HTTP answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+TombstoneState = Literal["consumed", "burned", "expired"]
+ReceiptState = Literal["pending", "read", "burned", "expired"]
+
+
+class StoreError(Exception):
+    """Base of store outcomes and failures."""
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be reached or failed; the request may be retried later (503)."""
+
+
+class IdExists(StoreError):
+    """Create with an id that exists or still has a tombstone or receipt."""
+
+
+class NotFound(StoreError):
+    """Unknown id, wrong link check, or purged; indistinguishable on purpose."""
+
+
+class Gone(StoreError):
+    """The link check matched a tombstone: the secret was consumed, burned or expired."""
+
+    def __init__(self, state: TombstoneState, at: int) -> None:
+        super().__init__(state)
+        self.state: TombstoneState = state
+        self.at = at
+
+
+class PassphraseRequired(StoreError):
+    """Reveal of a passphrase secret without a passphrase check; nothing was spent."""
+
+    def __init__(self, attempts_left: int) -> None:
+        super().__init__("passphrase required")
+        self.attempts_left = attempts_left
+
+
+class WrongPassphrase(StoreError):
+    """A wrong passphrase check: one attempt spent; ``burned`` when it was the last."""
+
+    def __init__(self, attempts_left: int, *, burned: bool) -> None:
+        super().__init__("wrong passphrase")
+        self.attempts_left = attempts_left
+        self.burned = burned
+
+
+@dataclass(frozen=True, slots=True)
+class NewSecret:
+    id: bytes
+    blob: bytes
+    header_length: int
+    link_verifier: bytes
+    passphrase_verifier: bytes | None
+    #: Wrong passphrase attempts before burn; ``None`` exactly when there is no passphrase.
+    attempts: int | None
+    views: int
+    created_at: int
+    expires_at: int
+    #: When the record (tombstone, receipt) may be purged: ``expires_at`` + grace.
+    keep_until: int
+    receipt_hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SecretInfo:
+    """What peek tells a key holder about a live secret."""
+
+    id: bytes
+    header: bytes
+    size: int
+    created_at: int
+    expires_at: int
+    views_left: int
+    passphrase: bool
+    attempts_left: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Revealed:
+    blob: bytes
+    views_left: int
+
+
+@dataclass(frozen=True, slots=True)
+class Tombstone:
+    state: TombstoneState
+    at: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptStatus:
+    id: bytes
+    state: ReceiptState
+    created_at: int
+    expires_at: int
+    views: int
+    views_left: int
+    read_at: int | None
+    burned_at: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeResult:
+    #: Live secrets past expiry whose bodies were deleted (now ``expired`` tombstones).
+    expired: int
+    #: Records (tombstones and receipts) past ``keep_until`` that were deleted.
+    purged: int
+
+
+class Store(Protocol):
+    """A secret store. ``check`` arguments are ``sha256(proof)``, never a proof."""
+
+    async def create(self, secret: NewSecret) -> None:
+        """Store durably; return only after commit. ``IdExists`` if the id has a record
+        (live or tombstone) that is not past ``keep_until`` at ``secret.created_at``."""
+
+    async def peek(self, id: bytes, link_check: bytes, now: int) -> SecretInfo:
+        """Read-only. ``NotFound`` or ``Gone``, else what a key holder may know."""
+
+    async def reveal(
+        self, id: bytes, link_check: bytes, passphrase_check: bytes | None, now: int
+    ) -> Revealed:
+        """Consume one view atomically, or raise ``NotFound``, ``Gone``,
+        ``PassphraseRequired`` or ``WrongPassphrase`` (after spending the attempt)."""
+
+    async def burn(self, id: bytes, link_check: bytes, now: int) -> Tombstone:
+        """Delete a live secret on behalf of a key holder; ``NotFound`` or ``Gone`` otherwise."""
+
+    async def receipt_status(self, receipt_hash: bytes, now: int) -> ReceiptStatus:
+        """Read-only; ``NotFound`` for unknown or purged receipts."""
+
+    async def burn_by_receipt(self, receipt_hash: bytes, now: int) -> ReceiptStatus:
+        """Burn a pending secret; otherwise report its state unchanged (idempotent)."""
+
+    async def purge_expired(self, now: int) -> PurgeResult:
+        """Turn expired secrets into tombstones and delete records past ``keep_until``."""
+
+    async def maintenance(self) -> None:
+        """Periodic housekeeping that is not a data change (e.g. a WAL checkpoint)."""
+
+    async def check(self) -> None:
+        """Raise ``StoreUnavailable`` unless the store answers."""
+
+    async def close(self) -> None:
+        """Release connections and threads; the store is unusable afterwards."""

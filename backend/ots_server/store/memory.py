@@ -1,0 +1,211 @@
+"""An in-memory store: a real implementation for tests, held to the same contract suite.
+
+Not durable and not shared between processes, so ``open_store`` never offers it to operators.
+One lock makes every operation atomic, including across the threads a ``TestClient`` may use.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from ots_server.store import rules
+from ots_server.store.base import (
+    Gone,
+    IdExists,
+    NewSecret,
+    NotFound,
+    PassphraseRequired,
+    PurgeResult,
+    ReceiptStatus,
+    Revealed,
+    SecretInfo,
+    StoreUnavailable,
+    Tombstone,
+    WrongPassphrase,
+)
+
+
+@dataclass
+class _Record:
+    receipt_hash: bytes
+    link_verifier: bytes
+    created_at: int
+    expires_at: int
+    keep_until: int
+    views: int
+    views_left: int
+    state: str = "pending"
+    state_at: int | None = None
+    read_at: int | None = None
+
+
+@dataclass
+class _Body:
+    header_length: int
+    passphrase_verifier: bytes | None
+    attempts_left: int | None
+    blob: bytes
+
+
+class MemoryStore:
+    """A :class:`~ots_server.store.base.Store` in two dicts behind one lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._records: dict[bytes, _Record] = {}
+        self._bodies: dict[bytes, _Body] = {}
+        self._receipts: dict[bytes, bytes] = {}
+        self._closed = False
+
+    def _guard(self) -> None:
+        if self._closed:
+            raise StoreUnavailable("the store is closed")
+
+    def _record(self, id: bytes, now: int) -> _Record | None:
+        record = self._records.get(id)
+        return record if record is not None and record.keep_until > now else None
+
+    def _live(self, id: bytes, link_check: bytes, now: int) -> tuple[_Record, _Body]:
+        record = self._record(id, now)
+        rules.require_link(record.link_verifier if record else None, link_check)
+        assert record is not None
+        if not rules.require_live(record.state, record.state_at, record.expires_at, now):
+            self._end(id, "expired", record.expires_at)
+            raise Gone("expired", record.expires_at)
+        return record, self._bodies[id]
+
+    def _end(self, id: bytes, state: str, at: int) -> None:
+        del self._bodies[id]
+        record = self._records[id]
+        record.state, record.state_at = state, at
+
+    async def create(self, secret: NewSecret) -> None:
+        with self._lock:
+            self._guard()
+            stale = self._records.get(secret.id)
+            if stale is not None and stale.keep_until <= secret.created_at:
+                self._bodies.pop(secret.id, None)
+                del self._records[secret.id], self._receipts[stale.receipt_hash]
+            if secret.id in self._records:
+                raise IdExists
+            self._records[secret.id] = _Record(
+                receipt_hash=secret.receipt_hash,
+                link_verifier=secret.link_verifier,
+                created_at=secret.created_at,
+                expires_at=secret.expires_at,
+                keep_until=secret.keep_until,
+                views=secret.views,
+                views_left=secret.views,
+            )
+            self._bodies[secret.id] = _Body(
+                header_length=secret.header_length,
+                passphrase_verifier=secret.passphrase_verifier,
+                attempts_left=secret.attempts,
+                blob=secret.blob,
+            )
+            self._receipts[secret.receipt_hash] = secret.id
+
+    async def peek(self, id: bytes, link_check: bytes, now: int) -> SecretInfo:
+        with self._lock:
+            self._guard()
+            record = self._record(id, now)
+            rules.require_link(record.link_verifier if record else None, link_check)
+            assert record is not None
+            if not rules.require_live(record.state, record.state_at, record.expires_at, now):
+                raise Gone("expired", record.expires_at)
+            body = self._bodies[id]
+            return SecretInfo(
+                id=id,
+                header=body.blob[: body.header_length],
+                size=len(body.blob),
+                created_at=record.created_at,
+                expires_at=record.expires_at,
+                views_left=record.views_left,
+                passphrase=body.passphrase_verifier is not None,
+                attempts_left=body.attempts_left,
+            )
+
+    async def reveal(
+        self, id: bytes, link_check: bytes, passphrase_check: bytes | None, now: int
+    ) -> Revealed:
+        with self._lock:
+            self._guard()
+            record, body = self._live(id, link_check, now)
+            if body.passphrase_verifier is not None:
+                assert body.attempts_left is not None
+                if passphrase_check is None:
+                    raise PassphraseRequired(body.attempts_left)
+                if not rules.passphrase_matches(body.passphrase_verifier, passphrase_check):
+                    body.attempts_left -= 1
+                    if body.attempts_left <= 0:
+                        self._end(id, "burned", now)
+                        raise WrongPassphrase(0, burned=True)
+                    raise WrongPassphrase(body.attempts_left, burned=False)
+            record.views_left -= 1
+            record.read_at = now
+            if record.views_left == 0:
+                self._end(id, "consumed", now)
+            return Revealed(blob=body.blob, views_left=record.views_left)
+
+    async def burn(self, id: bytes, link_check: bytes, now: int) -> Tombstone:
+        with self._lock:
+            self._guard()
+            self._live(id, link_check, now)
+            self._end(id, "burned", now)
+            return Tombstone("burned", now)
+
+    def _status(self, receipt_hash: bytes, now: int) -> tuple[bytes, ReceiptStatus]:
+        id = self._receipts.get(receipt_hash)
+        record = self._record(id, now) if id is not None else None
+        if id is None or record is None:
+            raise NotFound
+        return id, ReceiptStatus(
+            id=id,
+            state=rules.receipt_state(record.state, record.expires_at, now),
+            created_at=record.created_at,
+            expires_at=record.expires_at,
+            views=record.views,
+            views_left=record.views_left,
+            read_at=record.read_at,
+            burned_at=record.state_at if record.state == "burned" else None,
+        )
+
+    async def receipt_status(self, receipt_hash: bytes, now: int) -> ReceiptStatus:
+        with self._lock:
+            self._guard()
+            return self._status(receipt_hash, now)[1]
+
+    async def burn_by_receipt(self, receipt_hash: bytes, now: int) -> ReceiptStatus:
+        with self._lock:
+            self._guard()
+            id, status = self._status(receipt_hash, now)
+            if self._records[id].state == "pending":
+                if status.state == "pending":
+                    self._end(id, "burned", now)
+                else:
+                    self._end(id, "expired", status.expires_at)
+            return self._status(receipt_hash, now)[1]
+
+    async def purge_expired(self, now: int) -> PurgeResult:
+        with self._lock:
+            self._guard()
+            expired = purged = 0
+            for id, record in list(self._records.items()):
+                if record.state == "pending" and record.expires_at <= now:
+                    self._end(id, "expired", record.expires_at)
+                    expired += 1
+                if record.keep_until <= now:
+                    del self._records[id]
+                    del self._receipts[record.receipt_hash]
+                    purged += 1
+            return PurgeResult(expired=expired, purged=purged)
+
+    async def maintenance(self) -> None:
+        self._guard()
+
+    async def check(self) -> None:
+        self._guard()
+
+    async def close(self) -> None:
+        self._closed = True

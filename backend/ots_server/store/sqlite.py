@@ -1,0 +1,400 @@
+"""The SQLite store: the embedded default, safe with several worker processes.
+
+Durability and deletion:
+
+- WAL with ``synchronous=FULL``: a commit is on disk before ``create`` or ``reveal`` returns,
+  so a 201 is never lost and a consumed secret is never resurrected by a crash (with
+  ``NORMAL`` a power cut could roll back a delete, which would be a second read).
+- ``secure_delete=ON``: freed pages are overwritten with zeros, so deleted ciphertext does not
+  linger in free pages. Old WAL frames still hold it until the next checkpoint, which
+  :meth:`SQLiteStore.maintenance` runs with ``TRUNCATE`` (the app calls it periodically).
+
+Concurrency:
+
+- Every change runs in ``BEGIN IMMEDIATE``, which takes SQLite's single write lock across all
+  processes before reading, so read-check-write is atomic: two reveals of a one-view secret
+  cannot both see ``views_left = 1``. The last view deletes the body with
+  ``DELETE … RETURNING blob`` in that transaction.
+- Operations that mostly fail (reveal of a consumed secret, wrong proofs) first look with a
+  plain read on a reader thread and take the write lock only if the secret looks live; the
+  write transaction then decides again from scratch.
+- Blocking sqlite3 calls never run on the event loop: writes go to one dedicated writer
+  thread (one writer per process avoids busy-waiting between this process's own threads),
+  reads to a small pool. Each thread owns one connection. Other processes are held off by the
+  write lock and ``busy_timeout``.
+
+The schema, the connection settings and the migrations are in
+:mod:`ots_server.store.sqlite_schema`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ots_server.store import rules
+from ots_server.store.base import (
+    Gone,
+    IdExists,
+    NewSecret,
+    NotFound,
+    PassphraseRequired,
+    PurgeResult,
+    ReceiptStatus,
+    Revealed,
+    SecretInfo,
+    StoreError,
+    StoreUnavailable,
+    Tombstone,
+    WrongPassphrase,
+)
+from ots_server.store.sqlite_schema import connect, migrate
+
+T = TypeVar("T")
+
+PURGE_BATCH = 500
+
+_LOOKUP = """
+    SELECT r.link_verifier, r.state, r.state_at, r.created_at, r.expires_at, r.views_left,
+           s.passphrase_verifier, s.attempts_left
+    FROM records r LEFT JOIN secrets s ON s.id = r.id
+    WHERE r.id = ? AND r.keep_until > ?
+"""
+_RECEIPT = """
+    SELECT id, state, state_at, created_at, expires_at, views, views_left, read_at
+    FROM records WHERE receipt_hash = ? AND keep_until > ?
+"""
+
+
+class _Outcome(Exception):
+    """Raised inside a write transaction to commit first and then raise ``error``."""
+
+    def __init__(self, error: StoreError) -> None:
+        super().__init__()
+        self.error = error
+
+
+class SQLiteStore:
+    """A :class:`~ots_server.store.base.Store` on one SQLite file."""
+
+    def __init__(self, path: str | Path, *, busy_timeout: float = 10.0, readers: int = 2) -> None:
+        self.path = Path(path)
+        self._busy_ms = int(busy_timeout * 1000)
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="ots-sqlite-writer")
+        self._readers = ThreadPoolExecutor(readers, thread_name_prefix="ots-sqlite-reader")
+        self._closed = False
+        self._prepare_file()
+        bootstrap = connect(self.path, self._busy_ms)
+        try:
+            migrate(bootstrap)
+        finally:
+            bootstrap.close()
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _prepare_file(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # Create the file 0600 before SQLite does; its -wal and -shm copy these permissions.
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        os.close(fd)
+
+    def _thread_connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path, self._busy_ms)
+            self._local.conn = conn
+            with self._connections_lock:
+                self._connections.append(conn)
+        return conn
+
+    def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        try:
+            return fn(self._thread_connection())
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"sqlite: {type(exc).__name__}") from exc
+
+    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        return await self._submit(self._readers, fn)
+
+    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        return await self._submit(self._writer, lambda conn: _in_transaction(conn, fn))
+
+    async def _submit(self, pool: ThreadPoolExecutor, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if self._closed:
+            raise StoreUnavailable("the store is closed")
+        loop = asyncio.get_running_loop()
+        try:
+            future = loop.run_in_executor(pool, self._call, fn)
+        except RuntimeError as exc:  # the pool was shut down by a concurrent close()
+            raise StoreUnavailable("the store is closed") from exc
+        return await future
+
+    # -- the protocol -----------------------------------------------------------------------
+
+    async def create(self, secret: NewSecret) -> None:
+        def run(conn: sqlite3.Connection) -> None:
+            # A record past keep_until counts as absent, even before the sweeper removes it.
+            conn.execute(
+                "DELETE FROM records WHERE id = ? AND keep_until <= ?",
+                (secret.id, secret.created_at),
+            )
+            if conn.execute("SELECT 1 FROM records WHERE id = ?", (secret.id,)).fetchone():
+                raise _Outcome(IdExists())
+            conn.execute(
+                "INSERT INTO records (id, receipt_hash, link_verifier, created_at, expires_at,"
+                " keep_until, views, views_left, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
+                (
+                    secret.id,
+                    secret.receipt_hash,
+                    secret.link_verifier,
+                    secret.created_at,
+                    secret.expires_at,
+                    secret.keep_until,
+                    secret.views,
+                    secret.views,
+                ),
+            )
+            conn.execute(
+                "INSERT INTO secrets (id, header_length, passphrase_verifier, attempts_left, blob)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (
+                    secret.id,
+                    secret.header_length,
+                    secret.passphrase_verifier,
+                    secret.attempts,
+                    secret.blob,
+                ),
+            )
+
+        await self._write(run)
+
+    async def peek(self, id: bytes, link_check: bytes, now: int) -> SecretInfo:
+        def run(conn: sqlite3.Connection) -> SecretInfo:
+            row = conn.execute(
+                "SELECT r.link_verifier, r.state, r.state_at, r.created_at, r.expires_at,"
+                " r.views_left, length(s.blob), substr(s.blob, 1, s.header_length),"
+                " s.passphrase_verifier IS NOT NULL, s.attempts_left"
+                " FROM records r LEFT JOIN secrets s ON s.id = r.id"
+                " WHERE r.id = ? AND r.keep_until > ?",
+                (id, now),
+            ).fetchone()
+            rules.require_link(row[0] if row else None, link_check)
+            if not rules.require_live(row[1], row[2], row[4], now):
+                raise Gone("expired", row[4])
+            return SecretInfo(
+                id=id,
+                header=bytes(row[7]),
+                size=row[6],
+                created_at=row[3],
+                expires_at=row[4],
+                views_left=row[5],
+                passphrase=bool(row[8]),
+                attempts_left=row[9],
+            )
+
+        return await self._read(run)
+
+    async def reveal(
+        self, id: bytes, link_check: bytes, passphrase_check: bytes | None, now: int
+    ) -> Revealed:
+        await self._read(lambda conn: _precheck(conn, id, link_check, now))
+
+        def run(conn: sqlite3.Connection) -> Revealed:
+            row = _lookup_live(conn, id, link_check, now)
+            verifier, attempts_left, views_left = row[6], row[7], row[5]
+            if verifier is not None:
+                if passphrase_check is None:
+                    raise _Outcome(PassphraseRequired(attempts_left))
+                if not rules.passphrase_matches(verifier, passphrase_check):
+                    if attempts_left <= 1:
+                        _end(conn, id, "burned", now)
+                        raise _Outcome(WrongPassphrase(0, burned=True))
+                    conn.execute(
+                        "UPDATE secrets SET attempts_left = attempts_left - 1 WHERE id = ?", (id,)
+                    )
+                    raise _Outcome(WrongPassphrase(attempts_left - 1, burned=False))
+            if views_left <= 1:
+                blob = conn.execute("DELETE FROM secrets WHERE id = ? RETURNING blob", (id,))
+                data = blob.fetchone()[0]
+                conn.execute(
+                    "UPDATE records SET views_left = 0, state = 'consumed', state_at = ?,"
+                    " read_at = ? WHERE id = ?",
+                    (now, now, id),
+                )
+                return Revealed(blob=bytes(data), views_left=0)
+            conn.execute(
+                "UPDATE records SET views_left = views_left - 1, read_at = ? WHERE id = ?",
+                (now, id),
+            )
+            data = conn.execute("SELECT blob FROM secrets WHERE id = ?", (id,)).fetchone()[0]
+            return Revealed(blob=bytes(data), views_left=views_left - 1)
+
+        return await self._write(run)
+
+    async def burn(self, id: bytes, link_check: bytes, now: int) -> Tombstone:
+        await self._read(lambda conn: _precheck(conn, id, link_check, now))
+
+        def run(conn: sqlite3.Connection) -> Tombstone:
+            _lookup_live(conn, id, link_check, now)
+            _end(conn, id, "burned", now)
+            return Tombstone("burned", now)
+
+        return await self._write(run)
+
+    async def receipt_status(self, receipt_hash: bytes, now: int) -> ReceiptStatus:
+        def run(conn: sqlite3.Connection) -> ReceiptStatus:
+            return _receipt(conn.execute(_RECEIPT, (receipt_hash, now)).fetchone(), now)
+
+        return await self._read(run)
+
+    async def burn_by_receipt(self, receipt_hash: bytes, now: int) -> ReceiptStatus:
+        def run(conn: sqlite3.Connection) -> ReceiptStatus:
+            row = conn.execute(_RECEIPT, (receipt_hash, now)).fetchone()
+            status = _receipt(row, now)
+            if status.state == "pending":
+                _end(conn, row[0], "burned", now)
+            elif status.state == "expired" and row[1] == "pending":
+                _end(conn, row[0], "expired", row[4])
+            return _receipt(conn.execute(_RECEIPT, (receipt_hash, now)).fetchone(), now)
+
+        return await self._write(run)
+
+    async def purge_expired(self, now: int) -> PurgeResult:
+        def expire_batch(conn: sqlite3.Connection) -> int:
+            ids = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT id FROM records WHERE state = 'pending' AND expires_at <= ? LIMIT ?",
+                    (now, PURGE_BATCH),
+                )
+            ]
+            for id in ids:
+                _end(conn, id, "expired", None)
+            return len(ids)
+
+        def purge_batch(conn: sqlite3.Connection) -> int:
+            cursor = conn.execute(
+                "DELETE FROM records WHERE id IN"
+                " (SELECT id FROM records WHERE keep_until <= ? LIMIT ?)",
+                (now, PURGE_BATCH),
+            )
+            return cursor.rowcount
+
+        # Small batches, each its own transaction, so the write lock is never held for long.
+        expired = purged = 0
+        while (count := await self._write(expire_batch)) > 0:
+            expired += count
+        while (count := await self._write(purge_batch)) > 0:
+            purged += count
+        return PurgeResult(expired=expired, purged=purged)
+
+    async def maintenance(self) -> None:
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+
+        await self._submit(self._writer, run)
+
+    async def pragmas(self) -> dict[str, object]:
+        """The settings a writer connection runs with (for diagnostics and tests)."""
+
+        def run(conn: sqlite3.Connection) -> dict[str, object]:
+            names = ("journal_mode", "synchronous", "secure_delete", "foreign_keys", "user_version")
+            return {name: conn.execute(f"PRAGMA {name}").fetchone()[0] for name in names}
+
+        return await self._submit(self._writer, run)
+
+    async def check(self) -> None:
+        await self._read(lambda conn: conn.execute("SELECT 1 FROM records LIMIT 1").fetchone())
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await asyncio.to_thread(self.close_sync)
+
+    def close_sync(self) -> None:
+        """Close from synchronous code (tests, the CLI); waits for running operations."""
+        self._closed = True
+        self._writer.shutdown(wait=True)
+        self._readers.shutdown(wait=True)
+        with self._connections_lock:
+            connections, self._connections = self._connections, []
+        for conn in connections:
+            conn.close()
+
+
+def _in_transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
+    """Run ``fn`` under the write lock; commit on success and on an ``_Outcome``."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = fn(conn)
+    except _Outcome as outcome:
+        conn.execute("COMMIT")
+        raise outcome.error from None
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    try:
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return result
+
+
+def _precheck(conn: sqlite3.Connection, id: bytes, link_check: bytes, now: int) -> None:
+    """A lock-free look: raise ``NotFound``/``Gone`` early for secrets that are clearly not live."""
+    row = conn.execute(_LOOKUP, (id, now)).fetchone()
+    rules.require_link(row[0] if row else None, link_check)
+    rules.require_live(row[1], row[2], row[4], now)
+
+
+def _lookup_live(conn: sqlite3.Connection, id: bytes, link_check: bytes, now: int) -> Any:
+    """Inside the write transaction: the live row, or raise (committing an expiry first)."""
+    row = conn.execute(_LOOKUP, (id, now)).fetchone()
+    try:
+        rules.require_link(row[0] if row else None, link_check)
+        live = rules.require_live(row[1], row[2], row[4], now)
+    except StoreError as exc:
+        raise _Outcome(exc) from None
+    if not live:
+        _end(conn, id, "expired", row[4])
+        raise _Outcome(Gone("expired", row[4]))
+    return row
+
+
+def _end(conn: sqlite3.Connection, id: bytes, state: str, at: int | None) -> None:
+    """Delete the body and turn the record into a tombstone (``at=None``: at expiry)."""
+    conn.execute("DELETE FROM secrets WHERE id = ?", (id,))
+    conn.execute(
+        "UPDATE records SET state = ?, state_at = coalesce(?, expires_at) WHERE id = ?",
+        (state, at, id),
+    )
+
+
+def _receipt(row: Any, now: int) -> ReceiptStatus:
+    if row is None:
+        raise NotFound
+    id, state, state_at, created_at, expires_at, views, views_left, read_at = row
+    shown = rules.receipt_state(state, expires_at, now)
+    return ReceiptStatus(
+        id=bytes(id),
+        state=shown,
+        created_at=created_at,
+        expires_at=expires_at,
+        views=views,
+        views_left=views_left,
+        read_at=read_at,
+        burned_at=state_at if state == "burned" else None,
+    )

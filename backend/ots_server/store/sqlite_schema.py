@@ -1,0 +1,91 @@
+"""The SQLite schema, the settings every connection runs with, and the migrations.
+
+Two tables. ``records`` holds what outlives a secret (tombstone and receipt): id, SHA-256 of
+the link proof and of the receipt token, times, views, state. ``secrets`` holds the live body:
+the blob, its header length, SHA-256 of the passphrase proof, attempts left. A ``secrets`` row
+exists exactly while its record is ``pending``; ids and verifiers are BLOBs.
+
+Migrations are an ordered list; ``PRAGMA user_version`` counts those applied. They run under
+the write lock (``BEGIN IMMEDIATE``), so several worker processes starting together apply each
+one exactly once. A database with a higher version than this code knows is refused rather
+than guessed at.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from ots_server.store.base import StoreError
+
+MIN_SQLITE = (3, 35, 0)  # DELETE … RETURNING
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE records (
+            id            BLOB PRIMARY KEY CHECK (typeof(id) = 'blob' AND length(id) = 16),
+            receipt_hash  BLOB NOT NULL UNIQUE CHECK (length(receipt_hash) = 32),
+            link_verifier BLOB NOT NULL CHECK (length(link_verifier) = 32),
+            created_at    INTEGER NOT NULL,
+            expires_at    INTEGER NOT NULL,
+            keep_until    INTEGER NOT NULL,
+            views         INTEGER NOT NULL CHECK (views >= 1),
+            views_left    INTEGER NOT NULL CHECK (views_left BETWEEN 0 AND views),
+            state         TEXT NOT NULL
+                          CHECK (state IN ('pending', 'consumed', 'burned', 'expired')),
+            state_at      INTEGER,
+            read_at       INTEGER
+        )""",
+        """CREATE TABLE secrets (
+            id                  BLOB PRIMARY KEY REFERENCES records (id) ON DELETE CASCADE,
+            header_length       INTEGER NOT NULL CHECK (header_length >= 1),
+            passphrase_verifier BLOB CHECK (passphrase_verifier IS NULL
+                                            OR length(passphrase_verifier) = 32),
+            attempts_left       INTEGER CHECK (attempts_left IS NULL OR attempts_left >= 1),
+            blob                BLOB NOT NULL CHECK (length(blob) >= header_length)
+        )""",
+        "CREATE INDEX records_keep_until ON records (keep_until)",
+        "CREATE INDEX records_pending_expiry ON records (expires_at) WHERE state = 'pending'",
+    ),
+)
+
+
+def connect(path: Path, busy_ms: int) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit) with the store's settings."""
+    if sqlite3.sqlite_version_info < MIN_SQLITE:
+        raise StoreError(f"SQLite {sqlite3.sqlite_version} is too old; 3.35 or newer needed")
+    conn = sqlite3.connect(
+        path, timeout=busy_ms / 1000, isolation_level=None, check_same_thread=False
+    )
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise StoreError("SQLite refused WAL mode on this file system")
+        # FULL: with NORMAL a power cut can roll back a committed consume (a second read).
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA secure_delete = ON")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA temp_store = MEMORY")
+        conn.execute("PRAGMA trusted_schema = OFF")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Apply the migrations this database has not seen, atomically."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise StoreError("the database was written by a newer ots-server")
+        for number, statements in enumerate(MIGRATIONS[version:], start=version + 1):
+            for statement in statements:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise

@@ -1,0 +1,371 @@
+"""Typed client for the ots HTTP API v1 (docs/API.md) over an injected ``httpx.Client``.
+
+Invariants:
+
+- Never prints. Every transport failure and every HTTP status outside the contract becomes an
+  :class:`~ots_cli.errors.OtsError` (``raise ... from exc``); no httpx exception escapes.
+- Talks only to the server it was built for: ``https://``, or ``http://`` to a loopback host
+  (anything else only with ``insecure=True``). Redirects are never followed, even by an injected
+  client that would follow them; a 3xx is an error.
+- Sends the id in URL paths and nothing else secret-related outside request bodies: proofs,
+  verifiers and receipt tokens travel in JSON bodies or the create frame. It never sees a key.
+- Reads at most the size the server announced (plus the frame), so a hostile server cannot make
+  the client buffer without bound.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import struct
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from ots_cli import __version__, b64
+from ots_cli.answers import (
+    RECEIPT_STATES,
+    Burned,
+    Created,
+    Limits,
+    Peeked,
+    ReceiptStatus,
+    Revealed,
+    error_for,
+    field_bool,
+    field_int,
+    field_optional_int,
+    field_str,
+)
+from ots_cli.errors import ConfigError, FormatError, ProtocolError, Unavailable
+
+__all__ = [
+    "USER_AGENT",
+    "Api",
+    "Burned",
+    "Created",
+    "Limits",
+    "Peeked",
+    "ReceiptStatus",
+    "Revealed",
+    "check_server_url",
+    "new_http_client",
+]
+
+USER_AGENT = f"ots/{__version__}"
+SECRET_MEDIA_TYPE = "application/vnd.ots.secret"  # noqa: S105 - a media type
+TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+_INSECURE_HINT = "use https://, or pass --insecure if you accept that the traffic is readable"
+
+
+def new_http_client() -> httpx.Client:
+    """The client ``main`` builds when none is injected."""
+    return httpx.Client(timeout=TIMEOUT, follow_redirects=False, headers={"User-Agent": USER_AGENT})
+
+
+def check_server_url(url: str, *, insecure: bool = False) -> str:
+    """``url`` without a trailing slash, or :class:`ConfigError` when it is not a server base."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ConfigError(
+            "the server must be an https:// URL", hints=("for example https://ots.example.com",)
+        )
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ConfigError("the server URL must not have a query, fragment or user name")
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise ConfigError("the server URL has an invalid port") from None
+    if parts.scheme == "http" and not insecure and not _is_loopback(parts.hostname):
+        raise ConfigError(
+            "refusing plain http:// to a host that is not this machine", hints=(_INSECURE_HINT,)
+        )
+    return url.strip().rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Api:
+    """One server's API. ``server`` is the base URL (links are ``{server}/s/{id}#{key}``)."""
+
+    def __init__(self, http: httpx.Client, server: str, *, insecure: bool = False) -> None:
+        self.server = check_server_url(server, insecure=insecure)
+        self._http = http
+        self._api = f"{self.server}/api/v1"
+        self._host = urlsplit(self.server).netloc
+
+    # -- endpoints ----------------------------------------------------------------------------
+
+    def limits(self) -> Limits:
+        data = self._json(self._request("GET", "/limits"))
+        return Limits(**{name: field_int(data, name) for name in Limits._fields})
+
+    def create(
+        self,
+        *,
+        id: bytes,
+        blob: bytes | Iterable[bytes],
+        header_length: int,
+        link_verifier: bytes,
+        passphrase_verifier: bytes | None = None,
+        attempts: int | None = None,
+        ttl: int | None = None,
+        views: int | None = None,
+    ) -> Created:
+        """Upload a sealed blob. An iterable blob is sent chunked (for streamed files)."""
+        meta: dict[str, Any] = {
+            "id": b64.encode(id),
+            "header_length": header_length,
+            "link_verifier": b64.encode(link_verifier),
+        }
+        if ttl is not None:
+            meta["ttl"] = ttl
+        if views is not None:
+            meta["views"] = views
+        if passphrase_verifier is not None:
+            meta["passphrase_verifier"] = b64.encode(passphrase_verifier)
+            if attempts is not None:
+                meta["attempts"] = attempts
+        meta_bytes = json.dumps(meta, separators=(",", ":")).encode("utf-8")
+        prefix = struct.pack(">I", len(meta_bytes)) + meta_bytes
+        content = prefix + blob if isinstance(blob, bytes) else _chain(prefix, blob)
+        response = self._request(
+            "POST", "/secrets", content=content, content_type=SECRET_MEDIA_TYPE, ttl=ttl
+        )
+        data = self._json(response, expected=201)
+        return Created(
+            id=field_str(data, "id"),
+            receipt=field_str(data, "receipt"),
+            created_at=field_int(data, "created_at"),
+            expires_at=field_int(data, "expires_at"),
+            views=field_int(data, "views"),
+            attempts=field_optional_int(data, "attempts"),
+        )
+
+    def peek(self, id: bytes, proof: bytes) -> Peeked:
+        response = self._request("POST", f"/secrets/{b64.encode(id)}/peek", body={"proof": proof})
+        data = self._json(response)
+        try:
+            header = b64.decode(field_str(data, "header"))
+        except FormatError as exc:
+            raise ProtocolError("the server sent a malformed header") from exc
+        return Peeked(
+            id=field_str(data, "id"),
+            header=header,
+            size=field_int(data, "size"),
+            created_at=field_int(data, "created_at"),
+            expires_at=field_int(data, "expires_at"),
+            views_left=field_int(data, "views_left"),
+            passphrase=field_bool(data, "passphrase"),
+            attempts_left=field_optional_int(data, "attempts_left"),
+        )
+
+    def reveal(
+        self, id: bytes, proof: bytes, passphrase_proof: bytes | None = None, *, max_bytes: int
+    ) -> Revealed:
+        """Consume one view and return the whole blob (at most ``max_bytes``)."""
+        with self.reveal_stream(id, proof, passphrase_proof) as (views_left, chunks):
+            parts: list[bytes] = []
+            received = 0
+            for chunk in chunks:
+                received += len(chunk)
+                if received > max_bytes:
+                    raise ProtocolError("the server sent more data than it announced")
+                parts.append(chunk)
+        return Revealed(blob=b"".join(parts), views_left=views_left)
+
+    @contextmanager
+    def reveal_stream(
+        self, id: bytes, proof: bytes, passphrase_proof: bytes | None = None
+    ) -> Iterator[tuple[int | None, Iterator[bytes]]]:
+        """Consume one view; yield ``(views_left, chunks)`` while the response streams."""
+        body: dict[str, bytes] = {"proof": proof}
+        if passphrase_proof is not None:
+            body["passphrase_proof"] = passphrase_proof
+        with self._stream("POST", f"/secrets/{b64.encode(id)}/reveal", body=body) as response:
+            views_left = _header_int(response, "Ots-Views-Left")
+            yield views_left, self._chunks(response)
+
+    def burn(self, id: bytes, proof: bytes) -> Burned:
+        response = self._request("POST", f"/secrets/{b64.encode(id)}/burn", body={"proof": proof})
+        data = self._json(response)
+        return Burned(
+            id=field_str(data, "id"), state=field_str(data, "state"), at=field_int(data, "at")
+        )
+
+    def receipt_status(self, receipt: str) -> ReceiptStatus:
+        return self._receipt("/receipts/status", receipt)
+
+    def receipt_burn(self, receipt: str) -> ReceiptStatus:
+        return self._receipt("/receipts/burn", receipt)
+
+    def _receipt(self, path: str, receipt: str) -> ReceiptStatus:
+        response = self._request("POST", path, body={"receipt": receipt}, subject="receipt")
+        data = self._json(response)
+        state = field_str(data, "state")
+        if state not in RECEIPT_STATES:
+            raise ProtocolError(f"the server reported an unknown receipt state {state!r}")
+        return ReceiptStatus(
+            id=field_str(data, "id"),
+            state=state,
+            created_at=field_int(data, "created_at"),
+            expires_at=field_int(data, "expires_at"),
+            views=field_int(data, "views"),
+            views_left=field_int(data, "views_left"),
+            read_at=field_optional_int(data, "read_at"),
+            burned_at=field_optional_int(data, "burned_at"),
+        )
+
+    # -- transport ----------------------------------------------------------------------------
+
+    def _build(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: dict[str, bytes | str] | None = None,
+        content: bytes | Iterator[bytes] | None = None,
+        content_type: str | None = None,
+    ) -> httpx.Request:
+        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        if body is not None:
+            content = json.dumps(
+                {k: v if isinstance(v, str) else b64.encode(v) for k, v in body.items()},
+                separators=(",", ":"),
+            ).encode("utf-8")
+            content_type = "application/json"
+        if content_type is not None:
+            headers["Content-Type"] = content_type
+        try:
+            return self._http.build_request(
+                method, self._api + path, content=content, headers=headers, timeout=TIMEOUT
+            )
+        except httpx.InvalidURL as exc:
+            raise ConfigError("the server URL is not valid") from exc
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: dict[str, bytes] | dict[str, str] | None = None,
+        content: bytes | Iterator[bytes] | None = None,
+        content_type: str | None = None,
+        subject: str = "secret",
+        ttl: int | None = None,
+    ) -> httpx.Response:
+        request = self._build(
+            method,
+            path,
+            body=dict(body) if body else None,
+            content=content,
+            content_type=content_type,
+        )
+        with self._translate():
+            response = self._http.send(request, follow_redirects=False)
+            response.read()
+        self._check(response, subject=subject, ttl=ttl)
+        return response
+
+    @contextmanager
+    def _stream(
+        self, method: str, path: str, *, body: dict[str, bytes]
+    ) -> Iterator[httpx.Response]:
+        request = self._build(method, path, body=dict(body))
+        with self._translate():
+            response = self._http.send(request, follow_redirects=False, stream=True)
+        try:
+            if not 200 <= response.status_code < 300:
+                with self._translate():
+                    response.read()
+                self._check(response, subject="secret")
+            yield response
+        finally:
+            response.close()
+
+    def _chunks(self, response: httpx.Response) -> Iterator[bytes]:
+        with self._translate():
+            yield from response.iter_bytes()
+
+    @contextmanager
+    def _translate(self) -> Iterator[None]:
+        """httpx transport errors → :class:`Unavailable`, naming the host and nothing else."""
+        try:
+            yield
+        except httpx.TimeoutException as exc:
+            raise Unavailable(
+                f"the server {self._host} did not answer in time",
+                hints=("try again later; the server or the network may be overloaded",),
+            ) from exc
+        except httpx.ConnectError as exc:
+            raise Unavailable(
+                f"cannot connect to the server {self._host}",
+                hints=(
+                    "check that the server is running and the address is right (--server, "
+                    "OTS_SERVER, or `ots config get server`)",
+                ),
+            ) from exc
+        except httpx.UnsupportedProtocol as exc:
+            raise ConfigError("the server URL must start with https://") from exc
+        except httpx.TransportError as exc:
+            raise Unavailable(
+                f"the connection to the server {self._host} failed ({type(exc).__name__})",
+                hints=("try again; if it keeps failing, the server may be down",),
+            ) from exc
+        except httpx.StreamError as exc:  # pragma: no cover - a bug in this module
+            raise ProtocolError("the response could not be read") from exc
+
+    def _check(self, response: httpx.Response, *, subject: str, ttl: int | None = None) -> None:
+        status = response.status_code
+        if 200 <= status < 300:
+            return
+        if 300 <= status < 400:
+            raise ConfigError(
+                f"the server {self._host} answered with a redirect (HTTP {status})",
+                hints=(
+                    "ots follows no redirects; use the final address as the server, "
+                    "e.g. https:// instead of http://",
+                ),
+            )
+        raise error_for(
+            status,
+            response.content,
+            host=self._host,
+            subject=subject,
+            ttl=ttl,
+            retry_after=response.headers.get("Retry-After"),
+        )
+
+    @staticmethod
+    def _json(response: httpx.Response, *, expected: int = 200) -> dict[str, Any]:
+        if response.status_code != expected:
+            raise ProtocolError(f"unexpected HTTP status {response.status_code} from the server")
+        try:
+            data = response.json()
+        except ValueError as exc:
+            raise ProtocolError("the server's answer is not JSON") from exc
+        if not isinstance(data, dict):
+            raise ProtocolError("the server's answer is not a JSON object")
+        return data
+
+
+def _chain(prefix: bytes, rest: Iterable[bytes]) -> Iterator[bytes]:
+    yield prefix
+    yield from rest
+
+
+def _header_int(response: httpx.Response, name: str) -> int | None:
+    value = response.headers.get(name)
+    if value is None or not value.isascii() or not value.isdigit():
+        return None
+    return int(value)

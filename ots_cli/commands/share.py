@@ -1,0 +1,430 @@
+"""``ots share`` and ``ots generate``: seal a secret locally, upload the ciphertext, print the link.
+
+Invariants:
+
+- The secret comes from a FILE, from stdin when it is not a terminal, or from a hidden prompt;
+  never from argv. Its bytes are sealed exactly as read (no newline is stripped or added).
+- Only ciphertext, the header length and verifiers reach the server; the key stays in the link,
+  which is printed on stdout and nowhere else (never in the receipt, never in a log).
+- The receipt is saved before the link is printed; failing to save it is a warning, because a
+  created secret whose link is lost would be worse.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import string
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, BinaryIO, NamedTuple
+
+import typer
+
+from ots_cli.errors import BadLink, OtsError, PolicyRefused, UsageError
+from ots_cli.format import Meta
+from ots_cli.passphrases import kdf_cost, read_passphrase_file
+from ots_cli.prompts import ask_hidden
+from ots_cli.runtime import Runtime
+
+if TYPE_CHECKING:
+    from ots_cli.client import Api
+
+__all__ = ["CHARSETS", "ShareOptions", "generate", "share", "share_secret"]
+
+#: Above this many bytes of ciphertext, ask the server's limit first rather than upload in vain.
+_PRECHECK_BYTES = 64 * 1024
+#: Secrets are sealed in memory (one suite-1 blob); no server accepts more than 64 MiB either.
+MAX_SECRET_BYTES = 64 << 20
+
+
+class ShareOptions(NamedTuple):
+    ttl: str | None = None
+    views: int | None = None
+    passphrase: bool = False
+    passphrase_file: Path | None = None
+    attempts: int | None = None
+    copy: bool = False
+    qr: bool = False
+    label: str | None = None
+
+
+TtlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ttl",
+        metavar="DURATION",
+        help="How long the secret lives: 90s, 30m, 1h, 7d (default: the server's). Env OTS_TTL.",
+    ),
+]
+ViewsOption = Annotated[
+    int | None,
+    typer.Option("--views", metavar="N", help="How many times it can be read (default 1)."),
+]
+PassphraseOption = Annotated[
+    bool, typer.Option("--passphrase", help="Also protect it with a passphrase (prompted).")
+]
+PassphraseFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--passphrase-file",
+        metavar="PATH",
+        help="Read the passphrase from PATH (its first line).",
+        dir_okay=False,
+    ),
+]
+AttemptsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--attempts",
+        metavar="N",
+        help="Wrong passphrases allowed before the secret is burned (server default 5).",
+    ),
+]
+CopyOption = Annotated[bool, typer.Option("--copy", help="Also put the link on the clipboard.")]
+QrOption = Annotated[bool, typer.Option("--qr", help="Show the link as a QR code on stderr.")]
+LabelOption = Annotated[
+    str | None,
+    typer.Option("--label", metavar="TEXT", help="A note kept in the local receipt only."),
+]
+
+
+def share(
+    ctx: typer.Context,
+    file: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[FILE|-]",
+            help="Read the secret from FILE, or '-' for stdin. Default: stdin when it is not "
+            "a terminal, else a hidden prompt.",
+            show_default=False,
+        ),
+    ] = None,
+    ttl: TtlOption = None,
+    views: ViewsOption = None,
+    passphrase: PassphraseOption = False,
+    passphrase_file: PassphraseFileOption = None,
+    attempts: AttemptsOption = None,
+    confirm: Annotated[
+        bool, typer.Option("--confirm", help="At the prompt, ask for the secret twice.")
+    ] = False,
+    copy: CopyOption = False,
+    qr: QrOption = False,
+    label: LabelOption = None,
+) -> None:
+    """Encrypt a secret locally and print a one-time link to it."""
+    rt: Runtime = ctx.obj
+    options = ShareOptions(ttl, views, passphrase, passphrase_file, attempts, copy, qr, label)
+    _check_options(options)
+    body, meta, prompted = _read_secret(rt, file, confirm=confirm)
+    _check_not_a_link(rt, body, prompted=prompted)
+    share_secret(rt, body, meta, options)
+
+
+def _check_options(options: ShareOptions) -> None:
+    if options.passphrase and options.passphrase_file is not None:
+        raise UsageError("give --passphrase or --passphrase-file, not both")
+    if options.attempts is not None:
+        if not (options.passphrase or options.passphrase_file):
+            raise UsageError("--attempts only applies with a passphrase")
+        if options.attempts < 1:
+            raise UsageError("--attempts must be at least 1")
+
+
+def _read_secret(rt: Runtime, file: str | None, *, confirm: bool) -> tuple[bytes, Meta, bool]:
+    """The secret's bytes, its envelope meta, and whether it was typed at a prompt."""
+    if file is not None and file != "-":
+        path = Path(file)
+        try:
+            with path.open("rb") as source:
+                body = _read_limited(source)
+        except FileNotFoundError:
+            hints = ["the secret is read from a file, from stdin, or from a hidden prompt"]
+            if "#" in file or "://" in file:
+                hints = ["this looks like an ots link: to read it, run `ots get LINK`"]
+            raise UsageError(f"no such file: {file}", hints=hints) from None
+        except OSError as exc:
+            raise UsageError(f"cannot read {file}: {exc.strerror or exc}") from exc
+        name = path.name if _is_good_name(path.name) else None
+        return body, Meta(kind="file", name=name), False
+    if file == "-" or not _isatty(rt.stdin):
+        try:
+            return _read_limited(rt.stdin), Meta(), False
+        except OSError as exc:
+            raise UsageError(f"cannot read stdin: {exc.strerror or exc}") from exc
+    if not rt.can_prompt():
+        raise UsageError(
+            "no secret given",
+            hints=("pipe the secret on stdin, or pass a FILE; prompts are off here",),
+        )
+    answer = ask_hidden(rt.stdin, rt.output, "Secret (hidden): ")
+    if not answer:
+        raise UsageError("no secret entered", hints=("type or paste the secret, then Enter",))
+    if confirm and ask_hidden(rt.stdin, rt.output, "Secret again: ") != answer:
+        raise UsageError("the two entries differ; nothing was shared")
+    return answer.encode("utf-8"), Meta(), True
+
+
+def _read_limited(source: BinaryIO) -> bytes:
+    """All of ``source``, refusing more than :data:`MAX_SECRET_BYTES` before reading it all."""
+    body = source.read(MAX_SECRET_BYTES + 1)
+    if len(body) > MAX_SECRET_BYTES:
+        raise PolicyRefused(
+            f"the secret is larger than {MAX_SECRET_BYTES >> 20} MiB, the most this version of "
+            "ots holds in memory",
+            reason="too_large",
+        )
+    return body
+
+
+def _is_good_name(name: str) -> bool:
+    """Whether the format accepts ``name`` as a file name (else the file is sent unnamed)."""
+    from ots_cli.format import encode_envelope
+
+    try:
+        encode_envelope(Meta(kind="file", name=name), 0)
+    except ValueError:
+        return False
+    return True
+
+
+def _isatty(stream: object) -> bool:
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def _check_not_a_link(rt: Runtime, body: bytes, *, prompted: bool) -> None:
+    from ots_cli.links import parse_link
+
+    if len(body) > 512:
+        return
+    try:
+        link = parse_link(body.decode("utf-8"), allow_insecure_http=True)
+    except (UnicodeDecodeError, BadLink):
+        return
+    if link.server is None and not prompted:
+        return
+    if prompted:
+        raise UsageError(
+            "that looks like an ots link, not a secret",
+            hints=(
+                "to read a link, run `ots get LINK`",
+                "to share a link on purpose, pipe it: printf %s LINK | ots share",
+            ),
+        )
+    rt.output.warn("the secret looks like an ots link; to read a link, use `ots get`")
+
+
+def _read_passphrase(rt: Runtime, options: ShareOptions) -> str | None:
+    if options.passphrase_file is not None:
+        return read_passphrase_file(options.passphrase_file)
+    if not options.passphrase:
+        return None
+    if not rt.can_prompt():
+        raise UsageError(
+            "cannot prompt for the passphrase here",
+            hints=("use --passphrase-file PATH",),
+        )
+    first = ask_hidden(rt.stdin, rt.output, "Passphrase (hidden): ")
+    if not first:
+        raise UsageError("no passphrase entered")
+    if ask_hidden(rt.stdin, rt.output, "Passphrase again: ") != first:
+        raise UsageError("the two passphrases differ; nothing was shared")
+    return first
+
+
+def share_secret(rt: Runtime, body: bytes, meta: Meta, options: ShareOptions) -> None:
+    """Seal ``body``, upload it, save the receipt, print the link (and copy / QR)."""
+    from ots_cli import crypto
+    from ots_cli.links import build_link, new_id_and_key
+    from ots_cli.receipts import Receipt
+
+    settings = rt.settings(ttl=options.ttl, views=options.views)
+    api = rt.api()
+    passphrase = _read_passphrase(rt, options)
+    id_, key = new_id_and_key()
+    opslimit, memlimit = kdf_cost(settings.passphrase_cost)
+    if passphrase is not None:
+        rt.output.progress("deriving a key from the passphrase…")
+    sealed = crypto.seal(
+        body,
+        id=id_,
+        key=key,
+        meta=meta,
+        passphrase=passphrase,
+        opslimit=opslimit,
+        memlimit=memlimit,
+    )
+    if len(sealed.blob) > _PRECHECK_BYTES:
+        _precheck(api, len(sealed.blob), settings.ttl, settings.views, options.attempts)
+    created = api.create(
+        id=id_,
+        blob=sealed.blob,
+        header_length=len(sealed.header_bytes),
+        link_verifier=sealed.keys.link_verifier,
+        passphrase_verifier=sealed.keys.passphrase_verifier,
+        attempts=options.attempts,
+        ttl=settings.ttl,
+        views=settings.views,
+    )
+    link = build_link(api.server, id_, key)
+    receipt = Receipt(
+        id=created.id,
+        server=api.server,
+        token=created.receipt,
+        created_at=created.created_at,
+        expires_at=created.expires_at,
+        views=created.views,
+        passphrase=passphrase is not None,
+        label=options.label,
+        views_left=created.views,
+        checked_at=created.created_at,
+    )
+    saved = True
+    try:
+        rt.receipts.add(receipt)
+    except OtsError as exc:
+        saved = False
+        rt.output.warn(f"the receipt was not saved: {exc.message}")
+    if rt.options.json:
+        rt.output.json(
+            {
+                "link": link,
+                "id": created.id,
+                "server": api.server,
+                "created_at": created.created_at,
+                "expires_at": created.expires_at,
+                "views": created.views,
+                "passphrase": passphrase is not None,
+                "attempts": created.attempts,
+                "label": options.label,
+                "receipt_saved": saved,
+            }
+        )
+    else:
+        rt.output.line(link)
+    if options.copy:
+        _copy(rt, link)
+    if options.qr:
+        _qr(rt, link)
+
+
+def _precheck(
+    api: Api, size: int, ttl: int | None, views: int | None, attempts: int | None
+) -> None:
+    """Refuse locally what the server would refuse, before uploading a large blob.
+
+    A server that refuses an upload stops reading it and closes the connection; a client still
+    sending a large body then sees a broken connection instead of the answer.
+    """
+    from ots_cli.answers import out_of_range
+
+    limits = api.limits()
+    if size > limits.max_bytes:
+        raise PolicyRefused(
+            f"the secret is too large for this server (at most {limits.max_bytes} bytes once "
+            "encrypted)",
+            reason="too_large",
+        )
+    if ttl is not None and not limits.ttl_min <= ttl <= limits.ttl_max:
+        raise out_of_range("invalid_ttl", limits.ttl_min, limits.ttl_max, ttl)
+    if views is not None and not 1 <= views <= limits.max_views:
+        raise out_of_range("invalid_views", 1, limits.max_views)
+    if attempts is not None and not 1 <= attempts <= limits.max_attempts:
+        raise out_of_range("invalid_attempts", 1, limits.max_attempts)
+
+
+def _copy(rt: Runtime, link: str) -> None:
+    from ots_cli import clipboard
+
+    try:
+        tool = clipboard.copy(link, rt.env)
+    except OtsError as exc:  # the secret is shared and its link printed: only warn
+        rt.output.warn(f"{exc.message}; the link was not copied")
+        return
+    if tool is None:
+        if not rt.output.stderr_is_tty:
+            rt.output.warn("no clipboard tool found and stderr is not a terminal; not copied")
+            return
+        rt.output.stderr_raw(clipboard.osc52(link))
+    rt.output.warn(
+        "the link is on the clipboard; clipboard managers and history may keep a copy of it"
+    )
+
+
+def _qr(rt: Runtime, link: str) -> None:
+    import segno
+
+    buffer = io.StringIO()
+    segno.make(link, error="m").terminal(out=buffer, compact=True)
+    rt.output.stderr_raw(buffer.getvalue())
+
+
+# -- generate ------------------------------------------------------------------------------------
+
+CHARSETS: dict[str, str] = {
+    "alnum": string.ascii_letters + string.digits,
+    "ascii": "".join(chr(c) for c in range(0x21, 0x7F)),
+    "hex": "0123456789abcdef",
+    "digits": string.digits,
+    "lower": string.ascii_lowercase + string.digits,
+}
+
+
+def generate(
+    ctx: typer.Context,
+    length: Annotated[
+        int, typer.Option("--length", "-n", metavar="N", help="Number of characters.")
+    ] = 24,
+    charset: Annotated[
+        str,
+        typer.Option(
+            "--charset",
+            metavar="NAME",
+            help="alnum (A-Z a-z 0-9), ascii (printable, no space), hex, digits, lower (a-z 0-9).",
+        ),
+    ] = "alnum",
+    share_it: Annotated[
+        bool,
+        typer.Option(
+            "--share",
+            help="Share the value instead of printing it (the share options below apply).",
+        ),
+    ] = False,
+    ttl: TtlOption = None,
+    views: ViewsOption = None,
+    passphrase: PassphraseOption = False,
+    passphrase_file: PassphraseFileOption = None,
+    attempts: AttemptsOption = None,
+    copy: CopyOption = False,
+    qr: QrOption = False,
+    label: LabelOption = None,
+) -> None:
+    """Generate a strong random password; print it, or share it directly with --share."""
+    rt: Runtime = ctx.obj
+    alphabet = CHARSETS.get(charset)
+    if alphabet is None:
+        raise UsageError(
+            f"unknown charset {charset!r}", hints=(f"choose one of: {', '.join(CHARSETS)}",)
+        )
+    if not 1 <= length <= 4096:
+        raise UsageError("--length must be between 1 and 4096")
+    options = ShareOptions(ttl, views, passphrase, passphrase_file, attempts, copy, qr, label)
+    share_only = (ttl, views, passphrase_file, attempts, label) != (None,) * 5 or any(
+        (passphrase, copy, qr)
+    )
+    if share_only and not share_it:
+        raise UsageError("share options need --share")
+    import secrets
+
+    value = "".join(secrets.choice(alphabet) for _ in range(length))
+    if share_it:
+        _check_options(options)
+        share_secret(rt, value.encode("ascii"), Meta(), options)
+        return
+    bits = round(length * math.log2(len(alphabet)), 1)
+    if rt.options.json:
+        rt.output.json({"secret": value, "length": length, "charset": charset, "bits": bits})
+    else:
+        rt.output.secret(value.encode("ascii"))

@@ -1,0 +1,315 @@
+"""``ots status``, ``ots list`` and ``ots burn``: the sender's view of what happened to a secret.
+
+A reference is a link (the key proves the right to peek or burn), a receipt token (``otsr_…``),
+or a local receipt named by id, unique id prefix (6+ characters) or label.
+
+Invariants:
+
+- Status never consumes anything: it uses the receipt endpoints or a peek.
+- A state the secret is in (read, burned, expired) is reported as data with exit 0 by
+  ``status`` and ``list``; ``burn`` fails with 6 or 7 when it came too late.
+- Local receipts are refreshed from the server and the fresh state is cached in them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, NamedTuple
+
+import typer
+
+from ots_cli.errors import (
+    NotFound,
+    SecretExpired,
+    SecretGone,
+    Unavailable,
+)
+from ots_cli.output import visible
+from ots_cli.render import describe_state
+from ots_cli.runtime import Runtime
+
+if TYPE_CHECKING:
+    from ots_cli.client import ReceiptStatus
+    from ots_cli.links import Link
+    from ots_cli.receipts import Receipt
+
+__all__ = ["burn", "list_receipts", "status"]
+
+RECEIPT_PREFIX = "otsr_"
+SHORT_ID = 8
+
+
+class State(NamedTuple):
+    """One secret's state as the sender sees it (the ``--json`` shape of status and list)."""
+
+    id: str
+    server: str
+    label: str | None
+    state: str
+    created_at: int | None
+    expires_at: int | None
+    views: int | None
+    views_left: int | None
+    read_at: int | None
+    burned_at: int | None
+    source: str
+    fresh: bool
+
+    def json(self) -> dict[str, object]:
+        return self._asdict()
+
+    def describe(self, now: int) -> str:
+        text = describe_state(
+            self.state,
+            views=self.views or 1,
+            views_left=self.views_left,
+            read_at=self.read_at,
+            burned_at=self.burned_at,
+            expires_at=self.expires_at or 0,
+            now=now,
+        )
+        return text if self.fresh else f"{text} (last known; the server did not answer)"
+
+
+def _from_receipt(receipt: Receipt, *, fresh: bool) -> State:
+    return State(
+        id=receipt.id,
+        server=receipt.server,
+        label=receipt.label,
+        state=receipt.state,
+        created_at=receipt.created_at,
+        expires_at=receipt.expires_at,
+        views=receipt.views,
+        views_left=receipt.views_left,
+        read_at=receipt.read_at,
+        burned_at=receipt.burned_at,
+        source="receipt",
+        fresh=fresh,
+    )
+
+
+def _apply(rt: Runtime, receipt: Receipt, answer: ReceiptStatus) -> Receipt:
+    updated = receipt.updated(
+        state=answer.state,
+        views_left=answer.views_left,
+        read_at=answer.read_at,
+        burned_at=answer.burned_at,
+        expires_at=answer.expires_at,
+        checked_at=rt.now(),
+    )
+    try:
+        rt.receipts.update(updated)
+    except Exception as exc:  # a cache write must not hide the answer
+        rt.output.warn(f"the local receipt was not updated: {exc}")
+    return updated
+
+
+def _is_link(reference: str) -> bool:
+    return "#" in reference or "://" in reference
+
+
+def _link_state(rt: Runtime, link: Link) -> State:
+    """A state from a peek with the link's proof: for links shared from another machine."""
+    from ots_cli import crypto
+
+    api = rt.api(link.server)
+    state, created_at, expires_at, views_left = "pending", None, None, None
+    read_at = burned_at = None
+    try:
+        peeked = api.peek(link.id, crypto.link_proof(link.id, link.key))
+        created_at, expires_at, views_left = peeked.created_at, peeked.expires_at, peeked.views_left
+    except SecretGone as exc:
+        state, views_left = ("read", 0) if exc.state == "consumed" else ("burned", None)
+        read_at, burned_at = (exc.at, None) if state == "read" else (None, exc.at)
+    except SecretExpired:
+        state = "expired"
+    return State(
+        id=link.id_text,
+        server=api.server,
+        label=None,
+        state=state,
+        created_at=created_at,
+        expires_at=expires_at,
+        views=None,
+        views_left=views_left,
+        read_at=read_at,
+        burned_at=burned_at,
+        source="link",
+        fresh=True,
+    )
+
+
+def _resolve(rt: Runtime, reference: str | None) -> tuple[Receipt | None, Link | None, str | None]:
+    """(local receipt, link, bare receipt token): what the reference names."""
+    from ots_cli.commands.get import load_link
+
+    if reference is None:
+        receipts = rt.receipts.all()
+        if not receipts:
+            raise NotFound(
+                "there are no local receipts",
+                hints=("receipts are saved by `ots share`; or pass a link",),
+            )
+        return receipts[0], None, None
+    if reference.startswith(RECEIPT_PREFIX):
+        return None, None, reference
+    if _is_link(reference):
+        link = load_link(rt, reference)
+        return rt.receipts.get(link.id_text), link, None
+    return rt.receipts.find(reference), None, None
+
+
+def _refresh(rt: Runtime, receipt: Receipt) -> State:
+    answer = rt.api(receipt.server).receipt_status(receipt.token)
+    return _from_receipt(_apply(rt, receipt, answer), fresh=True)
+
+
+def _token_state(rt: Runtime, token: str, answer: ReceiptStatus, server: str) -> State:
+    local = rt.receipts.get(answer.id)
+    if local is not None:
+        return _from_receipt(_apply(rt, local, answer), fresh=True)
+    return State(
+        id=answer.id,
+        server=server,
+        label=None,
+        state=answer.state,
+        created_at=answer.created_at,
+        expires_at=answer.expires_at,
+        views=answer.views,
+        views_left=answer.views_left,
+        read_at=answer.read_at,
+        burned_at=answer.burned_at,
+        source="receipt",
+        fresh=True,
+    )
+
+
+ReferenceArgument = Annotated[
+    str | None,
+    typer.Argument(
+        metavar="[LINK|RECEIPT]",
+        help="A link, a receipt token (otsr_…), or a local receipt's id, id prefix or label. "
+        "Default: the most recent local receipt.",
+        show_default=False,
+    ),
+]
+
+
+def status(ctx: typer.Context, reference: ReferenceArgument = None) -> None:
+    """Show what happened to a secret you shared: pending, read, burned or expired."""
+    rt: Runtime = ctx.obj
+    receipt, link, token = _resolve(rt, reference)
+    if token is not None:
+        api = rt.api()
+        state = _token_state(rt, token, api.receipt_status(token), api.server)
+    elif receipt is not None:
+        state = _refresh(rt, receipt)
+    else:
+        assert link is not None
+        state = _link_state(rt, link)
+    _print_states(rt, [state], single=True)
+
+
+def list_receipts(
+    ctx: typer.Context,
+    cached: Annotated[
+        bool, typer.Option("--cached", help="Show the last known states; no network.")
+    ] = False,
+) -> None:
+    """List the secrets you shared from this machine, with their current state."""
+    rt: Runtime = ctx.obj
+    states: list[State] = []
+    unreachable: set[str] = set()
+    for receipt in rt.receipts.all():
+        if cached or receipt.server in unreachable:
+            states.append(_from_receipt(receipt, fresh=False))
+            continue
+        try:
+            states.append(_refresh(rt, receipt))
+        except NotFound:
+            states.append(_from_receipt(receipt, fresh=False))
+        except Unavailable as exc:
+            unreachable.add(receipt.server)
+            rt.output.warn(f"{exc.message}; showing the last known states")
+            states.append(_from_receipt(receipt, fresh=False))
+    _print_states(rt, states, single=False)
+
+
+def _print_states(rt: Runtime, states: list[State], *, single: bool) -> None:
+    if rt.options.json:
+        if single:
+            rt.output.json(states[0].json())
+        else:
+            rt.output.json({"receipts": [state.json() for state in states]})
+        return
+    now = rt.now()
+    if single:
+        state = states[0]
+        label = f" ({state.label})" if state.label else ""
+        rt.output.line(f"{state.id[:SHORT_ID]}{label}: {state.describe(now)}")
+        return
+    if not states:
+        rt.output.note("no receipts yet; `ots share` saves one for every secret")
+        return
+    labels = [visible(s.label or "-", keep_newlines=False)[0] for s in states]
+    width = max(5, *(len(label) for label in labels))
+    rt.output.line(f"{'ID'.ljust(SHORT_ID)}  {'LABEL'.ljust(width)}  STATE")
+    for state, label in zip(states, labels, strict=True):
+        rt.output.line(f"{state.id[:SHORT_ID]}  {label.ljust(width)}  {state.describe(now)}")
+
+
+def burn(
+    ctx: typer.Context,
+    reference: Annotated[
+        str,
+        typer.Argument(
+            metavar="LINK|RECEIPT",
+            help="A link, a receipt token, or a local receipt's id, id prefix or label.",
+        ),
+    ],
+) -> None:
+    """Destroy a secret before it is read."""
+    from ots_cli import crypto
+
+    rt: Runtime = ctx.obj
+    receipt, link, token = _resolve(rt, reference)
+    if link is not None and receipt is None:
+        api = rt.api(link.server)
+        at: int | None
+        try:
+            burned = api.burn(link.id, crypto.link_proof(link.id, link.key))
+            state, at = burned.state, burned.at
+        except SecretGone as exc:
+            if exc.state != "burned":
+                raise SecretGone(
+                    "too late: the secret was already read",
+                    state=exc.state,
+                    at=exc.at,
+                    hints=("if the recipient did not read it, someone else did",),
+                ) from exc
+            state, at = "burned", exc.at
+        _report_burn(rt, link.id_text, state, at)
+        return
+    if token is not None:
+        api = rt.api()
+        final = _token_state(rt, token, api.receipt_burn(token), api.server)
+    else:
+        assert receipt is not None
+        answer = rt.api(receipt.server).receipt_burn(receipt.token)
+        final = _from_receipt(_apply(rt, receipt, answer), fresh=True)
+    if final.state == "read":
+        raise SecretGone(
+            "too late: the secret was already read",
+            state="consumed",
+            at=final.read_at,
+            hints=("if the recipient did not read it, someone else did",),
+        )
+    if final.state == "expired":
+        raise SecretExpired("the secret had already expired")
+    _report_burn(rt, final.id, "burned", final.burned_at)
+
+
+def _report_burn(rt: Runtime, id: str, state: str, at: int | None) -> None:
+    if rt.options.json:
+        rt.output.json({"id": id, "state": state, "at": at})
+    else:
+        rt.output.note("burned: the link no longer works")

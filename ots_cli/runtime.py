@@ -1,0 +1,135 @@
+"""Everything a command needs from the outside world, built once by ``main`` and injected.
+
+Commands get a :class:`Runtime` from the Typer context (``ctx.obj``) and reach streams, the
+environment, the clock, settings, receipts and the API only through it, so tests can run the
+real CLI in-process with their own streams, environment and ``httpx.Client``.
+
+Invariants:
+
+- The environment is the mapping ``main`` was given, never ``os.environ`` directly.
+- Heavy objects (config file, HTTP client) are built on first use, so ``ots config path`` or
+  ``ots generate`` never import httpx.
+- An HTTP client built here is closed by ``main``; an injected one belongs to the caller.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, BinaryIO
+
+from ots_cli.config import ConfigFile, Paths, Settings, paths_from_env, resolve
+from ots_cli.errors import ConfigError
+from ots_cli.output import Output
+from ots_cli.prompts import can_prompt
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ots_cli.client import Api
+    from ots_cli.receipts import ReceiptStore
+
+__all__ = ["GlobalOptions", "Runtime"]
+
+
+@dataclass
+class GlobalOptions:
+    """Options accepted before or after the command name; flags turn on from either place."""
+
+    server: str | None = None
+    json: bool = False
+    no_input: bool = False
+    quiet: bool = False
+    debug: bool = False
+    insecure: bool = False
+
+
+class Runtime:
+    def __init__(
+        self,
+        *,
+        stdin: BinaryIO,
+        stdout: BinaryIO,
+        stderr: BinaryIO,
+        env: Mapping[str, str],
+        http_client: httpx.Client | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.stdin = stdin
+        self.env = env
+        self.output = Output(stdout, stderr, env)
+        self.options = GlobalOptions()
+        self.clock = clock
+        self._http = http_client
+        self._owns_http = http_client is None
+        self._paths: Paths | None = None
+        self._config: ConfigFile | None = None
+
+    # -- options ------------------------------------------------------------------------------
+
+    def set_option(self, name: str, value: object) -> None:
+        """Record a global option from the root or from a command; later non-defaults win."""
+        if name == "server":
+            if value is not None:
+                self.options.server = str(value)
+        elif value:
+            setattr(self.options, name, True)
+        self.output.json_mode = self.options.json
+        self.output.quiet = self.options.quiet
+
+    # -- local state --------------------------------------------------------------------------
+
+    @property
+    def paths(self) -> Paths:
+        if self._paths is None:
+            self._paths = paths_from_env(self.env)
+        return self._paths
+
+    @property
+    def config(self) -> ConfigFile:
+        if self._config is None:
+            self._config = ConfigFile(self.paths.config_file)
+        return self._config
+
+    @property
+    def receipts(self) -> ReceiptStore:
+        from ots_cli.receipts import ReceiptStore
+
+        return ReceiptStore(self.paths.receipts_dir)
+
+    def settings(self, *, ttl: str | None = None, views: int | None = None) -> Settings:
+        return resolve(
+            env=self.env, config=self.config, server=self.options.server, ttl=ttl, views=views
+        )
+
+    def now(self) -> int:
+        return int(self.clock())
+
+    def can_prompt(self) -> bool:
+        return can_prompt(self.stdin, self.output, self.env, no_input=self.options.no_input)
+
+    # -- network ------------------------------------------------------------------------------
+
+    def api(self, server: str | None = None) -> Api:
+        """The API of ``server`` (a link's server), else of the configured server."""
+        from ots_cli.client import Api, new_http_client
+
+        if server is None:
+            server = self.settings().server
+            if server is None:
+                raise ConfigError(
+                    "no server configured",
+                    hints=(
+                        "pass --server URL, set OTS_SERVER, or run "
+                        "`ots config set server https://…`",
+                    ),
+                )
+        if self._http is None:
+            self._http = new_http_client()
+        return Api(self._http, server, insecure=self.options.insecure)
+
+    def close(self) -> None:
+        if self._owns_http and self._http is not None:
+            self._http.close()
+            self._http = None

@@ -1,0 +1,302 @@
+"""Support for the CLI suite: the real backend in-process, a runner for ``main(argv)``.
+
+``ots`` runs the real entry point (``ots_cli.__main__.main``) with its own byte streams and
+environment, and an injected Starlette ``TestClient`` around the real app on a real SQLite
+file, so every request goes through the real client, the real app and the real store. The
+server's clock is a :class:`FakeClock` the test can move. Every request the CLI sends is
+recorded, so tests can prove what never leaves the process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from ots_server.app import create_app
+from ots_server.settings import Settings
+from ots_server.store.sqlite import SQLiteStore
+
+from ots_cli.__main__ import main
+
+with warnings.catch_warnings():
+    # Starlette 1.x prefers the httpx2 fork for its TestClient; with plain httpx it still works
+    # and says so once at import. ots's client is written against httpx.
+    warnings.simplefilter("ignore", UserWarning)
+    from starlette.testclient import TestClient
+
+#: The server URL the CLI is given; the injected TestClient answers for any host, and
+#: http:// to a loopback address is what the CLI accepts without --insecure.
+SERVER = "http://127.0.0.1:8000"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = float(int(time.time()))
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass
+class Recorded:
+    method: str
+    url: str
+    headers: dict[str, str]
+    content: bytes
+
+
+@dataclass
+class Recorder:
+    requests: list[Recorded] = field(default_factory=list)
+
+    def __call__(self, request: httpx.Request) -> None:
+        self.requests.append(
+            Recorded(request.method, str(request.url), dict(request.headers), request.read())
+        )
+
+    def everything(self) -> bytes:
+        """Every byte that left the process: request lines, headers and bodies."""
+        parts = []
+        for r in self.requests:
+            parts.append(f"{r.method} {r.url}\n".encode())
+            parts += [f"{k}: {v}\n".encode() for k, v in r.headers.items()]
+            parts.append(r.content)
+        return b"".join(parts)
+
+
+@dataclass
+class Result:
+    code: int
+    out: bytes
+    err: str
+
+    @property
+    def text(self) -> str:
+        return self.out.decode("utf-8")
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+class Backend:
+    """The real app on SQLite, in-process, with a fake clock and a request recorder."""
+
+    def __init__(self, tmp_path: Path, **overrides: Any) -> None:
+        self.clock = FakeClock()
+        self.settings = Settings(data_dir=tmp_path / "server", rate_limit_per_minute=0, **overrides)
+        store = SQLiteStore(tmp_path / "server" / "ots.sqlite3")
+        self.app = create_app(self.settings, store, clock=self.clock, owns_store=True)
+        self.recorder = Recorder()
+        self.client = TestClient(self.app)
+        self.client.event_hooks = {"request": [self.recorder]}
+
+
+Runner = Callable[..., Result]
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    """The environment the CLI runs with: the isolated test environment plus test knobs."""
+    env = dict(os.environ)
+    env["OTS_SERVER"] = SERVER
+    # The cheapest Argon2id cost the format accepts; the default is unchanged.
+    env["OTS_PASSPHRASE_COST"] = "interactive"
+    env.update(extra)
+    return env
+
+
+def run_cli(
+    argv: list[str],
+    *,
+    stdin: bytes = b"",
+    env: Mapping[str, str] | None = None,
+    http: httpx.Client | None = None,
+) -> Result:
+    out, err = io.BytesIO(), io.BytesIO()
+    code = main(
+        argv,
+        stdin=io.BytesIO(stdin),
+        stdout=out,
+        stderr=err,
+        env=cli_env() if env is None else env,
+        http_client=http,
+    )
+    return Result(code, out.getvalue(), err.getvalue().decode("utf-8"))
+
+
+def other_key(link: str) -> str:
+    """``link`` with a different, well-formed key: the right id, the wrong key."""
+    from ots_cli import b64
+    from ots_cli.links import parse_link
+
+    parsed = parse_link(link, allow_insecure_http=True)
+    other = bytes([parsed.key[0] ^ 1]) + parsed.key[1:]
+    return f"{link.split('#')[0]}#{b64.encode(other)}"
+
+
+# -- real processes -----------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class ServerProcess:
+    """``ots-server serve`` on a free 127.0.0.1 port, in its own process group."""
+
+    def __init__(self, data_dir: Path) -> None:
+        import subprocess
+        import sys
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "OTS_DATA_DIR": str(data_dir),
+            "OTS_RATE_LIMIT_PER_MINUTE": "0",
+            "OTS_LOG_LEVEL": "warning",
+        }
+        script = Path(sys.executable).parent / "ots-server"
+        self.process = subprocess.Popen(
+            [str(script), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                errors = self.process.stderr.read() if self.process.stderr else b""
+                raise RuntimeError(f"ots-server exited: {errors.decode(errors='replace')}")
+            try:
+                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)  # polling a starting process; there is no clock to inject
+        raise RuntimeError("ots-server did not become ready in 20 s")
+
+    def stop(self) -> None:
+        import signal
+        import subprocess
+
+        if self.process.poll() is None:
+            with_group = os.getpgid(self.process.pid)
+            os.killpg(with_group, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(with_group, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        if self.process.stderr:
+            self.process.stderr.close()
+
+
+class Terminal:
+    """``python -m ots_cli ARGS`` with stdin and stderr on one pseudo-terminal (the person's
+    screen and keyboard) and stdout on another pseudo-terminal or a pipe."""
+
+    def __init__(
+        self, argv: list[str], env: Mapping[str, str], *, stdout_tty: bool = False
+    ) -> None:
+        import pty
+        import subprocess
+        import sys
+
+        self.screen_fd, screen_slave = pty.openpty()
+        if stdout_tty:
+            self.out_fd, out_slave = pty.openpty()
+        else:
+            self.out_fd, out_slave = os.pipe()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "ots_cli", *argv],
+            stdin=screen_slave,
+            stdout=out_slave,
+            stderr=screen_slave,
+            env=dict(env),
+            start_new_session=True,
+        )
+        os.close(screen_slave)
+        os.close(out_slave)
+        self.screen = b""
+        self.out = b""
+        self._open = {self.screen_fd, self.out_fd}
+
+    def _pump(self, timeout: float) -> None:
+        import select
+
+        if not self._open:
+            return
+        ready, _, _ = select.select(list(self._open), [], [], timeout)
+        for fd in ready:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:  # EIO: the other side of a pseudo-terminal closed
+                data = b""
+            if not data:
+                self._open.discard(fd)
+            elif fd == self.screen_fd:
+                self.screen += data
+            else:
+                self.out += data
+
+    def expect(self, text: bytes, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.screen:
+            if time.monotonic() > deadline or (not self._open):
+                raise AssertionError(f"{text!r} not on the screen: {self.screen!r}")
+            self._pump(0.1)
+
+    def type(self, data: bytes) -> None:
+        os.write(self.screen_fd, data)
+
+    def echo_is_on(self) -> bool:
+        import termios
+
+        return bool(termios.tcgetattr(self.screen_fd)[3] & termios.ECHO)
+
+    def finish(self, timeout: float = 30) -> int:
+        import subprocess
+
+        deadline = time.monotonic() + timeout
+        while self._open and time.monotonic() < deadline:  # until both ends report EOF
+            self._pump(0.1)
+        try:
+            code = self.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise
+        return code
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        for fd in (self.screen_fd, self.out_fd):
+            with contextlib.suppress(OSError):
+                os.close(fd)

@@ -1,0 +1,55 @@
+"""``ots generate``: strong values from the system CSPRNG, printed bare or shared directly."""
+
+from __future__ import annotations
+
+import string
+
+import pytest
+
+from ots_cli.commands.share import CHARSETS
+
+from .support import Backend, Runner
+
+
+def test_default_is_24_alphanumerics_without_a_newline_when_piped(ots: Runner) -> None:
+    result = ots("generate")
+    assert result.code == 0
+    assert len(result.out) == 24
+    assert set(result.text) <= set(string.ascii_letters + string.digits)
+
+
+@pytest.mark.parametrize("charset", sorted(CHARSETS))
+def test_each_charset_and_length(ots: Runner, charset: str) -> None:
+    result = ots("--json", "generate", "--length", "64", "--charset", charset)
+    document = result.json()
+    assert len(document["secret"]) == 64
+    assert set(document["secret"]) <= set(CHARSETS[charset])
+    assert document["charset"] == charset
+    assert document["bits"] > 0
+
+
+def test_values_differ(ots: Runner) -> None:
+    values = {ots("generate").out for _ in range(5)}
+    assert len(values) == 5
+
+
+def test_bad_charset_or_length_exits_2(ots: Runner) -> None:
+    assert ots("generate", "--charset", "emoji").code == 2
+    assert ots("generate", "--length", "0").code == 2
+    assert ots("generate", "--length", "5000").code == 2
+
+
+def test_share_options_need_share(ots: Runner) -> None:
+    result = ots("generate", "--ttl", "1h")
+    assert result.code == 2
+    assert "--share" in result.err
+
+
+def test_share_sends_only_ciphertext_and_prints_the_link(ots: Runner, backend: Backend) -> None:
+    result = ots("generate", "--share", "--length", "40", "--ttl", "1h")
+    assert result.code == 0, result.err
+    link = result.text.strip()
+    assert "/s/" in link
+    value = ots("get", link).out
+    assert len(value) == 40
+    assert value not in backend.recorder.everything()

@@ -1,0 +1,282 @@
+"""A person at a real (pseudo-)terminal: hidden prompts, confirmation, escaping, colour.
+
+Each test runs ``python -m ots_cli`` as a child process whose stdin and stderr are one
+pseudo-terminal and whose stdout is a second one or a pipe, against a real ``ots-server``
+process. Secrets are created and checked in-process with the real HTTP client.
+"""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .support import Result, ServerProcess, Terminal, cli_env, run_cli
+
+TRICKY = (
+    b"[bold]not bold[/bold] [link=https://evil]x[/link] "
+    b"\x1b[31mred\x1b[0m \x1b]52;c;ZXZpbA==\x07 \x1b]0;title\x07 \xe2\x80\xaeevil.exe\r\n"
+)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    process = ServerProcess(tmp_path_factory.mktemp("terminal-server"))
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+def env(server: ServerProcess) -> dict[str, str]:
+    return cli_env(OTS_SERVER=server.url, TERM="xterm")
+
+
+@pytest.fixture
+def terminals() -> Iterator[list[Terminal]]:
+    started: list[Terminal] = []
+    yield started
+    for terminal in started:
+        terminal.close()
+
+
+def _run(env: dict[str, str], *argv: str, stdin: bytes = b"") -> Result:
+    return run_cli(list(argv), stdin=stdin, env=env)
+
+
+def _share(env: dict[str, str], secret: bytes, *argv: str) -> str:
+    result = _run(env, "share", *argv, stdin=secret)
+    assert result.code == 0, result.err
+    return result.text.strip()
+
+
+def _spawn(
+    terminals: list[Terminal], env: dict[str, str], *argv: str, stdout_tty: bool = False
+) -> Terminal:
+    terminal = Terminal(list(argv), env, stdout_tty=stdout_tty)
+    terminals.append(terminal)
+    return terminal
+
+
+def test_share_at_a_hidden_prompt_prints_only_the_link(
+    env: dict[str, str], terminals: list[Terminal]
+) -> None:
+    terminal = _spawn(terminals, env, "share")
+    terminal.expect(b"Secret (hidden): ")
+    terminal.type("typed s3cret ünï\n".encode())
+    assert terminal.finish() == 0
+    assert b"typed" not in terminal.screen  # never echoed
+    link = terminal.out.decode()
+    assert link.count("\n") == 1
+    assert link.startswith(env["OTS_SERVER"] + "/s/")
+    assert b"Secret" not in terminal.out  # prompts never on stdout
+    assert terminal.echo_is_on()
+    assert _run(env, "get", link.strip()).out == "typed s3cret ünï".encode()
+
+
+def test_confirm_asks_twice_and_refuses_a_mismatch(
+    env: dict[str, str], terminals: list[Terminal]
+) -> None:
+    terminal = _spawn(terminals, env, "share", "--confirm")
+    terminal.expect(b"Secret (hidden): ")
+    terminal.type(b"one\n")
+    terminal.expect(b"Secret again: ")
+    terminal.type(b"two\n")
+    assert terminal.finish() == 2
+    assert b"the two entries differ" in terminal.screen
+    assert terminal.out == b""
+
+
+def test_an_empty_answer_is_refused(env: dict[str, str], terminals: list[Terminal]) -> None:
+    terminal = _spawn(terminals, env, "share")
+    terminal.expect(b"Secret (hidden): ")
+    terminal.type(b"\n")
+    assert terminal.finish() == 2
+    assert b"no secret entered" in terminal.screen
+
+
+def test_a_link_typed_at_the_prompt_is_refused(
+    env: dict[str, str], terminals: list[Terminal]
+) -> None:
+    link = _share(env, b"x")
+    terminal = _spawn(terminals, env, "share")
+    terminal.expect(b"Secret (hidden): ")
+    terminal.type(link.encode() + b"\n")
+    assert terminal.finish() == 2
+    assert b"looks like an ots link" in terminal.screen
+    assert _run(env, "get", link).out == b"x"
+
+
+def test_ctrl_c_at_the_prompt_exits_130_and_restores_echo(
+    env: dict[str, str], terminals: list[Terminal]
+) -> None:
+    terminal = _spawn(terminals, env, "share")
+    terminal.expect(b"Secret (hidden): ")
+    assert not terminal.echo_is_on()
+    terminal.process.send_signal(signal.SIGINT)
+    assert terminal.finish() == 130
+    assert terminal.echo_is_on()
+    assert terminal.out == b""
+
+
+def test_no_input_and_ci_never_prompt(env: dict[str, str], terminals: list[Terminal]) -> None:
+    no_input = _spawn(terminals, env, "--no-input", "share")
+    assert no_input.finish() == 2
+    assert b"no secret given" in no_input.screen
+    assert b"Secret (hidden)" not in no_input.screen
+    ci = _spawn(terminals, {**env, "CI": "true"}, "share")
+    assert ci.finish() == 2
+    assert b"Secret (hidden)" not in ci.screen
+
+
+def test_get_shows_what_it_will_consume_and_no_keeps_it(
+    env: dict[str, str], terminals: list[Terminal]
+) -> None:
+    link = _share(env, b"keep me", "--views", "2")
+    terminal = _spawn(terminals, env, "get", link, stdout_tty=True)
+    terminal.expect(b"Reveal it now? [y/N] ")
+    assert b"a secret of up to 1.1 KiB" in terminal.screen
+    assert b"2 views left" in terminal.screen
+    terminal.type(b"n\n")
+    assert terminal.finish() == 130
+    assert terminal.out == b""
+    assert b"not revealed" in terminal.screen
+    peek = _run(env, "--json", "peek", link)
+    assert peek.json()["views_left"] == 2
+
+
+def test_get_yes_at_the_confirmation_reveals(
+    env: dict[str, str], terminals: list[Terminal]
+) -> None:
+    link = _share(env, b"revealed")
+    terminal = _spawn(terminals, env, "get", link, stdout_tty=True)
+    terminal.expect(b"Reveal it now? [y/N] ")
+    assert b"destroys it on the server" in terminal.screen
+    terminal.type(b"y\n")
+    assert terminal.finish() == 0
+    assert terminal.out == b"revealed\r\n"  # a newline added on a terminal (ONLCR: \r\n)
+
+
+def test_get_asks_for_the_passphrase(
+    env: dict[str, str], terminals: list[Terminal], tmp_path: Path
+) -> None:
+    phrase = tmp_path / "phrase"
+    phrase.write_text("open sesame")
+    link = _share(env, b"guarded", "--passphrase-file", str(phrase))
+    terminal = _spawn(terminals, env, "get", "--yes", link)
+    terminal.expect(b"Passphrase (hidden, 5 attempts left): ")
+    terminal.type(b"open sesame\n")
+    assert terminal.finish() == 0
+    assert terminal.out == b"guarded"
+    assert b"open sesame" not in terminal.screen
+
+
+def test_ci_never_asks_before_consuming(env: dict[str, str], terminals: list[Terminal]) -> None:
+    link = _share(env, b"for ci")
+    terminal = _spawn(terminals, {**env, "CI": "1"}, "get", link)
+    assert terminal.finish() == 0
+    assert b"Reveal" not in terminal.screen
+    assert terminal.out == b"for ci"
+
+
+def test_escape_and_markup_are_shown_escaped_on_a_terminal(
+    env: dict[str, str], terminals: list[Terminal]
+) -> None:
+    link = _share(env, TRICKY)
+    terminal = _spawn(terminals, env, "get", "--yes", link, stdout_tty=True)
+    assert terminal.finish() == 0
+    shown = terminal.out
+    for dangerous in (b"\x1b", b"\x07", b"\xe2\x80\xae", b"\x9b"):
+        assert dangerous not in shown
+    assert b"[bold]not bold[/bold] [link=https://evil]x[/link]" in shown
+    assert b"\\x1b[31mred\\x1b[0m \\x1b]52;c;ZXZpbA==\\x07" in shown
+    assert b"\\u202eevil.exe\\x0d" in shown
+    assert b"control or invisible characters shown escaped" in terminal.screen
+    assert b"\x1b]52" not in terminal.screen
+
+
+def test_raw_prints_the_bytes_on_a_terminal(env: dict[str, str], terminals: list[Terminal]) -> None:
+    link = _share(env, b"\x1b[1mraw\x1b[0m")
+    terminal = _spawn(terminals, env, "get", "--yes", "--raw", link, stdout_tty=True)
+    assert terminal.finish() == 0
+    assert terminal.out == b"\x1b[1mraw\x1b[0m"
+
+
+def test_the_same_secret_is_byte_exact_when_piped(
+    env: dict[str, str], terminals: list[Terminal]
+) -> None:
+    link = _share(env, TRICKY)
+    terminal = _spawn(terminals, env, "get", "--yes", link)  # stdout is a pipe
+    assert terminal.finish() == 0
+    assert terminal.out == TRICKY
+
+
+def test_errors_are_coloured_only_without_no_color(
+    env: dict[str, str], terminals: list[Terminal]
+) -> None:
+    coloured = {k: v for k, v in env.items() if k != "NO_COLOR"}
+    terminal = _spawn(terminals, coloured, "get", "not-a-link")
+    assert terminal.finish() == 2
+    assert b"\x1b[1;31mots: error:\x1b[0m" in terminal.screen
+    plain = _spawn(terminals, env, "get", "not-a-link")
+    assert plain.finish() == 2
+    assert b"\x1b" not in plain.screen
+
+
+def test_copy_without_a_clipboard_tool_uses_osc52_and_qr_goes_to_stderr(
+    env: dict[str, str], terminals: list[Terminal], tmp_path: Path
+) -> None:
+    bare = {**env, "PATH": str(tmp_path), "DISPLAY": "", "WAYLAND_DISPLAY": ""}
+    terminal = _spawn(terminals, bare, "share", "--copy", "--qr")
+    terminal.expect(b"Secret (hidden): ")
+    terminal.type(b"to the clipboard\n")
+    assert terminal.finish() == 0
+    link = terminal.out.strip()
+    osc52 = b"\x1b]52;c;" + base64.b64encode(link) + b"\x07"
+    assert osc52 in terminal.screen
+    assert b"clipboard managers" in terminal.screen
+    assert "▄".encode() in terminal.screen or "█".encode() in terminal.screen
+    assert terminal.out == link + b"\n"
+
+
+def test_copy_uses_a_clipboard_tool_when_there_is_one(env: dict[str, str], tmp_path: Path) -> None:
+    clipboard = tmp_path / "clipboard"
+    tool = tmp_path / "xclip"
+    tool.write_text(f"#!/bin/sh\nexec {shutil.which('cat')} > {clipboard}\n")
+    tool.chmod(0o700)
+    result = _run({**env, "PATH": str(tmp_path), "DISPLAY": ":0"}, "share", "--copy", stdin=b"c")
+    assert result.code == 0, result.err
+    assert clipboard.read_bytes() == result.out.strip()
+    assert "clipboard managers" in result.err
+
+
+def test_a_failing_clipboard_tool_only_warns(env: dict[str, str], tmp_path: Path) -> None:
+    tool = tmp_path / "xclip"
+    tool.write_text("#!/bin/sh\nexit 1\n")
+    tool.chmod(0o700)
+    result = _run({**env, "PATH": str(tmp_path), "DISPLAY": ":0"}, "share", "--copy", stdin=b"c")
+    assert result.code == 0
+    assert "ots: warning: the clipboard tool xclip failed; the link was not copied" in result.err
+    assert result.text.startswith(env["OTS_SERVER"])
+
+
+def test_share_asks_for_a_passphrase_twice(env: dict[str, str], terminals: list[Terminal]) -> None:
+    terminal = _spawn(terminals, env, "share", "--passphrase")
+    terminal.expect(b"Secret (hidden): ")
+    terminal.type(b"behind a passphrase\n")
+    terminal.expect(b"Passphrase (hidden): ")
+    terminal.type(b"swordfish\n")
+    terminal.expect(b"Passphrase again: ")
+    terminal.type(b"swordfish\n")
+    assert terminal.finish() == 0
+    assert b"swordfish" not in terminal.screen
+    link = terminal.out.decode().strip()
+    phrase = Path(env["OTS_CONFIG_DIR"]).parent / "phrase"
+    phrase.write_text("swordfish")
+    got = _run(env, "get", link, "--passphrase-file", str(phrase))
+    assert got.out == b"behind a passphrase"

@@ -1,0 +1,354 @@
+"""The v1 byte layout: header, envelope, padding rule and sizes."""
+
+from __future__ import annotations
+
+import math
+import random
+import struct
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ots_cli.errors import FormatError, UnsupportedVersion
+from ots_cli.format import (
+    CHUNK_SIZE,
+    HEADER_LENGTH,
+    HEADER_LENGTH_PASSPHRASE,
+    MAGIC,
+    MAX_ENVELOPE_LENGTH,
+    MAX_HEADER_LENGTH,
+    MAX_PADDED_LENGTH,
+    MIN_PADDED_LENGTH,
+    Header,
+    KdfParams,
+    Meta,
+    Suite,
+    blob_length,
+    chunk_count,
+    decode_envelope,
+    decode_header,
+    encode_envelope,
+    is_padded_length,
+    padded_length,
+)
+
+MIB = 1 << 20
+
+ids = st.binary(min_size=16, max_size=16)
+nonces = st.binary(min_size=24, max_size=24)
+kdfs = st.none() | st.builds(
+    KdfParams,
+    opslimit=st.integers(0, 2**32 - 1),
+    memlimit=st.integers(0, 2**32 - 1),
+    salt=st.binary(min_size=16, max_size=16),
+)
+valid_padded = st.integers(0, 2**40).map(lambda n: padded_length(n))
+
+
+def _header(**changes: object) -> Header:
+    fields: dict[str, object] = {
+        "suite": Suite.SEALED,
+        "id": bytes(range(16)),
+        "padded_length": 1088,
+        "nonce": bytes(range(24)),
+        "kdf": None,
+    }
+    fields.update(changes)
+    return Header(**fields)  # type: ignore[arg-type]
+
+
+# --- header ---------------------------------------------------------------------------------
+
+
+@given(st.sampled_from(Suite), ids, valid_padded, nonces, kdfs, st.binary(max_size=40))
+def test_header_round_trip(
+    suite: Suite, id_: bytes, padded: int, nonce: bytes, kdf: KdfParams | None, tail: bytes
+) -> None:
+    header = Header(suite=suite, id=id_, padded_length=padded, nonce=nonce, kdf=kdf)
+    encoded = header.encode()
+    assert len(encoded) == (HEADER_LENGTH_PASSPHRASE if kdf else HEADER_LENGTH)
+    assert decode_header(encoded + tail) == (header, len(encoded))
+    assert header.needs_passphrase == (kdf is not None)
+
+
+def test_header_byte_layout() -> None:
+    kdf = KdfParams(opslimit=3, memlimit=64 * MIB, salt=b"S" * 16)
+    encoded = _header(suite=Suite.STREAM, padded_length=1152, kdf=kdf).encode()
+    assert encoded == (
+        b"\x89OTS\x01\x02\x01"
+        + bytes(range(16))
+        + struct.pack(">Q", 1152)
+        + struct.pack(">II", 3, 64 * MIB)
+        + b"S" * 16
+        + bytes(range(24))
+    )
+    assert MAX_HEADER_LENGTH == len(encoded) == 79 <= 1024
+    assert HEADER_LENGTH == 55
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"version": 2}, "version 1 only"),
+        ({"suite": 3}, "unknown suite"),
+        ({"id": b"short"}, "16 bytes"),
+        ({"nonce": b"short"}, "24 bytes"),
+        ({"padded_length": 1089}, "padding rule"),
+        ({"padded_length": 0}, "padding rule"),
+        ({"kdf": KdfParams(2, 64 * MIB, b"short")}, "salt"),
+        ({"kdf": KdfParams(2**32, 64 * MIB, bytes(16))}, "32 bits"),
+        ({"kdf": KdfParams(2, -1, bytes(16))}, "32 bits"),
+    ],
+)
+def test_header_encode_refuses_unrepresentable_fields(
+    changes: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        _header(**changes).encode()
+
+
+GOOD = _header().encode()
+
+
+@pytest.mark.parametrize(
+    ("data", "error", "message"),
+    [
+        (b"", FormatError, "truncated"),
+        (MAGIC[:3], FormatError, "truncated"),
+        (MAGIC, FormatError, "truncated"),
+        (b"PK\x03\x04" + GOOD[4:], FormatError, "wrong magic"),
+        (b"\x89OTX" + GOOD[4:], FormatError, "wrong magic"),
+        (b"{}", FormatError, "wrong magic"),
+        (GOOD[:4] + b"\x02" + GOOD[5:], UnsupportedVersion, "version 2"),
+        (GOOD[:4] + b"\x00" + GOOD[5:], UnsupportedVersion, "version 0"),
+        (GOOD[:4] + b"\x02", UnsupportedVersion, "version 2"),
+        (GOOD[:5] + b"\x00" + GOOD[6:], UnsupportedVersion, "suite 0"),
+        (GOOD[:5] + b"\x09" + GOOD[6:], UnsupportedVersion, "suite 9"),
+        (GOOD[:6] + b"\x02" + GOOD[7:], UnsupportedVersion, "flags"),
+        (GOOD[:6] + b"\x81" + GOOD[7:], UnsupportedVersion, "flags"),
+        (GOOD[:6] + b"\x01" + GOOD[7:], FormatError, "truncated"),
+        (GOOD[:30], FormatError, "truncated"),
+        (GOOD[:-1], FormatError, "truncated"),
+        (GOOD[:23] + struct.pack(">Q", 0) + GOOD[31:], FormatError, "padded length"),
+        (GOOD[:23] + struct.pack(">Q", 1087) + GOOD[31:], FormatError, "padded length"),
+        (GOOD[:23] + struct.pack(">Q", 1089) + GOOD[31:], FormatError, "padded length"),
+        (GOOD[:23] + struct.pack(">Q", 2**41) + GOOD[31:], FormatError, "padded length"),
+        (GOOD[:23] + struct.pack(">Q", 2**64 - 1) + GOOD[31:], FormatError, "padded length"),
+    ],
+)
+def test_decode_header_is_strict(data: bytes, error: type[Exception], message: str) -> None:
+    with pytest.raises(error, match=message):
+        decode_header(data)
+
+
+def test_unsupported_version_hints_at_an_upgrade() -> None:
+    with pytest.raises(UnsupportedVersion) as info:
+        decode_header(GOOD[:4] + b"\x07" + GOOD[5:])
+    assert any("newer ots" in hint for hint in info.value.hints)
+
+
+@given(st.binary(max_size=120))
+def test_decode_header_fuzz(data: bytes) -> None:
+    try:
+        header, length = decode_header(data)
+    except (FormatError, UnsupportedVersion):
+        return
+    assert header.encode() == data[:length]
+
+
+# --- envelope -------------------------------------------------------------------------------
+
+names = st.text(
+    st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="/\\\x7f"),
+    min_size=1,
+    max_size=60,
+).filter(lambda n: n not in (".", "..") and not any(0x80 <= ord(c) < 0xA0 for c in n))
+media_types = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1)
+metas = st.builds(Meta, kind=st.just("text"), media_type=st.none() | media_types) | st.builds(
+    Meta, kind=st.just("file"), name=st.none() | names, media_type=st.none() | media_types
+)
+
+
+@given(metas, st.integers(0, 2**40), st.binary(max_size=20))
+def test_envelope_round_trip(meta: Meta, body_length: int, rest: bytes) -> None:
+    envelope = encode_envelope(meta, body_length)
+    assert len(envelope) <= MAX_ENVELOPE_LENGTH
+    assert decode_envelope(envelope + rest) == (meta, body_length, len(envelope))
+
+
+def test_envelope_layout() -> None:
+    assert encode_envelope(Meta(), 5) == b"\x01" + struct.pack(">Q", 5) + b"\x00"
+    assert encode_envelope(Meta("file", "a.txt", "text/plain"), 0) == (
+        b"\x02" + bytes(8) + b"\x05a.txt" + b"\x0atext/plain"
+    )
+    assert encode_envelope(Meta("file"), 1) == b"\x02" + struct.pack(">Q", 1) + b"\x00\x00"
+    longest = Meta("file", "é" * 127 + "x", "m" * 255)
+    assert len(encode_envelope(longest, 0)) == MAX_ENVELOPE_LENGTH == 521
+
+
+@pytest.mark.parametrize(
+    ("meta", "message"),
+    [
+        (Meta("text", name="a.txt"), "only files"),
+        (Meta("file", name=""), "1 to 255 bytes"),
+        (Meta("file", name="é" * 128), "1 to 255 bytes"),
+        (Meta("file", name="a/b"), "base name"),
+        (Meta("file", name="a\\b"), "base name"),
+        (Meta("file", name=".."), "base name"),
+        (Meta("file", name="."), "base name"),
+        (Meta("file", name="a\nb"), "control"),
+        (Meta("file", name="a\x00b"), "control"),
+        (Meta("file", name="a\x9bb"), "control"),
+        (Meta("file", name="a\udcffb"), "UTF-8"),
+        (Meta(media_type=""), "media type"),
+        (Meta(media_type="é"), "media type"),
+        (Meta(media_type="a\tb"), "media type"),
+        (Meta(media_type="m" * 256), "media type"),
+        (Meta(kind="blob"), "kind"),  # type: ignore[arg-type]
+    ],
+)
+def test_encode_envelope_refuses_invalid_meta(meta: Meta, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        encode_envelope(meta, 0)
+
+
+@pytest.mark.parametrize(
+    ("plaintext", "message"),
+    [
+        (b"", "truncated"),
+        (b"\x01" + bytes(8), "truncated"),
+        (b"\x00" + bytes(9), "unknown kind"),
+        (b"\x03" + bytes(9), "unknown kind"),
+        (b"\x02" + bytes(8), "truncated"),
+        (b"\x02" + bytes(8) + b"\x05abc", "truncated"),
+        (b"\x02" + bytes(8) + b"\x00", "truncated"),
+        (b"\x02" + bytes(8) + b"\x02\xc3\x28\x00", "UTF-8"),
+        (b"\x02" + bytes(8) + b"\x03a/b\x00", "base name"),
+        (b"\x02" + bytes(8) + b"\x02a\x07\x00", "control"),
+        (b"\x01" + bytes(8) + b"\x02\xc3\xa9", "ASCII"),
+        (b"\x01" + bytes(8) + b"\x02a\x00", "media type"),
+        (b"\x01" + bytes(8) + b"\xff" + bytes(300), "media type"),
+    ],
+)
+def test_decode_envelope_is_strict(plaintext: bytes, message: str) -> None:
+    with pytest.raises(FormatError, match=message):
+        decode_envelope(plaintext)
+
+
+@given(st.binary(max_size=600))
+def test_decode_envelope_fuzz(data: bytes) -> None:
+    try:
+        meta, body_length, length = decode_envelope(data)
+    except FormatError:
+        return
+    assert encode_envelope(meta, body_length) == data[:length]
+
+
+# --- padding and sizes ----------------------------------------------------------------------
+
+
+def test_every_plaintext_up_to_1088_bytes_has_one_size() -> None:
+    assert {padded_length(n) for n in range(MIN_PADDED_LENGTH + 1)} == {1088}
+    assert padded_length(MIN_PADDED_LENGTH + 1) == 1152
+
+
+@pytest.mark.parametrize("suite", list(Suite))
+@pytest.mark.parametrize("kind", ["text", "file"])
+def test_every_text_up_to_1023_bytes_gives_one_blob_length(suite: Suite, kind: str) -> None:
+    meta = Meta("file", name="x" * 40) if kind == "file" else Meta()
+    lengths = {
+        blob_length(HEADER_LENGTH, padded_length(len(encode_envelope(meta, n)) + n), suite)
+        for n in range(1024)
+    }
+    assert len(lengths) == 1
+
+
+def test_files_of_1_kib_share_the_size_while_name_and_type_fit_53_bytes() -> None:
+    # The claim in FORMAT.md, "Padding".
+    for split in range(54):
+        meta = Meta("file", "n" * split or None, "t" * (53 - split) or None)
+        assert padded_length(len(encode_envelope(meta, 1024)) + 1024) == 1088
+    assert padded_length(len(encode_envelope(Meta("file", "n" * 54), 1024)) + 1024) == 1152
+
+
+def _overhead_bound(n: int) -> float:
+    """The bound FORMAT.md states: padding < n / 2**S with S = floor(log2 floor(log2 n)) + 1."""
+    exponent = n.bit_length() - 1
+    return n / (1 << exponent.bit_length())
+
+
+def _sizes_up_to_100_mib() -> list[int]:
+    sizes = set(range(1, 70_000))
+    for power in range(10, 28):
+        base = 1 << power
+        sizes.update({base - 1, base, base + 1, 3 * base // 2, 3 * base // 2 + 1})
+    rng = random.Random(1)
+    sizes.update(rng.randrange(1, 100 * MIB + 1) for _ in range(20_000))
+    sizes.add(100 * MIB)
+    return sorted(sizes)
+
+
+def test_padding_overhead_up_to_100_mib() -> None:
+    worst = 0.0
+    for n in _sizes_up_to_100_mib():
+        padded = padded_length(n)
+        assert padded >= n
+        assert is_padded_length(padded)
+        assert padded_length(padded) == padded
+        if n > MIN_PADDED_LENGTH:
+            assert padded - n < n / 16
+            assert padded - n < _overhead_bound(n)
+            worst = max(worst, (padded - n) / n)
+    # The table in FORMAT.md: at most ~3.1% above 64 KiB, ~6.2% below.
+    assert worst < 1 / 16
+
+
+@pytest.mark.parametrize(
+    ("low", "bound"),
+    [(MIN_PADDED_LENGTH + 1, 1 / 16), (1 << 16, 1 / 32), (1 << 32, 1 / 64)],
+)
+def test_overhead_table_in_format_md(low: int, bound: float) -> None:
+    rng = random.Random(low)
+    for n in [low, low + 1, *(rng.randrange(low, 2 * low + 2**20) for _ in range(2000))]:
+        assert padded_length(n) - n < n * bound
+
+
+@pytest.mark.parametrize("exponent", [10, 11, 15, 16, 20, 26])
+def test_buckets_per_octave(exponent: int) -> None:
+    # Padme keeps S = floor(log2 E) + 1 significant bits: at most 2**S sizes in [2**E, 2**(E+1)).
+    low, high = 1 << exponent, 1 << (exponent + 1)
+    step = max(1, low >> 14)
+    padded = {padded_length(n) for n in range(low, high, step)} | {padded_length(high - 1)}
+    inside = {p for p in padded if p < high}
+    assert padded - inside <= {high}
+    assert len(inside) <= 2 ** exponent.bit_length()
+    if exponent > 10:  # below 1088 everything shares one size
+        assert len(inside) == 2 ** exponent.bit_length()
+
+
+def test_padded_length_limits() -> None:
+    with pytest.raises(ValueError, match="negative"):
+        padded_length(-1)
+    assert padded_length(MAX_PADDED_LENGTH) == MAX_PADDED_LENGTH
+    with pytest.raises(ValueError, match="too large"):
+        padded_length(MAX_PADDED_LENGTH + 1)
+
+
+@given(st.integers(0, 2**40))
+def test_padded_length_is_monotonic_and_idempotent(n: int) -> None:
+    padded = padded_length(n)
+    assert padded_length(padded) == padded
+    assert padded_length(max(0, n - 1)) <= padded
+
+
+def test_blob_length_and_chunk_count() -> None:
+    assert blob_length(55, 1088, Suite.SEALED) == 55 + 1088 + 16
+    assert blob_length(55, 1088, Suite.STREAM) == 55 + 1088 + 17
+    assert chunk_count(CHUNK_SIZE) == 1
+    assert chunk_count(CHUNK_SIZE + 2048) == 2
+    assert blob_length(79, 131072, Suite.STREAM) == 79 + 131072 + 2 * 17
+    assert blob_length(55, 3 * CHUNK_SIZE, Suite.STREAM) == 55 + 3 * CHUNK_SIZE + 3 * 17
+    assert chunk_count(1 << 40) == math.ceil((1 << 40) / CHUNK_SIZE)
+    with pytest.raises(ValueError, match="suite"):
+        blob_length(55, 1088, 7)  # type: ignore[arg-type]

@@ -1,0 +1,196 @@
+"""Links: build/parse round trips, every rejected shape with its message, and no key leaks."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ots_cli import b64
+from ots_cli.errors import BadLink, OtsError, UsageError
+from ots_cli.links import ID_BYTES, KEY_BYTES, Link, build_link, new_id_and_key, parse_link
+
+ID = bytes(range(16))
+KEY = bytes(range(100, 132))
+ID_TEXT = b64.encode(ID)
+KEY_TEXT = b64.encode(KEY)
+CUT_OFF = "the link has no key; it was probably cut off by the app it was pasted in"
+
+ids = st.binary(min_size=ID_BYTES, max_size=ID_BYTES)
+keys = st.binary(min_size=KEY_BYTES, max_size=KEY_BYTES)
+servers = st.sampled_from(
+    [
+        "https://ots.example.com",
+        "https://ots.example.com:8443",
+        "https://example.com/ots",
+        "https://example.com/a/b-c/d_e.f~g",
+        "http://127.0.0.1:8000",
+        "http://127.9.8.7",
+        "http://localhost:1",
+        "http://[::1]:65535/p",
+        "https://[2001:db8::1]",
+    ]
+)
+
+
+@given(servers, ids, keys, st.sampled_from(["", " ", "\n", "\t \r\n"]))
+def test_round_trip(server: str, id_: bytes, key: bytes, space: str) -> None:
+    link = parse_link(space + build_link(server, id_, key) + space)
+    assert link == Link(server=server, id=id_, key=key)
+    assert link.url() == build_link(server, id_, key)
+    assert link.id_text == b64.encode(id_)
+
+
+@given(ids, keys)
+def test_bare_id_and_key(id_: bytes, key: bytes) -> None:
+    link = parse_link(f" {b64.encode(id_)}#{b64.encode(key)}\n")
+    assert (link.server, link.id, link.key) == (None, id_, key)
+    with pytest.raises(ValueError, match="no server"):
+        link.url()
+
+
+def test_build_link_shape_and_trailing_slash() -> None:
+    assert build_link("https://h.example/", ID, KEY) == f"https://h.example/s/{ID_TEXT}#{KEY_TEXT}"
+    with pytest.raises(ValueError, match="16-byte id"):
+        build_link("https://h.example", ID[:15], KEY)
+    with pytest.raises(ValueError, match="16-byte id"):
+        build_link("https://h.example", ID, KEY + b"x")
+
+
+def test_scheme_and_host_are_normalised_to_lower_case() -> None:
+    link = parse_link(f"HTTPS://OTS.Example.COM/Pre/s/{ID_TEXT}#{KEY_TEXT}")
+    assert link.server == "https://ots.example.com/Pre"
+
+
+def test_new_id_and_key_uses_the_injected_random() -> None:
+    calls: list[int] = []
+
+    def random(size: int) -> bytes:
+        calls.append(size)
+        return bytes([len(calls)]) * size
+
+    assert new_id_and_key(random) == (b"\x01" * 16, b"\x02" * 32)
+    assert calls == [16, 32]
+    with pytest.raises(ValueError, match="wrong number"):
+        new_id_and_key(lambda size: b"short")
+
+
+def test_repr_hides_id_and_key() -> None:
+    text = repr(parse_link(f"https://h.example/s/{ID_TEXT}#{KEY_TEXT}"))
+    assert KEY_TEXT not in text
+    assert repr(KEY) not in text
+    assert repr(ID) not in text
+    assert "h.example" in text
+
+
+LINK = f"https://ots.example.com/s/{ID_TEXT}#{KEY_TEXT}"
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "hint"),
+    [
+        ("", "the link is empty", None),
+        ("   \n", "the link is empty", None),
+        (LINK.split("#")[0], CUT_OFF, "including the part after '#'"),
+        (LINK.split("#")[0] + "#", CUT_OFF, "including the part after '#'"),
+        (ID_TEXT, CUT_OFF, None),
+        (ID_TEXT + "#", CUT_OFF, None),
+        ("otsr_" + KEY_TEXT, "this is a receipt, not a link", "ots status"),
+        (LINK.replace("https", "ftp"), "unsupported link scheme", "loopback"),
+        (LINK.replace("https", "javascript"), "unsupported link scheme", None),
+        (LINK.replace("https://", ""), "no scheme", "https://"),
+        (LINK.replace("https", "http"), "only for loopback hosts", "https://"),
+        (LINK.replace("/s/", "/s/?x=1&"), "query string", None),
+        (LINK.replace("#", "?x#"), "query string", None),
+        (LINK.replace("ots.example", "me:pw@ots.example"), "user name or password", None),
+        (LINK.replace("ots.example.com", ""), "invalid host", None),
+        (LINK.replace("ots.example.com", "ots_x.example.com"), "invalid host", None),
+        (LINK.replace("ots.example.com", "-ots.example.com"), "invalid host", None),
+        (LINK.replace("ots.example.com", "[::1"), "invalid host", None),
+        (LINK.replace("ots.example.com", "[127.0.0.1]"), "invalid host", None),
+        (LINK.replace("ots.example.com", "[::1]x"), "invalid host", None),
+        (LINK.replace("ots.example.com", "[::1]:"), "invalid port", None),
+        (LINK.replace(".com", ".com:"), "invalid port", None),
+        (LINK.replace(".com", ".com:0"), "invalid port", None),
+        (LINK.replace(".com", ".com:65536"), "invalid port", None),
+        (LINK.replace(".com", ".com:8x"), "invalid port", None),
+        (LINK.replace(".com", ".com:٣"), "invalid port", None),
+        (LINK.replace("/s/", "/x/"), "does not point to a secret", "/s/ID#KEY"),
+        (LINK.replace("#", "/#"), "does not point to a secret", None),
+        (LINK.replace("/s/", "//s/"), "does not point to a secret", None),
+        (LINK.replace("/s/", "/a b/s/"), "whitespace", "wrapped"),
+        (LINK + "=", "key in the link has padding characters", "unpadded"),
+        (LINK.replace("#", "==#"), "secret id in the link has padding characters", None),
+        (LINK + ".", "key in the link has characters outside base64url", "punctuation"),
+        (LINK + ")", "key in the link has characters outside base64url", None),
+        (LINK.replace(KEY_TEXT, KEY_TEXT[:10] + "%2B" + KEY_TEXT[13:]), "percent-encoded", None),
+        (LINK[:-1], "key in the link has 42 characters, expected 43", "after '#'"),
+        (LINK + "A", "key in the link has 44 characters, expected 43", None),
+        (LINK.replace(ID_TEXT, ID_TEXT[:-1]), "secret id in the link has 21 characters", None),
+        (LINK[:-1] + "B", "key in the link is not canonical", None),
+        (LINK + "#" + KEY_TEXT, "more than one '#'", None),
+        (f"{ID_TEXT}x#{KEY_TEXT}", "secret id in the link has 23 characters", None),
+        (f"#{KEY_TEXT}", "the link has no secret id", None),
+        (f"{ID_TEXT}#{KEY_TEXT} {KEY_TEXT}", "whitespace", None),
+    ],
+)
+def test_rejections(text: str, message: str, hint: str | None) -> None:
+    with pytest.raises(BadLink) as info:
+        parse_link(text)
+    error = info.value
+    assert message in error.message
+    if hint is not None:
+        assert any(hint in h for h in error.hints), error.hints
+    assert isinstance(error, UsageError)
+    assert error.exit_code == 2
+    for part in (KEY_TEXT, KEY_TEXT[:10], KEY_TEXT[-10:]):
+        assert part not in error.message
+        assert all(part not in h for h in error.hints)
+
+
+@pytest.mark.parametrize(
+    "server",
+    ["http://127.0.0.1", "http://127.255.0.1:80", "http://localhost:8000", "http://[::1]"],
+)
+def test_http_is_accepted_on_loopback(server: str) -> None:
+    assert parse_link(build_link(server, ID, KEY)).server == server
+
+
+@pytest.mark.parametrize(
+    "server",
+    ["http://10.0.0.1", "http://localhost.example.com", "http://[::2]", "http://128.0.0.1"],
+)
+def test_http_elsewhere_only_when_allowed(server: str) -> None:
+    link = build_link(server, ID, KEY)
+    with pytest.raises(BadLink, match="loopback"):
+        parse_link(link)
+    assert parse_link(link, allow_insecure_http=True).server == server
+
+
+@given(st.text(max_size=120))
+def test_fuzz_only_bad_link_and_never_the_text(text: str) -> None:
+    error: OtsError | None = None
+    try:
+        link = parse_link(text)
+    except OtsError as exc:
+        error = exc
+    if error is None:
+        assert len(link.id) == ID_BYTES
+        assert len(link.key) == KEY_BYTES
+        return
+    assert type(error) is BadLink
+    stripped = text.strip()
+    if len(stripped) >= 8:
+        assert stripped not in error.message
+        assert all(stripped not in h for h in error.hints)
+
+
+@given(keys, st.integers(0, 42), st.sampled_from(list("=.,;)]}>!?'\"*+/%& \n")))
+def test_corrupted_keys_never_appear_in_errors(key: bytes, position: int, char: str) -> None:
+    key_text = b64.encode(key)
+    corrupted = key_text[:position] + char + key_text[position + 1 :]
+    with pytest.raises(BadLink) as info:
+        parse_link(f"https://h.example/s/{ID_TEXT}#{corrupted}")
+    rendered = " ".join((info.value.message, *info.value.hints))
+    for start in range(0, 43 - 8):
+        assert key_text[start : start + 8] not in rendered

@@ -1,0 +1,269 @@
+"""Test support for the server suite: a fake clock, a simulated client, a real server process.
+
+``SimSecret`` plays the client's part without the CLI: random id, link proof and blob (the
+server never parses blobs, so random bytes are a faithful stand-in), verifiers as SHA-256 of
+proofs, and the create frame of docs/API.md. ``ServerProcess`` runs ``ots-server serve`` as
+a subprocess in its own process group on a free 127.0.0.1 port and always kills the group.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ots_server.store.base import NewSecret
+
+START = 1_790_000_000
+CREATE_TYPE = "application/vnd.ots.secret"
+
+
+def b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def sha256(raw: bytes) -> bytes:
+    return hashlib.sha256(raw).digest()
+
+
+class FakeClock:
+    """An injected wall clock: tests move time instead of sleeping."""
+
+    def __init__(self, start: float = START) -> None:
+        self.now = float(start)
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass(frozen=True)
+class SimSecret:
+    id: bytes
+    proof: bytes
+    blob: bytes
+    header_length: int = 8
+    passphrase_proof: bytes | None = None
+
+    @classmethod
+    def make(cls, size: int = 64, *, passphrase: bool = False) -> SimSecret:
+        return cls(
+            id=os.urandom(16),
+            proof=os.urandom(32),
+            blob=os.urandom(size),
+            passphrase_proof=os.urandom(32) if passphrase else None,
+        )
+
+    @property
+    def sid(self) -> str:
+        return b64(self.id)
+
+    @property
+    def link_check(self) -> bytes:
+        return sha256(self.proof)
+
+    @property
+    def passphrase_check(self) -> bytes | None:
+        return None if self.passphrase_proof is None else sha256(self.passphrase_proof)
+
+    def meta(self, **overrides: Any) -> dict[str, Any]:
+        meta: dict[str, Any] = {
+            "id": self.sid,
+            "header_length": self.header_length,
+            "link_verifier": b64(self.link_check),
+        }
+        if self.passphrase_proof is not None:
+            meta["passphrase_verifier"] = b64(sha256(self.passphrase_proof))
+        meta.update(overrides)
+        return {key: value for key, value in meta.items() if value is not ...}
+
+    def frame(self, **overrides: Any) -> bytes:
+        return frame(json.dumps(self.meta(**overrides)).encode(), self.blob)
+
+    def new_secret(
+        self,
+        now: int,
+        *,
+        ttl: int = 3600,
+        views: int = 1,
+        attempts: int | None = None,
+        grace: int = 600,
+        receipt_hash: bytes | None = None,
+    ) -> NewSecret:
+        if self.passphrase_proof is not None and attempts is None:
+            attempts = 3
+        return NewSecret(
+            id=self.id,
+            blob=self.blob,
+            header_length=self.header_length,
+            link_verifier=self.link_check,
+            passphrase_verifier=self.passphrase_check,
+            attempts=attempts,
+            views=views,
+            created_at=now,
+            expires_at=now + ttl,
+            keep_until=now + ttl + grace,
+            receipt_hash=receipt_hash if receipt_hash is not None else os.urandom(32),
+        )
+
+    def proof_body(self, proof: bytes | None = None) -> dict[str, str]:
+        return {"proof": b64(self.proof if proof is None else proof)}
+
+    def reveal_body(
+        self, proof: bytes | None = None, passphrase_proof: bytes | None = None
+    ) -> dict[str, str]:
+        body = self.proof_body(proof)
+        chosen = passphrase_proof if passphrase_proof is not None else self.passphrase_proof
+        if chosen is not None:
+            body["passphrase_proof"] = b64(chosen)
+        return body
+
+
+def frame(meta: bytes, blob: bytes) -> bytes:
+    return struct.pack(">I", len(meta)) + meta + blob
+
+
+def create(client: httpx.Client, secret: SimSecret, **meta: Any) -> httpx.Response:
+    return client.post(
+        "/api/v1/secrets", content=secret.frame(**meta), headers={"Content-Type": CREATE_TYPE}
+    )
+
+
+def post(client: httpx.Client, secret: SimSecret, action: str, body: Any) -> httpx.Response:
+    return client.post(f"/api/v1/secrets/{secret.sid}/{action}", json=body)
+
+
+def assert_error(response: httpx.Response, status: int, error: str) -> dict[str, Any]:
+    """The one error shape: JSON with string ``error`` and ``detail``."""
+    assert response.status_code == status, (response.status_code, response.text)
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert body["error"] == error, body
+    assert isinstance(body["detail"], str)
+    assert body["detail"]
+    return body  # type: ignore[no-any-return]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def server_command() -> list[str]:
+    script = Path(sys.executable).with_name("ots-server")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "from ots_server.cli import entry; entry()"]
+
+
+@dataclass
+class ServerProcess:
+    """``ots-server serve`` on a temporary SQLite file; output captured to ``log_path``."""
+
+    db_path: Path
+    log_path: Path
+    workers: int = 1
+    env: Mapping[str, str] = field(default_factory=dict)
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> None:
+        assert self.process is None
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("OTS_")}
+        env = {
+            **inherited,
+            "OTS_STORE_URL": f"sqlite://{self.db_path}",
+            "OTS_RATE_LIMIT_PER_MINUTE": "0",
+            **self.env,
+        }
+        for _attempt in range(3):
+            self.port = free_port()
+            with self.log_path.open("ab") as log:
+                self.process = subprocess.Popen(
+                    [
+                        *server_command(),
+                        *("serve", "--port", str(self.port), "--workers", str(self.workers)),
+                    ],
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            if self._wait_ready(timeout):
+                return
+            self.kill()
+        raise RuntimeError("ots-server did not become ready:\n" + self.log_path.read_text())
+
+    def _wait_ready(self, timeout: float) -> bool:
+        assert self.process is not None
+        deadline = time.monotonic() + timeout
+        with httpx.Client(base_url=self.base_url, timeout=1.0) as client:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    return False
+                with contextlib.suppress(httpx.TransportError):
+                    if client.get("/readyz").status_code == 200:
+                        return True
+                time.sleep(0.05)
+        return False
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group (uvicorn's supervisor and its workers)."""
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+        self.process = None
+
+    def stop(self) -> None:
+        """Graceful stop (SIGTERM to the group), falling back to SIGKILL."""
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=15)
+        self.kill()
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@contextlib.contextmanager
+def running_server(
+    tmp: Path, *, workers: int = 1, env: Mapping[str, str] | None = None, name: str = "ots"
+) -> Iterator[ServerProcess]:
+    server = ServerProcess(
+        db_path=tmp / f"{name}.sqlite3",
+        log_path=tmp / f"{name}.log",
+        workers=workers,
+        env=dict(env or {}),
+    )
+    try:
+        server.start()
+        yield server
+    finally:
+        server.kill()

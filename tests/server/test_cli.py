@@ -1,0 +1,85 @@
+"""The operator command: help lists every variable, bad settings fail fast naming the variable,
+``purge`` sweeps once; and docs/server.md documents every variable with its default."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ots_server.cli import main
+from ots_server.settings import VARIABLES
+from ots_server.store.sqlite import SQLiteStore
+
+from .support import START, SimSecret, server_command
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "server.md"
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["serve", "--help"], ["purge", "--help"]])
+def test_help_lists_every_variable(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit:
+        main(argv)
+    assert exit.value.code == 0
+    out = capsys.readouterr().out
+    for variable in VARIABLES:
+        assert variable.name in out
+        assert f"[{variable.default}]" in out
+
+
+def test_console_script_runs() -> None:
+    result = subprocess.run(
+        [*server_command(), "--help"], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert result.returncode == 0
+    assert "OTS_STORE_URL" in result.stdout
+
+
+def test_bad_setting_exits_3_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OTS_TTL_MAX", "forever")
+    assert main(["serve"]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("ots-server: error: OTS_TTL_MAX: expected a duration")
+
+
+def test_unopenable_store_exits_3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv("OTS_STORE_URL", f"sqlite://{blocker}/ots.sqlite3")
+    assert main(["purge"]) == 3
+    assert "cannot open the store" in capsys.readouterr().err
+
+
+def test_bad_workers_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit:
+        main(["serve", "--workers", "0"])
+    assert exit.value.code == 2
+    assert "--workers" in capsys.readouterr().err
+
+
+def test_purge_sweeps_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "purge.sqlite3"
+    store = SQLiteStore(path)
+    secret = SimSecret.make()
+    asyncio.run(store.create(secret.new_secret(START, ttl=60, grace=60)))  # long expired
+    store.close_sync()
+    monkeypatch.setenv("OTS_STORE_URL", f"sqlite://{path}")
+    assert main(["purge"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"expired": 1, "purged": 1}
+
+
+def test_operator_docs_list_every_variable_with_its_default() -> None:
+    text = DOCS.read_text()
+    for variable in VARIABLES:
+        row = next((line for line in text.splitlines() if f"`{variable.name}`" in line), None)
+        assert row is not None, f"{variable.name} is missing from docs/server.md"
+        assert variable.default.replace("|", "\\|") in row, variable.name

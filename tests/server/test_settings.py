@@ -1,0 +1,139 @@
+"""Settings: defaults, strict parsing of every OTS_* variable, errors that name the variable."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+import platformdirs
+import pytest
+
+from ots_server.settings import DAY, MIB, VARIABLES, Settings, SettingsError, describe_variables
+
+
+def test_defaults() -> None:
+    settings = Settings()
+    data_dir = Path(platformdirs.user_data_dir("ots-server", appauthor=False))
+    assert settings.data_dir == data_dir
+    assert settings.store_url == f"sqlite://{data_dir}/ots.sqlite3"
+    assert (settings.ttl_min, settings.ttl_max, settings.ttl_default) == (60, 7 * DAY, DAY)
+    assert (settings.max_bytes, settings.max_views) == (MIB, 100)
+    assert (settings.max_attempts, settings.default_attempts) == (10, 5)
+    assert settings.receipt_grace == 7 * DAY
+    assert (settings.public_url, settings.trusted_proxies) == (None, ())
+    assert (settings.rate_limit_per_minute, settings.rate_limit_burst) == (120, 30)
+    assert settings.log_level == "info"
+
+
+def test_from_env_reads_every_variable(tmp_path: Path) -> None:
+    env = {
+        "OTS_DATA_DIR": str(tmp_path),
+        "OTS_TTL_MIN": "90s",
+        "OTS_TTL_MAX": "30d",
+        "OTS_TTL_DEFAULT": "2h",
+        "OTS_MAX_BYTES": "512KiB",
+        "OTS_MAX_VIEWS": "7",
+        "OTS_MAX_ATTEMPTS": "20",
+        "OTS_DEFAULT_ATTEMPTS": "3",
+        "OTS_RECEIPT_GRACE": "1d",
+        "OTS_PUBLIC_URL": "https://ots.example.org/",
+        "OTS_TRUSTED_PROXIES": "10.0.0.0/8, ::1",
+        "OTS_RATE_LIMIT_PER_MINUTE": "0",
+        "OTS_RATE_LIMIT_BURST": "5",
+        "OTS_SWEEP_INTERVAL": "30",
+        "OTS_CHECKPOINT_INTERVAL": "1m",
+        "OTS_LOG_LEVEL": "DEBUG",
+    }
+    settings = Settings.from_env(env)
+    assert settings.data_dir == tmp_path
+    assert settings.store_url == f"sqlite://{tmp_path}/ots.sqlite3"
+    assert (settings.ttl_min, settings.ttl_max, settings.ttl_default) == (90, 30 * DAY, 7200)
+    assert (settings.max_bytes, settings.max_views) == (512 * 1024, 7)
+    assert (settings.max_attempts, settings.default_attempts) == (20, 3)
+    assert settings.receipt_grace == DAY
+    assert settings.public_url == "https://ots.example.org"
+    assert settings.trusted_proxies == (
+        ipaddress.ip_network("10.0.0.0/8"),
+        ipaddress.ip_network("::1"),
+    )
+    assert (settings.rate_limit_per_minute, settings.rate_limit_burst) == (0, 5)
+    assert (settings.sweep_interval, settings.checkpoint_interval) == (30, 60)
+    assert settings.log_level == "debug"
+    assert {v.name for v in VARIABLES} <= set(env) | {"OTS_STORE_URL"}
+
+
+def test_store_url_overrides_data_dir(tmp_path: Path) -> None:
+    url = f"sqlite://{tmp_path}/elsewhere.sqlite3"
+    assert Settings.from_env({"OTS_STORE_URL": url}).store_url == url
+
+
+def test_other_variables_are_ignored() -> None:
+    assert Settings.from_env({"HOME": "/x", "OTS_UNKNOWN": "1"}) == Settings()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("OTS_TTL_MIN", "abc"),
+        ("OTS_TTL_MIN", "1.5h"),
+        ("OTS_TTL_MIN", " 60"),
+        ("OTS_TTL_MIN", "60 s"),
+        ("OTS_TTL_MIN", "-60"),
+        ("OTS_TTL_MIN", "1_000"),
+        ("OTS_TTL_MIN", "1w"),
+        ("OTS_TTL_MIN", "0"),
+        ("OTS_TTL_MAX", ""),
+        ("OTS_TTL_MAX", "30"),  # below OTS_TTL_MIN
+        ("OTS_TTL_DEFAULT", "8d"),  # above OTS_TTL_MAX
+        ("OTS_MAX_BYTES", "1MB"),
+        ("OTS_MAX_BYTES", "0"),
+        ("OTS_MAX_BYTES", "1GiB"),  # above the in-memory ceiling
+        ("OTS_MAX_VIEWS", "0"),
+        ("OTS_MAX_VIEWS", "ten"),
+        ("OTS_MAX_ATTEMPTS", "0"),
+        ("OTS_DEFAULT_ATTEMPTS", "11"),  # above OTS_MAX_ATTEMPTS
+        ("OTS_RECEIPT_GRACE", "forever"),
+        ("OTS_PUBLIC_URL", "ftp://example.org"),
+        ("OTS_PUBLIC_URL", "https://user:pw@example.org"),
+        ("OTS_PUBLIC_URL", "https://example.org/?q=1"),
+        ("OTS_PUBLIC_URL", "example.org"),
+        ("OTS_TRUSTED_PROXIES", "10.0.0.1/8"),
+        ("OTS_TRUSTED_PROXIES", "localhost"),
+        ("OTS_TRUSTED_PROXIES", "10.0.0.1,,"),
+        ("OTS_RATE_LIMIT_PER_MINUTE", "-1"),
+        ("OTS_RATE_LIMIT_BURST", "0"),
+        ("OTS_SWEEP_INTERVAL", "0"),
+        ("OTS_CHECKPOINT_INTERVAL", "soon"),
+        ("OTS_LOG_LEVEL", "verbose"),
+        ("OTS_DATA_DIR", "relative/dir"),
+        ("OTS_STORE_URL", "sqlite://relative.db"),
+        ("OTS_STORE_URL", "mysql://x"),
+    ],
+)
+def test_bad_values_name_the_variable(name: str, value: str) -> None:
+    with pytest.raises(SettingsError) as error:
+        Settings.from_env({name: value})
+    message = str(error.value)
+    assert message.startswith(f"{name}: expected"), message
+
+
+def test_store_url_value_is_never_echoed() -> None:
+    with pytest.raises(SettingsError) as error:
+        Settings.from_env({"OTS_STORE_URL": "redis:/:hunter2@host"})
+    assert "hunter2" not in str(error.value)
+
+
+def test_keyword_overrides_are_validated_too(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="OTS_TTL_DEFAULT"):
+        Settings(data_dir=tmp_path, ttl_min=100, ttl_default=50)
+    with pytest.raises(SettingsError, match="OTS_MAX_VIEWS"):
+        Settings(data_dir=tmp_path, max_views=True)
+    with pytest.raises(SettingsError, match="OTS_DATA_DIR"):
+        Settings(data_dir=Path("relative"))
+
+
+def test_help_lists_every_variable_with_its_default() -> None:
+    text = describe_variables()
+    for variable in VARIABLES:
+        line = next(line for line in text.splitlines() if variable.name in line)
+        assert f"[{variable.default}]" in line

@@ -1,0 +1,150 @@
+"""What only the SQLite store promises: durability settings, migrations, file hygiene,
+BLOB columns, secure deletion, and atomicity across independent connections."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+
+from ots_server.store import StoreConfigError, open_store
+from ots_server.store.base import Gone, StoreError
+from ots_server.store.sqlite import SQLiteStore
+from ots_server.store.sqlite_schema import MIGRATIONS
+
+from .support import START, SimSecret
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_connections_run_wal_full_sync_and_secure_delete(sqlite_store: SQLiteStore) -> None:
+    pragmas = await sqlite_store.pragmas()
+    assert pragmas == {
+        "journal_mode": "wal",
+        "synchronous": 2,  # FULL
+        "secure_delete": 1,
+        "foreign_keys": 1,
+        "user_version": len(MIGRATIONS),
+    }
+
+
+async def test_files_are_private(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "private" / "ots.sqlite3")
+    try:
+        await store.create(SimSecret.make().new_secret(START))
+        assert stat.S_IMODE((tmp_path / "private").stat().st_mode) == 0o700
+        for suffix in ("", "-wal", "-shm"):
+            path = tmp_path / "private" / f"ots.sqlite3{suffix}"
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, suffix
+    finally:
+        await store.close()
+
+
+async def test_ids_and_verifiers_are_stored_as_blobs(sqlite_store: SQLiteStore) -> None:
+    await sqlite_store.create(SimSecret.make(passphrase=True).new_secret(START))
+    with sqlite3.connect(sqlite_store.path) as conn:
+        types = conn.execute(
+            "SELECT typeof(r.id), typeof(r.link_verifier), typeof(r.receipt_hash),"
+            " typeof(s.passphrase_verifier), typeof(s.blob)"
+            " FROM records r JOIN secrets s USING (id)"
+        ).fetchone()
+    conn.close()
+    assert types == ("blob",) * 5
+
+
+async def test_reopening_keeps_data_and_schema(tmp_path: Path) -> None:
+    path = tmp_path / "ots.sqlite3"
+    secret = SimSecret.make()
+    first = SQLiteStore(path)
+    await first.create(secret.new_secret(START))
+    await first.close()
+    second = SQLiteStore(path)
+    try:
+        assert (await second.pragmas())["user_version"] == len(MIGRATIONS)
+        assert (await second.reveal(secret.id, secret.link_check, None, START)).blob == secret.blob
+    finally:
+        await second.close()
+
+
+def test_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "ots.sqlite3"
+    SQLiteStore(path).close_sync()
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    conn.close()
+    with pytest.raises(StoreError, match="newer"):
+        SQLiteStore(path)
+
+
+async def test_two_stores_on_one_file_release_once(tmp_path: Path) -> None:
+    """Independent connections, as several worker processes have: one success, never two."""
+    path = tmp_path / "shared.sqlite3"
+    stores = [SQLiteStore(path), SQLiteStore(path)]
+    try:
+        secrets = [SimSecret.make() for _ in range(10)]
+        for secret in secrets:
+            await stores[0].create(secret.new_secret(START))
+        for secret in secrets:
+            results = await asyncio.gather(
+                *(
+                    stores[i % 2].reveal(secret.id, secret.link_check, None, START)
+                    for i in range(16)
+                ),
+                return_exceptions=True,
+            )
+            assert sum(not isinstance(r, BaseException) for r in results) == 1
+            assert all(isinstance(r, Gone) for r in results if isinstance(r, BaseException))
+    finally:
+        for store in stores:
+            await store.close()
+
+
+def _database_bytes(path: Path) -> bytes:
+    return b"".join(
+        Path(f"{path}{suffix}").read_bytes()
+        for suffix in ("", "-wal", "-shm")
+        if Path(f"{path}{suffix}").exists()
+    )
+
+
+async def test_revealed_ciphertext_is_erased_after_checkpoint(sqlite_store: SQLiteStore) -> None:
+    kept, revealed = SimSecret.make(4000), SimSecret.make(4000)
+    for secret in (kept, revealed):
+        await sqlite_store.create(secret.new_secret(START))
+    await sqlite_store.maintenance()
+    files = _database_bytes(sqlite_store.path)
+    assert kept.blob in files  # the scan can see blobs
+    assert revealed.blob in files
+    await sqlite_store.reveal(revealed.id, revealed.link_check, None, START)
+    await sqlite_store.maintenance()
+    files = _database_bytes(sqlite_store.path)
+    assert Path(f"{sqlite_store.path}-wal").stat().st_size == 0
+    assert kept.blob in files
+    assert revealed.blob[100:164] not in files
+
+
+async def test_purge_works_in_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("ots_server.store.sqlite.PURGE_BATCH", 3)
+    store = SQLiteStore(tmp_path / "batches.sqlite3")
+    try:
+        for _ in range(8):
+            await store.create(SimSecret.make().new_secret(START, ttl=60, grace=10))
+        result = await store.purge_expired(START + 60)
+        assert (result.expired, result.purged) == (8, 0)
+        result = await store.purge_expired(START + 70)
+        assert (result.expired, result.purged) == (0, 8)
+    finally:
+        await store.close()
+
+
+def test_open_store_urls(tmp_path: Path) -> None:
+    store = open_store(f"sqlite://{tmp_path}/by-url.sqlite3")
+    assert isinstance(store, SQLiteStore)
+    store.close_sync()
+    assert (tmp_path / "by-url.sqlite3").exists()
+    for url in ("redis://localhost:6379/0", "sqlite://relative.db", "postgres://x", "nonsense"):
+        with pytest.raises(StoreConfigError, match="OTS_STORE_URL"):
+            open_store(url)

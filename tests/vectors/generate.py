@@ -1,0 +1,620 @@
+"""Generate the ots v1 test vectors in this directory (run once; the files are then frozen).
+
+    python tests/vectors/generate.py          # writes v1-blobs.json and v1-malformed.json
+
+Tests never regenerate: they replay each vector's random bytes into ``seal`` and compare the
+result byte for byte, so a change to the format (or to this script) shows up as a failing
+test, not as silently updated vectors. Regenerating is a format change and needs a new format
+version, except for adding new vectors.
+
+All "random" values are derived deterministically from the vector's name (SHAKE-256), so the
+script is reproducible; an implementation under test must treat them as opaque inputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import struct
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+import nacl.pwhash.argon2id
+from nacl.bindings import (
+    crypto_secretstream_xchacha20poly1305_init_pull,
+    crypto_secretstream_xchacha20poly1305_push,
+    crypto_secretstream_xchacha20poly1305_state,
+    crypto_secretstream_xchacha20poly1305_TAG_FINAL,
+    crypto_secretstream_xchacha20poly1305_TAG_MESSAGE,
+)
+
+from ots_cli import aead, b64
+from ots_cli.crypto import derive_keys, seal
+from ots_cli.format import (
+    CHUNK_SIZE,
+    Header,
+    Meta,
+    Suite,
+    decode_header,
+    encode_envelope,
+    padded_length,
+)
+from ots_cli.links import build_link
+
+HERE = Path(__file__).resolve().parent
+SERVER = "https://ots.example.com"
+INTERACTIVE = (nacl.pwhash.argon2id.OPSLIMIT_INTERACTIVE, nacl.pwhash.argon2id.MEMLIMIT_INTERACTIVE)
+#: Full blobs up to this size are written out in hex; larger ones as SHA-256 only.
+INLINE_LIMIT = 4096
+
+
+def det(label: str, size: int) -> bytes:
+    """Deterministic stand-in for random bytes."""
+    return hashlib.shake_256(b"ots/v1 test vectors/" + label.encode()).digest(size)
+
+
+def pattern(length: int) -> bytes:
+    """The body of the large vectors: byte i is i mod 251."""
+    return bytes(i % 251 for i in range(length))
+
+
+# name, description, suite, meta, body spec, passphrase
+CASES: list[tuple[str, str, Suite, Meta, dict[str, Any], str | None]] = [
+    (
+        "sealed-text",
+        "suite 1, a short text secret, no passphrase",
+        Suite.SEALED,
+        Meta(),
+        {"utf8": "correct horse battery staple"},
+        None,
+    ),
+    (
+        "sealed-empty",
+        "suite 1, an empty text secret",
+        Suite.SEALED,
+        Meta(),
+        {"utf8": ""},
+        None,
+    ),
+    (
+        "sealed-text-1078",
+        "suite 1, the largest text that still pads to 1088 bytes (10 + 1078)",
+        Suite.SEALED,
+        Meta(),
+        {"pattern": 1078},
+        None,
+    ),
+    (
+        "sealed-text-1079",
+        "suite 1, one byte more: the next Padme bucket (1152)",
+        Suite.SEALED,
+        Meta(),
+        {"pattern": 1079},
+        None,
+    ),
+    (
+        "sealed-text-passphrase",
+        "suite 1 with a passphrase given in NFD form (NFC-normalised before Argon2id)",
+        Suite.SEALED,
+        Meta(media_type="text/plain; charset=utf-8"),
+        {"utf8": "the vault code is 4711"},
+        "Cafe\u0301 \u2615 pass phrase",
+    ),
+    (
+        "sealed-file",
+        "suite 1, a small file with a name and a media type",
+        Suite.SEALED,
+        Meta(kind="file", name="id_ed25519.pub", media_type="text/plain"),
+        {"utf8": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample user@example\n"},
+        None,
+    ),
+    (
+        "stream-text",
+        "suite 2, a one-chunk stream",
+        Suite.STREAM,
+        Meta(),
+        {"utf8": "streamed, but short"},
+        None,
+    ),
+    (
+        "stream-file",
+        "suite 2, a 150000-byte file: three chunks, the last one padded",
+        Suite.STREAM,
+        Meta(kind="file", name="r\u00e9sum\u00e9.bin", media_type="application/octet-stream"),
+        {"pattern": 150000},
+        None,
+    ),
+    (
+        "stream-exact-chunks",
+        "suite 2, envelope + body exactly 131072 bytes: two full chunks, no padding",
+        Suite.STREAM,
+        Meta(),
+        {"pattern": 131072 - 10},
+        None,
+    ),
+    (
+        "stream-file-passphrase",
+        "suite 2 with a passphrase, 70000 bytes: two chunks",
+        Suite.STREAM,
+        Meta(kind="file", name="backup.tar"),
+        {"pattern": 70000},
+        "correct horse battery staple",
+    ),
+]
+
+
+def body_of(spec: dict[str, Any]) -> bytes:
+    if "utf8" in spec:
+        return str(spec["utf8"]).encode("utf-8")
+    return pattern(int(spec["pattern"]))
+
+
+def blob_fields(blob: bytes) -> dict[str, Any]:
+    fields: dict[str, Any] = {"blob_length": len(blob), "blob_sha256": sha256(blob)}
+    if len(blob) <= INLINE_LIMIT:
+        fields["blob"] = blob.hex()
+    return fields
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def golden() -> list[dict[str, Any]]:
+    vectors = []
+    for name, description, suite, meta, spec, passphrase in CASES:
+        id_, key = det(name + "/id", 16), det(name + "/key", 32)
+        salt = det(name + "/salt", 16) if passphrase else b""
+        nonce = det(name + "/nonce", 24)
+        stream = io.BytesIO(salt + nonce)
+        body = body_of(spec)
+        ops, mem = INTERACTIVE
+        sealed = seal(
+            body,
+            id=id_,
+            key=key,
+            meta=meta,
+            passphrase=passphrase,
+            opslimit=ops,
+            memlimit=mem,
+            suite=suite,
+            random=stream.read,
+        )
+        assert stream.read() == b""
+        header, header_length = decode_header(sealed.blob)
+        stretched = None
+        if passphrase:
+            password = unicodedata.normalize("NFC", passphrase).encode()
+            stretched = nacl.pwhash.argon2id.kdf(32, password, salt, ops, mem)
+        keys = sealed.keys
+        vectors.append(
+            {
+                "name": name,
+                "description": description,
+                "suite": int(suite),
+                "id": id_.hex(),
+                "key": key.hex(),
+                "link": build_link(SERVER, id_, key),
+                "passphrase": passphrase,
+                "passphrase_nfc_utf8": (
+                    unicodedata.normalize("NFC", passphrase).encode().hex() if passphrase else None
+                ),
+                "kdf": (
+                    {"opslimit": ops, "memlimit": mem, "salt": salt.hex()} if passphrase else None
+                ),
+                "nonce": nonce.hex(),
+                "random": (salt + nonce).hex(),
+                "meta": {"kind": meta.kind, "name": meta.name, "media_type": meta.media_type},
+                "body": spec if "utf8" in spec else {"pattern_i_mod_251": spec["pattern"]},
+                "body_sha256": sha256(body),
+                "expected": {
+                    "header": sealed.header_bytes.hex(),
+                    "header_length": header_length,
+                    "envelope": encode_envelope(meta, len(body)).hex(),
+                    "padded_length": header.padded_length,
+                    "argon2id_output": stretched.hex() if stretched else None,
+                    "payload_key": keys.payload_key.hex(),
+                    "link_proof": keys.link_proof.hex(),
+                    "link_verifier": keys.link_verifier.hex(),
+                    "passphrase_proof": (
+                        keys.passphrase_proof.hex() if keys.passphrase_proof else None
+                    ),
+                    "passphrase_verifier": (
+                        keys.passphrase_verifier.hex() if keys.passphrase_verifier else None
+                    ),
+                    **blob_fields(sealed.blob),
+                },
+            }
+        )
+    return vectors
+
+
+# --- malformed cases --------------------------------------------------------------------------
+
+
+def forged_sealed(name: str, plaintext: bytes, padded: int) -> dict[str, Any]:
+    """A suite-1 blob whose authenticated plaintext is malformed (a malicious sender)."""
+    id_, key = det(name + "/id", 16), det(name + "/key", 32)
+    header = Header(
+        suite=Suite.SEALED, id=id_, padded_length=padded, nonce=det(name + "/nonce", 24), kdf=None
+    )
+    header_bytes = header.encode()
+    keys = derive_keys(header, key, None)
+    blob = aead.seal_after_header(
+        header_bytes, (plaintext,), padded, header.nonce, keys.payload_key
+    )
+    return {"id": id_.hex(), "key": key.hex(), "blob": blob.hex()}
+
+
+def forged_stream(name: str, chunks: list[tuple[bytes, int]], padded: int) -> dict[str, Any]:
+    """A suite-2 blob with caller-chosen plaintext chunks and tags."""
+    id_, key = det(name + "/id", 16), det(name + "/key", 32)
+    header = Header(
+        suite=Suite.STREAM, id=id_, padded_length=padded, nonce=det(name + "/nonce", 24), kdf=None
+    )
+    header_bytes = header.encode()
+    keys = derive_keys(header, key, None)
+    state = crypto_secretstream_xchacha20poly1305_state()
+    crypto_secretstream_xchacha20poly1305_init_pull(state, header.nonce, keys.payload_key)
+    parts = [header_bytes]
+    for plaintext, tag in chunks:
+        parts.append(
+            crypto_secretstream_xchacha20poly1305_push(state, plaintext, header_bytes, tag)
+        )
+    return {"id": id_.hex(), "key": key.hex(), "blob": b"".join(parts).hex()}
+
+
+def envelope(kind: int, body_length: int, *rest: bytes) -> bytes:
+    return struct.pack(">BQ", kind, body_length) + b"".join(rest)
+
+
+def header_hex(**changes: Any) -> str:
+    fields: dict[str, Any] = {
+        "magic": b"\x89OTS",
+        "version": 1,
+        "suite": 1,
+        "flags": 0,
+        "id": bytes(16),
+        "padded": 1088,
+        "kdf": b"",
+        "nonce": bytes(24),
+    }
+    fields.update(changes)
+    fixed = struct.pack(
+        ">4sBBB16sQ",
+        fields["magic"],
+        fields["version"],
+        fields["suite"],
+        fields["flags"],
+        fields["id"],
+        fields["padded"],
+    )
+    encoded: bytes = fixed + fields["kdf"] + fields["nonce"]
+    return encoded.hex()
+
+
+def malformed(vectors: list[dict[str, Any]]) -> dict[str, Any]:
+    by_name = {v["name"]: v for v in vectors}
+    text_file = bytes.fromhex(by_name["sealed-file"]["expected"]["blob"])
+    mutations = [
+        ("magic", "sealed-text", {"op": "xor", "offset": 0, "mask": 1}, "FormatError"),
+        ("version 2", "sealed-text", {"op": "set", "offset": 4, "hex": "02"}, "UnsupportedVersion"),
+        ("version 0", "sealed-text", {"op": "set", "offset": 4, "hex": "00"}, "UnsupportedVersion"),
+        ("suite 0", "sealed-text", {"op": "set", "offset": 5, "hex": "00"}, "UnsupportedVersion"),
+        ("suite 3", "sealed-text", {"op": "set", "offset": 5, "hex": "03"}, "UnsupportedVersion"),
+        (
+            "suite 1 relabelled as 2",
+            "sealed-text",
+            {"op": "set", "offset": 5, "hex": "02"},
+            "DecryptionFailed",
+        ),
+        (
+            "unknown flag",
+            "sealed-text",
+            {"op": "set", "offset": 6, "hex": "02"},
+            "UnsupportedVersion",
+        ),
+        ("id changed", "sealed-text", {"op": "xor", "offset": 7, "mask": 1}, "DecryptionFailed"),
+        (
+            "padded length not a bucket",
+            "sealed-text",
+            {"op": "set", "offset": 23, "hex": "0000000000000441"},
+            "FormatError",
+        ),
+        (
+            "padded length another bucket",
+            "sealed-text",
+            {"op": "set", "offset": 23, "hex": "0000000000000480"},
+            "DecryptionFailed",
+        ),
+        ("nonce bit", "sealed-text", {"op": "xor", "offset": 31, "mask": 128}, "DecryptionFailed"),
+        (
+            "ciphertext bit",
+            "sealed-text",
+            {"op": "xor", "offset": 60, "mask": 4},
+            "DecryptionFailed",
+        ),
+        ("tag bit", "sealed-text", {"op": "xor", "offset": -1, "mask": 1}, "DecryptionFailed"),
+        ("truncated by one", "sealed-text", {"op": "truncate", "length": -1}, "DecryptionFailed"),
+        ("truncated header", "sealed-text", {"op": "truncate", "length": 30}, "FormatError"),
+        ("empty", "sealed-text", {"op": "truncate", "length": 0}, "FormatError"),
+        ("one byte appended", "sealed-text", {"op": "append", "hex": "00"}, "DecryptionFailed"),
+        (
+            "header of another secret",
+            "sealed-text",
+            {"op": "set", "offset": 0, "hex": text_file[:55].hex()},
+            "DecryptionFailed",
+        ),
+        (
+            "opslimit 1 (below INTERACTIVE)",
+            "sealed-text-passphrase",
+            {"op": "set", "offset": 31, "hex": "00000001"},
+            "KdfParamsRefused",
+        ),
+        (
+            "opslimit 11",
+            "sealed-text-passphrase",
+            {"op": "set", "offset": 31, "hex": "0000000b"},
+            "KdfParamsRefused",
+        ),
+        (
+            "memlimit 32 MiB",
+            "sealed-text-passphrase",
+            {"op": "set", "offset": 35, "hex": "02000000"},
+            "KdfParamsRefused",
+        ),
+        (
+            "memlimit 1 GiB + 1 KiB",
+            "sealed-text-passphrase",
+            {"op": "set", "offset": 35, "hex": "40000400"},
+            "KdfParamsRefused",
+        ),
+        (
+            "memlimit not a whole KiB",
+            "sealed-text-passphrase",
+            {"op": "set", "offset": 35, "hex": "04000001"},
+            "KdfParamsRefused",
+        ),
+        (
+            "opslimit 3 (accepted, but not what was sealed)",
+            "sealed-text-passphrase",
+            {"op": "set", "offset": 31, "hex": "00000003"},
+            "DecryptionFailed",
+        ),
+        (
+            "salt changed",
+            "sealed-text-passphrase",
+            {"op": "xor", "offset": 39, "mask": 1},
+            "DecryptionFailed",
+        ),
+        (
+            "passphrase flag cleared",
+            "sealed-text-passphrase",
+            {"op": "set", "offset": 6, "hex": "00"},
+            "DecryptionFailed",
+        ),
+        (
+            "chunks swapped",
+            "stream-file",
+            {"op": "swap_chunks", "a": 0, "b": 1},
+            "DecryptionFailed",
+        ),
+        ("chunk dropped", "stream-file", {"op": "drop_chunk", "index": 1}, "DecryptionFailed"),
+        ("last chunk dropped", "stream-file", {"op": "drop_chunk", "index": 2}, "DecryptionFailed"),
+        ("chunk repeated", "stream-file", {"op": "repeat_chunk", "index": 0}, "DecryptionFailed"),
+        (
+            "stream bit",
+            "stream-file",
+            {"op": "xor", "offset": 70000, "mask": 16},
+            "DecryptionFailed",
+        ),
+        ("stream extended", "stream-file", {"op": "append", "hex": "00"}, "DecryptionFailed"),
+        (
+            "stream truncated inside the last chunk",
+            "stream-file",
+            {"op": "truncate", "length": -5},
+            "DecryptionFailed",
+        ),
+    ]
+    blob_cases = [{"name": n, "vector": v, "mutation": m, "error": e} for n, v, m, e in mutations]
+    blob_cases.append(
+        {
+            "name": "wrong passphrase",
+            "vector": "sealed-text-passphrase",
+            "mutation": None,
+            "passphrase": "Cafe\u0301 \u2615 pass phrase!",
+            "error": "DecryptionFailed",
+        }
+    )
+    blob_cases.append(
+        {
+            "name": "wrong key",
+            "vector": "sealed-text",
+            "mutation": None,
+            "key": bytes(32).hex(),
+            "error": "DecryptionFailed",
+        }
+    )
+
+    # Authentic blobs with malformed plaintext: a sender that does not follow the format.
+    file_kind, text_kind = 2, 1
+    forged = [
+        ("unknown kind", forged_sealed("f1", envelope(3, 0, b"\x00"), 1088)),
+        ("envelope of zeros", forged_sealed("f2", b"", 1088)),
+        ("body longer than padded", forged_sealed("f3", envelope(text_kind, 2000, b"\x00"), 1088)),
+        ("body too short for bucket", forged_sealed("f4", envelope(text_kind, 0, b"\x00"), 1152)),
+        (
+            "non-zero padding",
+            forged_sealed(
+                "f5", envelope(text_kind, 1, b"\x00", b"x", b"\x00" * 100, b"\x01"), 1088
+            ),
+        ),
+        (
+            "file name not UTF-8",
+            forged_sealed("f6", envelope(file_kind, 0, b"\x02\xc3\x28", b"\x00"), 1088),
+        ),
+        (
+            "file name with slash",
+            forged_sealed("f7", envelope(file_kind, 0, b"\x03a/b", b"\x00"), 1088),
+        ),
+        ("file name '..'", forged_sealed("f8", envelope(file_kind, 0, b"\x02..", b"\x00"), 1088)),
+        (
+            "media type not ASCII",
+            forged_sealed("f9", envelope(text_kind, 0, b"\x02\xc3\xa9"), 1088),
+        ),
+        ("media type of NUL bytes", forged_sealed("f10", envelope(text_kind, 0) + b"\xff", 1088)),
+    ]
+    second = padded_length(CHUNK_SIZE + 100)
+    env = envelope(text_kind, second - 10, b"\x00")
+    full = env + pattern(second - len(env))
+    forged_streams = [
+        (
+            "final tag on the first of two chunks",
+            forged_stream(
+                "s1",
+                [
+                    (full[:CHUNK_SIZE], crypto_secretstream_xchacha20poly1305_TAG_FINAL),
+                    (full[CHUNK_SIZE:], crypto_secretstream_xchacha20poly1305_TAG_FINAL),
+                ],
+                second,
+            ),
+            "DecryptionFailed",
+        ),
+        (
+            "no final tag on the last chunk",
+            forged_stream(
+                "s2",
+                [
+                    (full[:CHUNK_SIZE], crypto_secretstream_xchacha20poly1305_TAG_MESSAGE),
+                    (full[CHUNK_SIZE:], crypto_secretstream_xchacha20poly1305_TAG_MESSAGE),
+                ],
+                second,
+            ),
+            "DecryptionFailed",
+        ),
+        (
+            "non-zero padding in the last chunk",
+            forged_stream(
+                "s3",
+                [
+                    (
+                        envelope(text_kind, 5, b"\x00") + b"hello" + b"\x00" * 1072 + b"\x07",
+                        crypto_secretstream_xchacha20poly1305_TAG_FINAL,
+                    )
+                ],
+                1088,
+            ),
+            "FormatError",
+        ),
+    ]
+    plaintext_cases = [{"name": n, **blob, "error": "FormatError"} for n, blob in forged] + [
+        {"name": n, **blob, "error": e} for n, blob, e in forged_streams
+    ]
+
+    kdf = struct.pack(">II16s", 2, 64 << 20, bytes(16))
+    headers = [
+        ("empty", "", "FormatError"),
+        ("magic prefix only", "894f54", "FormatError"),
+        ("wrong magic", header_hex(magic=b"OTS\x89"), "FormatError"),
+        ("version 2", header_hex(version=2), "UnsupportedVersion"),
+        ("version 255", header_hex(version=255), "UnsupportedVersion"),
+        ("suite 0", header_hex(suite=0), "UnsupportedVersion"),
+        ("suite 3", header_hex(suite=3), "UnsupportedVersion"),
+        ("flag bit 1", header_hex(flags=2), "UnsupportedVersion"),
+        ("flag bit 7", header_hex(flags=0x80), "UnsupportedVersion"),
+        ("truncated fixed part", header_hex()[: 2 * 20], "FormatError"),
+        ("truncated nonce", header_hex()[: 2 * 54], "FormatError"),
+        ("passphrase flag, truncated parameters", header_hex(flags=1), "FormatError"),
+        ("padded length 0", header_hex(padded=0), "FormatError"),
+        ("padded length 1087", header_hex(padded=1087), "FormatError"),
+        ("padded length 1089", header_hex(padded=1089), "FormatError"),
+        ("padded length 2^40 + 2^34", header_hex(padded=(1 << 40) + (1 << 34)), "FormatError"),
+        ("padded length 2^64 - 1", header_hex(padded=(1 << 64) - 1), "FormatError"),
+        ("valid, no passphrase", header_hex(), None),
+        ("valid, trailing ciphertext ignored", header_hex() + "ff" * 10, None),
+        ("valid, passphrase", header_hex(flags=1, kdf=kdf), None),
+        ("valid, suite 2, 2^40", header_hex(suite=2, padded=1 << 40), None),
+    ]
+    header_cases = [
+        {"name": n, "header": h, "error": e, **({"length": 55} if e is None else {})}
+        for n, h, e in headers
+    ]
+    header_cases[-2]["length"] = 79
+
+    link_id, link_key = b64.encode(det("link/id", 16)), b64.encode(det("link/key", 32))
+    good = f"{SERVER}/s/{link_id}#{link_key}"
+    links = [
+        (good, None),
+        (f"  {good}\n", None),
+        (f"{link_id}#{link_key}", None),
+        (f"https://ots.example.com:8443/base/path/s/{link_id}#{link_key}", None),
+        (f"http://127.0.0.1:8000/s/{link_id}#{link_key}", None),
+        (f"http://localhost/s/{link_id}#{link_key}", None),
+        (f"http://[::1]:9/s/{link_id}#{link_key}", None),
+        ("", "BadLink"),
+        (f"{SERVER}/s/{link_id}", "BadLink"),
+        (f"{SERVER}/s/{link_id}#", "BadLink"),
+        (f"http://ots.example.com/s/{link_id}#{link_key}", "BadLink"),
+        (f"ftp://ots.example.com/s/{link_id}#{link_key}", "BadLink"),
+        (f"{SERVER}/s/{link_id}?x=1#{link_key}", "BadLink"),
+        (f"https://user@ots.example.com/s/{link_id}#{link_key}", "BadLink"),
+        (f"{SERVER}/s/{link_id}#{link_key}=", "BadLink"),
+        (f"{SERVER}/s/{link_id}==#{link_key}", "BadLink"),
+        (f"{SERVER}/s/{link_id}#{link_key}.", "BadLink"),
+        (f"{SERVER}/s/{link_id}#{link_key[:-1]}", "BadLink"),
+        (f"{SERVER}/s/{link_id[:-1]}#{link_key}", "BadLink"),
+        (f"{SERVER}/s/{link_id}#{link_key[:-1]}B", "BadLink"),
+        (f"{SERVER}/s/{link_id}#{link_key}#{link_key}", "BadLink"),
+        (f"{SERVER}/x/{link_id}#{link_key}", "BadLink"),
+        (f"{SERVER}/s/{link_id}/#{link_key}", "BadLink"),
+        (f"ots.example.com/s/{link_id}#{link_key}", "BadLink"),
+        ("otsr_" + link_key, "BadLink"),
+        (f"{SERVER}/s/{link_id}#{link_key[:20]} {link_key[20:]}", "BadLink"),
+    ]
+    link_cases = [{"text": t, "error": e} for t, e in links]
+
+    base64_cases = [
+        {"text": "", "length": None, "hex": ""},
+        {"text": "AA", "length": 1, "hex": "00"},
+        {"text": "AAE", "length": None, "hex": "0001"},
+        {"text": "-_8", "length": None, "hex": "fbff"},
+        {"text": "AB", "length": 1, "error": "FormatError", "why": "non-zero trailing bits"},
+        {"text": "AA==", "length": None, "error": "FormatError", "why": "padding"},
+        {"text": "A", "length": None, "error": "FormatError", "why": "impossible length"},
+        {"text": "+/8", "length": None, "error": "FormatError", "why": "standard alphabet"},
+        {"text": "AA AA", "length": None, "error": "FormatError", "why": "whitespace"},
+        {"text": "AAA", "length": 1, "error": "FormatError", "why": "wrong length"},
+    ]
+    return {
+        "blob_mutations": blob_cases,
+        "forged_plaintext": plaintext_cases,
+        "headers": header_cases,
+        "links": link_cases,
+        "base64url": base64_cases,
+    }
+
+
+def main() -> None:
+    vectors = golden()
+    write(
+        "v1-blobs.json",
+        {
+            "format": "ots secret format v1: golden vectors (docs/FORMAT.md, Test vectors)",
+            "server": SERVER,
+            "vectors": vectors,
+        },
+    )
+    write(
+        "v1-malformed.json",
+        {"format": "ots secret format v1: inputs that MUST be rejected", **malformed(vectors)},
+    )
+
+
+def write(name: str, data: dict[str, Any]) -> None:
+    (HERE / name).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":
+    main()
