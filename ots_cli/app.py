@@ -125,7 +125,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("ots_cli.commands.track", "status"),
     "list": ("ots_cli.commands.track", "list_receipts"),
     "burn": ("ots_cli.commands.track", "burn"),
-    "generate": ("ots_cli.commands.share", "generate"),
+    "generate": ("ots_cli.commands.generate", "generate"),
     "config": ("ots_cli.commands.config", "config_app"),
     "completion": ("ots_cli.commands.config", "completion"),
 }

@@ -8,14 +8,13 @@ pointing at fresh temporary directories, ``CI`` unset (tests that need CI behavi
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 
 @pytest.fixture(autouse=True)
-def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("OTS_") or name in {"CI", "GITHUB_ACTIONS", "GITHUB_ENV"}:
             monkeypatch.delenv(name, raising=False)
@@ -24,4 +23,3 @@ def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
     monkeypatch.setenv("OTS_CONFIG_DIR", str(config_dir))
     monkeypatch.setenv("OTS_DATA_DIR", str(data_dir))
     monkeypatch.setenv("NO_COLOR", "1")
-    yield

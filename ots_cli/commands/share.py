@@ -1,4 +1,4 @@
-"""``ots share`` and ``ots generate``: seal a secret locally, upload the ciphertext, print the link.
+"""``ots share``: seal a secret locally, upload the ciphertext, print the link.
 
 Invariants:
 
@@ -13,14 +13,12 @@ Invariants:
 from __future__ import annotations
 
 import io
-import math
-import string
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, BinaryIO, NamedTuple
 
 import typer
 
-from ots_cli.errors import BadLink, OtsError, PolicyRefused, UsageError
+from ots_cli.errors import BadLink, OtsError, PolicyRefused, ProtocolError, UsageError
 from ots_cli.format import Meta
 from ots_cli.passphrases import kdf_cost, read_passphrase_file
 from ots_cli.prompts import ask_hidden
@@ -29,7 +27,7 @@ from ots_cli.runtime import Runtime
 if TYPE_CHECKING:
     from ots_cli.client import Api
 
-__all__ = ["CHARSETS", "ShareOptions", "generate", "share", "share_secret"]
+__all__ = ["ShareOptions", "check_options", "share", "share_secret"]
 
 #: Above this many bytes of ciphertext, ask the server's limit first rather than upload in vain.
 _PRECHECK_BYTES = 64 * 1024
@@ -114,13 +112,13 @@ def share(
     """Encrypt a secret locally and print a one-time link to it."""
     rt: Runtime = ctx.obj
     options = ShareOptions(ttl, views, passphrase, passphrase_file, attempts, copy, qr, label)
-    _check_options(options)
+    check_options(options)
     body, meta, prompted = _read_secret(rt, file, confirm=confirm)
     _check_not_a_link(rt, body, prompted=prompted)
     share_secret(rt, body, meta, options)
 
 
-def _check_options(options: ShareOptions) -> None:
+def check_options(options: ShareOptions) -> None:
     if options.passphrase and options.passphrase_file is not None:
         raise UsageError("give --passphrase or --passphrase-file, not both")
     if options.attempts is not None:
@@ -236,7 +234,7 @@ def _read_passphrase(rt: Runtime, options: ShareOptions) -> str | None:
 
 def share_secret(rt: Runtime, body: bytes, meta: Meta, options: ShareOptions) -> None:
     """Seal ``body``, upload it, save the receipt, print the link (and copy / QR)."""
-    from ots_cli import crypto
+    from ots_cli import b64, crypto
     from ots_cli.links import build_link, new_id_and_key
     from ots_cli.receipts import Receipt
 
@@ -244,8 +242,9 @@ def share_secret(rt: Runtime, body: bytes, meta: Meta, options: ShareOptions) ->
     api = rt.api()
     passphrase = _read_passphrase(rt, options)
     id_, key = new_id_and_key()
-    opslimit, memlimit = kdf_cost(settings.passphrase_cost)
+    opslimit, memlimit = crypto.DEFAULT_OPSLIMIT, crypto.DEFAULT_MEMLIMIT
     if passphrase is not None:
+        opslimit, memlimit = kdf_cost(settings.passphrase_cost)
         rt.output.progress("deriving a key from the passphrase…")
     sealed = crypto.seal(
         body,
@@ -268,6 +267,8 @@ def share_secret(rt: Runtime, body: bytes, meta: Meta, options: ShareOptions) ->
         ttl=settings.ttl,
         views=settings.views,
     )
+    if created.id != b64.encode(id_):
+        raise ProtocolError("the server acknowledged a different secret than the one sent")
     link = build_link(api.server, id_, key)
     receipt = Receipt(
         id=created.id,
@@ -359,72 +360,3 @@ def _qr(rt: Runtime, link: str) -> None:
     buffer = io.StringIO()
     segno.make(link, error="m").terminal(out=buffer, compact=True)
     rt.output.stderr_raw(buffer.getvalue())
-
-
-# -- generate ------------------------------------------------------------------------------------
-
-CHARSETS: dict[str, str] = {
-    "alnum": string.ascii_letters + string.digits,
-    "ascii": "".join(chr(c) for c in range(0x21, 0x7F)),
-    "hex": "0123456789abcdef",
-    "digits": string.digits,
-    "lower": string.ascii_lowercase + string.digits,
-}
-
-
-def generate(
-    ctx: typer.Context,
-    length: Annotated[
-        int, typer.Option("--length", "-n", metavar="N", help="Number of characters.")
-    ] = 24,
-    charset: Annotated[
-        str,
-        typer.Option(
-            "--charset",
-            metavar="NAME",
-            help="alnum (A-Z a-z 0-9), ascii (printable, no space), hex, digits, lower (a-z 0-9).",
-        ),
-    ] = "alnum",
-    share_it: Annotated[
-        bool,
-        typer.Option(
-            "--share",
-            help="Share the value instead of printing it (the share options below apply).",
-        ),
-    ] = False,
-    ttl: TtlOption = None,
-    views: ViewsOption = None,
-    passphrase: PassphraseOption = False,
-    passphrase_file: PassphraseFileOption = None,
-    attempts: AttemptsOption = None,
-    copy: CopyOption = False,
-    qr: QrOption = False,
-    label: LabelOption = None,
-) -> None:
-    """Generate a strong random password; print it, or share it directly with --share."""
-    rt: Runtime = ctx.obj
-    alphabet = CHARSETS.get(charset)
-    if alphabet is None:
-        raise UsageError(
-            f"unknown charset {charset!r}", hints=(f"choose one of: {', '.join(CHARSETS)}",)
-        )
-    if not 1 <= length <= 4096:
-        raise UsageError("--length must be between 1 and 4096")
-    options = ShareOptions(ttl, views, passphrase, passphrase_file, attempts, copy, qr, label)
-    share_only = (ttl, views, passphrase_file, attempts, label) != (None,) * 5 or any(
-        (passphrase, copy, qr)
-    )
-    if share_only and not share_it:
-        raise UsageError("share options need --share")
-    import secrets
-
-    value = "".join(secrets.choice(alphabet) for _ in range(length))
-    if share_it:
-        _check_options(options)
-        share_secret(rt, value.encode("ascii"), Meta(), options)
-        return
-    bits = round(length * math.log2(len(alphabet)), 1)
-    if rt.options.json:
-        rt.output.json({"secret": value, "length": length, "charset": charset, "bits": bits})
-    else:
-        rt.output.secret(value.encode("ascii"))

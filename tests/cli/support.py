@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from ots_cli.__main__ import main
 from ots_server.app import create_app
 from ots_server.settings import Settings
 from ots_server.store.sqlite import SQLiteStore
-
-from ots_cli.__main__ import main
 
 with warnings.catch_warnings():
     # Starlette 1.x prefers the httpx2 fork for its TestClient; with plain httpx it still works

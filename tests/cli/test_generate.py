@@ -6,7 +6,7 @@ import string
 
 import pytest
 
-from ots_cli.commands.share import CHARSETS
+from ots_cli.commands.generate import CHARSETS
 
 from .support import Backend, Runner
 
