@@ -127,6 +127,9 @@ def _dispatch(rt: Runtime, args: list[str], *, redirect: bool) -> int:
         # NoSuchOption, BadParameter, MissingParameter...: all usage errors.
         hints = []
         context = getattr(exc, "ctx", None)
+        if any(arg.startswith("-") and "#" in arg for arg in args):
+            # A bare ID#KEY is random base64url and may start with "-" (1 in 64).
+            hints.append("a bare ID#KEY that starts with '-' goes after '--': ots get -- ID#KEY")
         if context is not None:
             hints.append(f"run `{context.command_path} --help` for usage")
         raise UsageError(_lower(exc.format_message()), hints=hints) from exc

@@ -63,7 +63,7 @@ def test_server_killed_exits_9_and_the_secret_survives_a_restart(
     try:
         env = cli_env(OTS_SERVER=restarted.url)
         bare = link.rsplit("/", 1)[1]  # the new process listens on another port
-        assert run_cli(["get", bare], env=env).out == b"durable"
+        assert run_cli(["get", "--", bare], env=env).out == b"durable"
     finally:
         restarted.stop()
 

@@ -76,7 +76,16 @@ def test_a_bare_id_and_key_uses_the_configured_server(ots: Runner) -> None:
     bare = link.rsplit("/", 1)[1]
     assert bare.count("#") == 1
     assert "://" not in bare
-    assert ots("get", bare).out == b"bare"
+    # "--" because a random id starts with "-" one time in 64.
+    assert ots("get", "--", bare).out == b"bare"
+
+
+def test_a_bare_link_that_looks_like_an_option_gets_a_hint(ots: Runner) -> None:
+    link = ots("share", stdin=b"dash").text.strip()
+    bare = "-" + link.rsplit("/", 1)[1][1:]  # same shape, first character "-"
+    got = ots("get", bare)
+    assert got.code == 2
+    assert "goes after '--': ots get -- ID#KEY" in got.err
 
 
 def test_second_get_exits_6_and_says_someone_may_have_read_it(ots: Runner) -> None:
