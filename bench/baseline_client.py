@@ -1,6 +1,6 @@
 """The start-up baseline: a minimal argparse + httpx + PyNaCl client doing what ots does.
 
-``share`` reads a file, seals it the way ots does (HKDF-SHA256 subkeys, padding to 1088 bytes,
+``share`` reads a file, seals it the way ots does (HKDF-SHA256 subkeys, padding to 1600 bytes,
 XChaCha20-Poly1305 with the public header as associated data) and POSTs the create frame;
 ``get`` peeks, reveals and decrypts. No config, no receipts, no error mapping, no checks
 beyond what the requests need: the cheapest program that does the same network and crypto
@@ -48,9 +48,9 @@ def share(server: str, path: str) -> None:
         body = source.read()
     id_, key, nonce = os.urandom(16), os.urandom(32), os.urandom(24)
     payload_key, proof = subkeys(id_, key)
-    header = struct.pack(">4sBBB16sQ", b"\x89OTS", 1, 1, 0, id_, 1088) + nonce
+    header = struct.pack(">4sBBB16sQ", b"\x89OTS", 1, 1, 0, id_, 1600) + nonce
     envelope = struct.pack(">BQ", 1, len(body)) + b"\x00"
-    plaintext = envelope + body + bytes(1088 - len(envelope) - len(body))
+    plaintext = envelope + body + bytes(1600 - len(envelope) - len(body))
     blob = header + crypto_aead_xchacha20poly1305_ietf_encrypt(
         plaintext, header, nonce, payload_key
     )

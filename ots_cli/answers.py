@@ -200,7 +200,7 @@ def error_for(
             f"the server refused this request without an account ({code})",
             hints=("this server may allow only account holders to create secrets",),
         )
-    if code == "unavailable" or status >= 500:
+    if code in ("unavailable", "timeout") or status == 408 or status >= 500:
         return Unavailable(
             f"the server {host} is unavailable (HTTP {status})",
             hints=("try again later",),

@@ -19,10 +19,7 @@ import hmac
 import io
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import BinaryIO
-
-import nacl.pwhash.argon2id
 
 from ots_cli import aead, stream
 from ots_cli.errors import DecryptionFailed, FormatError
@@ -34,6 +31,7 @@ from ots_cli.format import (
     Header,
     KdfParams,
     Meta,
+    Record,
     Suite,
     blob_length,
     decode_envelope,
@@ -46,6 +44,7 @@ from ots_cli.keyschedule import (
     DEFAULT_OPSLIMIT,
     Argon2,
     Keys,
+    argon2id_kdf,
     check_kdf_params,
     derive_keys,
     hkdf_sha256,
@@ -96,29 +95,39 @@ def xchacha20poly1305_decrypt(ciphertext: bytes, ad: bytes, nonce: bytes, key: b
 # --- sealing --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Sealed:
+class Sealed(Record):
     """A sealed secret held in memory: the blob to upload and the keys for the create call."""
 
+    __slots__ = ("blob", "header", "header_bytes", "keys")
+    _hidden = frozenset({"blob"})
     header: Header
     header_bytes: bytes
     keys: Keys
-    blob: bytes = field(repr=False)
+    blob: bytes
+
+    def __init__(self, header: Header, header_bytes: bytes, keys: Keys, blob: bytes) -> None:
+        self._set(header=header, header_bytes=header_bytes, keys=keys, blob=blob)
 
 
-@dataclass(frozen=True)
-class SealedStream:
+class SealedStream(Record):
     """A secret sealed lazily: ``chunks`` yields the header bytes, then each ciphertext chunk.
 
     ``length`` is the total number of bytes ``chunks`` yields. Iterating may raise FormatError
     if the source changes size while it is read; the upload must then be abandoned.
     """
 
+    __slots__ = ("chunks", "header", "header_bytes", "keys", "length")
+    _hidden = frozenset({"chunks"})
     header: Header
     header_bytes: bytes
     keys: Keys
     length: int
-    chunks: Iterator[bytes] = field(repr=False)
+    chunks: Iterator[bytes]
+
+    def __init__(
+        self, header: Header, header_bytes: bytes, keys: Keys, length: int, chunks: Iterator[bytes]
+    ) -> None:
+        self._set(header=header, header_bytes=header_bytes, keys=keys, length=length, chunks=chunks)
 
 
 def _prepare(
@@ -174,7 +183,7 @@ def seal(
     memlimit: int = DEFAULT_MEMLIMIT,
     suite: Suite = Suite.SEALED,
     random: Random = os.urandom,
-    argon2: Argon2 = nacl.pwhash.argon2id.kdf,
+    argon2: Argon2 = argon2id_kdf,
 ) -> Sealed:
     """Encrypt ``body`` into a whole blob in memory, with either suite."""
     header, header_bytes, keys, envelope = _prepare(
@@ -216,7 +225,7 @@ def seal_stream(
     opslimit: int = DEFAULT_OPSLIMIT,
     memlimit: int = DEFAULT_MEMLIMIT,
     random: Random = os.urandom,
-    argon2: Argon2 = nacl.pwhash.argon2id.kdf,
+    argon2: Argon2 = argon2id_kdf,
 ) -> SealedStream:
     """Seal ``body_length`` bytes read from ``source`` with suite 2, lazily, in constant memory.
 
@@ -258,15 +267,20 @@ def seal_stream(
 # --- opening --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Opened:
+class Opened(Record):
+    """An opened secret: its authenticated header, envelope and body."""
+
+    __slots__ = ("body", "header", "meta")
+    _hidden = frozenset({"body"})
     header: Header
     meta: Meta
-    body: bytes = field(repr=False)
+    body: bytes
+
+    def __init__(self, header: Header, meta: Meta, body: bytes) -> None:
+        self._set(header=header, meta=meta, body=body)
 
 
-@dataclass(frozen=True)
-class OpenedStream:
+class OpenedStream(Record):
     """An authenticated stream being opened.
 
     ``meta`` and ``body_length`` come from the first chunk, already authenticated. ``chunks``
@@ -275,10 +289,17 @@ class OpenedStream:
     (delete the partial file) when iterating raises.
     """
 
+    __slots__ = ("body_length", "chunks", "header", "meta")
+    _hidden = frozenset({"chunks"})
     header: Header
     meta: Meta
     body_length: int
-    chunks: Iterator[bytes] = field(repr=False)
+    chunks: Iterator[bytes]
+
+    def __init__(
+        self, header: Header, meta: Meta, body_length: int, chunks: Iterator[bytes]
+    ) -> None:
+        self._set(header=header, meta=meta, body_length=body_length, chunks=chunks)
 
 
 def _check_id(header: Header, id: bytes) -> None:
@@ -333,18 +354,30 @@ def _cut(blob: bytes, header: Header) -> Iterator[bytes]:
         offset += size
 
 
-def open_stream(source: Iterable[bytes], *, id: bytes, keys: Keys) -> OpenedStream:
+def open_stream(
+    source: Iterable[bytes], *, id: bytes, keys: Keys, max_size: int | None = None
+) -> OpenedStream:
     """Open a blob arriving as pieces of any size (header first), in constant memory (suite 2).
 
     Reads until the first chunk is authenticated, so ``meta`` is known on return. Suite 1
-    blobs are read whole (they cannot be authenticated piecewise). See :class:`OpenedStream`.
+    blobs are read whole (they cannot be authenticated piecewise); the header bounds them to
+    :data:`~ots_cli.format.MAX_SEALED_PADDED_LENGTH`. ``max_size``, if given, is the largest
+    blob (header included) the caller accepts: a header announcing more is refused with
+    FormatError before any ciphertext is read. See :class:`OpenedStream`.
     """
+    if max_size is not None and max_size < 0:
+        raise ValueError("max_size must not be negative")
     pieces = stream.Pieces(source)
     header, header_length = decode_header(pieces.peek(MAX_HEADER_LENGTH))
-    header_bytes = pieces.take(header_length)
     _check_id(header, id)
+    if max_size is not None and (
+        blob_length(header_length, header.padded_length, header.suite) > max_size
+    ):
+        raise FormatError("the secret's header announces more data than expected")
+    header_bytes = pieces.take(header_length)
     if header.suite == Suite.STREAM:
         return _open_chunks(header, header_bytes, pieces, keys)
+    # Bounded by MAX_SEALED_PADDED_LENGTH: decode_header refuses larger suite-1 headers.
     size = header.padded_length + SEALED_OVERHEAD
     ciphertext = pieces.take(size)
     if len(ciphertext) != size:

@@ -22,14 +22,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
-import nacl.pwhash.argon2id
+from nacl.bindings import (
+    crypto_pwhash_argon2id_MEMLIMIT_INTERACTIVE,
+    crypto_pwhash_argon2id_OPSLIMIT_INTERACTIVE,
+)
 
 from ots_cli.errors import KdfParamsRefused
-from ots_cli.format import SALT_BYTES, Header, KdfParams
+from ots_cli.format import SALT_BYTES, Header, KdfParams, Record
 from ots_cli.links import ID_BYTES, KEY_BYTES
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "PAYLOAD_KEY_INFO",
     "Argon2",
     "Keys",
+    "argon2id_kdf",
     "check_kdf_params",
     "derive_keys",
     "hkdf_sha256",
@@ -61,13 +63,25 @@ PAYLOAD_KEY_INFO = b"ots/v1 payload-key"
 PASSPHRASE_PROOF_INFO = b"ots/v1 passphrase-proof"
 
 #: Accepted Argon2id bounds: libsodium's INTERACTIVE as the floor, 10 passes / 1 GiB as the cap.
-MIN_OPSLIMIT = nacl.pwhash.argon2id.OPSLIMIT_INTERACTIVE
+MIN_OPSLIMIT: int = crypto_pwhash_argon2id_OPSLIMIT_INTERACTIVE
 MAX_OPSLIMIT = 10
-MIN_MEMLIMIT = nacl.pwhash.argon2id.MEMLIMIT_INTERACTIVE
+MIN_MEMLIMIT: int = crypto_pwhash_argon2id_MEMLIMIT_INTERACTIVE
 MAX_MEMLIMIT = 1 << 30
 #: Default cost: about 0.6 s on the reference machine (measurement in docs/FORMAT.md).
 DEFAULT_OPSLIMIT = 6
 DEFAULT_MEMLIMIT = 256 << 20
+
+
+def argon2id_kdf(size: int, password: bytes, salt: bytes, opslimit: int, memlimit: int) -> bytes:
+    """Argon2id13 by PyNaCl's ``nacl.pwhash.argon2id.kdf``: the default :data:`Argon2`.
+
+    Imported on first use: most runs of the CLI never derive a passphrase key, and
+    ``nacl.pwhash`` loads all of PyNaCl's password hashes.
+    """
+    import nacl.pwhash.argon2id
+
+    derived: bytes = nacl.pwhash.argon2id.kdf(size, password, salt, opslimit, memlimit)
+    return derived
 
 
 def hkdf_sha256(ikm: bytes, *, salt: bytes, info: bytes, length: int = 32) -> bytes:
@@ -116,13 +130,19 @@ def check_kdf_params(params: KdfParams) -> None:
         raise KdfParamsRefused("the passphrase's Argon2id salt must be 16 bytes")
 
 
-@dataclass(frozen=True)
-class Keys:
+class Keys(Record):
     """Everything derived from the link key (and passphrase) for one secret."""
 
-    payload_key: bytes = field(repr=False)
-    link_proof: bytes = field(repr=False)
-    passphrase_proof: bytes | None = field(repr=False)
+    __slots__ = ("link_proof", "passphrase_proof", "payload_key")
+    _hidden = frozenset(__slots__)
+    payload_key: bytes
+    link_proof: bytes
+    passphrase_proof: bytes | None
+
+    def __init__(
+        self, payload_key: bytes, link_proof: bytes, passphrase_proof: bytes | None
+    ) -> None:
+        self._set(payload_key=payload_key, link_proof=link_proof, passphrase_proof=passphrase_proof)
 
     @property
     def link_verifier(self) -> bytes:
@@ -139,6 +159,8 @@ class Keys:
 
 def normalize_passphrase(passphrase: str) -> bytes:
     """The Argon2id password: the passphrase in Unicode NFC, as UTF-8."""
+    import unicodedata  # only passphrase-protected secrets need it
+
     return unicodedata.normalize("NFC", passphrase).encode("utf-8")
 
 
@@ -147,13 +169,13 @@ def derive_keys(
     key: bytes,
     passphrase: str | None,
     *,
-    argon2: Argon2 = nacl.pwhash.argon2id.kdf,
+    argon2: Argon2 = argon2id_kdf,
 ) -> Keys:
     """Derive the payload key and proofs for ``header`` from the link key and passphrase.
 
-    ValueError if the header needs a passphrase and none is given, or the reverse (callers
-    check ``header.needs_passphrase`` first). KdfParamsRefused, before Argon2id runs, if the
-    header's parameters are out of bounds.
+    ValueError if the header needs a passphrase and none (or an empty one) is given, or the
+    reverse (callers check ``header.needs_passphrase`` first). KdfParamsRefused, before Argon2id
+    runs, if the header's parameters are out of bounds.
     """
     salt = _salt(header.id)
     proof = link_proof(header.id, key)
@@ -164,6 +186,10 @@ def derive_keys(
         return Keys(payload_key=payload_key, link_proof=proof, passphrase_proof=None)
     if passphrase is None:
         raise ValueError("this secret needs a passphrase")
+    if not passphrase:
+        # FORMAT.md: an empty passphrase means "no passphrase"; the writer refuses it, and so
+        # does the reader, before spending an Argon2id run on it.
+        raise ValueError("an empty passphrase is no passphrase")
     check_kdf_params(header.kdf)
     stretched = argon2(
         32,

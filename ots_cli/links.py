@@ -16,14 +16,12 @@ Invariants:
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from ots_cli import b64
 from ots_cli.errors import BadLink, FormatError
+from ots_cli.format import ID_BYTES, Record
 
 __all__ = [
     "ID_BYTES",
@@ -34,7 +32,6 @@ __all__ = [
     "parse_link",
 ]
 
-ID_BYTES = 16
 KEY_BYTES = 32
 
 #: Path segment that separates the server's base URL from the id.
@@ -43,18 +40,43 @@ SECRET_PATH = "/s/"  # noqa: S105 - a URL path, not a password
 _CUT_OFF = "the link has no key; it was probably cut off by the app it was pasted in"
 _CUT_OFF_HINT = "copy the whole link, including the part after '#'"
 _RECEIPT_PREFIX = "otsr_"
-_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
-# RFC 3986 path characters (pchar) plus "/", for an optional prefix such as "/ots".
-_PREFIX = re.compile(r"(?:/[A-Za-z0-9._~!$&'()*+,;=:@-]+)*\Z")
+_ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+_HOST_LABEL_CHARACTERS = _ALNUM | {"-"}
+# RFC 3986 path characters (pchar) without percent-encoding, for a prefix such as "/ots".
+_PATH_CHARACTERS = _ALNUM | frozenset("-._~!$&'()*+,;=:@")
 
 
-@dataclass(frozen=True)
-class Link:
+def _is_host_label(label: str) -> bool:
+    """A DNS label, or part of a dotted IPv4 address: 1-63 of ``A-Za-z0-9-``, no ``-`` at ends."""
+    return (
+        0 < len(label) <= 63
+        and _HOST_LABEL_CHARACTERS.issuperset(label)
+        and not label.startswith("-")
+        and not label.endswith("-")
+    )
+
+
+def _is_prefix(prefix: str) -> bool:
+    """Empty, or ``/segment`` repeated: non-empty segments of RFC 3986 path characters."""
+    if not prefix:
+        return True
+    segments = prefix.split("/")
+    return segments[0] == "" and all(
+        segment and _PATH_CHARACTERS.issuperset(segment) for segment in segments[1:]
+    )
+
+
+class Link(Record):
     """A parsed link. ``server`` is the base URL without a trailing slash, or None for id#key."""
 
+    __slots__ = ("id", "key", "server")
+    _hidden = frozenset({"id", "key"})
     server: str | None
-    id: bytes = field(repr=False)
-    key: bytes = field(repr=False)
+    id: bytes
+    key: bytes
+
+    def __init__(self, server: str | None, id: bytes, key: bytes) -> None:
+        self._set(server=server, id=id, key=key)
 
     @property
     def id_text(self) -> str:
@@ -135,7 +157,7 @@ def parse_link(text: str, *, allow_insecure_http: bool = False) -> Link:
             ),
         )
     prefix, marker, id_text = (slash + path).rpartition(SECRET_PATH)
-    if not marker or "/" in id_text or not _PREFIX.match(prefix):
+    if not marker or "/" in id_text or not _is_prefix(prefix):
         raise BadLink(
             "the link does not point to a secret",
             hints=("an ots link looks like https://HOST/s/ID#KEY",),
@@ -149,6 +171,8 @@ def _parse_authority(authority: str) -> tuple[str, str]:
     if "@" in authority:
         raise BadLink("the link has a user name or password before the host; ots links have none")
     if authority.startswith("["):
+        import ipaddress  # only for IPv6 literals: most links never need the module
+
         host, bracket, port_part = authority[1:].partition("]")
         try:
             if not bracket or ipaddress.ip_address(host).version != 6:
@@ -166,7 +190,7 @@ def _parse_authority(authority: str) -> tuple[str, str]:
         if colon and not port:
             raise BadLink("the link has an invalid port")
         host = host.lower()
-        if not host or not all(_HOST_LABEL.match(label) for label in host.split(".")):
+        if not host or not all(_is_host_label(label) for label in host.split(".")):
             raise BadLink("the link has an invalid host")
     if port and not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
         raise BadLink("the link has an invalid port")
@@ -176,6 +200,8 @@ def _parse_authority(authority: str) -> tuple[str, str]:
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
+    import ipaddress  # only for http links, which are rare
+
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:

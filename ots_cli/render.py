@@ -14,7 +14,7 @@ __all__ = ["describe_bytes", "describe_state", "describe_time", "utc"]
 
 
 def describe_bytes(size: int) -> str:
-    """``1088`` → ``1.1 KiB``; exact below 1 KiB."""
+    """``1600`` → ``1.6 KiB``; exact below 1 KiB."""
     if size < 1024:
         return f"{size} byte{'s' if size != 1 else ''}"
     value = float(size)

@@ -4,14 +4,20 @@ Each handler validates the request completely (see :mod:`ots_server.bodies` and
 :mod:`ots_server.codec`), turns proofs into ``sha256(proof)`` checks at once, calls one store
 operation and maps its outcome to the contract in docs/API.md. A malformed id in the path is
 answered with the indistinguishable 404 before the body is read or the store is touched.
+
+Creates are the only requests that hold much memory (up to ``max_bytes`` until the store has
+the blob), so a process receives at most ``max_concurrent_uploads`` of them at once; one more
+is answered 503 with ``Retry-After`` before its body is read. Reveal streams the blob in
+64 KiB slices of one buffer, with ``Content-Length``, after the consume was committed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from ots_server import codec
 from ots_server.bodies import read_create, read_json
@@ -32,10 +38,19 @@ from ots_server.store.base import (
 _PROOF = frozenset({"proof"})
 _REVEAL = frozenset({"proof", "passphrase_proof"})
 _RECEIPT = frozenset({"receipt"})
+#: Slice size of a streamed reveal.
+STREAM_CHUNK = 64 * 1024
 
 
 def _gone(exc: Gone) -> ApiError:
     return ApiError(410, "gone", f"the secret is {exc.state}", state=exc.state, at=exc.at)
+
+
+async def _slices(blob: bytes) -> AsyncIterator[memoryview]:
+    # An async generator: Starlette would hop to a worker thread for every slice of a sync one.
+    view = memoryview(blob)
+    for start in range(0, len(view), STREAM_CHUNK):
+        yield view[start : start + STREAM_CHUNK]
 
 
 def _receipt_body(status: ReceiptStatus) -> dict[str, object]:
@@ -59,9 +74,17 @@ class SecretsApi:
         self.store = store
         self.clock = clock
         self.metrics = metrics
+        #: Creates being received or stored right now (one event loop: no lock needed).
+        self.uploads = 0
 
     def _now(self) -> int:
         return int(self.clock())
+
+    async def _json(
+        self, request: Request, allowed: frozenset[str], required: frozenset[str] | None = None
+    ) -> dict[str, Any]:
+        timeout = self.settings.upload_timeout
+        return await read_json(request, allowed, required or allowed, timeout=timeout)
 
     @staticmethod
     def _id(request: Request) -> bytes:
@@ -74,7 +97,27 @@ class SecretsApi:
         return JSONResponse(self.settings.limits)
 
     async def create(self, request: Request) -> Response:
-        meta, blob = await read_create(request, self.settings)
+        if self.uploads >= self.settings.max_concurrent_uploads:
+            self.metrics.event("upload_refused")
+            raise ApiError(
+                503,
+                "unavailable",
+                "too many uploads in progress; retry later",
+                headers={"Retry-After": "1", "Connection": "close"},
+            )
+        self.uploads += 1
+        try:
+            return await self._create(request)
+        finally:
+            self.uploads -= 1
+
+    async def _create(self, request: Request) -> Response:
+        try:
+            meta, blob = await read_create(request, self.settings)
+        except ApiError as exc:
+            if exc.error == "timeout":
+                self.metrics.event("upload_timeout")
+            raise
         receipt, receipt_hash = codec.new_receipt()
         now = self._now()
         expires_at = now + meta.ttl
@@ -96,6 +139,7 @@ class SecretsApi:
             )
         except IdExists:
             raise ApiError(409, "exists", "a secret with this id exists") from None
+        del blob  # the store has it; do not hold the buffer while answering
         self.metrics.event("created")
         body = {
             "id": codec.b64encode(meta.id),
@@ -109,7 +153,7 @@ class SecretsApi:
 
     async def peek(self, request: Request) -> Response:
         id = self._id(request)
-        check = codec.proof_check(await read_json(request, _PROOF, _PROOF), "proof")
+        check = codec.proof_check(await self._json(request, _PROOF), "proof")
         try:
             info = await self.store.peek(id, check, self._now())
         except NotFound:
@@ -131,7 +175,7 @@ class SecretsApi:
 
     async def reveal(self, request: Request) -> Response:
         id = self._id(request)
-        body = await read_json(request, _REVEAL, _PROOF)
+        body = await self._json(request, _REVEAL, _PROOF)
         check = codec.proof_check(body, "proof")
         passphrase_check = None
         if body.get("passphrase_proof") is not None:
@@ -159,15 +203,19 @@ class SecretsApi:
                 burned=exc.burned,
             ) from None
         self.metrics.event("revealed")
-        return Response(
-            revealed.blob,
+        # The consume is committed; the blob goes out in slices of one buffer, never copied.
+        return StreamingResponse(
+            _slices(revealed.blob),
             media_type="application/octet-stream",
-            headers={"Ots-Views-Left": str(revealed.views_left)},
+            headers={
+                "Content-Length": str(len(revealed.blob)),
+                "Ots-Views-Left": str(revealed.views_left),
+            },
         )
 
     async def burn(self, request: Request) -> Response:
         id = self._id(request)
-        check = codec.proof_check(await read_json(request, _PROOF, _PROOF), "proof")
+        check = codec.proof_check(await self._json(request, _PROOF), "proof")
         try:
             tombstone = await self.store.burn(id, check, self._now())
         except NotFound:
@@ -180,17 +228,17 @@ class SecretsApi:
         )
 
     async def receipt_status(self, request: Request) -> Response:
-        receipt_hash = codec.receipt_hash(await read_json(request, _RECEIPT, _RECEIPT))
+        receipt_hash = codec.receipt_hash(await self._json(request, _RECEIPT))
         try:
             status = await self.store.receipt_status(receipt_hash, self._now())
         except NotFound:
-            raise ApiError(404, "not_found", "no such receipt") from None
+            raise SecretNotFound from None
         return JSONResponse(_receipt_body(status))
 
     async def receipt_burn(self, request: Request) -> Response:
-        receipt_hash = codec.receipt_hash(await read_json(request, _RECEIPT, _RECEIPT))
+        receipt_hash = codec.receipt_hash(await self._json(request, _RECEIPT))
         try:
             status = await self.store.burn_by_receipt(receipt_hash, self._now())
         except NotFound:
-            raise ApiError(404, "not_found", "no such receipt") from None
+            raise SecretNotFound from None
         return JSONResponse(_receipt_body(status))

@@ -9,7 +9,10 @@ Middleware, from the outside in::
     Starlette's ServerErrorMiddleware -> ExceptionMiddleware -> Router
 
 The lifespan runs the background maintenance (expiry sweep, WAL checkpoint); requests never
-do. An app built without running its lifespan (a ``TestClient`` used without ``with``) still
+do. A checkpoint that could not complete (readers were in the way) is counted as
+``checkpoint_busy`` and retried after :data:`CHECKPOINT_RETRY` seconds, doubling up to the
+checkpoint interval, so deleted ciphertext does not linger in the WAL a whole interval longer.
+An app built without running its lifespan (a ``TestClient`` used without ``with``) still
 answers every request correctly: expiry is enforced on every read by the store, the sweeper
 only frees space.
 """
@@ -31,7 +34,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from ots_server.api import SecretsApi
-from ots_server.errors import ApiError, error_response
+from ots_server.errors import ApiError, error_response, not_found
 from ots_server.headers import SecurityHeaders
 from ots_server.logs import FIELDS
 from ots_server.metrics import Metrics
@@ -40,14 +43,15 @@ from ots_server.openapi import build_openapi
 from ots_server.ops import Operations
 from ots_server.ratelimit import RateLimit, RateLimiter
 from ots_server.settings import Settings
-from ots_server.store.base import Store, StoreUnavailable
+from ots_server.store.base import Store, StoreFull, StoreUnavailable
 
 logger = logging.getLogger("ots_server")
 
 _HTTP_ERRORS = {
-    404: ("not_found", "no such resource"),
     405: ("method_not_allowed", "method not allowed"),
 }
+#: Seconds before retrying a checkpoint that was busy; doubles up to the checkpoint interval.
+CHECKPOINT_RETRY = 1.0
 
 
 class OtsApp(Starlette):
@@ -68,6 +72,9 @@ async def _api_error(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        # Byte for byte the 404 of an unknown secret: a prober learns nothing from the router.
+        return not_found()
     error, detail = _HTTP_ERRORS.get(exc.status_code, ("bad_request", "bad request"))
     return error_response(exc.status_code, error, detail, headers=exc.headers)
 
@@ -75,6 +82,11 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 async def _store_unavailable(request: Request, exc: Exception) -> Response:
     logger.error("store unavailable: %s", exc)
     return error_response(503, "unavailable", "the store is unavailable; retry later")
+
+
+async def _store_full(request: Request, exc: Exception) -> Response:
+    logger.error("store full: %s", exc)
+    return error_response(507, "insufficient_storage", "the server has no room for more secrets")
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
@@ -87,24 +99,39 @@ async def _client_disconnect(request: Request, exc: Exception) -> Response:
     return error_response(400, "bad_request", "the client went away during the upload")
 
 
-async def _maintain(settings: Settings, store: Store, clock: Callable[[], float]) -> None:
-    """Sweep expired secrets and checkpoint the WAL at their intervals, forever."""
+async def _maintain(
+    settings: Settings, store: Store, clock: Callable[[], float], metrics: Metrics
+) -> None:
+    """Sweep expired secrets and checkpoint the WAL at their intervals, forever; both run once
+    at start, so a WAL left behind by a crash is cleaned up without waiting an interval."""
     loop = asyncio.get_running_loop()
-    next_sweep = loop.time()
-    next_checkpoint = loop.time() + settings.checkpoint_interval
+    next_sweep = next_checkpoint = loop.time()
+    retry = CHECKPOINT_RETRY
     while True:
-        try:
-            if loop.time() >= next_sweep:
-                next_sweep = loop.time() + settings.sweep_interval
+        if loop.time() >= next_sweep:
+            next_sweep = loop.time() + settings.sweep_interval
+            try:
                 result = await store.purge_expired(int(clock()))
+            except Exception as exc:  # keep sweeping after a transient store failure
+                logger.error("sweep failed: %s", type(exc).__name__)
+            else:
                 if result.expired or result.purged:
                     counts = {"expired": result.expired, "purged": result.purged}
                     logger.info("sweep", extra={FIELDS: counts})
-            if loop.time() >= next_checkpoint:
+        if loop.time() >= next_checkpoint:
+            complete = False
+            try:
+                complete = (await store.maintenance()).complete
+            except Exception as exc:
+                logger.error("checkpoint failed: %s", type(exc).__name__)
+            if complete:
+                metrics.event("checkpoint")
+                retry = CHECKPOINT_RETRY
                 next_checkpoint = loop.time() + settings.checkpoint_interval
-                await store.maintenance()
-        except Exception as exc:  # keep sweeping after a transient store failure
-            logger.error("maintenance failed: %s", type(exc).__name__)
+            else:
+                metrics.event("checkpoint_busy")
+                next_checkpoint = loop.time() + min(retry, settings.checkpoint_interval)
+                retry *= 2
         await asyncio.sleep(max(0.0, min(next_sweep, next_checkpoint) - loop.time()))
 
 
@@ -144,13 +171,14 @@ def create_app(
             app,
             limiter=limiter,
             trusted=settings.trusted_proxies,
+            ipv6_prefix=settings.rate_limit_ipv6_prefix,
             on_limited=lambda: metrics.event("rate_limited"),
         )
         return SecurityHeaders(Observe(limited, routes=routes, metrics=metrics))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        task = asyncio.create_task(_maintain(settings, store, clock))
+        task = asyncio.create_task(_maintain(settings, store, clock, metrics))
         try:
             yield
         finally:
@@ -168,6 +196,7 @@ def create_app(
             ApiError: _api_error,
             HTTPException: _http_error,
             StoreUnavailable: _store_unavailable,
+            StoreFull: _store_full,
             ClientDisconnect: _client_disconnect,
             Exception: _internal_error,
         },

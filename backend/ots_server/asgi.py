@@ -19,4 +19,5 @@ from ots_server.store import open_store
 def app_from_env() -> Starlette:
     settings = Settings.from_env(os.environ)
     configure_logging(settings.log_level)
-    return create_app(settings, open_store(settings.store_url), owns_store=True)
+    store = open_store(settings.store_url, max_store_bytes=settings.max_store_bytes)
+    return create_app(settings, store, owns_store=True)

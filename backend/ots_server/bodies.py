@@ -11,6 +11,11 @@ moment it passes ``max_bytes``; a ``Content-Length`` that is already too large i
 before reading anything. Errors raised here carry ``Connection: close`` so the server does
 not read (or wait for) the rest of a refused upload. Nothing reaches the store until the
 whole body has arrived, so an aborted upload leaves nothing behind.
+
+Every body must arrive whole within ``timeout`` seconds (``OTS_UPLOAD_TIMEOUT``), else 408
+``timeout``: a client trickling bytes cannot hold a connection and its buffer open forever.
+The blob is returned as the ``bytearray`` it was received into, never copied (the store
+writes it from that buffer), so an upload costs about its own size in memory.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 from starlette.requests import Request
 
 from ots_server import codec
@@ -74,12 +80,13 @@ class _Stream:
         del self._buffer[:size]
         return data
 
-    async def rest(self, limit: int, too_large: ApiError) -> bytes:
+    async def rest(self, limit: int, too_large: ApiError) -> bytearray:
+        """Everything after what was taken, as the buffer itself (handed over, not copied)."""
         while True:
             if len(self._buffer) > limit:
                 raise too_large
             if not await self._more():
-                return bytes(self._buffer)
+                return self._buffer
 
 
 def _media_type(request: Request) -> tuple[str, list[str]]:
@@ -100,7 +107,21 @@ def _too_large(limit: int, detail: str) -> ApiError:
     return ApiError(413, "too_large", detail, headers=_CLOSE, max_bytes=limit)
 
 
+def _timeout() -> ApiError:
+    return ApiError(408, "timeout", "the request body did not arrive in time", headers=_CLOSE)
+
+
 async def read_json(
+    request: Request, allowed: frozenset[str], required: frozenset[str], *, timeout: float
+) -> dict[str, Any]:
+    try:
+        with anyio.fail_after(timeout):
+            return await _read_json(request, allowed, required)
+    except TimeoutError:
+        raise _timeout() from None
+
+
+async def _read_json(
     request: Request, allowed: frozenset[str], required: frozenset[str]
 ) -> dict[str, Any]:
     kind, params = _media_type(request)
@@ -116,15 +137,18 @@ async def read_json(
     return codec.parse_object(raw, allowed, required)
 
 
-async def read_create(request: Request, settings: Settings) -> tuple[CreateMeta, bytes]:
+async def read_create(request: Request, settings: Settings) -> tuple[CreateMeta, bytearray]:
     try:
-        return await _read_create(request, settings)
+        with anyio.fail_after(settings.upload_timeout):
+            return await _read_create(request, settings)
+    except TimeoutError:
+        raise _timeout() from None
     except ApiError as exc:
         exc.headers.update(_CLOSE)
         raise
 
 
-async def _read_create(request: Request, settings: Settings) -> tuple[CreateMeta, bytes]:
+async def _read_create(request: Request, settings: Settings) -> tuple[CreateMeta, bytearray]:
     kind, params = _media_type(request)
     if kind != CREATE_MEDIA_TYPE or params:
         raise ApiError(415, "unsupported_media_type", f"expected Content-Type: {CREATE_MEDIA_TYPE}")

@@ -94,6 +94,7 @@ async def _purge(settings: Settings) -> dict[str, int]:
     store = open_store(settings.store_url)
     try:
         result = await store.purge_expired(int(time.time()))
+        # Best effort: if a server holds the WAL busy, its own maintenance truncates it later.
         await store.maintenance()
     finally:
         await store.close()

@@ -105,7 +105,9 @@ def _no_constant(name: str) -> Any:
     raise ValueError("non-finite number")
 
 
-def parse_object(raw: bytes, allowed: frozenset[str], required: frozenset[str]) -> dict[str, Any]:
+def parse_object(
+    raw: bytes | bytearray, allowed: frozenset[str], required: frozenset[str]
+) -> dict[str, Any]:
     """A UTF-8 JSON object with only ``allowed`` keys and all ``required`` ones."""
     try:
         value = json.loads(

@@ -5,9 +5,12 @@ exceptions and store failures into responses built by :func:`error_response`. ``
 fixed text chosen by the server: it never echoes a request value, so an error body can never
 carry an id, proof or token back out (or into a log).
 
-:func:`not_found` is the single answer for every case a caller without the key must not be
-able to tell apart (unknown id, malformed id, wrong proof, consumed, burned, expired): the
-same status, the same bytes, the same headers.
+:func:`not_found` (raised as :class:`SecretNotFound`) is the single answer for every 404 the
+server sends: every case a caller without the key must not be able to tell apart (unknown id,
+malformed id, wrong proof, consumed, burned, expired), unknown receipts, and paths that match
+no route (``/api/v1/secrets/{id}`` without an action, a typo, a trailing slash). The same
+status, the same bytes, the same headers, so not even the router can tell a prober which of
+these it hit.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from collections.abc import Mapping
 
 from starlette.responses import Response
 
-NOT_FOUND_DETAIL = "no such secret, or the proof does not match"
+NOT_FOUND_DETAIL = "not found, or the proof does not match"
 
 
 class ApiError(Exception):

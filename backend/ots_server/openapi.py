@@ -41,6 +41,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
         403: _error("Wrong passphrase proof; one attempt spent", "AttemptsError"),
         404: _error("Unknown, malformed, not matching, or gone without proof of key"),
         405: _error("Method not allowed"),
+        408: _error("The request body did not arrive within the upload timeout"),
         409: _error("The id exists"),
         410: _error("The caller proved the key and the secret is gone", "GoneError"),
         413: _error("Body larger than the limit", "TooLargeError"),
@@ -53,7 +54,13 @@ def _errors(*statuses: int) -> dict[str, Any]:
                 "Retry-After": {"schema": {"type": "integer", "minimum": 1}, "required": True}
             },
         ),
-        503: _error("The store is unavailable"),
+        503: _error(
+            "The store is unavailable, or (create) too many uploads are in progress",
+            headers={
+                "Retry-After": {"schema": {"type": "integer", "minimum": 1}, "required": False}
+            },
+        ),
+        507: _error("The store is full (its quota or its disk)"),
     }
     return {str(status): known[status] for status in statuses}
 
@@ -84,7 +91,7 @@ _LIMITS = (
     "rate_limit_per_minute",
     "rate_limit_burst",
 )
-_JSON_ERRORS = (400, 404, 405, 413, 415, 429, 503)
+_JSON_ERRORS = (400, 404, 405, 408, 413, 415, 429, 503)
 
 
 def build_openapi() -> dict[str, Any]:
@@ -249,7 +256,7 @@ def build_openapi() -> dict[str, Any]:
                 },
                 "responses": {
                     "201": _json(_ref("Created"), "Stored"),
-                    **_errors(400, 405, 409, 413, 415, 422, 429, 503),
+                    **_errors(400, 405, 408, 409, 413, 415, 422, 429, 503, 507),
                 },
             }
         },
@@ -273,12 +280,16 @@ def build_openapi() -> dict[str, Any]:
                 "requestBody": _proof_body("RevealRequest"),
                 "responses": {
                     "200": {
-                        "description": "The blob; the view is consumed",
+                        "description": "The blob, streamed; the view is consumed",
                         "headers": {
                             "Ots-Views-Left": {
                                 "required": True,
                                 "schema": {"type": "integer", "minimum": 0},
-                            }
+                            },
+                            "Content-Length": {
+                                "required": True,
+                                "schema": {"type": "integer", "minimum": 1},
+                            },
                         },
                         "content": {
                             "application/octet-stream": {

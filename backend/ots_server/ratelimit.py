@@ -1,14 +1,24 @@
-"""Per-client rate limiting of API POSTs: token buckets keyed by a keyed hash of the address.
+"""Per-client rate limiting of API POSTs: token buckets keyed by a keyed hash of the client.
 
 The client address is the TCP peer, or, only when the peer is in ``OTS_TRUSTED_PROXIES``, the
-right-most untrusted address of ``X-Forwarded-For``. It is hashed with HMAC-SHA256 under a
-random key made per process and never stored: the buckets hold 16 bytes of that hash, two
-floats, and nothing else, only in memory, and are dropped once refilled. Nothing about a
-client address is logged.
+right-most untrusted address of ``X-Forwarded-For``. An IPv4-mapped IPv6 address
+(``::ffff:192.0.2.1``, what a dual-stack socket reports) is the IPv4 address it carries.
+
+The *subject* of a limit is an IPv4 address, or the IPv6 network of ``OTS_RATE_LIMIT_IPV6_PREFIX``
+bits (default /64) around an IPv6 address: one subscriber usually holds a whole /64 and could
+otherwise take a fresh bucket per address. The subject is hashed with HMAC-SHA256 under a random
+key made per process and never stored: the buckets hold 16 bytes of that hash, two floats, and
+nothing else, only in memory. Nothing about a client address is logged.
 
 Each bucket holds ``burst`` tokens and refills at ``per_minute / 60`` tokens per second; a
 request takes one token or is answered 429 with ``Retry-After``. Limits are per process (with
 N workers a client may get up to N times the rate); GETs are not limited (they are static).
+
+Memory is bounded without ever handing anyone a reset: buckets are kept in the order they were
+last used, and a bucket that has refilled completely (which is the same as having none) is
+dropped from the front of that order. When ``max_buckets`` clients are all still refilling,
+newcomers share one overflow bucket instead of evicting somebody's partly drained one, so a
+flood of addresses can slow down newcomers but can never refill an exhausted client.
 """
 
 from __future__ import annotations
@@ -17,6 +27,7 @@ import hmac
 import ipaddress
 import math
 import secrets
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 from starlette.datastructures import Headers
@@ -26,75 +37,99 @@ from ots_server.errors import error_response
 from ots_server.settings import Network
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-#: Past this many buckets, full ones are dropped before a new one is made.
+#: Clients tracked at once per process (about 230 bytes each); newcomers beyond share one bucket.
 MAX_BUCKETS = 100_000
 
 
-def _address(text: str) -> IPAddress | None:
+def parse_address(text: str) -> IPAddress | None:
+    """An IP address, with IPv4-mapped IPv6 addresses turned into the IPv4 address."""
     try:
-        return ipaddress.ip_address(text.strip())
+        address = ipaddress.ip_address(text.strip())
     except ValueError:
         return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
 
 
-def client_address(scope: Scope, trusted: Sequence[Network]) -> str:
-    """The address to rate-limit: the peer, or what trusted proxies say it forwarded for."""
+def client_address(scope: Scope, trusted: Sequence[Network]) -> IPAddress | None:
+    """The peer, or what trusted proxies say it forwarded for; ``None`` if unknown."""
     peer = scope.get("client")
-    client = _address(peer[0]) if peer else None
-    if client is None:
-        return ""
-    if not trusted:
-        return str(client)
+    client = parse_address(peer[0]) if peer else None
+    if client is None or not trusted:
+        return client
     hops = [
         hop for value in Headers(scope=scope).getlist("x-forwarded-for") for hop in value.split(",")
     ]
     for hop in reversed(hops):
         if not any(client in network for network in trusted):
             break
-        forwarded = _address(hop)
+        forwarded = parse_address(hop)
         if forwarded is None:
             break
         client = forwarded
-    return str(client)
+    return client
+
+
+def subject(address: IPAddress | None, ipv6_prefix: int) -> str:
+    """What one bucket limits: an IPv4 address, or the IPv6 network around an IPv6 address."""
+    if address is None:
+        return ""
+    if isinstance(address, ipaddress.IPv6Address):
+        return str(ipaddress.IPv6Network((int(address), ipv6_prefix), strict=False))
+    return str(address)
 
 
 class RateLimiter:
-    """Token buckets in a dict: key -> (tokens, last refill time)."""
+    """Token buckets: keyed hash -> (tokens, last update), least recently used first."""
 
-    def __init__(self, per_minute: int, burst: int, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        per_minute: int,
+        burst: int,
+        clock: Callable[[], float],
+        *,
+        max_buckets: int = MAX_BUCKETS,
+    ) -> None:
         self.rate = per_minute / 60.0
         self.burst = burst
         self.clock = clock
+        self.max_buckets = max_buckets
         self._key = secrets.token_bytes(32)
-        self._buckets: dict[bytes, tuple[float, float]] = {}
+        self._buckets: OrderedDict[bytes, tuple[float, float]] = OrderedDict()
+        self._overflow = (float(burst), clock())
 
-    def key(self, address: str) -> bytes:
-        return hmac.new(self._key, address.encode(), "sha256").digest()[:16]
+    def key(self, subject: str) -> bytes:
+        return hmac.new(self._key, subject.encode(), "sha256").digest()[:16]
 
-    def take(self, address: str) -> float:
+    def take(self, subject: str) -> float:
         """Take one token; return 0 when allowed, else the seconds until one is available."""
         now = self.clock()
-        key = self.key(address)
-        tokens, last = self._buckets.get(key, (float(self.burst), now))
+        self._prune(now)
+        key = self.key(subject)
+        state = self._buckets.get(key)
+        if state is None and len(self._buckets) >= self.max_buckets:
+            wait, self._overflow = self._spend(self._overflow, now)
+            return wait
+        wait, self._buckets[key] = self._spend(state or (float(self.burst), now), now)
+        self._buckets.move_to_end(key)
+        return wait
+
+    def _spend(self, state: tuple[float, float], now: float) -> tuple[float, tuple[float, float]]:
+        tokens, last = state
         tokens = min(float(self.burst), tokens + max(0.0, now - last) * self.rate)
         if tokens < 1.0:
-            self._buckets[key] = (tokens, now)
-            return (1.0 - tokens) / self.rate
-        if key not in self._buckets and len(self._buckets) >= MAX_BUCKETS:
-            self._prune(now)
-        self._buckets[key] = (tokens - 1.0, now)
-        return 0.0
+            return (1.0 - tokens) / self.rate, (tokens, now)
+        return 0.0, (tokens - 1.0, now)
 
     def _prune(self, now: float) -> None:
-        full = [
-            key
-            for key, (tokens, last) in self._buckets.items()
-            if tokens + (now - last) * self.rate >= self.burst
-        ]
-        for key in full:
+        # Amortised O(1): each bucket is dropped at most once per time it was created. Only
+        # full buckets go, and a full bucket behaves exactly like a missing one.
+        while self._buckets:
+            key, (tokens, last) = next(iter(self._buckets.items()))
+            if tokens + (now - last) * self.rate < self.burst:
+                return
             del self._buckets[key]
-        if len(self._buckets) >= MAX_BUCKETS:  # under attack by many addresses: start over
-            self._buckets.clear()
 
     def __len__(self) -> int:
         return len(self._buckets)
@@ -107,11 +142,13 @@ class RateLimit:
         *,
         limiter: RateLimiter | None,
         trusted: Sequence[Network],
+        ipv6_prefix: int,
         on_limited: Callable[[], None],
     ) -> None:
         self.app = app
         self.limiter = limiter
         self.trusted = tuple(trusted)
+        self.ipv6_prefix = ipv6_prefix
         self.on_limited = on_limited
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -121,7 +158,8 @@ class RateLimit:
             and scope["method"] == "POST"
             and scope["path"].startswith("/api/")
         ):
-            wait = self.limiter.take(client_address(scope, self.trusted))
+            address = client_address(scope, self.trusted)
+            wait = self.limiter.take(subject(address, self.ipv6_prefix))
             if wait > 0:
                 self.on_limited()
                 retry_after = max(1, math.ceil(wait))

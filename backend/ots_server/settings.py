@@ -186,6 +186,23 @@ VARIABLES: tuple[Variable, ...] = (
         "API POSTs a client may make at once before the rate applies", parse_int,
     ),
     Variable(
+        "OTS_RATE_LIMIT_IPV6_PREFIX", "rate_limit_ipv6_prefix", "integer", "64",
+        "IPv6 clients share a rate limit per network of this prefix length (1..128)", parse_int,
+    ),
+    Variable(
+        "OTS_MAX_CONCURRENT_UPLOADS", "max_concurrent_uploads", "integer", "32",
+        "creates a process receives at once; more are answered 503 with Retry-After", parse_int,
+    ),
+    Variable(
+        "OTS_UPLOAD_TIMEOUT", "upload_timeout", "duration", "60s",
+        "time a client has to send a whole request body; slower ones get 408", parse_duration,
+    ),
+    Variable(
+        "OTS_MAX_STORE_BYTES", "max_store_bytes", "size", "0",
+        "stored data (ciphertext and records) past which creates get 507; 0: no limit",
+        parse_size,
+    ),
+    Variable(
         "OTS_SWEEP_INTERVAL", "sweep_interval", "duration", "60s",
         "how often expired secrets and old receipts are purged", parse_duration,
     ),
@@ -225,6 +242,10 @@ class Settings:
     trusted_proxies: tuple[Network, ...] = ()
     rate_limit_per_minute: int = 120
     rate_limit_burst: int = 30
+    rate_limit_ipv6_prefix: int = 64
+    max_concurrent_uploads: int = 32
+    upload_timeout: int = MINUTE
+    max_store_bytes: int = 0
     sweep_interval: int = 60
     checkpoint_interval: int = 5 * MINUTE
     log_level: str = "info"
@@ -253,6 +274,10 @@ class Settings:
         self._check_range("receipt_grace", 0, 365 * DAY)
         self._check_range("rate_limit_per_minute", 0, 1_000_000)
         self._check_range("rate_limit_burst", 1, 1_000_000)
+        self._check_range("rate_limit_ipv6_prefix", 1, 128)
+        self._check_range("max_concurrent_uploads", 1, 100_000)
+        self._check_range("upload_timeout", 1, HOUR)
+        self._check_range("max_store_bytes", 0, 1 << 50)
         self._check_range("sweep_interval", 1, DAY)
         self._check_range("checkpoint_interval", 1, DAY)
         if self.log_level not in LOG_LEVELS:

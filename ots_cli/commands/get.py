@@ -71,7 +71,7 @@ def load_link(rt: Runtime, text: str) -> Link:
 
 def _peek(rt: Runtime, link: Link) -> tuple[Api, Peeked, Header]:
     from ots_cli import crypto
-    from ots_cli.format import decode_header
+    from ots_cli.format import blob_length, decode_header
 
     api = rt.api(link.server)
     peeked = api.peek(link.id, crypto.link_proof(link.id, link.key))
@@ -80,6 +80,10 @@ def _peek(rt: Runtime, link: Link) -> tuple[Api, Peeked, Header]:
         raise FormatError("the server returned a header with trailing bytes")
     if header.needs_passphrase != peeked.passphrase:
         raise FormatError("the server's passphrase flag contradicts the secret's header")
+    # The header fixes the blob's exact size; checked here, before anything is consumed, so
+    # the reveal can never be asked to buffer more than the format allows.
+    if peeked.size != blob_length(length, header.padded_length, header.suite):
+        raise FormatError("the server's size for the secret contradicts its header")
     return api, peeked, header
 
 

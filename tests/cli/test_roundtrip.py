@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import stat
 from collections.abc import Iterator
@@ -163,6 +164,33 @@ def test_a_header_swapped_by_the_server_exits_8(ots: Runner, backend: Backend) -
     result = ots("get", link, http=tampering)
     assert result.code == 8
     assert result.out == b""
+
+
+class _WrongSize(httpx.BaseTransport):
+    """Passes requests to the real app and inflates the size every peek answer reports."""
+
+    def __init__(self, inner: httpx.Client) -> None:
+        self.inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.send(request)
+        body = response.read()
+        if request.url.path.endswith("/peek") and response.status_code == 200:
+            data = json.loads(body)
+            data["size"] += 1 << 30
+            body = json.dumps(data).encode()
+        return httpx.Response(response.status_code, headers=response.headers, content=body)
+
+
+def test_a_size_that_contradicts_the_header_exits_8_before_consuming(
+    ots: Runner, backend: Backend
+) -> None:
+    link = ots("share", stdin=b"sized").text.strip()
+    lying = httpx.Client(transport=_WrongSize(backend.client))
+    result = ots("get", link, http=lying)
+    assert result.code == 8
+    assert "contradicts its header" in result.err
+    assert ots("get", link).out == b"sized"  # nothing was consumed
 
 
 def test_expired_exits_7(ots: Runner, backend: Backend) -> None:

@@ -140,7 +140,7 @@ def test_get_shows_what_it_will_consume_and_no_keeps_it(
     link = _share(env, b"keep me", "--views", "2")
     terminal = _spawn(terminals, env, "get", link, stdout_tty=True)
     terminal.expect(b"Reveal it now? [y/N] ")
-    assert b"a secret of up to 1.1 KiB" in terminal.screen
+    assert b"a secret of up to 1.6 KiB" in terminal.screen
     assert b"2 views left" in terminal.screen
     terminal.type(b"n\n")
     assert terminal.finish() == 130

@@ -156,6 +156,8 @@ def test_error_mapping() -> None:
     assert limited.retry_after == 12
     assert isinstance(_answer(413, {"error": "too_large", "max_bytes": "x"}), PolicyRefused)
     assert isinstance(_answer(503, {"error": "unavailable"}), Unavailable)
+    assert isinstance(_answer(408, {"error": "timeout"}), Unavailable)
+    assert isinstance(_answer(507, {"error": "insufficient_storage"}), Unavailable)
     assert isinstance(_answer(500, b"<html>"), ProtocolError)
     assert isinstance(_answer(504, b""), Unavailable)
     assert isinstance(_answer(400, {"error": "bad_request"}), ProtocolError)

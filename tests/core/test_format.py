@@ -18,7 +18,9 @@ from ots_cli.format import (
     MAGIC,
     MAX_ENVELOPE_LENGTH,
     MAX_HEADER_LENGTH,
+    MAX_MEDIA_TYPE_BYTES,
     MAX_PADDED_LENGTH,
+    MAX_SEALED_PADDED_LENGTH,
     MIN_PADDED_LENGTH,
     Header,
     KdfParams,
@@ -44,13 +46,17 @@ kdfs = st.none() | st.builds(
     salt=st.binary(min_size=16, max_size=16),
 )
 valid_padded = st.integers(0, 2**40).map(lambda n: padded_length(n))
+# A suite and a padded length it allows (suite 1 at most MAX_SEALED_PADDED_LENGTH).
+suites_and_lengths = st.tuples(
+    st.just(Suite.SEALED), st.integers(0, MAX_SEALED_PADDED_LENGTH).map(padded_length)
+) | st.tuples(st.just(Suite.STREAM), valid_padded)
 
 
 def _header(**changes: object) -> Header:
     fields: dict[str, object] = {
         "suite": Suite.SEALED,
         "id": bytes(range(16)),
-        "padded_length": 1088,
+        "padded_length": 1600,
         "nonce": bytes(range(24)),
         "kdf": None,
     }
@@ -61,10 +67,15 @@ def _header(**changes: object) -> Header:
 # --- header ---------------------------------------------------------------------------------
 
 
-@given(st.sampled_from(Suite), ids, valid_padded, nonces, kdfs, st.binary(max_size=40))
+@given(suites_and_lengths, ids, nonces, kdfs, st.binary(max_size=40))
 def test_header_round_trip(
-    suite: Suite, id_: bytes, padded: int, nonce: bytes, kdf: KdfParams | None, tail: bytes
+    suite_and_length: tuple[Suite, int],
+    id_: bytes,
+    nonce: bytes,
+    kdf: KdfParams | None,
+    tail: bytes,
 ) -> None:
+    suite, padded = suite_and_length
     header = Header(suite=suite, id=id_, padded_length=padded, nonce=nonce, kdf=kdf)
     encoded = header.encode()
     assert len(encoded) == (HEADER_LENGTH_PASSPHRASE if kdf else HEADER_LENGTH)
@@ -74,11 +85,11 @@ def test_header_round_trip(
 
 def test_header_byte_layout() -> None:
     kdf = KdfParams(opslimit=3, memlimit=64 * MIB, salt=b"S" * 16)
-    encoded = _header(suite=Suite.STREAM, padded_length=1152, kdf=kdf).encode()
+    encoded = _header(suite=Suite.STREAM, padded_length=1664, kdf=kdf).encode()
     assert encoded == (
         b"\x89OTS\x01\x02\x01"
         + bytes(range(16))
-        + struct.pack(">Q", 1152)
+        + struct.pack(">Q", 1664)
         + struct.pack(">II", 3, 64 * MIB)
         + b"S" * 16
         + bytes(range(24))
@@ -94,7 +105,8 @@ def test_header_byte_layout() -> None:
         ({"suite": 3}, "unknown suite"),
         ({"id": b"short"}, "16 bytes"),
         ({"nonce": b"short"}, "24 bytes"),
-        ({"padded_length": 1089}, "padding rule"),
+        ({"padded_length": 1601}, "padding rule"),
+        ({"padded_length": 1536}, "padding rule"),
         ({"padded_length": 0}, "padding rule"),
         ({"kdf": KdfParams(2, 64 * MIB, b"short")}, "salt"),
         ({"kdf": KdfParams(2**32, 64 * MIB, bytes(16))}, "32 bits"),
@@ -128,11 +140,22 @@ GOOD = _header().encode()
         (GOOD[:6] + b"\x02" + GOOD[7:], UnsupportedVersion, "flags"),
         (GOOD[:6] + b"\x81" + GOOD[7:], UnsupportedVersion, "flags"),
         (GOOD[:6] + b"\x01" + GOOD[7:], FormatError, "truncated"),
+        # Suite and flags are checked as soon as their byte is present, before any length.
+        (b"\x89OTS\x01\x09\x00", UnsupportedVersion, "suite 9"),
+        (b"\x89OTS\x01\x09", UnsupportedVersion, "suite 9"),
+        (b"\x89OTS\x01\x01\x80", UnsupportedVersion, "flags"),
+        (b"\x89OTS\x01\x02\x02" + bytes(10), UnsupportedVersion, "flags"),
+        (b"\x89OTS\x02", UnsupportedVersion, "version 2"),
+        (b"\x89OTS\x01", FormatError, "truncated"),
+        (b"\x89OTS\x01\x01", FormatError, "truncated"),
+        (b"\x89OTS\x01\x01\x01", FormatError, "truncated"),
+        (b"\x89OT\x00", FormatError, "wrong magic"),
         (GOOD[:30], FormatError, "truncated"),
         (GOOD[:-1], FormatError, "truncated"),
         (GOOD[:23] + struct.pack(">Q", 0) + GOOD[31:], FormatError, "padded length"),
-        (GOOD[:23] + struct.pack(">Q", 1087) + GOOD[31:], FormatError, "padded length"),
-        (GOOD[:23] + struct.pack(">Q", 1089) + GOOD[31:], FormatError, "padded length"),
+        (GOOD[:23] + struct.pack(">Q", 1599) + GOOD[31:], FormatError, "padded length"),
+        (GOOD[:23] + struct.pack(">Q", 1536) + GOOD[31:], FormatError, "padded length"),
+        (GOOD[:23] + struct.pack(">Q", 1601) + GOOD[31:], FormatError, "padded length"),
         (GOOD[:23] + struct.pack(">Q", 2**41) + GOOD[31:], FormatError, "padded length"),
         (GOOD[:23] + struct.pack(">Q", 2**64 - 1) + GOOD[31:], FormatError, "padded length"),
     ],
@@ -140,6 +163,57 @@ GOOD = _header().encode()
 def test_decode_header_is_strict(data: bytes, error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
         decode_header(data)
+
+
+def _spec_error(data: bytes) -> type[Exception] | None:
+    """The error FORMAT.md's header steps give for ``data``, applied literally in order."""
+    if len(data) < 5 or data[:4] != MAGIC:
+        return FormatError  # step 1
+    if data[4] != 1:
+        return UnsupportedVersion  # step 2
+    if len(data) > 5 and data[5] not in (1, 2):
+        return UnsupportedVersion  # step 3
+    if len(data) > 6 and data[6] & 0xFE:
+        return UnsupportedVersion  # step 3
+    if len(data) < 7 or len(data) < (79 if data[6] & 1 else 55):
+        return FormatError  # step 4
+    padded = int.from_bytes(data[23:31], "big")
+    if not is_padded_length(padded) or (data[5] == 1 and padded > 1 << 27):
+        return FormatError  # step 5
+    return None
+
+
+@pytest.mark.parametrize(
+    ("suite", "flags"), [(1, 0), (2, 1), (0, 0), (3, 0), (9, 0), (1, 0x80), (2, 0x02), (7, 0x40)]
+)
+def test_every_prefix_fails_in_the_documented_order(suite: int, flags: int) -> None:
+    kdf = KdfParams(2, 64 * MIB, bytes(16)) if flags & 1 else None
+    full = bytearray(_header(suite=Suite.SEALED, kdf=kdf).encode())
+    full[5], full[6] = suite, flags
+    for length in range(len(full) + 1):
+        prefix = bytes(full[:length])
+        expected = _spec_error(prefix)
+        if expected is None:
+            assert decode_header(prefix)[1] == length
+        else:
+            with pytest.raises(expected):
+                decode_header(prefix)
+        # The point of the order: "unsupported" as soon as the offending byte is there.
+        unsupported = (length >= 6 and suite not in (1, 2)) or (length >= 7 and flags & 0xFE)
+        assert (expected is UnsupportedVersion) == bool(unsupported)
+
+
+def test_suite_1_is_bounded_to_128_mib() -> None:
+    largest = _header(padded_length=MAX_SEALED_PADDED_LENGTH)
+    assert decode_header(largest.encode())[0] == largest
+    above = padded_length(MAX_SEALED_PADDED_LENGTH + 1)
+    with pytest.raises(ValueError, match="suite 2"):
+        _header(padded_length=above).encode()
+    as_stream = _header(suite=Suite.STREAM, padded_length=above).encode()
+    assert decode_header(as_stream)[0].padded_length == above
+    relabelled = as_stream[:5] + b"\x01" + as_stream[6:]
+    with pytest.raises(FormatError, match="suite-1 secret larger"):
+        decode_header(relabelled)
 
 
 def test_unsupported_version_hints_at_an_upgrade() -> None:
@@ -248,28 +322,40 @@ def test_decode_envelope_fuzz(data: bytes) -> None:
 # --- padding and sizes ----------------------------------------------------------------------
 
 
-def test_every_plaintext_up_to_1088_bytes_has_one_size() -> None:
-    assert {padded_length(n) for n in range(MIN_PADDED_LENGTH + 1)} == {1088}
-    assert padded_length(MIN_PADDED_LENGTH + 1) == 1152
+def test_every_plaintext_up_to_1600_bytes_has_one_size() -> None:
+    assert MIN_PADDED_LENGTH == 1600 == padded_length(1024 + MAX_ENVELOPE_LENGTH)
+    assert is_padded_length(MIN_PADDED_LENGTH)
+    assert {padded_length(n) for n in range(MIN_PADDED_LENGTH + 1)} == {1600}
+    assert padded_length(MIN_PADDED_LENGTH + 1) == 1664
 
 
+# The envelopes a body can have: the shortest and the longest of each kind, and between.
+ENVELOPES = [
+    Meta(),
+    Meta(media_type="m" * MAX_MEDIA_TYPE_BYTES),
+    Meta("file"),
+    Meta("file", "n"),
+    Meta("file", "é" * 127 + "x"),  # a 255-byte name
+    Meta("file", "x" * 255, "application/" + "y" * 243),
+    Meta("file", "é" * 127 + "x", "m" * MAX_MEDIA_TYPE_BYTES),  # the longest envelope: 521
+]
+
+
+@pytest.mark.parametrize("passphrase", [False, True])
 @pytest.mark.parametrize("suite", list(Suite))
-@pytest.mark.parametrize("kind", ["text", "file"])
-def test_every_text_up_to_1023_bytes_gives_one_blob_length(suite: Suite, kind: str) -> None:
-    meta = Meta("file", name="x" * 40) if kind == "file" else Meta()
+def test_every_body_up_to_1_kib_gives_one_blob_length_whatever_its_envelope(
+    suite: Suite, passphrase: bool
+) -> None:
+    # DESIGN.md: every secret under 1 KiB has the same size, so the blob length reveals
+    # neither the length of the body nor that of a file name or media type.
+    assert max(len(encode_envelope(meta, 0)) for meta in ENVELOPES) == MAX_ENVELOPE_LENGTH
+    header_length = HEADER_LENGTH_PASSPHRASE if passphrase else HEADER_LENGTH
     lengths = {
-        blob_length(HEADER_LENGTH, padded_length(len(encode_envelope(meta, n)) + n), suite)
-        for n in range(1024)
+        blob_length(header_length, padded_length(len(encode_envelope(meta, n)) + n), suite)
+        for meta in ENVELOPES
+        for n in range(1025)
     }
-    assert len(lengths) == 1
-
-
-def test_files_of_1_kib_share_the_size_while_name_and_type_fit_53_bytes() -> None:
-    # The claim in FORMAT.md, "Padding".
-    for split in range(54):
-        meta = Meta("file", "n" * split or None, "t" * (53 - split) or None)
-        assert padded_length(len(encode_envelope(meta, 1024)) + 1024) == 1088
-    assert padded_length(len(encode_envelope(Meta("file", "n" * 54), 1024)) + 1024) == 1152
+    assert lengths == {blob_length(header_length, MIN_PADDED_LENGTH, suite)}
 
 
 def _overhead_bound(n: int) -> float:
@@ -323,7 +409,7 @@ def test_buckets_per_octave(exponent: int) -> None:
     inside = {p for p in padded if p < high}
     assert padded - inside <= {high}
     assert len(inside) <= 2 ** exponent.bit_length()
-    if exponent > 10:  # below 1088 everything shares one size
+    if exponent > 10:  # below 1600 everything shares one size
         assert len(inside) == 2 ** exponent.bit_length()
 
 
@@ -343,12 +429,12 @@ def test_padded_length_is_monotonic_and_idempotent(n: int) -> None:
 
 
 def test_blob_length_and_chunk_count() -> None:
-    assert blob_length(55, 1088, Suite.SEALED) == 55 + 1088 + 16
-    assert blob_length(55, 1088, Suite.STREAM) == 55 + 1088 + 17
+    assert blob_length(55, 1600, Suite.SEALED) == 55 + 1600 + 16
+    assert blob_length(55, 1600, Suite.STREAM) == 55 + 1600 + 17
     assert chunk_count(CHUNK_SIZE) == 1
     assert chunk_count(CHUNK_SIZE + 2048) == 2
     assert blob_length(79, 131072, Suite.STREAM) == 79 + 131072 + 2 * 17
     assert blob_length(55, 3 * CHUNK_SIZE, Suite.STREAM) == 55 + 3 * CHUNK_SIZE + 3 * 17
     assert chunk_count(1 << 40) == math.ceil((1 << 40) / CHUNK_SIZE)
     with pytest.raises(ValueError, match="suite"):
-        blob_length(55, 1088, 7)  # type: ignore[arg-type]
+        blob_length(55, 1600, 7)  # type: ignore[arg-type]

@@ -35,7 +35,7 @@ def attempt(function: Callable[[A], T], argument: A) -> tuple[T | None, OtsError
 ID = bytes(range(16))
 KEY = bytes(range(32, 64))
 KEYS = derive_keys(
-    Header(suite=Suite.SEALED, id=ID, padded_length=1088, nonce=bytes(24), kdf=None), KEY, None
+    Header(suite=Suite.SEALED, id=ID, padded_length=1600, nonce=bytes(24), kdf=None), KEY, None
 )
 DOCUMENTED = (FormatError, UnsupportedVersion, DecryptionFailed)
 VALID_HEADERS = [

@@ -44,7 +44,7 @@ def refuse_argon2(size: int, password: bytes, salt: bytes, opslimit: int, memlim
 
 
 def header(kdf: KdfParams | None = None, id_: bytes = ID) -> Header:
-    return Header(suite=Suite.SEALED, id=id_, padded_length=1088, nonce=bytes(24), kdf=kdf)
+    return Header(suite=Suite.SEALED, id=id_, padded_length=1600, nonce=bytes(24), kdf=kdf)
 
 
 # --- HKDF -----------------------------------------------------------------------------------
@@ -293,6 +293,15 @@ def test_passphrase_presence_must_match_the_header(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         derive_keys(header(kdf), KEY, passphrase, argon2=refuse_argon2)
+
+
+def test_an_empty_passphrase_is_refused_before_argon2() -> None:
+    # FORMAT.md: an empty passphrase MUST NOT be used with the passphrase flag; the reader
+    # refuses it as the writer does, without running Argon2id on it.
+    with pytest.raises(ValueError, match="empty passphrase"):
+        derive_keys(header(INTERACTIVE), KEY, "", argon2=refuse_argon2)
+    with pytest.raises(ValueError, match="empty passphrase"):
+        crypto.seal(b"x", id=ID, key=KEY, passphrase="", argon2=refuse_argon2)
 
 
 def test_bad_inputs() -> None:

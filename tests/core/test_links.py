@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ots_cli import b64
+from ots_cli import b64, links
 from ots_cli.errors import BadLink, OtsError, UsageError
 from ots_cli.links import ID_BYTES, KEY_BYTES, Link, build_link, new_id_and_key, parse_link
 
@@ -194,3 +196,19 @@ def test_corrupted_keys_never_appear_in_errors(key: bytes, position: int, char: 
     rendered = " ".join((info.value.message, *info.value.hints))
     for start in range(0, 43 - 8):
         assert key_text[start : start + 8] not in rendered
+
+
+# The plain checks that replaced these patterns (compiling them cost start-up time).
+HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+PREFIX = re.compile(r"(?:/[A-Za-z0-9._~!$&'()*+,;=:@-]+)*")
+url_texts = (
+    st.text(st.sampled_from("aZ09-._~!$&'()*+,;=:@/%?#[] \né\u0130\u212a"), max_size=24)
+    | st.text(st.sampled_from("a-"), min_size=60, max_size=66)
+    | st.text(max_size=24)
+)
+
+
+@given(url_texts)
+def test_host_and_prefix_checks_match_their_rfc_3986_patterns(text: str) -> None:
+    assert links._is_host_label(text) == bool(HOST_LABEL.fullmatch(text))
+    assert links._is_prefix(text) == bool(PREFIX.fullmatch(text))

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import io
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ots_cli.crypto import Sealed, derive_keys, open_blob, seal
+from ots_cli.crypto import Sealed, derive_keys, open_blob, seal, seal_stream
 from ots_cli.errors import (
     CryptoError,
     DecryptionFailed,
@@ -16,7 +17,7 @@ from ots_cli.errors import (
     KdfParamsRefused,
     UnsupportedVersion,
 )
-from ots_cli.format import Meta, Suite, blob_length, decode_header
+from ots_cli.format import Meta, Suite, blob_length, decode_header, padded_length
 
 from .conftest import body_of, fast_argon2
 
@@ -76,10 +77,10 @@ def test_round_trip(body: bytes, suite: Suite, meta: Meta, passphrase: str | Non
 
 
 @pytest.mark.parametrize("suite", list(Suite))
-@pytest.mark.parametrize("size", [0, 1, 1078, 1079, 65526, 65527, 131062, 200_000])
+@pytest.mark.parametrize("size", [0, 1, 1590, 1591, 65526, 65527, 131062, 200_000])
 def test_round_trip_at_boundaries_with_real_argon2(suite: Suite, size: int) -> None:
     body = body_of(size, seed=size)
-    passphrase = "pässwörd" if size in (1079, 200_000) else None
+    passphrase = "pässwörd" if size in (1591, 200_000) else None
     sealed = seal(
         body, id=ID, key=KEY, suite=suite, passphrase=passphrase, opslimit=OPS, memlimit=MEM
     )
@@ -261,10 +262,42 @@ def test_header_swap_between_secrets_is_rejected() -> None:
         open_blob(b.header_bytes + a.blob[len(a.header_bytes) :], id=ID, keys=a.keys)
 
 
+LONGEST_NAME = "é" * 127 + "x"  # 255 bytes of UTF-8
+LONGEST_MEDIA_TYPE = "application/" + "x" * 243  # 255 characters
+
+
 @pytest.mark.parametrize("suite", list(Suite))
-def test_blob_sizes_hide_text_lengths(suite: Suite) -> None:
-    sizes = {len(seal(body_of(n), id=ID, key=KEY, suite=suite).blob) for n in range(1024)}
-    assert sizes == {55 + 1088 + (16 if suite == Suite.SEALED else 17)}
+@pytest.mark.parametrize(
+    "meta",
+    [
+        Meta(),
+        Meta(media_type=LONGEST_MEDIA_TYPE),
+        Meta("file"),
+        Meta("file", LONGEST_NAME),
+        Meta("file", LONGEST_NAME, LONGEST_MEDIA_TYPE),
+    ],
+    ids=["text", "text+type", "file", "file+name", "file+name+type"],
+)
+def test_blob_sizes_hide_lengths_up_to_1_kib(suite: Suite, meta: Meta) -> None:
+    # Every body of at most 1 KiB gives one blob size, whatever its kind, name and media type.
+    sizes = {
+        len(seal(body_of(n), id=ID, key=KEY, suite=suite, meta=meta).blob) for n in range(1025)
+    }
+    assert sizes == {55 + 1600 + (16 if suite == Suite.SEALED else 17)}
+
+
+def test_suite_1_refuses_more_than_128_mib() -> None:
+    # Readers refuse larger suite-1 headers (they would have to buffer it all), so the writer
+    # must not produce one: such a secret is sealed with suite 2. The refusal comes before the
+    # body is read, so the (lazily zeroed) body below is never touched.
+    largest = (1 << 27) - 10  # envelope (10) + body = 128 MiB exactly: the largest suite-1 text
+    assert padded_length(10 + largest) == 1 << 27
+    body = bytes(largest + 1)
+    with pytest.raises(ValueError, match="use suite 2"):
+        seal(body, id=ID, key=KEY)
+    streamed = seal_stream(io.BytesIO(body), len(body), id=ID, key=KEY)
+    assert streamed.header.suite == Suite.STREAM
+    assert streamed.header.padded_length > 1 << 27
 
 
 def test_digest_of_body_survives() -> None:

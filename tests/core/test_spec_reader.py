@@ -51,7 +51,7 @@ def padme(n: int) -> int:
 
 
 def padded(n: int) -> int:
-    return 1088 if n <= 1088 else padme(n)
+    return 1600 if n <= 1600 else padme(n)
 
 
 def read(link: str, blob: bytes, passphrase: str | None) -> dict[str, Any]:
@@ -75,6 +75,7 @@ def read(link: str, blob: bytes, passphrase: str | None) -> dict[str, Any]:
     header = blob[: offset + 24]
     assert hmac.compare_digest(header_id, link_id)
     assert padded(padded_length) == padded_length
+    assert suite == 2 or padded_length <= 1 << 27
 
     # Key schedule
     salt = b"ots/v1/salt" + link_id

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from ots_cli.crypto import Keys, derive_keys, open_blob, open_stream, seal, seal_stream
 from ots_cli.errors import DecryptionFailed, FormatError, UnsupportedVersion
-from ots_cli.format import CHUNK_SIZE, Meta, Suite, decode_header
+from ots_cli.format import CHUNK_SIZE, Header, Meta, Suite, decode_header
 from ots_cli.stream import Pieces, ciphertext_chunk_sizes
 
 from .conftest import body_of, drain, fast_argon2, split
@@ -251,6 +251,53 @@ def test_open_stream_reads_suite_1_blobs_whole() -> None:
         open_stream([sealed.blob[:-1]], id=ID, keys=sealed.keys)
     with pytest.raises(DecryptionFailed, match="extra bytes"):
         open_stream([sealed.blob, b"\x00"], id=ID, keys=sealed.keys)
+
+
+def _hostile(header: bytes, pulled: list[int], limit: int = 4 << 20) -> Iterator[bytes]:
+    """A server that sends ``header`` and then zeros without end, counting what it sent.
+
+    Reading the header may look one piece ahead (a 55-byte header is shorter than the longest
+    one); anything more means the reader is buffering what the header announces.
+    """
+    yield header
+    while True:
+        assert sum(pulled) < limit, "open_stream buffered far past the header"
+        pulled.append(1 << 20)
+        yield bytes(1 << 20)
+
+
+@pytest.mark.parametrize("padded", [1 << 40, (1 << 27) + (1 << 22)])
+def test_open_stream_refuses_a_huge_suite_1_header_before_buffering(padded: int) -> None:
+    # Suite 1 can only be authenticated whole; a hostile header must not make the reader
+    # buffer up to what it announces (up to 1 TiB). Larger than 128 MiB is a format error.
+    header = Header(suite=Suite.SEALED, id=ID, padded_length=1600, nonce=bytes(24), kdf=None)
+    forged = header.encode()[:23] + padded.to_bytes(8, "big") + header.encode()[31:]
+    pulled: list[int] = []
+    with pytest.raises(FormatError, match="suite-1 secret larger"):
+        open_stream(_hostile(forged, pulled), id=ID, keys=_keys(header.encode()))
+    assert len(pulled) <= 1
+
+
+@pytest.mark.parametrize("suite", list(Suite))
+def test_open_stream_max_size_is_checked_before_the_body_is_read(suite: Suite) -> None:
+    sealed = seal(body_of(70_000), id=ID, key=KEY, suite=suite)
+    size = len(sealed.blob)
+    opened = open_stream(split(sealed.blob, [4096]), id=ID, keys=sealed.keys, max_size=size)
+    assert b"".join(opened.chunks) == body_of(70_000)
+    pulled: list[int] = []
+    with pytest.raises(FormatError, match="more data than expected"):
+        open_stream(
+            _hostile(sealed.header_bytes, pulled), id=ID, keys=sealed.keys, max_size=size - 1
+        )
+    assert len(pulled) <= 1
+    # A hostile suite-1 header within the format's 128 MiB bound is refused the same way.
+    largest = Header(suite=Suite.SEALED, id=ID, padded_length=1 << 27, nonce=bytes(24), kdf=None)
+    pulled.clear()
+    with pytest.raises(FormatError, match="more data than expected"):
+        open_stream(_hostile(largest.encode(), pulled), id=ID, keys=sealed.keys, max_size=1 << 20)
+    assert len(pulled) <= 1
+    with pytest.raises(ValueError, match="negative"):
+        open_stream([sealed.blob], id=ID, keys=sealed.keys, max_size=-1)
 
 
 def test_open_stream_ignores_empty_pieces_and_accepts_bytes_likes() -> None:

@@ -59,6 +59,13 @@ def test_vectors_cover_the_format() -> None:
     assert kinds == {(1, False), (1, True), (2, False), (2, True)}
     assert any(v["expected"]["blob_length"] > 2 * 65536 for v in GOLDEN)
     assert {v["meta"]["kind"] for v in GOLDEN} == {"text", "file"}
+    # The padding floor: a 1 KiB body with the longest envelope still pads to 1600 bytes.
+    assert any(
+        len(v["expected"]["envelope"]) == 2 * 521
+        and v["expected"]["padded_length"] == 1600
+        and v["body"] == {"pattern_i_mod_251": 1024}
+        for v in GOLDEN
+    )
 
 
 @pytest.mark.parametrize("vector", GOLDEN, ids=[v["name"] for v in GOLDEN])

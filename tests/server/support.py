@@ -19,12 +19,14 @@ import struct
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
+from starlette.types import ASGIApp, Message
 
 from ots_server.store.base import NewSecret
 
@@ -158,6 +160,57 @@ def assert_error(response: httpx.Response, status: int, error: str) -> dict[str,
     assert isinstance(body["detail"], str)
     assert body["detail"]
     return body  # type: ignore[no-any-return]
+
+
+async def call_asgi(
+    app: ASGIApp,
+    path: str,
+    headers: dict[str, str],
+    chunks: Sequence[bytes | anyio.Event],
+    *,
+    complete: bool = True,
+    client: tuple[str, int] = ("127.0.0.1", 50000),
+) -> tuple[int, dict[str, str], bytes, int]:
+    """Drive the app directly with a POST; return status, headers, body and how many body
+    chunks it pulled. An ``anyio.Event`` among ``chunks`` makes the upload stall until it is
+    set (a slow client). ``complete=False``: the client goes away after the last chunk."""
+    items = list(chunks)
+    pulled = 0
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        nonlocal pulled
+        while items and isinstance(items[0], anyio.Event):
+            await items.pop(0).wait()  # type: ignore[union-attr]
+        if items:
+            body = items.pop(0)
+            assert isinstance(body, bytes)
+            pulled += 1
+            return {"type": "http.request", "body": body, "more_body": bool(items) or not complete}
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "client": client,
+        "server": ("ots.test", 80),
+    }
+    await app(scope, receive, send)
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    response_headers = {k.decode(): v.decode() for k, v in start["headers"]}
+    return start["status"], response_headers, body, pulled
 
 
 def free_port() -> int:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from starlette.testclient import TestClient
+from starlette.types import Message
 
 from ots_server.app import create_app
 from ots_server.settings import DAY, Settings
@@ -81,6 +84,57 @@ def test_views_left_header_counts_down(client: TestClient) -> None:
     assert all(r.content == secret.blob for r in lefts)
 
 
+@pytest.mark.anyio
+async def test_reveal_streams_the_blob_in_slices_with_content_length(
+    settings: Settings, sqlite_store: SQLiteStore, clock: FakeClock
+) -> None:
+    app = create_app(settings, sqlite_store, clock=clock)
+    secret = SimSecret.make(200_000)
+    await sqlite_store.create(secret.new_secret(START))
+    sent: list[Message] = []
+    body = json.dumps(secret.reveal_body()).encode()
+    done = anyio.Event()
+
+    async def receive() -> Message:
+        nonlocal body
+        if body:
+            chunk, body = body, b""
+            return {"type": "http.request", "body": chunk, "more_body": False}
+        await done.wait()  # the client stays connected until the whole answer arrived
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            done.set()
+
+    path = f"/api/v1/secrets/{secret.sid}/reveal"
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("ots.test", 80),
+    }
+    with anyio.fail_after(10):
+        await app(scope, receive, send)
+    start, *bodies = sent
+    headers = dict(start["headers"])
+    assert start["status"] == 200
+    assert headers[b"content-length"] == b"200000"
+    assert b"transfer-encoding" not in headers
+    pieces = [bytes(m["body"]) for m in bodies if m.get("body")]
+    assert [len(piece) for piece in pieces] == [65536, 65536, 65536, 200_000 - 3 * 65536]
+    assert b"".join(pieces) == secret.blob
+
+
 def test_blob_of_exactly_max_bytes_round_trips(tmp_path: Path, clock: FakeClock) -> None:
     store = SQLiteStore(tmp_path / "max.sqlite3")
     app = create_app(Settings(data_dir=tmp_path, max_bytes=50_000), store, clock=clock)
@@ -107,11 +161,28 @@ def _not_found_answers(client: TestClient, clock: FakeClock) -> list[httpx.Respo
         post(client, live, "reveal", live.reveal_body(proof=wrong)),
         post(client, consumed, "reveal", consumed.reveal_body(proof=wrong)),
         post(client, burned, "reveal", burned.reveal_body(proof=wrong)),
+        post(client, SimSecret.make(), "peek", SimSecret.make().proof_body()),
+        post(client, SimSecret.make(), "burn", SimSecret.make().proof_body()),
+        post(client, live, "peek", live.proof_body(proof=wrong)),
+        post(client, live, "burn", live.proof_body(proof=wrong)),
         client.post("/api/v1/secrets/not-an-id/reveal", json=live.reveal_body()),
         client.post(f"/api/v1/secrets/{live.sid}=/reveal", json=live.reveal_body()),
+        client.post(f"/api/v1/secrets/{live.sid[:-1]}/peek", json=live.proof_body()),
+        # Paths under /api/v1/secrets/ that are no endpoint: answered by the router.
+        client.post(f"/api/v1/secrets/{live.sid}", json=live.reveal_body()),
+        client.post(f"/api/v1/secrets/{live.sid}/open", json=live.reveal_body()),
+        client.post(f"/api/v1/secrets/{live.sid}/reveal/", json=live.reveal_body()),
+        client.post(f"/api/v1/secrets/{live.sid}/reveal/again", json=live.reveal_body()),
+        client.post("/api/v1/secrets/", json=live.reveal_body()),
+        client.get(f"/api/v1/secrets/{live.sid}"),
+        # Unknown receipts and paths get the same bytes too.
+        client.post("/api/v1/receipts/status", json={"receipt": "otsr_" + b64(wrong)}),
+        client.post("/api/v1/receipts/burn", json={"receipt": "otsr_" + b64(wrong)}),
+        client.get("/nowhere"),
     ]
     clock.advance(61)
     answers.append(post(client, expired, "reveal", expired.reveal_body(proof=wrong)))
+    answers.append(post(client, expired, "peek", expired.proof_body(proof=wrong)))
     return answers
 
 
@@ -121,10 +192,13 @@ def test_everyone_without_the_key_gets_the_identical_404(
     answers = _not_found_answers(client, clock)
     first = answers[0]
     assert_error(first, 404, "not_found")
-    for answer in answers[1:]:
-        assert answer.status_code == 404
-        assert answer.content == first.content
-        assert answer.headers.items() == first.headers.items()
+    assert (
+        first.content == b'{"error":"not_found","detail":"not found, or the proof does not match"}'
+    )
+    for index, answer in enumerate(answers[1:], start=1):
+        assert answer.status_code == 404, index
+        assert answer.content == first.content, (index, answer.content)
+        assert answer.headers.items() == first.headers.items(), index
 
 
 def test_key_holder_learns_each_state(client: TestClient, clock: FakeClock) -> None:
@@ -350,10 +424,9 @@ def test_malformed_ids_never_touch_the_store(
     app = create_app(settings, counting, clock=clock)
     body = SimSecret.make().reveal_body()
     ids = ["x", "A" * 21, "A" * 23, "A" * 21 + "B", "A" * 20 + "=" * 2, "%00" * 16, "é" * 22]
-    with TestClient(app) as client:
-        counting.calls.clear()  # the lifespan's startup sweep
-        for bad in ids:
-            for action in ("peek", "reveal", "burn"):
-                response = client.post(f"/api/v1/secrets/{bad}/{action}", json=body)
-                assert_error(response, 404, "not_found")
+    client = TestClient(app)  # no lifespan: no background sweep or checkpoint to count
+    for bad in ids:
+        for action in ("peek", "reveal", "burn"):
+            response = client.post(f"/api/v1/secrets/{bad}/{action}", json=body)
+            assert_error(response, 404, "not_found")
     assert counting.calls == []

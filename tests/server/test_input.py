@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
-from starlette.types import ASGIApp, Message
+from starlette.types import ASGIApp
 
 from ots_server.app import create_app
 from ots_server.settings import DAY, Settings
@@ -27,49 +27,11 @@ from .support import (
     SimSecret,
     assert_error,
     b64,
+    call_asgi,
     create,
     frame,
     post,
 )
-
-
-async def call_asgi(
-    app: ASGIApp, path: str, headers: dict[str, str], chunks: list[bytes], *, complete: bool = True
-) -> tuple[int, dict[str, str], bytes, int]:
-    """Drive the app directly; return status, headers, body and how many chunks it pulled."""
-    pulled = 0
-    sent: list[Message] = []
-
-    async def receive() -> Message:
-        nonlocal pulled
-        if pulled < len(chunks):
-            pulled += 1
-            more = pulled < len(chunks) or not complete
-            return {"type": "http.request", "body": chunks[pulled - 1], "more_body": more}
-        return {"type": "http.disconnect"}
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
-        "client": ("127.0.0.1", 50000),
-        "server": ("ots.test", 80),
-    }
-    await app(scope, receive, send)
-    start = next(m for m in sent if m["type"] == "http.response.start")
-    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    response_headers = {k.decode(): v.decode() for k, v in start["headers"]}
-    return start["status"], response_headers, body, pulled
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from ots_server.app import _maintain, create_app
+from ots_server.metrics import Metrics
 from ots_server.openapi import build_openapi
 from ots_server.settings import Settings
 from ots_server.store.base import Gone, NotFound, PurgeResult
@@ -87,7 +88,7 @@ async def test_maintenance_sweeps_in_the_background(tmp_path: Path) -> None:
     secret = SimSecret.make()
     await store.create(secret.new_secret(START, ttl=60, grace=0))
     clock.advance(61)
-    task = asyncio.create_task(_maintain(Settings(data_dir=tmp_path), store, clock))
+    task = asyncio.create_task(_maintain(Settings(data_dir=tmp_path), store, clock, Metrics()))
     try:
         async with asyncio.timeout(5):
             while True:  # the first sweep starts at once; poll rather than sleep a fixed time
@@ -114,7 +115,9 @@ async def test_maintenance_survives_store_failures(tmp_path: Path) -> None:
             calls += 1
             raise RuntimeError("transient")
 
-    task = asyncio.create_task(_maintain(Settings(data_dir=tmp_path), Flaky(), FakeClock()))
+    task = asyncio.create_task(
+        _maintain(Settings(data_dir=tmp_path), Flaky(), FakeClock(), Metrics())
+    )
     for _ in range(5):
         await asyncio.sleep(0)
     assert calls == 1

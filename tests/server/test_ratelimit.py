@@ -10,7 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from ots_server.app import create_app
-from ots_server.ratelimit import MAX_BUCKETS, RateLimiter, client_address
+from ots_server.ratelimit import MAX_BUCKETS, RateLimiter, client_address, parse_address, subject
 from ots_server.settings import Settings
 from ots_server.store.sqlite import SQLiteStore
 
@@ -101,6 +101,7 @@ def test_disabled_limit_never_answers_429(client: TestClient) -> None:
         ("10.0.0.5", [], "10.0.0.5"),
         ("192.0.2.1", ["203.0.113.9"], "192.0.2.1"),  # an untrusted peer
         ("10.0.0.5", ["::1"], "::1"),
+        ("10.0.0.5", ["::ffff:203.0.113.9"], "203.0.113.9"),  # mapped: the IPv4 address
     ],
 )
 def test_client_address(peer: str, forwarded: list[str], expected: str) -> None:
@@ -110,19 +111,114 @@ def test_client_address(peer: str, forwarded: list[str], expected: str) -> None:
         "headers": [(b"x-forwarded-for", value.encode()) for value in forwarded],
     }
     trusted = (ipaddress.ip_network("10.0.0.0/8"),)
-    assert client_address(scope, trusted) == expected
-    assert client_address(scope, ()) == peer
+    assert str(client_address(scope, trusted)) == expected
+    assert str(client_address(scope, ())) == peer
+    # A dual-stack listener reports the same peer IPv4-mapped; it is still a trusted proxy.
+    mapped = {**scope, "client": (f"::ffff:{peer}", 1)}
+    assert str(client_address(mapped, trusted)) == expected
 
 
-def test_buckets_hold_keyed_hashes_and_stay_bounded() -> None:
+@pytest.mark.parametrize(
+    ("address", "prefix", "expected"),
+    [
+        ("203.0.113.9", 64, "203.0.113.9"),
+        ("::ffff:203.0.113.9", 64, "203.0.113.9"),
+        ("2001:db8:1:2:aaaa:bbbb:cccc:dddd", 64, "2001:db8:1:2::/64"),
+        ("2001:db8:1:2::1", 64, "2001:db8:1:2::/64"),
+        ("2001:db8:1:2ff::1", 56, "2001:db8:1:200::/56"),
+        ("2001:db8::1", 128, "2001:db8::1/128"),
+        ("not an address", 64, ""),
+    ],
+)
+def test_subject_keys_ipv6_by_prefix_and_mapped_as_ipv4(
+    address: str, prefix: int, expected: str
+) -> None:
+    assert subject(parse_address(address), prefix) == expected
+
+
+def _forwarded_statuses(client: TestClient, addresses: list[str]) -> list[int]:
+    return [
+        client.post(
+            "/api/v1/receipts/status", json=RECEIPT, headers={"X-Forwarded-For": address}
+        ).status_code
+        for address in addresses
+    ]
+
+
+def test_one_ipv6_subscriber_cannot_rotate_addresses_in_its_64(
+    tmp_path: Path, sqlite_store: SQLiteStore, clock: FakeClock
+) -> None:
+    """Before keying by prefix, each of the 2**64 addresses of a /64 had its own bucket."""
+    trusted = (ipaddress.ip_network("192.0.2.0/24"),)
+    rotating = [f"2001:db8:0:1::{i:x}" for i in range(1, 6)]
+    with _app(tmp_path, sqlite_store, clock, trusted_proxies=trusted) as client:
+        assert _forwarded_statuses(client, rotating) == [404, 404, 404, 429, 429]
+        # A neighbour in another /64 and an IPv4 client keep their own buckets.
+        assert _forwarded_statuses(client, ["2001:db8:0:2::1", "203.0.113.9"]) == [404, 404]
+        # The IPv4 client reached over a dual-stack hop is the same client.
+        mapped = ["::ffff:203.0.113.9", "203.0.113.9", "::ffff:203.0.113.9"]
+        assert _forwarded_statuses(client, mapped) == [404, 404, 429]
+
+
+def test_ipv6_prefix_is_configurable(
+    tmp_path: Path, sqlite_store: SQLiteStore, clock: FakeClock
+) -> None:
+    trusted = (ipaddress.ip_network("192.0.2.0/24"),)
+    per_address = [f"2001:db8:0:1::{i:x}" for i in range(1, 6)]
+    with _app(
+        tmp_path, sqlite_store, clock, trusted_proxies=trusted, rate_limit_ipv6_prefix=128
+    ) as client:
+        assert _forwarded_statuses(client, per_address) == [404] * 5
+    whole_48 = [f"2001:db8:0:{i:x}::1" for i in range(1, 6)]
+    with _app(
+        tmp_path, sqlite_store, clock, trusted_proxies=trusted, rate_limit_ipv6_prefix=48
+    ) as client:
+        assert _forwarded_statuses(client, whole_48) == [404, 404, 404, 429, 429]
+
+
+def test_buckets_hold_keyed_hashes() -> None:
     clock = FakeClock()
     limiter = RateLimiter(per_minute=60, burst=2, clock=clock)
     other = RateLimiter(per_minute=60, burst=2, clock=clock)
     assert limiter.key("203.0.113.9") != other.key("203.0.113.9")  # a per-process key
     assert len(limiter.key("203.0.113.9")) == 16
-    for i in range(MAX_BUCKETS):
-        limiter.take(f"a{i}")
-    assert len(limiter) == MAX_BUCKETS
-    clock.advance(1)  # everyone has refilled by one token: every bucket is full again
-    limiter.take("newcomer")
+    assert limiter.max_buckets == MAX_BUCKETS
+
+
+def test_a_flood_of_new_clients_never_resets_an_exhausted_one() -> None:
+    """The old limiter cleared every bucket when it had too many: a flood was a reset."""
+    clock = FakeClock()
+    limiter = RateLimiter(per_minute=60, burst=2, clock=clock, max_buckets=50)
+    assert [limiter.take("victim") for _ in range(2)] == [0.0, 0.0]
+    assert limiter.take("victim") > 0
+    flood = [limiter.take(f"flood-{i}") for i in range(500)]
+    assert len(limiter) == 50  # bounded
+    assert flood[:49] == [0.0] * 49  # room for 49 more clients of their own
+    assert flood[49:51] == [0.0, 0.0]  # then newcomers share one overflow bucket
+    assert all(wait > 0 for wait in flood[51:])
+    assert limiter.take("victim") > 0  # still limited: nobody was reset
+    clock.advance(0.5)
+    assert limiter.take("victim") > 0
+
+
+def test_refilled_buckets_are_dropped_and_make_room_again() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(per_minute=60, burst=2, clock=clock, max_buckets=50)
+    for i in range(50):
+        limiter.take(f"client-{i}")
+    assert len(limiter) == 50
+    clock.advance(1)  # every bucket has its token back: full buckets are the same as none
+    assert limiter.take("newcomer") == 0.0
     assert len(limiter) == 1
+    assert [limiter.take("newcomer") for _ in range(2)][-1] > 0  # its own bucket, not overflow
+
+
+def test_a_drained_bucket_is_kept_while_it_refills() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(per_minute=60, burst=3, clock=clock, max_buckets=10)
+    for _ in range(3):
+        limiter.take("drained")
+    clock.advance(2)  # two tokens back, not three: the bucket must survive pruning
+    for i in range(9):
+        limiter.take(f"other-{i}")
+    assert [limiter.take("drained") for _ in range(3)] == [0.0, 0.0, pytest.approx(1.0)]

@@ -1,5 +1,6 @@
 """Properties that need the real ``ots-server serve`` (uvicorn, sockets, separate process):
-bots cannot burn links, refused uploads are cut off on the wire, uvicorn does not second-guess
+bots cannot burn links, refused uploads are cut off on the wire, a reveal is streamed with a
+Content-Length, every 404 is the same on the wire, uvicorn does not second-guess
 ``OTS_TRUSTED_PROXIES``, and the server's output holds no id."""
 
 from __future__ import annotations
@@ -42,6 +43,40 @@ def test_bots_cannot_burn_links(shared_server: ServerProcess) -> None:
         assert secret.sid not in output
     ports = set(re.findall(r"127\.0\.0\.1:(\d+)", output))
     assert ports == {str(shared_server.port)}  # only the bind address, never a client's
+
+
+def test_reveal_is_streamed_with_content_length(shared_server: ServerProcess) -> None:
+    secret = SimSecret.make(300_000)
+    with httpx.Client(base_url=shared_server.base_url, timeout=10) as client:
+        assert create(client, secret).status_code == 201
+        url = f"/api/v1/secrets/{secret.sid}/reveal"
+        with client.stream("POST", url, json=secret.reveal_body()) as response:
+            assert response.status_code == 200
+            assert response.headers["content-length"] == "300000"
+            assert "transfer-encoding" not in response.headers
+            pieces = list(response.iter_raw())
+    assert b"".join(pieces) == secret.blob
+
+
+def test_every_404_is_the_same_on_the_wire(shared_server: ServerProcess) -> None:
+    secret = SimSecret.make()
+    with httpx.Client(base_url=shared_server.base_url, timeout=10) as client:
+        assert create(client, secret).status_code == 201
+        answers = [
+            client.post(f"/api/v1/secrets/{secret.sid}/reveal", json={"proof": "A" * 43}),
+            client.post(f"/api/v1/secrets/{SimSecret.make().sid}/reveal", json={"proof": "A" * 43}),
+            client.post("/api/v1/secrets/not-an-id/reveal", json={"proof": "A" * 43}),
+            client.post(f"/api/v1/secrets/{secret.sid}", json={"proof": "A" * 43}),
+            client.post(f"/api/v1/secrets/{secret.sid}/open", json={"proof": "A" * 43}),
+        ]
+    first = answers[0]
+    assert first.status_code == 404
+    for answer in answers[1:]:
+        assert answer.status_code == 404
+        assert answer.content == first.content
+        # Everything but the clock: uvicorn stamps each answer with the current second.
+        same = [(k, v) for k, v in answer.headers.items() if k != "date"]
+        assert same == [(k, v) for k, v in first.headers.items() if k != "date"]
 
 
 def _raw_exchange(port: int, head: bytes, chunks: list[bytes]) -> tuple[bytes, int]:

@@ -22,6 +22,9 @@ def test_defaults() -> None:
     assert settings.receipt_grace == 7 * DAY
     assert (settings.public_url, settings.trusted_proxies) == (None, ())
     assert (settings.rate_limit_per_minute, settings.rate_limit_burst) == (120, 30)
+    assert settings.rate_limit_ipv6_prefix == 64
+    assert (settings.max_concurrent_uploads, settings.upload_timeout) == (32, 60)
+    assert settings.max_store_bytes == 0
     assert settings.log_level == "info"
 
 
@@ -40,6 +43,10 @@ def test_from_env_reads_every_variable(tmp_path: Path) -> None:
         "OTS_TRUSTED_PROXIES": "10.0.0.0/8, ::1",
         "OTS_RATE_LIMIT_PER_MINUTE": "0",
         "OTS_RATE_LIMIT_BURST": "5",
+        "OTS_RATE_LIMIT_IPV6_PREFIX": "56",
+        "OTS_MAX_CONCURRENT_UPLOADS": "4",
+        "OTS_UPLOAD_TIMEOUT": "2m",
+        "OTS_MAX_STORE_BYTES": "2GiB",
         "OTS_SWEEP_INTERVAL": "30",
         "OTS_CHECKPOINT_INTERVAL": "1m",
         "OTS_LOG_LEVEL": "DEBUG",
@@ -57,6 +64,9 @@ def test_from_env_reads_every_variable(tmp_path: Path) -> None:
         ipaddress.ip_network("::1"),
     )
     assert (settings.rate_limit_per_minute, settings.rate_limit_burst) == (0, 5)
+    assert settings.rate_limit_ipv6_prefix == 56
+    assert (settings.max_concurrent_uploads, settings.upload_timeout) == (4, 120)
+    assert settings.max_store_bytes == 2 * 1024 * MIB
     assert (settings.sweep_interval, settings.checkpoint_interval) == (30, 60)
     assert settings.log_level == "debug"
     assert {v.name for v in VARIABLES} <= set(env) | {"OTS_STORE_URL"}
@@ -102,6 +112,14 @@ def test_other_variables_are_ignored() -> None:
         ("OTS_TRUSTED_PROXIES", "10.0.0.1,,"),
         ("OTS_RATE_LIMIT_PER_MINUTE", "-1"),
         ("OTS_RATE_LIMIT_BURST", "0"),
+        ("OTS_RATE_LIMIT_IPV6_PREFIX", "0"),
+        ("OTS_RATE_LIMIT_IPV6_PREFIX", "129"),
+        ("OTS_RATE_LIMIT_IPV6_PREFIX", "/64"),
+        ("OTS_MAX_CONCURRENT_UPLOADS", "0"),
+        ("OTS_UPLOAD_TIMEOUT", "0"),
+        ("OTS_UPLOAD_TIMEOUT", "2h"),
+        ("OTS_MAX_STORE_BYTES", "-1"),
+        ("OTS_MAX_STORE_BYTES", "1TB"),
         ("OTS_SWEEP_INTERVAL", "0"),
         ("OTS_CHECKPOINT_INTERVAL", "soon"),
         ("OTS_LOG_LEVEL", "verbose"),

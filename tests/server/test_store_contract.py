@@ -8,9 +8,11 @@ passed explicitly to every operation, so expiry is tested without sleeping.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -56,6 +58,16 @@ class StoreContract:
         info = await store.peek(secret.id, secret.link_check, NOW)
         assert info.passphrase is True
         assert info.attempts_left == 4
+
+    @pytest.mark.parametrize("kind", [bytearray, memoryview])
+    async def test_create_takes_any_buffer_and_reveals_bytes(self, store: Store, kind: Any) -> None:
+        secret = SimSecret.make(150_000)
+        new = secret.new_secret(NOW)
+        await store.create(dataclasses.replace(new, blob=kind(bytearray(secret.blob))))
+        assert (await store.peek(secret.id, secret.link_check, NOW)).size == 150_000
+        revealed = await store.reveal(secret.id, secret.link_check, None, NOW)
+        assert type(revealed.blob) is bytes
+        assert revealed.blob == secret.blob
 
     async def test_create_existing_id_is_refused(self, store: Store) -> None:
         secret = SimSecret.make()
@@ -317,12 +329,14 @@ class StoreContract:
 
     async def test_check_answers_then_close_makes_it_unavailable(self, store: Store) -> None:
         await store.check()
-        await store.maintenance()
+        assert (await store.maintenance()).complete  # nothing in the way of an idle store
         await store.close()
         with pytest.raises(StoreUnavailable):
             await store.check()
         with pytest.raises(StoreUnavailable):
             await store.peek(os.urandom(16), WRONG, NOW)
+        with pytest.raises(StoreUnavailable):
+            await store.maintenance()
 
 
 class TestSQLiteStore(StoreContract):

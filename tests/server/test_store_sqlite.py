@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from ots_server.store import StoreConfigError, open_store
-from ots_server.store.base import Gone, StoreError
+from ots_server.store.base import Gone, StoreError, StoreUnavailable
 from ots_server.store.sqlite import SQLiteStore
 from ots_server.store.sqlite_schema import MIGRATIONS
 
@@ -27,6 +29,7 @@ async def test_connections_run_wal_full_sync_and_secure_delete(sqlite_store: SQL
         "synchronous": 2,  # FULL
         "secure_delete": 1,
         "foreign_keys": 1,
+        "wal_autocheckpoint": 0,  # checkpoints run on their own lane, never in a commit
         "user_version": len(MIGRATIONS),
     }
 
@@ -148,3 +151,59 @@ def test_open_store_urls(tmp_path: Path) -> None:
     for url in ("redis://localhost:6379/0", "sqlite://relative.db", "postgres://x", "nonsense"):
         with pytest.raises(StoreConfigError, match="OTS_STORE_URL"):
             open_store(url)
+
+
+async def test_check_constraints_stay_on_for_everything_but_the_body_insert(
+    sqlite_store: SQLiteStore,
+) -> None:
+    secret = SimSecret.make()
+    await sqlite_store.create(secret.new_secret(START))
+
+    def break_a_rule(conn: sqlite3.Connection) -> None:
+        conn.execute("UPDATE records SET views_left = views + 1 WHERE id = ?", (secret.id,))
+
+    with pytest.raises(StoreUnavailable) as refused:
+        await sqlite_store._submit(sqlite_store._writer, break_a_rule)
+    assert isinstance(refused.value.__cause__, sqlite3.IntegrityError)
+    assert "CHECK" in str(refused.value.__cause__)
+    assert (await sqlite_store.peek(secret.id, secret.link_check, START)).views_left == 1
+
+
+_MEMORY_PROBE = """
+import asyncio, dataclasses, os, resource, sys
+from ots_server.store.sqlite import SQLiteStore
+sys.path.insert(0, sys.argv[2])
+from support import SimSecret
+size = 32 * 1024 * 1024
+blob = bytearray()
+chunk = os.urandom(65536)
+while len(blob) < size:  # grown like an upload, so the high-water mark is one blob
+    blob += chunk
+secret = SimSecret(os.urandom(16), os.urandom(32), b"")
+new = secret.new_secret(0, ttl=10**9)
+store = SQLiteStore(sys.argv[1])
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+asyncio.run(store.create(dataclasses.replace(new, blob=blob)))
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+store.close_sync()
+print((after - before) // 1024)
+"""
+
+
+def test_create_does_not_copy_the_blob_into_sqlite_memory(tmp_path: Path) -> None:
+    """Binding the blob cost two more copies, a CHECK on length(blob) one; now about none."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _MEMORY_PROBE,
+            str(tmp_path / "m.sqlite3"),
+            str(Path(__file__).parent),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    grew_mib = int(result.stdout.strip())
+    assert grew_mib < 12, f"peak memory grew by {grew_mib} MiB for a 32 MiB blob"

@@ -79,19 +79,27 @@ CASES: list[tuple[str, str, Suite, Meta, dict[str, Any], str | None]] = [
         None,
     ),
     (
-        "sealed-text-1078",
-        "suite 1, the largest text that still pads to 1088 bytes (10 + 1078)",
+        "sealed-text-1590",
+        "suite 1, the largest text that still pads to 1600 bytes (10 + 1590)",
         Suite.SEALED,
         Meta(),
-        {"pattern": 1078},
+        {"pattern": 1590},
         None,
     ),
     (
-        "sealed-text-1079",
-        "suite 1, one byte more: the next Padme bucket (1152)",
+        "sealed-text-1591",
+        "suite 1, one byte more: the next Padme bucket (1664)",
         Suite.SEALED,
         Meta(),
-        {"pattern": 1079},
+        {"pattern": 1591},
+        None,
+    ),
+    (
+        "sealed-file-1024-longest-envelope",
+        "suite 1, a 1 KiB file with a 255-byte name and media type (521-byte envelope): 1600",
+        Suite.SEALED,
+        Meta(kind="file", name="\u00e9" * 127 + "x", media_type="application/" + "x" * 243),
+        {"pattern": 1024},
         None,
     ),
     (
@@ -277,7 +285,7 @@ def header_hex(**changes: Any) -> str:
         "suite": 1,
         "flags": 0,
         "id": bytes(16),
-        "padded": 1088,
+        "padded": 1600,
         "kdf": b"",
         "nonce": bytes(24),
     }
@@ -320,14 +328,20 @@ def malformed(vectors: list[dict[str, Any]]) -> dict[str, Any]:
         (
             "padded length not a bucket",
             "sealed-text",
-            {"op": "set", "offset": 23, "hex": "0000000000000441"},
+            {"op": "set", "offset": 23, "hex": "0000000000000641"},
             "FormatError",
         ),
         (
             "padded length another bucket",
             "sealed-text",
-            {"op": "set", "offset": 23, "hex": "0000000000000480"},
+            {"op": "set", "offset": 23, "hex": "0000000000000680"},
             "DecryptionFailed",
+        ),
+        (
+            "suite-1 padded length above 128 MiB",
+            "sealed-text",
+            {"op": "set", "offset": 23, "hex": "0000000008400000"},
+            "FormatError",
         ),
         ("nonce bit", "sealed-text", {"op": "xor", "offset": 31, "mask": 128}, "DecryptionFailed"),
         (
@@ -441,30 +455,30 @@ def malformed(vectors: list[dict[str, Any]]) -> dict[str, Any]:
     # Authentic blobs with malformed plaintext: a sender that does not follow the format.
     file_kind, text_kind = 2, 1
     forged = [
-        ("unknown kind", forged_sealed("f1", envelope(3, 0, b"\x00"), 1088)),
-        ("envelope of zeros", forged_sealed("f2", b"", 1088)),
-        ("body longer than padded", forged_sealed("f3", envelope(text_kind, 2000, b"\x00"), 1088)),
-        ("body too short for bucket", forged_sealed("f4", envelope(text_kind, 0, b"\x00"), 1152)),
+        ("unknown kind", forged_sealed("f1", envelope(3, 0, b"\x00"), 1600)),
+        ("envelope of zeros", forged_sealed("f2", b"", 1600)),
+        ("body longer than padded", forged_sealed("f3", envelope(text_kind, 2000, b"\x00"), 1600)),
+        ("body too short for bucket", forged_sealed("f4", envelope(text_kind, 0, b"\x00"), 1664)),
         (
             "non-zero padding",
             forged_sealed(
-                "f5", envelope(text_kind, 1, b"\x00", b"x", b"\x00" * 100, b"\x01"), 1088
+                "f5", envelope(text_kind, 1, b"\x00", b"x", b"\x00" * 100, b"\x01"), 1600
             ),
         ),
         (
             "file name not UTF-8",
-            forged_sealed("f6", envelope(file_kind, 0, b"\x02\xc3\x28", b"\x00"), 1088),
+            forged_sealed("f6", envelope(file_kind, 0, b"\x02\xc3\x28", b"\x00"), 1600),
         ),
         (
             "file name with slash",
-            forged_sealed("f7", envelope(file_kind, 0, b"\x03a/b", b"\x00"), 1088),
+            forged_sealed("f7", envelope(file_kind, 0, b"\x03a/b", b"\x00"), 1600),
         ),
-        ("file name '..'", forged_sealed("f8", envelope(file_kind, 0, b"\x02..", b"\x00"), 1088)),
+        ("file name '..'", forged_sealed("f8", envelope(file_kind, 0, b"\x02..", b"\x00"), 1600)),
         (
             "media type not ASCII",
-            forged_sealed("f9", envelope(text_kind, 0, b"\x02\xc3\xa9"), 1088),
+            forged_sealed("f9", envelope(text_kind, 0, b"\x02\xc3\xa9"), 1600),
         ),
-        ("media type of NUL bytes", forged_sealed("f10", envelope(text_kind, 0) + b"\xff", 1088)),
+        ("media type of NUL bytes", forged_sealed("f10", envelope(text_kind, 0) + b"\xff", 1600)),
     ]
     second = padded_length(CHUNK_SIZE + 100)
     env = envelope(text_kind, second - 10, b"\x00")
@@ -500,11 +514,11 @@ def malformed(vectors: list[dict[str, Any]]) -> dict[str, Any]:
                 "s3",
                 [
                     (
-                        envelope(text_kind, 5, b"\x00") + b"hello" + b"\x00" * 1072 + b"\x07",
+                        envelope(text_kind, 5, b"\x00") + b"hello" + b"\x00" * 1584 + b"\x07",
                         crypto_secretstream_xchacha20poly1305_TAG_FINAL,
                     )
                 ],
-                1088,
+                1600,
             ),
             "FormatError",
         ),
@@ -514,34 +528,50 @@ def malformed(vectors: list[dict[str, Any]]) -> dict[str, Any]:
     ]
 
     kdf = struct.pack(">II16s", 2, 64 << 20, bytes(16))
-    headers = [
-        ("empty", "", "FormatError"),
-        ("magic prefix only", "894f54", "FormatError"),
-        ("wrong magic", header_hex(magic=b"OTS\x89"), "FormatError"),
-        ("version 2", header_hex(version=2), "UnsupportedVersion"),
-        ("version 255", header_hex(version=255), "UnsupportedVersion"),
-        ("suite 0", header_hex(suite=0), "UnsupportedVersion"),
-        ("suite 3", header_hex(suite=3), "UnsupportedVersion"),
-        ("flag bit 1", header_hex(flags=2), "UnsupportedVersion"),
-        ("flag bit 7", header_hex(flags=0x80), "UnsupportedVersion"),
-        ("truncated fixed part", header_hex()[: 2 * 20], "FormatError"),
-        ("truncated nonce", header_hex()[: 2 * 54], "FormatError"),
-        ("passphrase flag, truncated parameters", header_hex(flags=1), "FormatError"),
-        ("padded length 0", header_hex(padded=0), "FormatError"),
-        ("padded length 1087", header_hex(padded=1087), "FormatError"),
-        ("padded length 1089", header_hex(padded=1089), "FormatError"),
-        ("padded length 2^40 + 2^34", header_hex(padded=(1 << 40) + (1 << 34)), "FormatError"),
-        ("padded length 2^64 - 1", header_hex(padded=(1 << 64) - 1), "FormatError"),
-        ("valid, no passphrase", header_hex(), None),
-        ("valid, trailing ciphertext ignored", header_hex() + "ff" * 10, None),
-        ("valid, passphrase", header_hex(flags=1, kdf=kdf), None),
-        ("valid, suite 2, 2^40", header_hex(suite=2, padded=1 << 40), None),
+    # name, header bytes, error or None, and for a valid header its length
+    headers: list[tuple[str, str, str | None, int | None]] = [
+        ("empty", "", "FormatError", None),
+        ("magic prefix only", "894f54", "FormatError", None),
+        ("wrong magic", header_hex(magic=b"OTS\x89"), "FormatError", None),
+        ("version 2", header_hex(version=2), "UnsupportedVersion", None),
+        ("version 255", header_hex(version=255), "UnsupportedVersion", None),
+        ("suite 0", header_hex(suite=0), "UnsupportedVersion", None),
+        ("suite 3", header_hex(suite=3), "UnsupportedVersion", None),
+        ("flag bit 1", header_hex(flags=2), "UnsupportedVersion", None),
+        ("flag bit 7", header_hex(flags=0x80), "UnsupportedVersion", None),
+        # Version, suite and flags are checked as soon as their byte is present.
+        ("version 2, cut after the version", "894f545302", "UnsupportedVersion", None),
+        ("unknown suite, cut after the suite", "894f54530109", "UnsupportedVersion", None),
+        ("unknown suite, cut after the flags", "894f5453010900", "UnsupportedVersion", None),
+        ("unknown flag, cut after the flags", "894f5453010180", "UnsupportedVersion", None),
+        ("version 1, cut after the version", "894f545301", "FormatError", None),
+        ("valid start, cut after the flags", "894f5453010100", "FormatError", None),
+        ("truncated fixed part", header_hex()[: 2 * 20], "FormatError", None),
+        ("truncated nonce", header_hex()[: 2 * 54], "FormatError", None),
+        ("passphrase flag, truncated parameters", header_hex(flags=1), "FormatError", None),
+        ("padded length 0", header_hex(padded=0), "FormatError", None),
+        ("padded length 1536 (below the floor)", header_hex(padded=1536), "FormatError", None),
+        ("padded length 1599", header_hex(padded=1599), "FormatError", None),
+        ("padded length 1601", header_hex(padded=1601), "FormatError", None),
+        ("suite 1, padded length 132 MiB", header_hex(padded=132 << 20), "FormatError", None),
+        (
+            "padded length 2^40 + 2^34",
+            header_hex(suite=2, padded=(1 << 40) + (1 << 34)),
+            "FormatError",
+            None,
+        ),
+        ("padded length 2^64 - 1", header_hex(padded=(1 << 64) - 1), "FormatError", None),
+        ("valid, no passphrase", header_hex(), None, 55),
+        ("valid, trailing ciphertext ignored", header_hex() + "ff" * 10, None, 55),
+        ("valid, passphrase", header_hex(flags=1, kdf=kdf), None, 79),
+        ("valid, suite 1, 128 MiB", header_hex(padded=128 << 20), None, 55),
+        ("valid, suite 2, 132 MiB", header_hex(suite=2, padded=132 << 20), None, 55),
+        ("valid, suite 2, 2^40", header_hex(suite=2, padded=1 << 40), None, 55),
     ]
     header_cases = [
-        {"name": n, "header": h, "error": e, **({"length": 55} if e is None else {})}
-        for n, h, e in headers
+        {"name": n, "header": h, "error": e, **({"length": length} if e is None else {})}
+        for n, h, e, length in headers
     ]
-    header_cases[-2]["length"] = 79
 
     link_id, link_key = b64.encode(det("link/id", 16)), b64.encode(det("link/key", 32))
     good = f"{SERVER}/s/{link_id}#{link_key}"

@@ -17,13 +17,16 @@ class StoreConfigError(StoreError):
     """``OTS_STORE_URL`` names a store this version cannot open."""
 
 
-def open_store(url: str) -> Store:
-    """Open the store ``url`` points at; raise :class:`StoreConfigError` for unknown schemes."""
+def open_store(url: str, *, max_store_bytes: int = 0) -> Store:
+    """Open the store ``url`` points at; raise :class:`StoreConfigError` for unknown schemes.
+
+    ``max_store_bytes`` (``OTS_MAX_STORE_BYTES``, 0: none) is the quota past which creates
+    are refused with ``StoreFull``."""
     scheme, sep, rest = url.partition("://")
     if sep and scheme == "sqlite" and rest.startswith("/"):
         from ots_server.store.sqlite import SQLiteStore
 
-        return SQLiteStore(Path(rest))
+        return SQLiteStore(Path(rest), max_store_bytes=max_store_bytes)
     if sep and scheme in {"redis", "rediss"}:
         raise StoreConfigError("OTS_STORE_URL: the Redis store is not available in this version")
     raise StoreConfigError("OTS_STORE_URL: expected sqlite:///absolute/path/to/ots.sqlite3")

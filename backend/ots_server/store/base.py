@@ -18,7 +18,11 @@ Invariants every implementation keeps (the contract suite in tests/server checks
   ``attempts_left``; the last one burns), then views decrement or delete-and-tombstone. Two
   concurrent reveals of a one-view secret never both succeed, in any number of processes.
 - Expiry is checked on every operation with the caller's ``now``; the sweeper only frees
-  space. A secret with ``expires_at <= now`` is expired.
+  space. A secret with ``expires_at <= now`` is expired. ``now`` is the caller's time when it
+  made the call; a store that may wait before the operation takes effect (a queue, a lock)
+  adds the whole seconds it waited, measured on a monotonic clock, so a reveal that waited
+  past ``expires_at`` for the write lock finds the secret expired. Callers (and the contract
+  suite) keep their injected clock; a wait under one second changes no decision.
 - Every method is ``async``; implementations never block the event loop.
 
 Outcomes other than success are exceptions, so the app maps each to one HTTP answer.
@@ -39,6 +43,10 @@ class StoreError(Exception):
 
 class StoreUnavailable(StoreError):
     """The store cannot be reached or failed; the request may be retried later (503)."""
+
+
+class StoreFull(StoreError):
+    """The store refused to grow: its configured quota or the disk is full (507)."""
 
 
 class IdExists(StoreError):
@@ -75,10 +83,14 @@ class WrongPassphrase(StoreError):
         self.burned = burned
 
 
+#: A blob on its way in: the app hands over the buffer it read the upload into, uncopied.
+Blob = bytes | bytearray | memoryview
+
+
 @dataclass(frozen=True, slots=True)
 class NewSecret:
     id: bytes
-    blob: bytes
+    blob: Blob
     header_length: int
     link_verifier: bytes
     passphrase_verifier: bytes | None
@@ -138,12 +150,24 @@ class PurgeResult:
     purged: int
 
 
+@dataclass(frozen=True, slots=True)
+class Maintenance:
+    """The outcome of :meth:`Store.maintenance`."""
+
+    #: True when no copy of deleted data is left outside the live database (for SQLite: the
+    #: WAL was checkpointed completely and truncated). False means "retry soon".
+    complete: bool
+    #: Log frames that could not be copied into the database yet (pinned by a reader).
+    pending: int = 0
+
+
 class Store(Protocol):
     """A secret store. ``check`` arguments are ``sha256(proof)``, never a proof."""
 
     async def create(self, secret: NewSecret) -> None:
         """Store durably; return only after commit. ``IdExists`` if the id has a record
-        (live or tombstone) that is not past ``keep_until`` at ``secret.created_at``."""
+        (live or tombstone) that is not past ``keep_until`` at ``secret.created_at``;
+        ``StoreFull`` if storing it would pass the store's quota."""
 
     async def peek(self, id: bytes, link_check: bytes, now: int) -> SecretInfo:
         """Read-only. ``NotFound`` or ``Gone``, else what a key holder may know."""
@@ -166,8 +190,10 @@ class Store(Protocol):
     async def purge_expired(self, now: int) -> PurgeResult:
         """Turn expired secrets into tombstones and delete records past ``keep_until``."""
 
-    async def maintenance(self) -> None:
-        """Periodic housekeeping that is not a data change (e.g. a WAL checkpoint)."""
+    async def maintenance(self) -> Maintenance:
+        """Periodic housekeeping that is not a data change (e.g. a WAL checkpoint). It never
+        makes a request wait more than a few milliseconds; when it could not finish because
+        the store was busy it says so, and the caller retries soon."""
 
     async def check(self) -> None:
         """Raise ``StoreUnavailable`` unless the store answers."""

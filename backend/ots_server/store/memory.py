@@ -2,6 +2,8 @@
 
 Not durable and not shared between processes, so ``open_store`` never offers it to operators.
 One lock makes every operation atomic, including across the threads a ``TestClient`` may use.
+The lock is only ever held for a few dictionary operations, so the caller's ``now`` is the time
+the operation takes effect (no wait to add, see :mod:`ots_server.store.base`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from ots_server.store import rules
 from ots_server.store.base import (
     Gone,
     IdExists,
+    Maintenance,
     NewSecret,
     NotFound,
     PassphraseRequired,
@@ -102,7 +105,7 @@ class MemoryStore:
                 header_length=secret.header_length,
                 passphrase_verifier=secret.passphrase_verifier,
                 attempts_left=secret.attempts,
-                blob=secret.blob,
+                blob=bytes(secret.blob),
             )
             self._receipts[secret.receipt_hash] = secret.id
 
@@ -201,8 +204,9 @@ class MemoryStore:
                     purged += 1
             return PurgeResult(expired=expired, purged=purged)
 
-    async def maintenance(self) -> None:
+    async def maintenance(self) -> Maintenance:
         self._guard()
+        return Maintenance(complete=True)
 
     async def check(self) -> None:
         self._guard()

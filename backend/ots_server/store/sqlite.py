@@ -6,8 +6,10 @@ Durability and deletion:
   so a 201 is never lost and a consumed secret is never resurrected by a crash (with
   ``NORMAL`` a power cut could roll back a delete, which would be a second read).
 - ``secure_delete=ON``: freed pages are overwritten with zeros, so deleted ciphertext does not
-  linger in free pages. Old WAL frames still hold it until the next checkpoint, which
-  :meth:`SQLiteStore.maintenance` runs with ``TRUNCATE`` (the app calls it periodically).
+  linger in free pages. Old WAL frames still hold it until the next TRUNCATE checkpoint, which
+  :meth:`SQLiteStore.maintenance` attempts on its own lane and reports as complete or not
+  (see :mod:`ots_server.store.sqlite_checkpoint`; the app calls it periodically and retries
+  soon when it was busy).
 
 Concurrency:
 
@@ -20,8 +22,22 @@ Concurrency:
   write transaction then decides again from scratch.
 - Blocking sqlite3 calls never run on the event loop: writes go to one dedicated writer
   thread (one writer per process avoids busy-waiting between this process's own threads),
-  reads to a small pool. Each thread owns one connection. Other processes are held off by the
-  write lock and ``busy_timeout``.
+  reads to a small pool, checkpoints to their own thread. Each thread owns one connection.
+  Other processes are held off by the write lock and ``busy_timeout``.
+- A write transaction always ends: commit on success and on an expected outcome (a wrong
+  passphrase spends an attempt and must stick), rollback on anything else, including a
+  failed COMMIT. A connection that still has a transaction open after an error (a failed
+  ROLLBACK) is thrown away, so one bad moment cannot wedge the writer lane.
+- Time: ``now`` is adjusted by the whole seconds spent waiting for the lane and the write
+  lock (see :mod:`ots_server.store.base`), sampled after ``BEGIN IMMEDIATE`` returns.
+
+Memory: a create writes the blob into a ``zeroblob`` placeholder through SQLite's incremental
+blob I/O in 64 KiB slices of the caller's buffer, so SQLite never holds a second full copy
+(binding the blob would copy it once for the bind and once more to build the row; see
+:func:`ots_server.store.sqlite_tx.insert_body`).
+``max_store_bytes`` (``OTS_MAX_STORE_BYTES``) refuses creates that would take the pages in use
+(ciphertext, records, indexes; free pages not counted) past the quota; a full disk
+(``SQLITE_FULL``) is reported the same way, as :class:`~ots_server.store.base.StoreFull`.
 
 The schema, the connection settings and the migrations are in
 :mod:`ots_server.store.sqlite_schema`.
@@ -33,59 +49,53 @@ import asyncio
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from ots_server.store import rules
+from ots_server.store import sqlite_tx as tx
 from ots_server.store.base import (
     Gone,
     IdExists,
+    Maintenance,
     NewSecret,
-    NotFound,
     PassphraseRequired,
     PurgeResult,
     ReceiptStatus,
     Revealed,
     SecretInfo,
-    StoreError,
+    StoreFull,
     StoreUnavailable,
     Tombstone,
     WrongPassphrase,
 )
+from ots_server.store.sqlite_checkpoint import Checkpointer
 from ots_server.store.sqlite_schema import connect, migrate
 
 T = TypeVar("T")
+#: A unit of work on a connection, given the time it takes effect at.
+Work = Callable[[sqlite3.Connection, int], T]
 
 PURGE_BATCH = 500
-
-_LOOKUP = """
-    SELECT r.link_verifier, r.state, r.state_at, r.created_at, r.expires_at, r.views_left,
-           s.passphrase_verifier, s.attempts_left
-    FROM records r LEFT JOIN secrets s ON s.id = r.id
-    WHERE r.id = ? AND r.keep_until > ?
-"""
-_RECEIPT = """
-    SELECT id, state, state_at, created_at, expires_at, views, views_left, read_at
-    FROM records WHERE receipt_hash = ? AND keep_until > ?
-"""
-
-
-class _Outcome(Exception):
-    """Raised inside a write transaction to commit first and then raise ``error``."""
-
-    def __init__(self, error: StoreError) -> None:
-        super().__init__()
-        self.error = error
 
 
 class SQLiteStore:
     """A :class:`~ots_server.store.base.Store` on one SQLite file."""
 
-    def __init__(self, path: str | Path, *, busy_timeout: float = 10.0, readers: int = 2) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        busy_timeout: float = 10.0,
+        readers: int = 2,
+        max_store_bytes: int = 0,
+    ) -> None:
         self.path = Path(path)
         self._busy_ms = int(busy_timeout * 1000)
+        self._max_store_bytes = max_store_bytes
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
@@ -98,6 +108,7 @@ class SQLiteStore:
             migrate(bootstrap)
         finally:
             bootstrap.close()
+        self._checkpointer = Checkpointer(self.path)
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -116,17 +127,38 @@ class SQLiteStore:
                 self._connections.append(conn)
         return conn
 
+    def _discard(self, conn: sqlite3.Connection) -> None:
+        """Forget this thread's connection; the next call on the thread opens a fresh one."""
+        self._local.conn = None
+        with self._connections_lock:
+            if conn in self._connections:
+                self._connections.remove(conn)
+        conn.close()
+
     def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        conn = self._thread_connection()
         try:
-            return fn(self._thread_connection())
+            return fn(conn)
         except sqlite3.Error as exc:
+            if conn.in_transaction:  # even ROLLBACK failed: never reuse this connection
+                self._discard(conn)
+            if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+                raise StoreFull("sqlite: the database or disk is full") from exc
             raise StoreUnavailable(f"sqlite: {type(exc).__name__}") from exc
 
-    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        return await self._submit(self._readers, fn)
+    async def _read(self, fn: Work[T], now: int) -> T:
+        asked = time.monotonic()
+        return await self._submit(self._readers, lambda conn: fn(conn, tx.late(now, asked)))
 
-    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        return await self._submit(self._writer, lambda conn: _in_transaction(conn, fn))
+    async def _write(self, fn: Work[T], now: int) -> T:
+        asked = time.monotonic()
+        try:
+            return await self._submit(
+                self._writer,
+                lambda conn: tx.in_transaction(conn, lambda conn: fn(conn, tx.late(now, asked))),
+            )
+        finally:
+            self._checkpointer.after_write()
 
     async def _submit(self, pool: ThreadPoolExecutor, fn: Callable[[sqlite3.Connection], T]) -> T:
         if self._closed:
@@ -141,14 +173,16 @@ class SQLiteStore:
     # -- the protocol -----------------------------------------------------------------------
 
     async def create(self, secret: NewSecret) -> None:
-        def run(conn: sqlite3.Connection) -> None:
+        def run(conn: sqlite3.Connection, now: int) -> None:
+            if self._max_store_bytes:
+                tx.check_quota(conn, len(secret.blob), self._max_store_bytes)
             # A record past keep_until counts as absent, even before the sweeper removes it.
             conn.execute(
                 "DELETE FROM records WHERE id = ? AND keep_until <= ?",
                 (secret.id, secret.created_at),
             )
             if conn.execute("SELECT 1 FROM records WHERE id = ?", (secret.id,)).fetchone():
-                raise _Outcome(IdExists())
+                raise tx.Outcome(IdExists())
             conn.execute(
                 "INSERT INTO records (id, receipt_hash, link_verifier, created_at, expires_at,"
                 " keep_until, views, views_left, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
@@ -163,22 +197,12 @@ class SQLiteStore:
                     secret.views,
                 ),
             )
-            conn.execute(
-                "INSERT INTO secrets (id, header_length, passphrase_verifier, attempts_left, blob)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (
-                    secret.id,
-                    secret.header_length,
-                    secret.passphrase_verifier,
-                    secret.attempts,
-                    secret.blob,
-                ),
-            )
+            tx.insert_body(conn, secret)
 
-        await self._write(run)
+        await self._write(run, secret.created_at)
 
     async def peek(self, id: bytes, link_check: bytes, now: int) -> SecretInfo:
-        def run(conn: sqlite3.Connection) -> SecretInfo:
+        def run(conn: sqlite3.Connection, now: int) -> SecretInfo:
             row = conn.execute(
                 "SELECT r.link_verifier, r.state, r.state_at, r.created_at, r.expires_at,"
                 " r.views_left, length(s.blob), substr(s.blob, 1, s.header_length),"
@@ -201,27 +225,27 @@ class SQLiteStore:
                 attempts_left=row[9],
             )
 
-        return await self._read(run)
+        return await self._read(run, now)
 
     async def reveal(
         self, id: bytes, link_check: bytes, passphrase_check: bytes | None, now: int
     ) -> Revealed:
-        await self._read(lambda conn: _precheck(conn, id, link_check, now))
+        await self._read(lambda conn, now: tx.precheck(conn, id, link_check, now), now)
 
-        def run(conn: sqlite3.Connection) -> Revealed:
-            row = _lookup_live(conn, id, link_check, now)
+        def run(conn: sqlite3.Connection, now: int) -> Revealed:
+            row = tx.lookup_live(conn, id, link_check, now)
             verifier, attempts_left, views_left = row[6], row[7], row[5]
             if verifier is not None:
                 if passphrase_check is None:
-                    raise _Outcome(PassphraseRequired(attempts_left))
+                    raise tx.Outcome(PassphraseRequired(attempts_left))
                 if not rules.passphrase_matches(verifier, passphrase_check):
                     if attempts_left <= 1:
-                        _end(conn, id, "burned", now)
-                        raise _Outcome(WrongPassphrase(0, burned=True))
+                        tx.end(conn, id, "burned", now)
+                        raise tx.Outcome(WrongPassphrase(0, burned=True))
                     conn.execute(
                         "UPDATE secrets SET attempts_left = attempts_left - 1 WHERE id = ?", (id,)
                     )
-                    raise _Outcome(WrongPassphrase(attempts_left - 1, burned=False))
+                    raise tx.Outcome(WrongPassphrase(attempts_left - 1, burned=False))
             if views_left <= 1:
                 blob = conn.execute("DELETE FROM secrets WHERE id = ? RETURNING blob", (id,))
                 data = blob.fetchone()[0]
@@ -238,38 +262,38 @@ class SQLiteStore:
             data = conn.execute("SELECT blob FROM secrets WHERE id = ?", (id,)).fetchone()[0]
             return Revealed(blob=bytes(data), views_left=views_left - 1)
 
-        return await self._write(run)
+        return await self._write(run, now)
 
     async def burn(self, id: bytes, link_check: bytes, now: int) -> Tombstone:
-        await self._read(lambda conn: _precheck(conn, id, link_check, now))
+        await self._read(lambda conn, now: tx.precheck(conn, id, link_check, now), now)
 
-        def run(conn: sqlite3.Connection) -> Tombstone:
-            _lookup_live(conn, id, link_check, now)
-            _end(conn, id, "burned", now)
+        def run(conn: sqlite3.Connection, now: int) -> Tombstone:
+            tx.lookup_live(conn, id, link_check, now)
+            tx.end(conn, id, "burned", now)
             return Tombstone("burned", now)
 
-        return await self._write(run)
+        return await self._write(run, now)
 
     async def receipt_status(self, receipt_hash: bytes, now: int) -> ReceiptStatus:
-        def run(conn: sqlite3.Connection) -> ReceiptStatus:
-            return _receipt(conn.execute(_RECEIPT, (receipt_hash, now)).fetchone(), now)
+        def run(conn: sqlite3.Connection, now: int) -> ReceiptStatus:
+            return tx.receipt(conn.execute(tx.RECEIPT, (receipt_hash, now)).fetchone(), now)
 
-        return await self._read(run)
+        return await self._read(run, now)
 
     async def burn_by_receipt(self, receipt_hash: bytes, now: int) -> ReceiptStatus:
-        def run(conn: sqlite3.Connection) -> ReceiptStatus:
-            row = conn.execute(_RECEIPT, (receipt_hash, now)).fetchone()
-            status = _receipt(row, now)
+        def run(conn: sqlite3.Connection, now: int) -> ReceiptStatus:
+            row = conn.execute(tx.RECEIPT, (receipt_hash, now)).fetchone()
+            status = tx.receipt(row, now)
             if status.state == "pending":
-                _end(conn, row[0], "burned", now)
+                tx.end(conn, row[0], "burned", now)
             elif status.state == "expired" and row[1] == "pending":
-                _end(conn, row[0], "expired", row[4])
-            return _receipt(conn.execute(_RECEIPT, (receipt_hash, now)).fetchone(), now)
+                tx.end(conn, row[0], "expired", row[4])
+            return tx.receipt(conn.execute(tx.RECEIPT, (receipt_hash, now)).fetchone(), now)
 
-        return await self._write(run)
+        return await self._write(run, now)
 
     async def purge_expired(self, now: int) -> PurgeResult:
-        def expire_batch(conn: sqlite3.Connection) -> int:
+        def expire_batch(conn: sqlite3.Connection, now: int) -> int:
             ids = [
                 row[0]
                 for row in conn.execute(
@@ -278,10 +302,10 @@ class SQLiteStore:
                 )
             ]
             for id in ids:
-                _end(conn, id, "expired", None)
+                tx.end(conn, id, "expired", None)
             return len(ids)
 
-        def purge_batch(conn: sqlite3.Connection) -> int:
+        def purge_batch(conn: sqlite3.Connection, now: int) -> int:
             cursor = conn.execute(
                 "DELETE FROM records WHERE id IN"
                 " (SELECT id FROM records WHERE keep_until <= ? LIMIT ?)",
@@ -291,29 +315,37 @@ class SQLiteStore:
 
         # Small batches, each its own transaction, so the write lock is never held for long.
         expired = purged = 0
-        while (count := await self._write(expire_batch)) > 0:
+        while (count := await self._write(expire_batch, now)) > 0:
             expired += count
-        while (count := await self._write(purge_batch)) > 0:
+        while (count := await self._write(purge_batch, now)) > 0:
             purged += count
         return PurgeResult(expired=expired, purged=purged)
 
-    async def maintenance(self) -> None:
-        def run(conn: sqlite3.Connection) -> None:
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-
-        await self._submit(self._writer, run)
+    async def maintenance(self) -> Maintenance:
+        if self._closed:
+            raise StoreUnavailable("the store is closed")
+        return await self._checkpointer.maintenance()
 
     async def pragmas(self) -> dict[str, object]:
         """The settings a writer connection runs with (for diagnostics and tests)."""
 
         def run(conn: sqlite3.Connection) -> dict[str, object]:
-            names = ("journal_mode", "synchronous", "secure_delete", "foreign_keys", "user_version")
+            names = (
+                "journal_mode",
+                "synchronous",
+                "secure_delete",
+                "foreign_keys",
+                "wal_autocheckpoint",
+                "user_version",
+            )
             return {name: conn.execute(f"PRAGMA {name}").fetchone()[0] for name in names}
 
         return await self._submit(self._writer, run)
 
     async def check(self) -> None:
-        await self._read(lambda conn: conn.execute("SELECT 1 FROM records LIMIT 1").fetchone())
+        await self._read(
+            lambda conn, now: conn.execute("SELECT 1 FROM records LIMIT 1").fetchone(), 0
+        )
 
     async def close(self) -> None:
         if self._closed:
@@ -326,75 +358,8 @@ class SQLiteStore:
         self._closed = True
         self._writer.shutdown(wait=True)
         self._readers.shutdown(wait=True)
+        self._checkpointer.close()
         with self._connections_lock:
             connections, self._connections = self._connections, []
         for conn in connections:
             conn.close()
-
-
-def _in_transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
-    """Run ``fn`` under the write lock; commit on success and on an ``_Outcome``."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        result = fn(conn)
-    except _Outcome as outcome:
-        conn.execute("COMMIT")
-        raise outcome.error from None
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    try:
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    return result
-
-
-def _precheck(conn: sqlite3.Connection, id: bytes, link_check: bytes, now: int) -> None:
-    """A lock-free look: raise ``NotFound``/``Gone`` early for secrets that are clearly not live."""
-    row = conn.execute(_LOOKUP, (id, now)).fetchone()
-    rules.require_link(row[0] if row else None, link_check)
-    rules.require_live(row[1], row[2], row[4], now)
-
-
-def _lookup_live(conn: sqlite3.Connection, id: bytes, link_check: bytes, now: int) -> Any:
-    """Inside the write transaction: the live row, or raise (committing an expiry first)."""
-    row = conn.execute(_LOOKUP, (id, now)).fetchone()
-    try:
-        rules.require_link(row[0] if row else None, link_check)
-        live = rules.require_live(row[1], row[2], row[4], now)
-    except StoreError as exc:
-        raise _Outcome(exc) from None
-    if not live:
-        _end(conn, id, "expired", row[4])
-        raise _Outcome(Gone("expired", row[4]))
-    return row
-
-
-def _end(conn: sqlite3.Connection, id: bytes, state: str, at: int | None) -> None:
-    """Delete the body and turn the record into a tombstone (``at=None``: at expiry)."""
-    conn.execute("DELETE FROM secrets WHERE id = ?", (id,))
-    conn.execute(
-        "UPDATE records SET state = ?, state_at = coalesce(?, expires_at) WHERE id = ?",
-        (state, at, id),
-    )
-
-
-def _receipt(row: Any, now: int) -> ReceiptStatus:
-    if row is None:
-        raise NotFound
-    id, state, state_at, created_at, expires_at, views, views_left, read_at = row
-    shown = rules.receipt_state(state, expires_at, now)
-    return ReceiptStatus(
-        id=bytes(id),
-        state=shown,
-        created_at=created_at,
-        expires_at=expires_at,
-        views=views,
-        views_left=views_left,
-        read_at=read_at,
-        burned_at=state_at if state == "burned" else None,
-    )

@@ -50,12 +50,20 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 )
 
 
-def connect(path: Path, busy_ms: int) -> sqlite3.Connection:
-    """A connection in autocommit mode (transactions are explicit) with the store's settings."""
+def connect(
+    path: Path, busy_ms: int, *, factory: type[sqlite3.Connection] = sqlite3.Connection
+) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit) with the store's settings.
+
+    ``factory`` is for tests that need a connection failing on cue (a subclass)."""
     if sqlite3.sqlite_version_info < MIN_SQLITE:
         raise StoreError(f"SQLite {sqlite3.sqlite_version} is too old; 3.35 or newer needed")
     conn = sqlite3.connect(
-        path, timeout=busy_ms / 1000, isolation_level=None, check_same_thread=False
+        path,
+        timeout=busy_ms / 1000,
+        isolation_level=None,
+        check_same_thread=False,
+        factory=factory,
     )
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
@@ -65,6 +73,9 @@ def connect(path: Path, busy_ms: int) -> sqlite3.Connection:
         # FULL: with NORMAL a power cut can roll back a committed consume (a second read).
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA secure_delete = ON")
+        # Checkpoints run on their own lane, never inside a request's commit (see
+        # ots_server.store.sqlite_checkpoint).
+        conn.execute("PRAGMA wal_autocheckpoint = 0")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA temp_store = MEMORY")
         conn.execute("PRAGMA trusted_schema = OFF")

@@ -1,0 +1,112 @@
+"""The SQLite checkpoint lane: WAL checkpoints on their own thread and connection.
+
+In WAL mode a commit appends page images to the ``-wal`` file; a *checkpoint* copies them
+into the database file, and a TRUNCATE checkpoint then empties the WAL. Until that happens, the
+WAL still holds the pages a secret was written with, even after the secret was deleted (the
+deletion zeroes the pages, ``secure_delete``, but as new page images later in the WAL).
+
+Requests never run a checkpoint and never wait for one for more than a few milliseconds:
+
+- Request connections run with ``wal_autocheckpoint = 0``. SQLite's automatic checkpoint
+  would otherwise run inside the commit of whichever request crossed 1000 pages. Instead the
+  store calls :meth:`Checkpointer.after_write` after each write, which queues a PASSIVE
+  checkpoint on this lane at most once per :data:`PASSIVE_GAP` seconds. PASSIVE copies what it
+  can and takes no lock that a reader or writer waits for.
+- :meth:`Checkpointer.run` (the store's ``maintenance``) runs PASSIVE and, only if that copied
+  every frame, TRUNCATE with a busy timeout of :data:`TRUNCATE_BUSY_MS`. TRUNCATE holds the
+  write lock while it waits for readers to leave the WAL, so a writer in any process waits at
+  most about that long; if readers are still there when it gives up, the result says so
+  (``complete=False``) and the app retries soon instead of treating the WAL as clean.
+
+Several worker processes may checkpoint the same file; SQLite lets one at a time do so and
+answers the others "busy" at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from ots_server.store.base import Maintenance, StoreUnavailable
+from ots_server.store.sqlite_schema import connect
+
+logger = logging.getLogger("ots_server.store")
+
+#: How long a TRUNCATE checkpoint may hold the write lock waiting for readers.
+TRUNCATE_BUSY_MS = 5
+#: Least time between two PASSIVE checkpoints triggered by writes.
+PASSIVE_GAP = 1.0
+
+
+class Checkpointer:
+    """One thread and one connection that do nothing but checkpoint the WAL."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="ots-sqlite-checkpoint")
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+        self._queued = False
+        self._last_passive = float("-inf")
+        self._closed = False
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._conn = connect(self.path, TRUNCATE_BUSY_MS)
+        return self._conn
+
+    def _checkpoint(self, mode: str) -> tuple[int, int, int]:
+        busy, log, copied = self._connection().execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+        return int(busy), int(log), int(copied)
+
+    def run(self) -> Maintenance:
+        """PASSIVE, then TRUNCATE if everything was copied; on the lane's thread."""
+        busy, log, copied = self._checkpoint("PASSIVE")
+        if busy or copied < log:
+            return Maintenance(complete=False, pending=max(0, log - copied))
+        busy, log, copied = self._checkpoint("TRUNCATE")
+        return Maintenance(complete=not busy, pending=max(0, log - copied))
+
+    async def maintenance(self) -> Maintenance:
+        if self._closed:
+            raise StoreUnavailable("the store is closed")
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._pool, self.run)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"sqlite checkpoint: {type(exc).__name__}") from exc
+        except RuntimeError as exc:  # the pool was shut down by a concurrent close()
+            raise StoreUnavailable("the store is closed") from exc
+
+    def after_write(self) -> None:
+        """Queue a PASSIVE checkpoint unless one is queued or ran less than PASSIVE_GAP ago."""
+        with self._lock:
+            if self._closed or self._queued or time.monotonic() - self._last_passive < PASSIVE_GAP:
+                return
+            self._queued = True
+        with contextlib.suppress(RuntimeError):  # the pool shut down: the store is closing
+            self._pool.submit(self._passive)
+
+    def _passive(self) -> None:
+        with self._lock:
+            self._queued = False
+            self._last_passive = time.monotonic()
+        try:
+            self._checkpoint("PASSIVE")
+        except sqlite3.Error as exc:  # the next write or maintenance tries again
+            logger.warning("passive checkpoint failed: %s", type(exc).__name__)
+
+    def close(self) -> None:
+        """Wait for a running checkpoint, then close the connection."""
+        with self._lock:
+            self._closed = True
+        self._pool.shutdown(wait=True)
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
