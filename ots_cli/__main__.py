@@ -24,7 +24,7 @@ from ots_cli import __version__
 # any name TYPE_CHECKING as true.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
     from typing import BinaryIO
 
     import httpx
@@ -44,11 +44,14 @@ def main(
     stderr: BinaryIO | None = None,
     env: Mapping[str, str] | None = None,
     http_client: httpx.Client | None = None,
+    monotonic: Callable[[], float] | None = None,
+    sleep: Callable[[float], None] | None = None,
 ) -> int:
     """Run ``ots`` with ``argv`` (default ``sys.argv[1:]``) and return the exit status.
 
     Streams are binary; by default the process's own. ``env`` defaults to ``os.environ``.
-    ``http_client`` replaces the client ots would build (tests pass a Starlette TestClient).
+    ``http_client`` replaces the client ots would build (tests pass a Starlette TestClient);
+    ``monotonic`` and ``sleep`` replace the clock and the sleep of ``share --wait``.
     """
     args = list(sys.argv[1:] if argv is None else argv)
     out = stdout if stdout is not None else sys.stdout.buffer
@@ -58,6 +61,7 @@ def main(
         return 0
 
     import os
+    import time
 
     from ots_cli.runtime import Runtime
 
@@ -67,10 +71,15 @@ def main(
         stderr=stderr if stderr is not None else sys.stderr.buffer,
         env=os.environ if env is None else env,
         http_client=http_client,
+        monotonic=monotonic or time.monotonic,
+        sleep=sleep or time.sleep,
+        argv=args,
     )
-    # Until the parser has run, a failure still honours --json and --debug in argv.
-    rt.options.json = rt.output.json_mode = "--json" in args
-    rt.options.debug = "--debug" in args
+    # Until the parser has run, a failure still honours --json and --debug in argv (but not
+    # after "--": those words belong to the command `ots run` starts).
+    own = args[: args.index("--")] if "--" in args else args
+    rt.options.json = rt.output.json_mode = "--json" in own
+    rt.options.debug = "--debug" in own
     try:
         return _run(rt, args, redirect=stdout is not None or stderr is not None)
     finally:
@@ -131,11 +140,15 @@ def _dispatch(rt: Runtime, args: list[str], *, redirect: bool) -> int:
             # A bare ID#KEY is random base64url and may start with "-" (1 in 64).
             hints.append("a bare ID#KEY that starts with '-' goes after '--': ots get -- ID#KEY")
         if context is not None:
+            if context.command.name == "run" and "--" not in args:
+                hints.append("put the command after '--': ots run LINK --env NAME -- CMD ARGS…")
             hints.append(f"run `{context.command_path} --help` for usage")
         raise UsageError(_lower(exc.format_message()), hints=hints) from exc
     except SystemExit as exc:  # shell completion exits from inside click
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)
+    if rt.child_status is not None:  # `ots run`: the command's status, whatever it is
+        return rt.child_status
     if result == ExitCode.INTERRUPTED:  # Typer turns KeyboardInterrupt into Exit(130)
         raise KeyboardInterrupt
     if isinstance(result, int) and not isinstance(result, bool):

@@ -122,6 +122,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "share": ("ots_cli.commands.share", "share"),
     "get": ("ots_cli.commands.get", "get"),
     "peek": ("ots_cli.commands.get", "peek"),
+    "run": ("ots_cli.commands.run", "run"),
     "status": ("ots_cli.commands.track", "status"),
     "list": ("ots_cli.commands.track", "list_receipts"),
     "burn": ("ots_cli.commands.track", "burn"),

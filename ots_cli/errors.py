@@ -20,7 +20,8 @@ these, prints them and turns them into an exit status.
     │   ├── DecryptionFailed       8  authentication failed: tampered, truncated, wrong key
     │   └── KdfParamsRefused       8  Argon2id parameters outside the accepted bounds
     ├── Unavailable                9  network error or server unavailable (retryable)
-    │   └── ProtocolError          9  an answer the API does not allow (not an ots server?)
+    │   ├── ProtocolError          9  an answer the API does not allow (not an ots server?)
+    │   └── WaitTimedOut           9  ``share --wait --timeout`` ran out; the secret is unread
     ├── PolicyRefused             10  too large, TTL or views out of range, rate limited
     ├── WrongPassphrase           11  wrong passphrase; .attempts_left says how many remain
     └── Cancelled                130  the user declined a confirmation or pressed Ctrl-C
@@ -169,6 +170,13 @@ class ProtocolError(Unavailable):
     page is the usual cause and retrying later is the usual cure."""
 
     code = "protocol"
+
+
+class WaitTimedOut(Unavailable):
+    """``ots share --wait --timeout D`` gave up: the secret is still shared and unread.
+    Grouped with :class:`Unavailable` because waiting again later is the cure."""
+
+    code = "timeout"
 
 
 class PolicyRefused(OtsError):

@@ -186,6 +186,14 @@ class Output:
         """A question for the person at the terminal: stderr, no newline."""
         self.stderr_raw(text)
 
+    def command(self, line: str) -> None:
+        """A CI workflow command (``::add-mask::…``) for the runner reading stderr.
+
+        Never silenced by ``-q``, never on stdout: stdout is the secret's bytes, which a
+        pipeline may be capturing (``pw=$(ots get …)``).
+        """
+        self._write(self._stderr, line.encode("utf-8") + b"\n")
+
     def stderr_raw(self, text: str) -> None:
         """Already-safe text for stderr (prompts, a QR code, OSC 52)."""
         self._write(self._stderr, text.encode("utf-8", errors="replace"))

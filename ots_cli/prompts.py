@@ -19,7 +19,7 @@ from typing import BinaryIO
 from ots_cli.errors import UsageError
 from ots_cli.output import Output
 
-__all__ = ["ask_hidden", "ask_yes_no", "can_prompt", "ci_is_set"]
+__all__ = ["ask_hidden", "ask_yes_no", "can_prompt", "ci_is_set", "no_prompt_reason"]
 
 
 def ci_is_set(env: Mapping[str, str]) -> bool:
@@ -34,6 +34,19 @@ def can_prompt(stdin: BinaryIO, output: Output, env: Mapping[str, str], *, no_in
         return stdin.isatty()
     except (ValueError, OSError):
         return False
+
+
+def no_prompt_reason(
+    stdin: BinaryIO, output: Output, env: Mapping[str, str], *, no_input: bool
+) -> str:
+    """Why :func:`can_prompt` is false, for the hint that names the flag to use instead."""
+    if no_input:
+        return "--no-input was given"
+    if ci_is_set(env):
+        return "CI is set"
+    if not output.stderr_is_tty:
+        return "stderr is not a terminal"
+    return "stdin is not a terminal"
 
 
 def ask_hidden(stdin: BinaryIO, output: Output, prompt: str) -> str:

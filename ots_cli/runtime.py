@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from ots_cli.config import ConfigFile, Paths, Settings, paths_from_env, resolve
 from ots_cli.errors import ConfigError
 from ots_cli.output import Output
-from ots_cli.prompts import can_prompt
+from ots_cli.prompts import can_prompt, no_prompt_reason
 
 if TYPE_CHECKING:
     import httpx
@@ -55,12 +55,22 @@ class Runtime:
         env: Mapping[str, str],
         http_client: httpx.Client | None = None,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        argv: list[str] | None = None,
     ) -> None:
         self.stdin = stdin
         self.env = env
         self.output = Output(stdout, stderr, env)
         self.options = GlobalOptions()
         self.clock = clock
+        #: For waiting (``share --wait``): tests inject a fake pair that advances together.
+        self.monotonic = monotonic
+        self.sleep = sleep
+        #: The raw arguments, for ``ots run``, which must know where ``--`` was.
+        self.argv = list(argv or ())
+        #: Set by ``ots run``: the child's status, which ``main`` returns as it is.
+        self.child_status: int | None = None
         self._http = http_client
         self._owns_http = http_client is None
         self._paths: Paths | None = None
@@ -108,6 +118,9 @@ class Runtime:
 
     def can_prompt(self) -> bool:
         return can_prompt(self.stdin, self.output, self.env, no_input=self.options.no_input)
+
+    def no_prompt_reason(self) -> str:
+        return no_prompt_reason(self.stdin, self.output, self.env, no_input=self.options.no_input)
 
     # -- network ------------------------------------------------------------------------------
 

@@ -140,4 +140,7 @@ def completion(
     from ots_cli.completions_gen import script
 
     rt: Runtime = ctx.obj
+    if rt.options.json:
+        rt.output.json({"shell": shell.value, "script": script(shell.value)})
+        return
     rt.output.data(script(shell.value).encode("utf-8"))

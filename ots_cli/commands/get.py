@@ -2,47 +2,50 @@
 
 Invariants:
 
-- ``get`` peeks first (it needs the public header to derive a passphrase proof, and a person
-  at a terminal is shown what they are about to consume), then reveals once. Nothing is asked
-  when the session is not interactive, with ``--no-input``, ``--yes`` or ``CI`` set.
-- The revealed blob must start with exactly the header the peek returned and is authenticated
-  as a whole before a single byte of plaintext is written anywhere.
-- The plaintext goes to stdout as exact bytes (escaped only on a terminal, unless ``--raw``) or
-  to ``-o FILE`` created 0600 with O_EXCL (``--force`` replaces atomically).
+- ``get`` peeks first (see :mod:`ots_cli.fetch`) and checks every precondition before it
+  consumes anything: the output file is claimed, the GitHub env/output files are opened for
+  appending, the passphrase is read. A person at a terminal is shown what they are about to
+  consume. Nothing is asked when the session is not interactive, with ``--no-input``,
+  ``--yes`` or ``CI`` set.
+- The plaintext goes to stdout as exact bytes (escaped only on a terminal, unless ``--raw``),
+  to ``-o FILE`` created 0600 with O_EXCL (``--force`` replaces atomically), or to
+  ``$GITHUB_ENV``/``$GITHUB_OUTPUT`` (never printed).
+- With GitHub masking (``--mask github``, or ``auto`` on GitHub Actions) the ``::add-mask::``
+  commands are written to stderr before the value is written anywhere. ``--to-env`` and
+  ``--to-output`` always mask and refuse to run where nothing can mask.
 - ``peek`` changes nothing on the server.
 """
 
 from __future__ import annotations
 
 import base64
-import hmac
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ots_cli.errors import (
-    BadLink,
-    Cancelled,
-    DecryptionFailed,
-    FormatError,
-    OtsError,
-    PassphraseRequired,
-    UsageError,
-)
+from ots_cli import fetch
+from ots_cli.errors import UsageError
+from ots_cli.fetch import load_link
 from ots_cli.files import ReservedFile, write_atomic
+from ots_cli.github import (
+    FileCommand,
+    MaskMode,
+    check_env_name,
+    check_output_name,
+    file_block,
+    mask_commands,
+    mask_problems,
+    resolve_mask,
+)
 from ots_cli.output import visible
-from ots_cli.passphrases import read_passphrase_file
-from ots_cli.prompts import ask_hidden, ask_yes_no
 from ots_cli.render import describe_bytes, describe_time
 from ots_cli.runtime import Runtime
 
 if TYPE_CHECKING:
-    from ots_cli.client import Api, Peeked
-    from ots_cli.format import Header
-    from ots_cli.links import Link
+    from ots_cli.fetch import Fetched
 
-__all__ = ["get", "load_link", "peek"]
+__all__ = ["MaskOption", "PassphraseFileOption", "emit_masks", "get", "load_link", "peek"]
 
 LinkArgument = Annotated[
     str,
@@ -51,40 +54,37 @@ LinkArgument = Annotated[
         help="The link (https://HOST/s/ID#KEY or ID#KEY), or '-' to read it from stdin.",
     ),
 ]
+MaskOption = Annotated[
+    MaskMode,
+    typer.Option(
+        "--mask",
+        help="Mask the value in the CI log: github (::add-mask::), none, or auto (github on "
+        "GitHub Actions).",
+        case_sensitive=False,
+    ),
+]
+PassphraseFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--passphrase-file",
+        metavar="PATH",
+        help="Read the passphrase from PATH.",
+        dir_okay=False,
+    ),
+]
 
 
-def load_link(rt: Runtime, text: str) -> Link:
-    """Parse a link given as an argument, or read it from stdin for ``-``."""
-    from ots_cli.links import parse_link
-
-    if text == "-":
-        try:
-            raw = rt.stdin.read(64 * 1024)
-        except OSError as exc:
-            raise UsageError(f"cannot read the link from stdin: {exc.strerror or exc}") from exc
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise BadLink("the link read from stdin is not text") from None
-    return parse_link(text, allow_insecure_http=rt.options.insecure)
-
-
-def _peek(rt: Runtime, link: Link) -> tuple[Api, Peeked, Header]:
-    from ots_cli import crypto
-    from ots_cli.format import blob_length, decode_header
-
-    api = rt.api(link.server)
-    peeked = api.peek(link.id, crypto.link_proof(link.id, link.key))
-    header, length = decode_header(peeked.header)
-    if length != len(peeked.header):
-        raise FormatError("the server returned a header with trailing bytes")
-    if header.needs_passphrase != peeked.passphrase:
-        raise FormatError("the server's passphrase flag contradicts the secret's header")
-    # The header fixes the blob's exact size; checked here, before anything is consumed, so
-    # the reveal can never be asked to buffer more than the format allows.
-    if peeked.size != blob_length(length, header.padded_length, header.suite):
-        raise FormatError("the server's size for the secret contradicts its header")
-    return api, peeked, header
+def emit_masks(rt: Runtime, body: bytes) -> None:
+    """Register ``body`` with the runner's log masker (stderr), and warn what it cannot hide."""
+    try:
+        value = body.decode("utf-8")
+    except UnicodeDecodeError:
+        rt.output.warn("the secret is not UTF-8 text: it cannot be masked in the log")
+        return
+    for line in mask_commands(value):
+        rt.output.command(line)
+    for problem in mask_problems(value):
+        rt.output.warn(problem)
 
 
 def get(
@@ -110,34 +110,141 @@ def get(
         bool,
         typer.Option("--raw", help="On a terminal, print the bytes without escaping them."),
     ] = False,
-    passphrase_file: Annotated[
-        Path | None,
+    passphrase_file: PassphraseFileOption = None,
+    to_env: Annotated[
+        str | None,
         typer.Option(
-            "--passphrase-file",
-            metavar="PATH",
-            help="Read the passphrase from PATH.",
-            dir_okay=False,
+            "--to-env",
+            metavar="NAME",
+            help="GitHub Actions: mask the value and set NAME for the following steps "
+            "($GITHUB_ENV). Nothing is printed.",
         ),
     ] = None,
+    to_output: Annotated[
+        str | None,
+        typer.Option(
+            "--to-output",
+            metavar="NAME",
+            help="GitHub Actions: mask the value and set the step output NAME ($GITHUB_OUTPUT).",
+        ),
+    ] = None,
+    mask: MaskOption = MaskMode.auto,
 ) -> None:
     """Fetch a secret once, decrypt it locally and print it (exact bytes)."""
     rt: Runtime = ctx.obj
     link = load_link(rt, link_text)
-    to_stdout = output_path is None or str(output_path) == "-"
-    if to_stdout and rt.options.json and raw:
+    masking = resolve_mask(mask, rt.env)
+    to_github = to_env is not None or to_output is not None
+    if to_github:
+        _check_github(rt, to_env, to_output, output_path, raw, mask, masking)
+    elif (output_path is None or str(output_path) == "-") and rt.options.json and raw:
         raise UsageError("--raw does not apply with --json")
-    api, peeked, header = _peek(rt, link)
-    reserved = None if to_stdout else _claim(output_path, force=force)
+    found = fetch.peek(rt, link)
+    files: list[tuple[FileCommand, str]] = []
+    reserved: ReservedFile | None = None
     try:
-        _get(rt, link, api, peeked, header, output_path, reserved, yes, raw, passphrase_file)
+        # Claimed before anything is consumed, so that a refusal costs nothing.
+        if to_env is not None:
+            files.append((FileCommand("GITHUB_ENV", rt.env, "--to-env"), to_env))
+        if to_output is not None:
+            files.append((FileCommand("GITHUB_OUTPUT", rt.env, "--to-output"), to_output))
+        if not to_github and output_path is not None and str(output_path) != "-":
+            reserved = _claim(output_path, force=force)
+        if rt.can_prompt() and not yes:
+            fetch.confirm(
+                rt,
+                fetch.describe(rt, found),
+                "Reveal it now?",
+                "not revealed; the secret is still there",
+            )
+        fetched = fetch.reveal(rt, found, fetch.passphrase_for(rt, found, passphrase_file))
+        if to_github:
+            _to_github(rt, found.link.id_text, fetched, files)
+            return
+        if masking:
+            emit_masks(rt, fetched.body)
+        _deliver(rt, found.link.id_text, fetched, output_path, reserved, raw)
     finally:
+        for file, _ in files:
+            file.close()  # does nothing once written
         if reserved is not None:
             reserved.discard()  # does nothing once filled
 
 
-def _claim(path: Path | None, *, force: bool) -> ReservedFile | None:
+def _check_github(
+    rt: Runtime,
+    to_env: str | None,
+    to_output: str | None,
+    output_path: Path | None,
+    raw: bool,
+    mask: MaskMode,
+    masking: bool,
+) -> None:
+    if output_path is not None:
+        raise UsageError("give -o FILE or --to-env/--to-output, not both")
+    if raw:
+        raise UsageError("--raw does not apply with --to-env/--to-output: nothing is printed")
+    if to_env is not None:
+        check_env_name(to_env)
+    if to_output is not None:
+        check_output_name(to_output)
+    if mask is MaskMode.none:
+        raise UsageError("--to-env and --to-output always mask the value; drop --mask none")
+    if not masking:
+        raise UsageError(
+            "--to-env and --to-output work on GitHub Actions only (GITHUB_ACTIONS=true); "
+            "nothing was consumed",
+            hints=(
+                "to hand the secret to a program: ots run LINK --env NAME -- CMD ARGS…",
+                "to keep it in a private file: ots get LINK -o FILE (created 0600)",
+            ),
+        )
+
+
+def _to_github(
+    rt: Runtime, id_text: str, fetched: Fetched, files: list[tuple[FileCommand, str]]
+) -> None:
+    try:
+        value = fetched.body.decode("utf-8")
+    except UnicodeDecodeError:
+        value = None
+    if value is None or "\x00" in value:
+        what = "is not UTF-8 text" if value is None else "contains a NUL byte"
+        raise fetch.consumed(
+            UsageError(
+                f"the secret {what}: it cannot be an environment variable or a step output",
+                hints=("next time, fetch it with -o FILE",),
+            )
+        )
+    emit_masks(rt, fetched.body)
+    for file, name in files:
+        file.append(file_block(name, value))
+    to_env = next((name for file, name in files if file.variable == "GITHUB_ENV"), None)
+    to_output = next((name for file, name in files if file.variable == "GITHUB_OUTPUT"), None)
+    if rt.options.json:
+        rt.output.json(
+            {**_result(id_text, fetched), "to_env": to_env, "to_output": to_output},
+        )
+        return
+    if to_env is not None:
+        rt.output.note(f"set {to_env} for the following steps of this job (masked in the log)")
+    if to_output is not None:
+        rt.output.note(f"set the step output {to_output} (masked in the log)")
+
+
+def _result(id_text: str, fetched: Fetched) -> dict[str, object]:
+    return {
+        "id": id_text,
+        "kind": fetched.meta.kind,
+        "name": fetched.meta.name,
+        "media_type": fetched.meta.media_type,
+        "size": len(fetched.body),
+        "views_left": fetched.views_left,
+    }
+
+
+def _claim(path: Path, *, force: bool) -> ReservedFile | None:
     """Before anything is consumed: make sure the secret can be written where asked."""
-    assert path is not None
     if not force:
         return ReservedFile(path)
     if not path.parent.is_dir():
@@ -145,58 +252,17 @@ def _claim(path: Path | None, *, force: bool) -> ReservedFile | None:
     return None
 
 
-def _get(
+def _deliver(
     rt: Runtime,
-    link: Link,
-    api: Api,
-    peeked: Peeked,
-    header: Header,
+    id_text: str,
+    fetched: Fetched,
     output_path: Path | None,
     reserved: ReservedFile | None,
-    yes: bool,
     raw: bool,
-    passphrase_file: Path | None,
 ) -> None:
-    from ots_cli import crypto
-
-    to_stdout = output_path is None or str(output_path) == "-"
-    interactive = rt.can_prompt()
-    if interactive and not yes:
-        _confirm(rt, peeked, header)
-    passphrase: str | None = None
-    if header.needs_passphrase:
-        if passphrase_file is not None:
-            passphrase = read_passphrase_file(passphrase_file)
-        elif interactive:
-            left = peeked.attempts_left
-            suffix = f", {left} attempt{'s' if left != 1 else ''} left" if left else ""
-            passphrase = ask_hidden(rt.stdin, rt.output, f"Passphrase (hidden{suffix}): ")
-            if not passphrase:
-                raise UsageError("no passphrase entered; nothing was consumed")
-        else:
-            raise PassphraseRequired(
-                "this secret needs a passphrase", hints=("pass --passphrase-file PATH",)
-            )
-        rt.output.progress("deriving a key from the passphrase…")
-    keys = crypto.derive_keys(header, link.key, passphrase)
-    revealed = api.reveal(link.id, keys.link_proof, keys.passphrase_proof, max_bytes=peeked.size)
-    if not hmac.compare_digest(revealed.blob[: len(peeked.header)], peeked.header):
-        raise _consumed(DecryptionFailed("the server sent data that does not match its header"))
-    try:
-        opened = crypto.open_blob(revealed.blob, id=link.id, keys=keys)
-    except OtsError as exc:
-        raise _consumed(exc) from exc
-    body = opened.body
-    result: dict[str, object] = {
-        "id": link.id_text,
-        "kind": opened.meta.kind,
-        "name": opened.meta.name,
-        "media_type": opened.meta.media_type,
-        "size": len(body),
-        "views_left": revealed.views_left,
-    }
-    if not to_stdout:
-        assert output_path is not None
+    body = fetched.body
+    result = _result(id_text, fetched)
+    if output_path is not None and str(output_path) != "-":
         if reserved is None:  # --force: replace atomically
             write_atomic(output_path, body, error=UsageError)
         else:
@@ -218,44 +284,17 @@ def _get(
     rt.output.secret(body, raw=raw)
 
 
-def _consumed(error: OtsError) -> OtsError:
-    """The same error, with the hint that the view was used up by this attempt."""
-    error.hints = (
-        *error.hints,
-        "this attempt used up a view: ask the sender to share the secret again",
-    )
-    return error
-
-
-def _confirm(rt: Runtime, peeked: Peeked, header: Header) -> None:
-    now = rt.now()
-    views = f"{peeked.views_left} view{'s' if peeked.views_left != 1 else ''} left"
-    lines = [
-        f"a secret of up to {describe_bytes(header.padded_length)}, "
-        f"expires {describe_time(peeked.expires_at, now)}, {views}",
-    ]
-    if header.needs_passphrase:
-        lines.append("it is protected by a passphrase")
-    lines.append(
-        "revealing it uses one view"
-        + (" and destroys it on the server" if peeked.views_left == 1 else "")
-    )
-    for line in lines:
-        rt.output.prompt(f"ots: {line}\n")
-    if not ask_yes_no(rt.stdin, rt.output, "Reveal it now?"):
-        raise Cancelled("not revealed; the secret is still there")
-
-
 def peek(ctx: typer.Context, link_text: LinkArgument) -> None:
     """Show a secret's state without consuming it."""
     rt: Runtime = ctx.obj
     link = load_link(rt, link_text)
-    api, peeked, header = _peek(rt, link)
+    found = fetch.peek(rt, link)
+    peeked, header = found.peeked, found.header
     if rt.options.json:
         rt.output.json(
             {
                 "id": link.id_text,
-                "server": api.server,
+                "server": found.api.server,
                 "state": "available",
                 "created_at": peeked.created_at,
                 "expires_at": peeked.expires_at,

@@ -8,6 +8,8 @@ Invariants:
   which is printed on stdout and nowhere else (never in the receipt, never in a log).
 - The receipt is saved before the link is printed; failing to save it is a warning, because a
   created secret whose link is lost would be worse.
+- With ``--wait`` the link is printed (and flushed) first, then :mod:`ots_cli.wait` polls the
+  receipt; every option, ``--timeout`` included, is checked before anything is shared.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, BinaryIO, NamedTuple
 
 import typer
 
+from ots_cli.durations import parse_duration
 from ots_cli.errors import BadLink, OtsError, PolicyRefused, ProtocolError, UsageError
 from ots_cli.format import Meta
 from ots_cli.passphrases import kdf_cost, read_passphrase_file
@@ -26,13 +29,22 @@ from ots_cli.runtime import Runtime
 
 if TYPE_CHECKING:
     from ots_cli.client import Api
+    from ots_cli.receipts import Receipt
 
-__all__ = ["ShareOptions", "check_options", "share", "share_secret"]
+__all__ = ["ShareOptions", "Shared", "check_options", "share", "share_secret"]
 
 #: Above this many bytes of ciphertext, ask the server's limit first rather than upload in vain.
 _PRECHECK_BYTES = 64 * 1024
 #: Secrets are sealed in memory (one suite-1 blob); no server accepts more than 64 MiB either.
 MAX_SECRET_BYTES = 64 << 20
+
+
+class Shared(NamedTuple):
+    """A shared secret, for ``--wait``: the API it lives on and its receipt."""
+
+    api: Api
+    receipt: Receipt
+    saved: bool
 
 
 class ShareOptions(NamedTuple):
@@ -108,14 +120,39 @@ def share(
     copy: CopyOption = False,
     qr: QrOption = False,
     label: LabelOption = None,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait",
+            help="After printing the link, wait until the secret is read (exit 0), burned (6) "
+            "or expires unread (7).",
+        ),
+    ] = False,
+    timeout: Annotated[
+        str | None,
+        typer.Option(
+            "--timeout",
+            metavar="DURATION",
+            help="With --wait, give up after DURATION (exit 9; the secret stays shared).",
+        ),
+    ] = None,
 ) -> None:
     """Encrypt a secret locally and print a one-time link to it."""
     rt: Runtime = ctx.obj
     options = ShareOptions(ttl, views, passphrase, passphrase_file, attempts, copy, qr, label)
     check_options(options)
+    limit = None
+    if timeout is not None:
+        if not wait:
+            raise UsageError("--timeout only applies with --wait")
+        limit = parse_duration(timeout, what="--timeout")
     body, meta, prompted = _read_secret(rt, file, confirm=confirm)
     _check_not_a_link(rt, body, prompted=prompted)
-    share_secret(rt, body, meta, options)
+    shared = share_secret(rt, body, meta, options)
+    if wait:
+        from ots_cli.wait import wait_for_read
+
+        wait_for_read(rt, shared, limit)
 
 
 def check_options(options: ShareOptions) -> None:
@@ -152,7 +189,7 @@ def _read_secret(rt: Runtime, file: str | None, *, confirm: bool) -> tuple[bytes
     if not rt.can_prompt():
         raise UsageError(
             "no secret given",
-            hints=("pipe the secret on stdin, or pass a FILE; prompts are off here",),
+            hints=(f"pipe the secret on stdin, or pass a FILE ({rt.no_prompt_reason()})",),
         )
     answer = ask_hidden(rt.stdin, rt.output, "Secret (hidden): ")
     if not answer:
@@ -222,7 +259,7 @@ def _read_passphrase(rt: Runtime, options: ShareOptions) -> str | None:
     if not rt.can_prompt():
         raise UsageError(
             "cannot prompt for the passphrase here",
-            hints=("use --passphrase-file PATH",),
+            hints=(f"use --passphrase-file PATH ({rt.no_prompt_reason()})",),
         )
     first = ask_hidden(rt.stdin, rt.output, "Passphrase (hidden): ")
     if not first:
@@ -232,7 +269,7 @@ def _read_passphrase(rt: Runtime, options: ShareOptions) -> str | None:
     return first
 
 
-def share_secret(rt: Runtime, body: bytes, meta: Meta, options: ShareOptions) -> None:
+def share_secret(rt: Runtime, body: bytes, meta: Meta, options: ShareOptions) -> Shared:
     """Seal ``body``, upload it, save the receipt, print the link (and copy / QR)."""
     from ots_cli import b64, crypto
     from ots_cli.links import build_link, new_id_and_key
@@ -309,6 +346,7 @@ def share_secret(rt: Runtime, body: bytes, meta: Meta, options: ShareOptions) ->
         _copy(rt, link)
     if options.qr:
         _qr(rt, link)
+    return Shared(api, receipt, saved)
 
 
 def _precheck(

@@ -140,7 +140,7 @@ def _link_state(rt: Runtime, link: Link) -> State:
 
 def _resolve(rt: Runtime, reference: str | None) -> tuple[Receipt | None, Link | None, str | None]:
     """(local receipt, link, bare receipt token): what the reference names."""
-    from ots_cli.commands.get import load_link
+    from ots_cli.fetch import load_link
 
     if reference is None:
         receipts = rt.receipts.all()

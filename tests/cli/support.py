@@ -123,6 +123,7 @@ def run_cli(
     env: Mapping[str, str] | None = None,
     http: httpx.Client | None = None,
 ) -> Result:
+    """``main(argv)`` in-process with byte streams (stdout and stderr kept apart)."""
     out, err = io.BytesIO(), io.BytesIO()
     code = main(
         argv,
@@ -160,7 +161,7 @@ def free_port() -> int:
 class ServerProcess:
     """``ots-server serve`` on a free 127.0.0.1 port, in its own process group."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, **settings: str) -> None:
         import subprocess
         import sys
 
@@ -171,6 +172,7 @@ class ServerProcess:
             "OTS_DATA_DIR": str(data_dir),
             "OTS_RATE_LIMIT_PER_MINUTE": "0",
             "OTS_LOG_LEVEL": "warning",
+            **settings,
         }
         script = Path(sys.executable).parent / "ots-server"
         self.process = subprocess.Popen(

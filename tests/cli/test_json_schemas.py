@@ -28,6 +28,7 @@ def test_the_documentation_defines_every_schema() -> None:
         "share", "get", "get-output", "peek", "status", "list", "burn", "generate",
         "config-show", "config-get", "config-unset", "config-path", "error", "error-object",
         "error-gone", "error-expired", "error-refused", "error-wrong_passphrase",
+        "share-wait", "get-github", "completion",
     } <= schemas.schemas().keys()  # fmt: skip
 
 
@@ -74,6 +75,8 @@ def test_generate_and_config(ots: Runner) -> None:
     _valid(ots("--json", "config", "get", "ttl"), "config-get")
     _valid(ots("--json", "config", "unset", "views"), "config-unset")
     _valid(ots("--json", "config", "show"), "config-show")
+    completion = _valid(ots("--json", "completion", "zsh"), "completion")
+    assert completion["shell"] == "zsh"
 
 
 def _error(result: Result, code: str) -> dict[str, object]:

@@ -1,0 +1,197 @@
+"""Fetching a secret once: parse the link, peek, get the passphrase, reveal, decrypt.
+
+Shared by ``ots get`` and ``ots run``; the commands decide where the plaintext goes.
+
+Invariants:
+
+- Peek first: it needs no consent (nothing is consumed), gives the public header the
+  passphrase proof is derived from, and lets a caller check every precondition (the
+  passphrase, an output file, several links at once) before anything is consumed.
+- The revealed blob must start with exactly the header the peek returned and is authenticated
+  as a whole before a single byte of plaintext is returned.
+- Nothing is asked when the session is not interactive (``--no-input``, ``CI``, no terminal):
+  a missing passphrase is a usage error that names ``--passphrase-file``.
+- With ``CI`` set, a secret that someone else already read is an alarm: the message says the
+  credential may be compromised, because a job cannot have read it before.
+"""
+
+from __future__ import annotations
+
+import hmac
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+from ots_cli.errors import (
+    BadLink,
+    Cancelled,
+    DecryptionFailed,
+    FormatError,
+    OtsError,
+    PassphraseRequired,
+    SecretGone,
+    UsageError,
+)
+from ots_cli.passphrases import read_passphrase_file
+from ots_cli.prompts import ask_hidden, ask_yes_no, ci_is_set
+from ots_cli.render import describe_bytes, describe_time
+from ots_cli.runtime import Runtime
+
+if TYPE_CHECKING:
+    from ots_cli.client import Api, Peeked
+    from ots_cli.format import Header, Meta
+    from ots_cli.links import Link
+
+__all__ = [
+    "Fetched",
+    "Peek",
+    "confirm",
+    "consumed",
+    "describe",
+    "load_link",
+    "passphrase_for",
+    "peek",
+    "reveal",
+]
+
+
+class Peek(NamedTuple):
+    link: Link
+    api: Api
+    peeked: Peeked
+    header: Header
+
+
+class Fetched(NamedTuple):
+    body: bytes
+    meta: Meta
+    views_left: int | None
+
+
+def load_link(rt: Runtime, text: str) -> Link:
+    """Parse a link given as an argument, or read it from stdin for ``-``."""
+    from ots_cli.links import parse_link
+
+    if text == "-":
+        try:
+            raw = rt.stdin.read(64 * 1024)
+        except OSError as exc:
+            raise UsageError(f"cannot read the link from stdin: {exc.strerror or exc}") from exc
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadLink("the link read from stdin is not text") from None
+    return parse_link(text, allow_insecure_http=rt.options.insecure)
+
+
+def _ci_alarm(rt: Runtime, error: SecretGone) -> SecretGone:
+    """In CI, "already read" means someone other than this job holds the credential."""
+    if error.state != "consumed" or not ci_is_set(rt.env):
+        return error
+    return SecretGone(
+        "the secret was already read by someone else: treat the credential as compromised",
+        state=error.state,
+        at=error.at,
+        hints=(
+            "this job did not read it; unless an earlier run of this job did, someone else "
+            "holds the credential: rotate it now and tell the sender",
+            "a link works once: share a new one for every run that needs the secret",
+        ),
+    )
+
+
+def peek(rt: Runtime, link: Link) -> Peek:
+    """Look at the secret without consuming it, and check the answer against its header."""
+    from ots_cli import crypto
+    from ots_cli.format import blob_length, decode_header
+
+    api = rt.api(link.server)
+    try:
+        peeked = api.peek(link.id, crypto.link_proof(link.id, link.key))
+    except SecretGone as exc:
+        raise _ci_alarm(rt, exc) from exc
+    header, length = decode_header(peeked.header)
+    if length != len(peeked.header):
+        raise FormatError("the server returned a header with trailing bytes")
+    if header.needs_passphrase != peeked.passphrase:
+        raise FormatError("the server's passphrase flag contradicts the secret's header")
+    # The header fixes the blob's exact size; checked here, before anything is consumed, so
+    # the reveal can never be asked to buffer more than the format allows.
+    if peeked.size != blob_length(length, header.padded_length, header.suite):
+        raise FormatError("the server's size for the secret contradicts its header")
+    return Peek(link, api, peeked, header)
+
+
+def describe(rt: Runtime, found: Peek) -> list[str]:
+    """What a person is about to consume: size, expiry, views left, passphrase."""
+    peeked, header = found.peeked, found.header
+    views = f"{peeked.views_left} view{'s' if peeked.views_left != 1 else ''} left"
+    lines = [
+        f"a secret of up to {describe_bytes(header.padded_length)}, "
+        f"expires {describe_time(peeked.expires_at, rt.now())}, {views}",
+    ]
+    if header.needs_passphrase:
+        lines.append("it is protected by a passphrase")
+    lines.append(
+        "revealing it uses one view"
+        + (" and destroys it on the server" if peeked.views_left == 1 else "")
+    )
+    return lines
+
+
+def confirm(rt: Runtime, lines: list[str], question: str, refused: str) -> None:
+    """Show ``lines`` and ask ``question``; no is :class:`Cancelled` with ``refused``."""
+    for line in lines:
+        rt.output.prompt(f"ots: {line}\n")
+    if not ask_yes_no(rt.stdin, rt.output, question):
+        raise Cancelled(refused)
+
+
+def passphrase_for(rt: Runtime, found: Peek, passphrase_file: Path | None) -> str | None:
+    """The passphrase the secret needs, from the file or a prompt; None when it needs none."""
+    if not found.header.needs_passphrase:
+        return None
+    if passphrase_file is not None:
+        return read_passphrase_file(passphrase_file)
+    if not rt.can_prompt():
+        raise PassphraseRequired(
+            "this secret needs a passphrase",
+            hints=(f"pass --passphrase-file PATH ({rt.no_prompt_reason()})",),
+        )
+    left = found.peeked.attempts_left
+    suffix = f", {left} attempt{'s' if left != 1 else ''} left" if left else ""
+    passphrase = ask_hidden(rt.stdin, rt.output, f"Passphrase (hidden{suffix}): ")
+    if not passphrase:
+        raise UsageError("no passphrase entered; nothing was consumed")
+    return passphrase
+
+
+def reveal(rt: Runtime, found: Peek, passphrase: str | None) -> Fetched:
+    """Consume one view and return the authenticated plaintext."""
+    from ots_cli import crypto
+
+    link, peeked = found.link, found.peeked
+    if passphrase is not None:
+        rt.output.progress("deriving a key from the passphrase…")
+    keys = crypto.derive_keys(found.header, link.key, passphrase)
+    try:
+        revealed = found.api.reveal(
+            link.id, keys.link_proof, keys.passphrase_proof, max_bytes=peeked.size
+        )
+    except SecretGone as exc:  # someone else was faster, between the peek and now
+        raise _ci_alarm(rt, exc) from exc
+    if not hmac.compare_digest(revealed.blob[: len(peeked.header)], peeked.header):
+        raise consumed(DecryptionFailed("the server sent data that does not match its header"))
+    try:
+        opened = crypto.open_blob(revealed.blob, id=link.id, keys=keys)
+    except OtsError as exc:
+        raise consumed(exc) from exc
+    return Fetched(opened.body, opened.meta, revealed.views_left)
+
+
+def consumed(error: OtsError) -> OtsError:
+    """The same error, with the hint that the view was used up by this attempt."""
+    error.hints = (
+        *error.hints,
+        "this attempt used up a view: ask the sender to share the secret again",
+    )
+    return error
