@@ -8,10 +8,12 @@ Middleware, from the outside in::
     RateLimit         per-client token buckets on API POSTs (429 before any body is read)
     Starlette's ServerErrorMiddleware -> ExceptionMiddleware -> Router
 
-The lifespan runs the background maintenance (expiry sweep, WAL checkpoint); requests never
-do. A checkpoint that could not complete (readers were in the way) is counted as
-``checkpoint_busy`` and retried after :data:`CHECKPOINT_RETRY` seconds, doubling up to the
-checkpoint interval, so deleted ciphertext does not linger in the WAL a whole interval longer.
+The lifespan runs the background maintenance (expiry sweep, and with SQLite the WAL
+checkpoint); requests never do. A checkpoint that could not complete (readers were in the
+way) is counted as ``checkpoint_busy`` and retried after :data:`CHECKPOINT_RETRY` seconds,
+doubling up to the checkpoint interval, so deleted ciphertext does not linger in the WAL a
+whole interval longer. With a store that shares rate limits between instances (Redis), the
+buckets live there; otherwise in this process.
 An app built without running its lifespan (a ``TestClient`` used without ``with``) still
 answers every request correctly: expiry is enforced on every read by the store, the sweeper
 only frees space.
@@ -22,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -41,7 +44,7 @@ from ots_server.metrics import Metrics
 from ots_server.observe import Observe
 from ots_server.openapi import build_openapi
 from ots_server.ops import Operations
-from ots_server.ratelimit import RateLimit, RateLimiter
+from ots_server.ratelimit import Limiter, RateLimit, RateLimiter, SharesRateLimits
 from ots_server.settings import Settings
 from ots_server.store.base import Store, StoreFull, StoreUnavailable
 
@@ -103,9 +106,11 @@ async def _maintain(
     settings: Settings, store: Store, clock: Callable[[], float], metrics: Metrics
 ) -> None:
     """Sweep expired secrets and checkpoint the WAL at their intervals, forever; both run once
-    at start, so a WAL left behind by a crash is cleaned up without waiting an interval."""
+    at start, so a WAL left behind by a crash is cleaned up without waiting an interval. Only
+    SQLite has a WAL: with Redis there is no checkpoint (and no ``checkpoint`` event)."""
     loop = asyncio.get_running_loop()
-    next_sweep = next_checkpoint = loop.time()
+    next_sweep = loop.time()
+    next_checkpoint = loop.time() if settings.store_kind == "sqlite" else math.inf
     retry = CHECKPOINT_RETRY
     while True:
         if loop.time() >= next_sweep:
@@ -135,6 +140,15 @@ async def _maintain(
         await asyncio.sleep(max(0.0, min(next_sweep, next_checkpoint) - loop.time()))
 
 
+def _limiter(settings: Settings, store: Store, clock: Callable[[], float]) -> Limiter | None:
+    per_minute, burst = settings.rate_limit_per_minute, settings.rate_limit_burst
+    if per_minute == 0:
+        return None
+    if isinstance(store, SharesRateLimits):
+        return store.rate_limiter(per_minute, burst, clock, key=settings.rate_limit_key)
+    return RateLimiter(per_minute, burst, clock)
+
+
 def create_app(
     settings: Settings,
     store: Store,
@@ -160,11 +174,7 @@ def create_app(
         Route("/metrics", ops.metrics_text, methods=["GET"]),
         Route("/s/{id}", ops.link_page, methods=["GET", "HEAD", "OPTIONS"]),
     ]
-    limiter = (
-        RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst, clock)
-        if settings.rate_limit_per_minute > 0
-        else None
-    )
+    limiter = _limiter(settings, store, clock)
 
     def wrap(app: ASGIApp) -> ASGIApp:
         limited = RateLimit(

@@ -3,7 +3,11 @@
 Settings come only from ``OTS_*`` variables (listed with their defaults by ``--help``); they
 are parsed and the store is opened (and migrated) before uvicorn starts, so a bad setting
 fails at once with exit status 3 and a message naming the variable, instead of in every
-worker. Uvicorn runs with its access log off (it would log paths, which hold ids), without
+worker. A Redis store must answer then, and its configuration is checked
+(:mod:`ots_server.store.redis_preflight`): a Redis that may evict unread secrets is refused
+(exit status 3), one that persists less than it could is logged as a warning.
+
+Uvicorn runs with its access log off (it would log paths, which hold ids), without
 its own proxy-header handling (``OTS_TRUSTED_PROXIES`` decides whom to believe) and with the
 app built by a factory in each worker.
 """
@@ -13,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import sys
 import time
@@ -22,6 +27,9 @@ from ots_server.logs import configure_logging
 from ots_server.settings import Settings, SettingsError, describe_variables
 from ots_server.store import open_store
 from ots_server.store.base import StoreError
+from ots_server.store.redis_preflight import RedisRefused
+
+logger = logging.getLogger("ots_server.store")
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -63,16 +71,24 @@ def _fail(message: str) -> int:
     return EXIT_CONFIG
 
 
-def _check_store(settings: Settings) -> None:
-    """Open (create, migrate) and close the store once, so problems surface before serving."""
-    store = open_store(settings.store_url)
-    asyncio.run(store.close())
+async def _check_store(settings: Settings) -> None:
+    """Open (create, migrate) and close the store once, so problems surface before serving;
+    check a Redis store's configuration and log what it costs."""
+    from ots_server.store.redis_store import RedisStore
+
+    store = open_store(settings.store_url, max_store_bytes=settings.max_store_bytes)
+    try:
+        if isinstance(store, RedisStore):
+            allow = settings.redis_allow_eviction
+            for warning in await store.startup_check(allow_eviction=allow):
+                logger.warning(warning)
+    finally:
+        await store.close()
 
 
 def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
     import uvicorn
 
-    configure_logging(settings.log_level)
     uvicorn.run(
         "ots_server.asgi:app_from_env",
         factory=True,
@@ -91,7 +107,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
 
 
 async def _purge(settings: Settings) -> dict[str, int]:
-    store = open_store(settings.store_url)
+    store = open_store(settings.store_url, max_store_bytes=settings.max_store_bytes)
     try:
         result = await store.purge_expired(int(time.time()))
         # Best effort: if a server holds the WAL busy, its own maintenance truncates it later.
@@ -111,11 +127,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 parser.error("--workers must be between 1 and 64")
             if not 0 <= args.port <= 65535:
                 parser.error("--port must be between 0 and 65535")
-            _check_store(settings)
+            configure_logging(settings.log_level)
+            asyncio.run(_check_store(settings))
             return _serve(settings, args.host, args.port, args.workers)
         print(json.dumps(asyncio.run(_purge(settings))))
         return EXIT_OK
-    except SettingsError as exc:
+    except (SettingsError, RedisRefused) as exc:
         return _fail(str(exc))
     except (StoreError, OSError) as exc:
         return _fail(f"cannot open the store: {exc}")

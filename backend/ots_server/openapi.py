@@ -60,7 +60,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
                 "Retry-After": {"schema": {"type": "integer", "minimum": 1}, "required": False}
             },
         ),
-        507: _error("The store is full (its quota or its disk)"),
+        507: _error("The store is full (its quota, its disk, or Redis's maxmemory)"),
     }
     return {str(status): known[status] for status in statuses}
 
@@ -297,7 +297,7 @@ def build_openapi() -> dict[str, Any]:
                             }
                         },
                     },
-                    **_errors(*_JSON_ERRORS, 401, 403, 410),
+                    **_errors(*_JSON_ERRORS, 401, 403, 410, 507),
                 },
             }
         },
@@ -309,7 +309,7 @@ def build_openapi() -> dict[str, Any]:
                 "requestBody": _proof_body("ProofRequest"),
                 "responses": {
                     "200": _json(_ref("Burned"), "Burned now"),
-                    **_errors(*_JSON_ERRORS, 410),
+                    **_errors(*_JSON_ERRORS, 410, 507),
                 },
             }
         },
@@ -331,7 +331,7 @@ def build_openapi() -> dict[str, Any]:
                 "requestBody": _proof_body("ReceiptRequest"),
                 "responses": {
                     "200": _json(_ref("Receipt"), "The receipt after the burn"),
-                    **_errors(*_JSON_ERRORS),
+                    **_errors(*_JSON_ERRORS, 507),
                 },
             }
         },

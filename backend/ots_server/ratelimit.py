@@ -11,8 +11,14 @@ key made per process and never stored: the buckets hold 16 bytes of that hash, t
 nothing else, only in memory. Nothing about a client address is logged.
 
 Each bucket holds ``burst`` tokens and refills at ``per_minute / 60`` tokens per second; a
-request takes one token or is answered 429 with ``Retry-After``. Limits are per process (with
-N workers a client may get up to N times the rate); GETs are not limited (they are static).
+request takes one token or is answered 429 with ``Retry-After``. With the SQLite store limits
+are per process (with N workers a client may get up to N times the rate); with the Redis store
+the buckets live in Redis and every instance shares them (:mod:`ots_server.store.redis_limiter`,
+the same bucket under the same keyed hash). GETs are not limited (they are static).
+
+A shared limiter that cannot reach its store answers 503 ``unavailable`` (the request could
+not have been served anyway); one whose store is full lets the request through (reveals and
+burns free memory, and creates are refused by the store itself).
 
 Memory is bounded without ever handing anyone a reset: buckets are kept in the order they were
 last used, and a bucket that has refilled completely (which is the same as having none) is
@@ -25,16 +31,21 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import logging
 import math
 import secrets
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from typing import Protocol, runtime_checkable
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ots_server.errors import error_response
 from ots_server.settings import Network
+from ots_server.store.base import StoreFull, StoreUnavailable
+
+logger = logging.getLogger("ots_server")
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 #: Clients tracked at once per process (about 230 bytes each); newcomers beyond share one bucket.
@@ -80,6 +91,21 @@ def subject(address: IPAddress | None, ipv6_prefix: int) -> str:
     return str(address)
 
 
+class Limiter(Protocol):
+    async def acquire(self, subject: str) -> float:
+        """Take one token for ``subject``: 0 when allowed, else seconds until one is free."""
+
+
+@runtime_checkable
+class SharesRateLimits(Protocol):
+    """A store that keeps rate-limit buckets for every instance using it (Redis)."""
+
+    def rate_limiter(
+        self, per_minute: int, burst: int, clock: Callable[[], float], *, key: str | None
+    ) -> Limiter:
+        """A limiter whose buckets live in the store; ``key`` is ``OTS_RATE_LIMIT_KEY``."""
+
+
 class RateLimiter:
     """Token buckets: keyed hash -> (tokens, last update), least recently used first."""
 
@@ -115,6 +141,9 @@ class RateLimiter:
         self._buckets.move_to_end(key)
         return wait
 
+    async def acquire(self, subject: str) -> float:
+        return self.take(subject)
+
     def _spend(self, state: tuple[float, float], now: float) -> tuple[float, tuple[float, float]]:
         tokens, last = state
         tokens = min(float(self.burst), tokens + max(0.0, now - last) * self.rate)
@@ -140,7 +169,7 @@ class RateLimit:
         self,
         app: ASGIApp,
         *,
-        limiter: RateLimiter | None,
+        limiter: Limiter | None,
         trusted: Sequence[Network],
         ipv6_prefix: int,
         on_limited: Callable[[], None],
@@ -159,7 +188,17 @@ class RateLimit:
             and scope["path"].startswith("/api/")
         ):
             address = client_address(scope, self.trusted)
-            wait = self.limiter.take(subject(address, self.ipv6_prefix))
+            try:
+                wait = await self.limiter.acquire(subject(address, self.ipv6_prefix))
+            except StoreFull:
+                wait = 0.0
+            except StoreUnavailable as exc:
+                logger.error("store unavailable (rate limit): %s", exc)
+                response = error_response(
+                    503, "unavailable", "the store is unavailable; retry later"
+                )
+                await response(scope, receive, send)
+                return
             if wait > 0:
                 self.on_limited()
                 retry_after = max(1, math.ceil(wait))

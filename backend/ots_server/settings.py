@@ -7,35 +7,64 @@ silent trimming, clamping or guessing), and ``__post_init__`` checks ranges and 
 rules, so a ``Settings`` built with keyword overrides in a test is held to the same rules.
 
 Every error is a :class:`SettingsError` whose message names the variable and the expected
-form. Values are echoed back, except for ``OTS_STORE_URL`` which may carry a password.
+form. Values are echoed back, except for ``OTS_STORE_URL`` (it may carry a password) and
+``OTS_RATE_LIMIT_KEY``; neither appears in the ``repr`` of a ``Settings`` either.
+
+Store-specific rules: with a Redis store ``OTS_MAX_BYTES`` is at most
+:data:`~ots_server.store.redis_url.REDIS_MAX_BYTES` (a blob travels as one script argument and
+lives in Redis's memory), and ``OTS_MAX_STORE_BYTES`` must stay 0 (the quota is SQLite's; with
+Redis, ``maxmemory`` is the quota and a full Redis answers creates with 507).
 
 :data:`VARIABLES` is the single table of variables: the parser, ``ots-server --help`` and the
-staleness test of docs/server.md all read it.
+staleness test of docs/server.md all read it. The value parsers are in
+:mod:`ots_server.parsers`.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import platformdirs
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+from ots_server.parsers import (
+    DAY,
+    HOUR,
+    LOG_LEVELS,
+    MIB,
+    MINUTE,
+    Network,
+    parse_bool,
+    parse_duration,
+    parse_int,
+    parse_log_level,
+    parse_networks,
+    parse_path,
+    parse_public_url,
+    parse_secret_key,
+    parse_size,
+    parse_store_url,
+)
+from ots_server.store.redis_url import REDIS_MAX_BYTES, is_redis_url
 
-MINUTE = 60
-HOUR = 60 * MINUTE
-DAY = 24 * HOUR
-KIB = 1024
-MIB = 1024 * KIB
+__all__ = [
+    "DAY",
+    "HOUR",
+    "MAX_BYTES_CEILING",
+    "MIB",
+    "MINUTE",
+    "VARIABLES",
+    "Network",
+    "Settings",
+    "SettingsError",
+    "Variable",
+    "describe_variables",
+]
 
 #: Upper bound of ``OTS_MAX_BYTES`` while blobs are held in memory (files come later).
 MAX_BYTES_CEILING = 64 * MIB
-LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
 
 class SettingsError(ValueError):
@@ -55,87 +84,6 @@ class Variable:
     secret: bool = False
 
 
-_DURATION = re.compile(r"([0-9]{1,12})([smhd]?)")
-_DURATION_UNITS = {"": 1, "s": 1, "m": MINUTE, "h": HOUR, "d": DAY}
-_SIZE = re.compile(r"([0-9]{1,15})(B|KiB|MiB|GiB)?")
-_SIZE_UNITS = {None: 1, "B": 1, "KiB": KIB, "MiB": MIB, "GiB": 1024 * MIB}
-_INTEGER = re.compile(r"[0-9]{1,12}")
-
-
-def parse_duration(text: str) -> int:
-    """``90``, ``90s``, ``30m``, ``1h`` or ``7d`` to seconds; anything else is an error."""
-    match = _DURATION.fullmatch(text)
-    if match is None:
-        raise ValueError("expected a duration: seconds, or a number with s, m, h or d (90s, 7d)")
-    return int(match.group(1)) * _DURATION_UNITS[match.group(2)]
-
-
-def parse_size(text: str) -> int:
-    """``1048576``, ``512KiB`` or ``1MiB`` to bytes."""
-    match = _SIZE.fullmatch(text)
-    if match is None:
-        raise ValueError("expected a size in bytes, optionally with B, KiB, MiB or GiB (1MiB)")
-    return int(match.group(1)) * _SIZE_UNITS[match.group(2)]
-
-
-def parse_int(text: str) -> int:
-    if _INTEGER.fullmatch(text) is None:
-        raise ValueError("expected a non-negative integer in decimal digits")
-    return int(text)
-
-
-def parse_store_url(text: str) -> str:
-    scheme, sep, rest = text.partition("://")
-    if not sep or scheme not in {"sqlite", "redis", "rediss"}:
-        raise ValueError("expected sqlite:///absolute/path/to/ots.sqlite3 (or redis://…)")
-    if scheme == "sqlite" and not rest.startswith("/"):
-        raise ValueError("expected sqlite:///absolute/path/to/ots.sqlite3 (an absolute path)")
-    return text
-
-
-def parse_public_url(text: str) -> str | None:
-    if text == "":
-        return None
-    parts = urlsplit(text)
-    if (
-        parts.scheme not in {"http", "https"}
-        or not parts.hostname
-        or parts.username is not None
-        or parts.password is not None
-        or parts.query
-        or parts.fragment
-    ):
-        raise ValueError("expected an http(s) URL without credentials, query or fragment")
-    return text.rstrip("/")
-
-
-def parse_networks(text: str) -> tuple[Network, ...]:
-    if text.strip() == "":
-        return ()
-    networks: list[Network] = []
-    for item in text.split(","):
-        try:
-            networks.append(ipaddress.ip_network(item.strip(), strict=True))
-        except ValueError as exc:
-            raise ValueError(
-                "expected a comma-separated list of IP addresses or CIDR networks "
-                "without host bits (10.0.0.0/8, ::1)"
-            ) from exc
-    return tuple(networks)
-
-
-def parse_log_level(text: str) -> str:
-    if text.lower() not in LOG_LEVELS:
-        raise ValueError("expected one of " + ", ".join(LOG_LEVELS))
-    return text.lower()
-
-
-def parse_path(text: str) -> Path:
-    if text == "" or not Path(text).is_absolute():
-        raise ValueError("expected an absolute directory path")
-    return Path(text)
-
-
 VARIABLES: tuple[Variable, ...] = (
     Variable(
         "OTS_DATA_DIR", "data_dir", "absolute path",
@@ -143,8 +91,10 @@ VARIABLES: tuple[Variable, ...] = (
         "directory of the default SQLite file (created 0700)", parse_path,
     ),
     Variable(
-        "OTS_STORE_URL", "store_url", "sqlite:///ABS/PATH", "sqlite:///<OTS_DATA_DIR>/ots.sqlite3",
-        "where secrets are stored", parse_store_url, secret=True,
+        "OTS_STORE_URL", "store_url", "sqlite:///ABS/PATH or redis://…",
+        "sqlite:///<OTS_DATA_DIR>/ots.sqlite3",
+        "where secrets are stored: a SQLite file, or Redis (docs/deploy.md)", parse_store_url,
+        secret=True,
     ),
     Variable("OTS_TTL_MIN", "ttl_min", "duration", "60s", "shortest TTL accepted", parse_duration),
     Variable("OTS_TTL_MAX", "ttl_max", "duration", "7d", "longest TTL accepted", parse_duration),
@@ -179,7 +129,8 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable(
         "OTS_RATE_LIMIT_PER_MINUTE", "rate_limit_per_minute", "integer", "120",
-        "API POSTs per client per minute and process (0 disables)", parse_int,
+        "API POSTs per client per minute (per process; shared by all with Redis; 0 disables)",
+        parse_int,
     ),
     Variable(
         "OTS_RATE_LIMIT_BURST", "rate_limit_burst", "integer", "30",
@@ -188,6 +139,11 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "OTS_RATE_LIMIT_IPV6_PREFIX", "rate_limit_ipv6_prefix", "integer", "64",
         "IPv6 clients share a rate limit per network of this prefix length (1..128)", parse_int,
+    ),
+    Variable(
+        "OTS_RATE_LIMIT_KEY", "rate_limit_key", "32+ characters", "(unset)",
+        "Redis store: the key of the client-address HMAC; unset: a random one kept in Redis",
+        parse_secret_key, secret=True,
     ),
     Variable(
         "OTS_MAX_CONCURRENT_UPLOADS", "max_concurrent_uploads", "integer", "32",
@@ -199,8 +155,7 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable(
         "OTS_MAX_STORE_BYTES", "max_store_bytes", "size", "0",
-        "stored data (ciphertext and records) past which creates get 507; 0: no limit",
-        parse_size,
+        "SQLite store: stored data past which creates get 507; 0: no limit", parse_size,
     ),
     Variable(
         "OTS_SWEEP_INTERVAL", "sweep_interval", "duration", "60s",
@@ -209,6 +164,11 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "OTS_CHECKPOINT_INTERVAL", "checkpoint_interval", "duration", "5m",
         "how often the SQLite WAL is checkpointed and truncated", parse_duration,
+    ),
+    Variable(
+        "OTS_REDIS_ALLOW_EVICTION", "redis_allow_eviction", "true or false", "false",
+        "start even if Redis may evict keys (maxmemory-policy other than noeviction)",
+        parse_bool,
     ),
     Variable(
         "OTS_LOG_LEVEL", "log_level", "level", "info",
@@ -229,7 +189,7 @@ class Settings:
 
     data_dir: Path = field(default_factory=_default_data_dir)
     #: Empty means ``sqlite:///<data_dir>/ots.sqlite3``; filled in by ``__post_init__``.
-    store_url: str = ""
+    store_url: str = field(default="", repr=False)
     ttl_min: int = 60
     ttl_max: int = 7 * DAY
     ttl_default: int = DAY
@@ -243,11 +203,13 @@ class Settings:
     rate_limit_per_minute: int = 120
     rate_limit_burst: int = 30
     rate_limit_ipv6_prefix: int = 64
+    rate_limit_key: str | None = field(default=None, repr=False)
     max_concurrent_uploads: int = 32
     upload_timeout: int = MINUTE
     max_store_bytes: int = 0
     sweep_interval: int = 60
     checkpoint_interval: int = 5 * MINUTE
+    redis_allow_eviction: bool = False
     log_level: str = "info"
 
     def __post_init__(self) -> None:
@@ -280,8 +242,34 @@ class Settings:
         self._check_range("max_store_bytes", 0, 1 << 50)
         self._check_range("sweep_interval", 1, DAY)
         self._check_range("checkpoint_interval", 1, DAY)
+        if self.rate_limit_key is not None:
+            try:
+                parse_secret_key(self.rate_limit_key)
+            except ValueError as exc:
+                raise SettingsError(f"OTS_RATE_LIMIT_KEY: {exc}") from None
+        if not isinstance(self.redis_allow_eviction, bool):
+            raise SettingsError("OTS_REDIS_ALLOW_EVICTION: expected true or false")
+        if self.store_kind == "redis":
+            self._check_redis()
         if self.log_level not in LOG_LEVELS:
             raise SettingsError(f"OTS_LOG_LEVEL: expected one of {', '.join(LOG_LEVELS)}")
+
+    @property
+    def store_kind(self) -> str:
+        """``"sqlite"`` or ``"redis"``: which store ``store_url`` names."""
+        return "redis" if is_redis_url(self.store_url) else "sqlite"
+
+    def _check_redis(self) -> None:
+        if self.max_bytes > REDIS_MAX_BYTES:
+            raise SettingsError(
+                f"OTS_MAX_BYTES: expected at most {REDIS_MAX_BYTES // MIB}MiB with the Redis "
+                f"store, got {self.max_bytes}"
+            )
+        if self.max_store_bytes:
+            raise SettingsError(
+                "OTS_MAX_STORE_BYTES: expected 0 with the Redis store (the quota is SQLite's; "
+                "set maxmemory in Redis instead: a full Redis answers creates with 507)"
+            )
 
     def _check_range(self, name: str, low: int, high: int, bound: str = "") -> None:
         value = getattr(self, name)

@@ -1,5 +1,6 @@
 """Fixtures of the server suite: settings, a fake clock, stores on real SQLite files, an
-in-process client (``TestClient`` with its lifespan running), and real server processes."""
+in-process client (``TestClient`` with its lifespan running), real server processes, the
+machine's Redis and a local three-primary Redis Cluster (one per test session)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from ots_server.app import create_app
 from ots_server.settings import Settings
 from ots_server.store.sqlite import SQLiteStore
 
+from .redis_support import LocalCluster, local_cluster, require_machine_redis
 from .support import FakeClock, ServerProcess, running_server
 
 with warnings.catch_warnings():
@@ -58,3 +60,16 @@ def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPr
     """One real ``ots-server serve`` per test module, for tests that do not need a fresh one."""
     with running_server(tmp_path_factory.mktemp("server")) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def machine_redis() -> None:
+    """The machine's Redis on 127.0.0.1:6379 must be running (a clear failure otherwise)."""
+    require_machine_redis()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    """Three redis-server primaries formed into a Cluster, killed at the end of the session."""
+    with local_cluster(tmp_path_factory.mktemp("cluster")) as cluster:
+        yield cluster

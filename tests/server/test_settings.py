@@ -25,6 +25,7 @@ def test_defaults() -> None:
     assert settings.rate_limit_ipv6_prefix == 64
     assert (settings.max_concurrent_uploads, settings.upload_timeout) == (32, 60)
     assert settings.max_store_bytes == 0
+    assert (settings.redis_allow_eviction, settings.rate_limit_key) == (False, None)
     assert settings.log_level == "info"
 
 
@@ -49,6 +50,8 @@ def test_from_env_reads_every_variable(tmp_path: Path) -> None:
         "OTS_MAX_STORE_BYTES": "2GiB",
         "OTS_SWEEP_INTERVAL": "30",
         "OTS_CHECKPOINT_INTERVAL": "1m",
+        "OTS_REDIS_ALLOW_EVICTION": "true",
+        "OTS_RATE_LIMIT_KEY": "k" * 40,
         "OTS_LOG_LEVEL": "DEBUG",
     }
     settings = Settings.from_env(env)
@@ -68,6 +71,7 @@ def test_from_env_reads_every_variable(tmp_path: Path) -> None:
     assert (settings.max_concurrent_uploads, settings.upload_timeout) == (4, 120)
     assert settings.max_store_bytes == 2 * 1024 * MIB
     assert (settings.sweep_interval, settings.checkpoint_interval) == (30, 60)
+    assert (settings.redis_allow_eviction, settings.rate_limit_key) == (True, "k" * 40)
     assert settings.log_level == "debug"
     assert {v.name for v in VARIABLES} <= set(env) | {"OTS_STORE_URL"}
 

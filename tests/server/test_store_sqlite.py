@@ -148,7 +148,7 @@ def test_open_store_urls(tmp_path: Path) -> None:
     assert isinstance(store, SQLiteStore)
     store.close_sync()
     assert (tmp_path / "by-url.sqlite3").exists()
-    for url in ("redis://localhost:6379/0", "sqlite://relative.db", "postgres://x", "nonsense"):
+    for url in ("redis://localhost/0?x=1", "sqlite://relative.db", "postgres://x", "nonsense"):
         with pytest.raises(StoreConfigError, match="OTS_STORE_URL"):
             open_store(url)
 

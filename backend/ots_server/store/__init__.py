@@ -1,9 +1,11 @@
 """Secret stores: one protocol, several implementations, one contract test suite.
 
 ``open_store(url)`` turns ``OTS_STORE_URL`` into a store. ``sqlite:///abs/path`` opens (and
-creates or migrates) a SQLite file; other schemes are refused with a message naming the
-variable. Adding a store means a module here, a branch in ``open_store`` and a subclass of
-the contract suite in tests/server/test_store_contract.py.
+creates or migrates) a SQLite file; ``redis://``, ``rediss://``, ``redis+sentinel://`` and
+``redis+cluster://`` (see :mod:`ots_server.store.redis_url`) build a Redis store, whose
+connections open on first use; other schemes are refused with a message naming the variable.
+Adding a store means a module here, a branch in ``open_store`` and a subclass of the contract
+suite in tests/server/test_store_contract.py (the Redis ones are in test_store_redis.py).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ots_server.store.base import Store, StoreError
+from ots_server.store.redis_url import is_redis_url, parse_redis_url
 
 
 class StoreConfigError(StoreError):
@@ -27,8 +30,16 @@ def open_store(url: str, *, max_store_bytes: int = 0) -> Store:
         from ots_server.store.sqlite import SQLiteStore
 
         return SQLiteStore(Path(rest), max_store_bytes=max_store_bytes)
-    if sep and scheme in {"redis", "rediss"}:
-        raise StoreConfigError("OTS_STORE_URL: the Redis store is not available in this version")
+    if is_redis_url(url):
+        if max_store_bytes:
+            raise StoreConfigError("OTS_MAX_STORE_BYTES: the quota is SQLite's; use 0 with Redis")
+        try:
+            target = parse_redis_url(url)
+        except ValueError as exc:
+            raise StoreConfigError(f"OTS_STORE_URL: {exc}") from None
+        from ots_server.store.redis_store import RedisStore
+
+        return RedisStore(target)
     raise StoreConfigError("OTS_STORE_URL: expected sqlite:///absolute/path/to/ots.sqlite3")
 
 

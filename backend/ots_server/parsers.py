@@ -1,0 +1,122 @@
+"""Strict parsers of ``OTS_*`` values: each takes the exact documented form or raises
+``ValueError`` with a message that says what was expected (the caller names the variable and
+decides whether the value may be echoed). Nothing is trimmed, clamped or guessed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from ots_server.store.redis_url import is_redis_url, parse_redis_url
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+MINUTE = 60
+HOUR = 60 * MINUTE
+DAY = 24 * HOUR
+KIB = 1024
+MIB = 1024 * KIB
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+_DURATION = re.compile(r"([0-9]{1,12})([smhd]?)")
+_DURATION_UNITS = {"": 1, "s": 1, "m": MINUTE, "h": HOUR, "d": DAY}
+_SIZE = re.compile(r"([0-9]{1,15})(B|KiB|MiB|GiB)?")
+_SIZE_UNITS = {None: 1, "B": 1, "KiB": KIB, "MiB": MIB, "GiB": 1024 * MIB}
+_INTEGER = re.compile(r"[0-9]{1,12}")
+
+
+def parse_duration(text: str) -> int:
+    """``90``, ``90s``, ``30m``, ``1h`` or ``7d`` to seconds; anything else is an error."""
+    match = _DURATION.fullmatch(text)
+    if match is None:
+        raise ValueError("expected a duration: seconds, or a number with s, m, h or d (90s, 7d)")
+    return int(match.group(1)) * _DURATION_UNITS[match.group(2)]
+
+
+def parse_size(text: str) -> int:
+    """``1048576``, ``512KiB`` or ``1MiB`` to bytes."""
+    match = _SIZE.fullmatch(text)
+    if match is None:
+        raise ValueError("expected a size in bytes, optionally with B, KiB, MiB or GiB (1MiB)")
+    return int(match.group(1)) * _SIZE_UNITS[match.group(2)]
+
+
+def parse_int(text: str) -> int:
+    if _INTEGER.fullmatch(text) is None:
+        raise ValueError("expected a non-negative integer in decimal digits")
+    return int(text)
+
+
+def parse_store_url(text: str) -> str:
+    if is_redis_url(text):
+        parse_redis_url(text)  # every part checked now, so a bad URL fails at start-up
+        return text
+    scheme, sep, rest = text.partition("://")
+    if not sep or scheme != "sqlite":
+        raise ValueError(
+            "expected sqlite:///absolute/path/to/ots.sqlite3, redis://, rediss://, "
+            "redis+sentinel:// or redis+cluster:// (see docs/deploy.md)"
+        )
+    if not rest.startswith("/"):
+        raise ValueError("expected sqlite:///absolute/path/to/ots.sqlite3 (an absolute path)")
+    return text
+
+
+def parse_bool(text: str) -> bool:
+    if text not in {"true", "false"}:
+        raise ValueError("expected true or false")
+    return text == "true"
+
+
+def parse_secret_key(text: str) -> str | None:
+    if text == "":
+        return None
+    if not 32 <= len(text) <= 1024 or not text.isascii() or not text.isprintable():
+        raise ValueError("expected 32 to 1024 printable ASCII characters (e.g. 43 random base64)")
+    return text
+
+
+def parse_public_url(text: str) -> str | None:
+    if text == "":
+        return None
+    parts = urlsplit(text)
+    if (
+        parts.scheme not in {"http", "https"}
+        or not parts.hostname
+        or parts.username is not None
+        or parts.password is not None
+        or parts.query
+        or parts.fragment
+    ):
+        raise ValueError("expected an http(s) URL without credentials, query or fragment")
+    return text.rstrip("/")
+
+
+def parse_networks(text: str) -> tuple[Network, ...]:
+    if text.strip() == "":
+        return ()
+    networks: list[Network] = []
+    for item in text.split(","):
+        try:
+            networks.append(ipaddress.ip_network(item.strip(), strict=True))
+        except ValueError as exc:
+            raise ValueError(
+                "expected a comma-separated list of IP addresses or CIDR networks "
+                "without host bits (10.0.0.0/8, ::1)"
+            ) from exc
+    return tuple(networks)
+
+
+def parse_log_level(text: str) -> str:
+    if text.lower() not in LOG_LEVELS:
+        raise ValueError("expected one of " + ", ".join(LOG_LEVELS))
+    return text.lower()
+
+
+def parse_path(text: str) -> Path:
+    if text == "" or not Path(text).is_absolute():
+        raise ValueError("expected an absolute directory path")
+    return Path(text)

@@ -1,0 +1,178 @@
+"""The Lua scripts of the Redis store: every operation on a secret is one of them.
+
+Each script touches exactly two keys of one secret, ``KEYS[1]`` (the record, a hash) and
+``KEYS[2]`` (the ciphertext, a string), which share the hash tag ``{<id>}``, so a script runs
+on the one Cluster node that owns the secret, atomically: no other command runs while it does.
+That is what makes "read once" hold for any number of backend instances.
+
+The record hash holds ``lv`` (link verifier), ``rh`` (receipt hash), ``ca``/``ea``/``ku``
+(created, expires, keep until), ``v``/``vl`` (views, views left), ``st`` (``pending``,
+``consumed``, ``burned``, ``expired``), ``sa`` (when the state changed), ``ra`` (last read),
+and while the secret is live ``hl`` (header length) and, with a passphrase, ``pv``
+(passphrase verifier) and ``al`` (attempts left).
+
+Rules every script follows (they mirror :mod:`ots_server.store.rules`):
+
+- Verifiers are compared by ``ct_eq``, which visits every byte whatever differs (XOR
+  accumulated with ``bit.bor``), so the time taken does not depend on the stored verifier.
+- Time is the caller's ``now`` (``ARGV[1]``), never Redis's clock: expiry is checked on every
+  operation, here, exactly as in the SQLite store; a record past ``ku`` is absent.
+- A pending record whose ciphertext key is missing (its TTL fired) is expired.
+- Ending a secret (``finish``) deletes the ciphertext and the live fields and records the state,
+  in the same script. The first write of a script is what Redis refuses when ``maxmemory`` is
+  reached (then nothing was written); a script that has written once runs to the end.
+- TTLs: the ciphertext expires at the secret's expiry, the record at ``keep_until``, both set
+  relative to ``now`` when the secret is created and never extended; ``HSET`` keeps a TTL.
+
+Replies are flat arrays whose first element names the outcome; numbers come back as integers.
+"""
+
+from __future__ import annotations
+
+_PRELUDE = """
+local R, B = KEYS[1], KEYS[2]
+local now = tonumber(ARGV[1])
+
+local function ct_eq(a, b)
+  if type(a) ~= 'string' or type(b) ~= 'string' or #a ~= #b then return false end
+  local d = 0
+  for i = 1, #a do d = bit.bor(d, bit.bxor(string.byte(a, i), string.byte(b, i))) end
+  return d == 0
+end
+
+local function finish(state, at)
+  redis.call('DEL', B)
+  redis.call('HDEL', R, 'hl', 'pv', 'al')
+  redis.call('HSET', R, 'st', state, 'sa', at)
+end
+
+-- The record of a secret the caller holds the key of, or nil and the reply to give.
+-- Fields: 1 lv, 2 st, 3 sa, 4 ea, 5 ku, 6 vl, 7 ca, 8 hl, 9 pv, 10 al.
+local function lookup(check, write)
+  local r = redis.call('HMGET', R, 'lv', 'st', 'sa', 'ea', 'ku', 'vl', 'ca', 'hl', 'pv', 'al')
+  if not r[1] or tonumber(r[5]) <= now or not ct_eq(r[1], check) then
+    return nil, {'not_found'}
+  end
+  if r[2] ~= 'pending' then return nil, {'gone', r[2], tonumber(r[3])} end
+  local ea = tonumber(r[4])
+  if ea <= now or redis.call('EXISTS', B) == 0 then
+    if write then finish('expired', ea) end
+    return nil, {'gone', 'expired', ea}
+  end
+  return r
+end
+"""
+
+#: ARGV: created_at, link verifier, receipt hash, expires_at, keep_until, views, header length,
+#: passphrase verifier ('' for none), attempts ('' for none), blob.
+CREATE = (
+    _PRELUDE
+    + """
+local ku = redis.call('HGET', R, 'ku')
+if ku then
+  if tonumber(ku) > now then return {'exists'} end
+  redis.call('DEL', R)
+end
+local ea, keep = tonumber(ARGV[4]), tonumber(ARGV[5])
+redis.call('SET', B, ARGV[10], 'EX', math.max(1, ea - now))
+redis.call('HSET', R, 'lv', ARGV[2], 'rh', ARGV[3], 'ca', ARGV[1], 'ea', ARGV[4],
+  'ku', ARGV[5], 'v', ARGV[6], 'vl', ARGV[6], 'st', 'pending', 'hl', ARGV[7])
+if ARGV[8] ~= '' then redis.call('HSET', R, 'pv', ARGV[8], 'al', ARGV[9]) end
+redis.call('EXPIRE', R, math.max(1, keep - now))
+return {'ok'}
+"""
+)
+
+#: ARGV: now, link check. Read-only.
+PEEK = (
+    _PRELUDE
+    + """
+local r, reply = lookup(ARGV[2], false)
+if not r then return reply end
+local header = redis.call('GETRANGE', B, 0, tonumber(r[8]) - 1)
+local passphrase = 0
+if r[9] then passphrase = 1 end
+return {'ok', header, redis.call('STRLEN', B), tonumber(r[7]), tonumber(r[4]), tonumber(r[6]),
+  passphrase, tonumber(r[10] or -1)}
+"""
+)
+
+#: ARGV: now, link check, passphrase check ('' for none).
+REVEAL = (
+    _PRELUDE
+    + """
+local r, reply = lookup(ARGV[2], true)
+if not r then return reply end
+if r[9] then
+  local left = tonumber(r[10])
+  if ARGV[3] == '' then return {'passphrase_required', left} end
+  if not ct_eq(r[9], ARGV[3]) then
+    if left <= 1 then
+      finish('burned', now)
+      return {'wrong_passphrase', 0, 1}
+    end
+    redis.call('HSET', R, 'al', left - 1)
+    return {'wrong_passphrase', left - 1, 0}
+  end
+end
+local views_left = tonumber(r[6]) - 1
+local blob = redis.call('GET', B)
+if views_left <= 0 then
+  finish('consumed', now)
+  views_left = 0
+end
+redis.call('HSET', R, 'vl', views_left, 'ra', ARGV[1])
+return {'ok', views_left, blob}
+"""
+)
+
+#: ARGV: now, link check.
+BURN = (
+    _PRELUDE
+    + """
+local r, reply = lookup(ARGV[2], true)
+if not r then return reply end
+finish('burned', now)
+return {'ok', now}
+"""
+)
+
+#: ARGV: now, receipt hash, '1' to burn a pending secret ('0' only reads).
+RECEIPT = (
+    _PRELUDE
+    + """
+local r = redis.call('HMGET', R, 'rh', 'st', 'sa', 'ca', 'ea', 'ku', 'v', 'vl', 'ra')
+if not r[1] or tonumber(r[6]) <= now or not ct_eq(r[1], ARGV[2]) then return {'not_found'} end
+local ea = tonumber(r[5])
+local state, at = r[2], tonumber(r[3] or -1)
+if state == 'pending' and (ea <= now or redis.call('EXISTS', B) == 0) then
+  state, at = 'expired', ea
+  if ARGV[3] == '1' then finish('expired', ea) end
+elseif state == 'pending' and ARGV[3] == '1' then
+  finish('burned', now)
+  state, at = 'burned', now
+end
+return {'ok', state, at, tonumber(r[4]), ea, tonumber(r[7]), tonumber(r[8]), tonumber(r[9] or -1)}
+"""
+)
+
+#: ARGV: now. Ends an expired secret and deletes a record past keep_until; returns
+#: {expired 0/1, purged 0/1, receipt hash or ''}.
+SWEEP = (
+    _PRELUDE
+    + """
+local r = redis.call('HMGET', R, 'st', 'ea', 'ku', 'rh')
+if not r[1] then return {0, 0, ''} end
+local expired, purged = 0, 0
+local ea = tonumber(r[2])
+if r[1] == 'pending' and (ea <= now or redis.call('EXISTS', B) == 0) then
+  finish('expired', ea)
+  expired = 1
+end
+if tonumber(r[3]) <= now then
+  redis.call('DEL', R, B)
+  purged = 1
+end
+return {expired, purged, r[4]}
+"""
+)
