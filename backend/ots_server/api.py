@@ -5,6 +5,11 @@ Each handler validates the request completely (see :mod:`ots_server.bodies` and
 operation and maps its outcome to the contract in docs/API.md. A malformed id in the path is
 answered with the indistinguishable 404 before the body is read or the store is touched.
 
+A request with a valid account token (see :mod:`ots_server.auth`) creates under the account
+limits and links the secret to the account; with ``OTS_REQUIRE_ACCOUNT=true`` a create without
+one is answered ``401 account_required`` before its body is read. Nothing else ever needs an
+account. ``GET /api/v1/limits`` answers the caller's limits.
+
 Creates are the only requests that hold much memory (up to ``max_bytes`` until the store has
 the blob), so a process receives at most ``max_concurrent_uploads`` of them at once; one more
 is answered 503 with ``Retry-After`` before its body is read. Reveal streams the blob in
@@ -20,8 +25,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from ots_server import codec
+from ots_server.auth import CHALLENGE, principal
 from ots_server.bodies import read_create, read_json
 from ots_server.errors import ApiError, SecretNotFound
+from ots_server.limits import Limits
 from ots_server.metrics import Metrics
 from ots_server.settings import Settings
 from ots_server.store.base import (
@@ -53,7 +60,7 @@ async def _slices(blob: bytes) -> AsyncIterator[memoryview]:
         yield view[start : start + STREAM_CHUNK]
 
 
-def _receipt_body(status: ReceiptStatus) -> dict[str, object]:
+def receipt_body(status: ReceiptStatus) -> dict[str, object]:
     return {
         "id": codec.b64encode(status.id),
         "state": status.state,
@@ -93,10 +100,20 @@ class SecretsApi:
             raise SecretNotFound
         return id
 
+    def _limits(self, request: Request) -> Limits:
+        return Limits.for_caller(self.settings, account=principal(request.scope) is not None)
+
     async def limits(self, request: Request) -> Response:
-        return JSONResponse(self.settings.limits)
+        return JSONResponse(self._limits(request).published(self.settings))
 
     async def create(self, request: Request) -> Response:
+        if self.settings.require_account and principal(request.scope) is None:
+            raise ApiError(
+                401,
+                "account_required",
+                "this server only lets account holders create secrets",
+                headers={"WWW-Authenticate": CHALLENGE, "Connection": "close"},
+            )
         if self.uploads >= self.settings.max_concurrent_uploads:
             self.metrics.event("upload_refused")
             raise ApiError(
@@ -112,8 +129,11 @@ class SecretsApi:
             self.uploads -= 1
 
     async def _create(self, request: Request) -> Response:
+        caller = principal(request.scope)
         try:
-            meta, blob = await read_create(request, self.settings)
+            meta, blob = await read_create(
+                request, self._limits(request), timeout=self.settings.upload_timeout
+            )
         except ApiError as exc:
             if exc.error == "timeout":
                 self.metrics.event("upload_timeout")
@@ -135,6 +155,7 @@ class SecretsApi:
                     expires_at=expires_at,
                     keep_until=expires_at + self.settings.receipt_grace,
                     receipt_hash=receipt_hash,
+                    account_id=None if caller is None else caller.account_id,
                 )
             )
         except IdExists:
@@ -233,7 +254,7 @@ class SecretsApi:
             status = await self.store.receipt_status(receipt_hash, self._now())
         except NotFound:
             raise SecretNotFound from None
-        return JSONResponse(_receipt_body(status))
+        return JSONResponse(receipt_body(status))
 
     async def receipt_burn(self, request: Request) -> Response:
         receipt_hash = codec.receipt_hash(await self._json(request, _RECEIPT))
@@ -241,4 +262,4 @@ class SecretsApi:
             status = await self.store.burn_by_receipt(receipt_hash, self._now())
         except NotFound:
             raise SecretNotFound from None
-        return JSONResponse(_receipt_body(status))
+        return JSONResponse(receipt_body(status))

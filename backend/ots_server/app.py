@@ -5,7 +5,9 @@ Middleware, from the outside in::
 
     SecurityHeaders   every response, even 500s from Starlette's error middleware
     Observe           one access-log line and one metrics observation per request
-    RateLimit         per-client token buckets on API POSTs (429 before any body is read)
+    Authenticate      bearer tokens on API requests (401 for a bad one, before anything else)
+    RateLimit         token buckets on API POSTs, per client or per account (429 before any
+                      body is read)
     Starlette's ServerErrorMiddleware -> ExceptionMiddleware -> Router
 
 The lifespan runs the background maintenance (expiry sweep, and with SQLite the WAL
@@ -36,9 +38,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from ots_server.account_api import AccountApi
 from ots_server.api import SecretsApi
+from ots_server.auth import Authenticate
 from ots_server.errors import ApiError, error_response, not_found
 from ots_server.headers import SecurityHeaders
+from ots_server.limits import Limits
 from ots_server.logs import FIELDS
 from ots_server.metrics import Metrics
 from ots_server.observe import Observe
@@ -140,8 +145,11 @@ async def _maintain(
         await asyncio.sleep(max(0.0, min(next_sweep, next_checkpoint) - loop.time()))
 
 
-def _limiter(settings: Settings, store: Store, clock: Callable[[], float]) -> Limiter | None:
-    per_minute, burst = settings.rate_limit_per_minute, settings.rate_limit_burst
+def _limiter(
+    settings: Settings, store: Store, clock: Callable[[], float], *, account: bool
+) -> Limiter | None:
+    limits = Limits.for_caller(settings, account=account)
+    per_minute, burst = limits.rate_limit_per_minute, limits.rate_limit_burst
     if per_minute == 0:
         return None
     if isinstance(store, SharesRateLimits):
@@ -159,6 +167,7 @@ def create_app(
     """Build the app. ``owns_store``: close the store when the lifespan ends."""
     metrics = Metrics()
     api = SecretsApi(settings, store, clock, metrics)
+    account_api = AccountApi(settings, store, clock)
     ops = Operations(store, metrics, build_openapi())
     routes = [
         Route("/api/v1/secrets", api.create, methods=["POST"]),
@@ -168,23 +177,30 @@ def create_app(
         Route("/api/v1/receipts/status", api.receipt_status, methods=["POST"]),
         Route("/api/v1/receipts/burn", api.receipt_burn, methods=["POST"]),
         Route("/api/v1/limits", api.limits, methods=["GET"]),
+        Route("/api/v1/account", account_api.account, methods=["GET"]),
+        Route("/api/v1/account/receipts", account_api.receipts, methods=["GET"]),
         Route("/api/v1/openapi.json", ops.openapi_json, methods=["GET"]),
         Route("/healthz", ops.healthz, methods=["GET"]),
         Route("/readyz", ops.readyz, methods=["GET"]),
         Route("/metrics", ops.metrics_text, methods=["GET"]),
         Route("/s/{id}", ops.link_page, methods=["GET", "HEAD", "OPTIONS"]),
     ]
-    limiter = _limiter(settings, store, clock)
+    limiter = _limiter(settings, store, clock, account=False)
+    account_limiter = _limiter(settings, store, clock, account=True)
 
     def wrap(app: ASGIApp) -> ASGIApp:
         limited = RateLimit(
             app,
             limiter=limiter,
+            account_limiter=account_limiter,
             trusted=settings.trusted_proxies,
             ipv6_prefix=settings.rate_limit_ipv6_prefix,
             on_limited=lambda: metrics.event("rate_limited"),
         )
-        return SecurityHeaders(Observe(limited, routes=routes, metrics=metrics))
+        authenticated = Authenticate(
+            limited, store=store, clock=clock, on_refused=lambda: metrics.event("unauthorized")
+        )
+        return SecurityHeaders(Observe(authenticated, routes=routes, metrics=metrics))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -217,4 +233,5 @@ def create_app(
     app.state.store = store
     app.state.metrics = metrics
     app.state.rate_limiter = limiter
+    app.state.account_rate_limiter = account_limiter
     return app

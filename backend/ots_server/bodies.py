@@ -31,7 +31,7 @@ from starlette.requests import Request
 
 from ots_server import codec
 from ots_server.errors import ApiError, bad_request
-from ots_server.settings import Settings
+from ots_server.limits import Limits
 
 CREATE_MEDIA_TYPE = "application/vnd.ots.secret"
 MAX_META_BYTES = 4096
@@ -137,10 +137,13 @@ async def _read_json(
     return codec.parse_object(raw, allowed, required)
 
 
-async def read_create(request: Request, settings: Settings) -> tuple[CreateMeta, bytearray]:
+async def read_create(
+    request: Request, limits: Limits, *, timeout: float
+) -> tuple[CreateMeta, bytearray]:
+    """The create frame, held to the caller's ``limits`` (anonymous or an account's)."""
     try:
-        with anyio.fail_after(settings.upload_timeout):
-            return await _read_create(request, settings)
+        with anyio.fail_after(timeout):
+            return await _read_create(request, limits)
     except TimeoutError:
         raise _timeout() from None
     except ApiError as exc:
@@ -148,13 +151,13 @@ async def read_create(request: Request, settings: Settings) -> tuple[CreateMeta,
         raise
 
 
-async def _read_create(request: Request, settings: Settings) -> tuple[CreateMeta, bytearray]:
+async def _read_create(request: Request, limits: Limits) -> tuple[CreateMeta, bytearray]:
     kind, params = _media_type(request)
     if kind != CREATE_MEDIA_TYPE or params:
         raise ApiError(415, "unsupported_media_type", f"expected Content-Type: {CREATE_MEDIA_TYPE}")
-    too_large = _too_large(settings.max_bytes, "the secret is larger than this server accepts")
+    too_large = _too_large(limits.max_bytes, "the secret is larger than this server accepts")
     length = _content_length(request)
-    if length is not None and length > 4 + MAX_META_BYTES + settings.max_bytes:
+    if length is not None and length > 4 + MAX_META_BYTES + limits.max_bytes:
         raise too_large
     async with aclosing(request.stream()) as chunks:
         stream = _Stream(chunks)
@@ -167,14 +170,14 @@ async def _read_create(request: Request, settings: Settings) -> tuple[CreateMeta
         raw_meta = await stream.take(meta_length)
         if raw_meta is None:
             raise bad_request("truncated frame")
-        meta = parse_meta(raw_meta, settings)
-        blob = await stream.rest(settings.max_bytes, too_large)
+        meta = parse_meta(raw_meta, limits)
+        blob = await stream.rest(limits.max_bytes, too_large)
     if len(blob) < meta.header_length:
         raise bad_request("the blob is shorter than header_length (or empty)")
     return meta, blob
 
 
-def parse_meta(raw: bytes, settings: Settings) -> CreateMeta:
+def parse_meta(raw: bytes, limits: Limits) -> CreateMeta:
     """Validate the create meta: 400 for malformed fields, 422 for out-of-range values."""
     body = codec.parse_object(raw, CREATE_FIELDS, CREATE_REQUIRED)
     id = codec.field_bytes(body, "id", codec.ID_BYTES)
@@ -188,23 +191,23 @@ def parse_meta(raw: bytes, settings: Settings) -> CreateMeta:
     attempts = codec.field_int(body, "attempts")
     if attempts is not None and passphrase_verifier is None:
         raise bad_request("attempts: only allowed with passphrase_verifier")
-    ttl = settings.ttl_default if ttl is None else ttl
-    if not settings.ttl_min <= ttl <= settings.ttl_max:
+    ttl = limits.ttl_default if ttl is None else ttl
+    if not limits.ttl_min <= ttl <= limits.ttl_max:
         raise ApiError(
-            422, "invalid_ttl", "ttl is out of range", min=settings.ttl_min, max=settings.ttl_max
+            422, "invalid_ttl", "ttl is out of range", min=limits.ttl_min, max=limits.ttl_max
         )
     views = 1 if views is None else views
-    if not 1 <= views <= settings.max_views:
-        raise ApiError(422, "invalid_views", "views is out of range", min=1, max=settings.max_views)
+    if not 1 <= views <= limits.max_views:
+        raise ApiError(422, "invalid_views", "views is out of range", min=1, max=limits.max_views)
     if passphrase_verifier is not None:
-        attempts = settings.default_attempts if attempts is None else attempts
-        if not 1 <= attempts <= settings.max_attempts:
+        attempts = limits.default_attempts if attempts is None else attempts
+        if not 1 <= attempts <= limits.max_attempts:
             raise ApiError(
                 422,
                 "invalid_attempts",
                 "attempts is out of range",
                 min=1,
-                max=settings.max_attempts,
+                max=limits.max_attempts,
             )
     return CreateMeta(
         id=id,

@@ -1,4 +1,5 @@
-"""The operator command ``ots-server``: ``serve`` runs the app under uvicorn, ``purge`` sweeps once.
+"""The operator command ``ots-server``: ``serve`` runs the app under uvicorn, ``purge`` sweeps once,
+``accounts …`` manages accounts and their tokens (:mod:`ots_server.admin`).
 
 Settings come only from ``OTS_*`` variables (listed with their defaults by ``--help``); they
 are parsed and the store is opened (and migrated) before uvicorn starts, so a bad setting
@@ -23,6 +24,7 @@ import sys
 import time
 from collections.abc import Sequence
 
+from ots_server import admin
 from ots_server.logs import configure_logging
 from ots_server.settings import Settings, SettingsError, describe_variables
 from ots_server.store import open_store
@@ -63,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog=epilog,
         formatter_class=_Formatter,
     )
+    admin.add_parser(commands, _Formatter)
     return parser
 
 
@@ -130,6 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             configure_logging(settings.log_level)
             asyncio.run(_check_store(settings))
             return _serve(settings, args.host, args.port, args.workers)
+        if args.command == "accounts":
+            return asyncio.run(admin.run(settings, args))
         print(json.dumps(asyncio.run(_purge(settings))))
         return EXIT_OK
     except (SettingsError, RedisRefused) as exc:

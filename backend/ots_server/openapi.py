@@ -2,9 +2,8 @@
 
 tests/server/test_schemathesis.py runs schemathesis against the app with this document, so a
 status code, content type, header or body shape the app sends but this document does not
-declare (or the reverse, for valid data) fails the suite. The base64url patterns encode
-canonical form: the last character of a 16-byte value carries 4 zero bits, of a 32-byte
-value 2 zero bits.
+declare (or the reverse, for valid data) fails the suite. The component schemas are in
+:mod:`ots_server.openapi_schemas`.
 """
 
 from __future__ import annotations
@@ -12,17 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from ots_server.bodies import CREATE_MEDIA_TYPE, MAX_HEADER_LENGTH, MAX_META_BYTES
+from ots_server.openapi_schemas import ID_PATTERN, build_schemas, ref
 
-ID_PATTERN = "^[A-Za-z0-9_-]{21}[AQgw]$"
-B32_PATTERN = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$"
-RECEIPT_PATTERN = "^otsr_[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$"
-
-_TIME = {"type": "integer", "description": "Unix seconds"}
-_NULLABLE_TIME = {"type": ["integer", "null"], "description": "Unix seconds"}
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
+#: Every /api/v1 operation takes an optional account token; the account ones require it.
+OPTIONAL_TOKEN: list[dict[str, list[str]]] = [{}, {"bearer": []}]
+TOKEN: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
 def _json(schema: dict[str, Any], description: str, **extra: Any) -> dict[str, Any]:
@@ -31,13 +24,26 @@ def _json(schema: dict[str, Any], description: str, **extra: Any) -> dict[str, A
 
 
 def _error(description: str, schema: str = "Error", **extra: Any) -> dict[str, Any]:
-    return _json(_ref(schema), description, **extra)
+    return _json(ref(schema), description, **extra)
+
+
+_WWW_AUTHENTICATE = {
+    "WWW-Authenticate": {
+        "schema": {"type": "string", "pattern": "^Bearer"},
+        "required": False,
+        "description": "With error unauthorized or account_required",
+    }
+}
 
 
 def _errors(*statuses: int) -> dict[str, Any]:
     known = {
-        400: _error("Malformed body, field, base64 or frame"),
-        401: _error("Passphrase proof required; nothing was spent", "AttemptsError"),
+        400: _error("Malformed body, field, base64, frame or query"),
+        401: _error(
+            "The account token is malformed, unknown or revoked (unauthorized), or missing where"
+            " one is needed (unauthorized; account_required on create)",
+            headers=_WWW_AUTHENTICATE,
+        ),
         403: _error("Wrong passphrase proof; one attempt spent", "AttemptsError"),
         404: _error("Unknown, malformed, not matching, or gone without proof of key"),
         405: _error("Method not allowed"),
@@ -76,166 +82,35 @@ def _id_param() -> dict[str, Any]:
 
 
 def _proof_body(schema: str) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": _ref(schema)}}}
+    return {"required": True, "content": {"application/json": {"schema": ref(schema)}}}
 
 
-_LIMITS = (
-    "api_version",
-    "ttl_min",
-    "ttl_max",
-    "ttl_default",
-    "max_bytes",
-    "max_views",
-    "max_attempts",
-    "default_attempts",
-    "rate_limit_per_minute",
-    "rate_limit_burst",
-)
 _JSON_ERRORS = (400, 404, 405, 408, 413, 415, 429, 503)
 
 
+def _add_authentication(paths: dict[str, Any]) -> None:
+    """Every /api operation takes a token (401 for a bad one, 503 if the store cannot check
+    it); reveal's 401 is also ``passphrase_required``."""
+    for path, item in paths.items():
+        if not path.startswith("/api/"):
+            continue
+        for operation in item.values():
+            operation.setdefault("security", OPTIONAL_TOKEN)
+            responses = operation["responses"]
+            auth = _errors(401, 503)
+            if "401" in responses:
+                auth["401"] = _error(
+                    "Passphrase proof required, nothing spent (passphrase_required); or the "
+                    "account token is malformed, unknown or revoked (unauthorized)",
+                    "AuthOrAttemptsError",
+                    headers=_WWW_AUTHENTICATE,
+                )
+            responses.update({status: auth[status] for status in auth if status != "503"})
+            responses.setdefault("503", auth["503"])
+
+
 def build_openapi() -> dict[str, Any]:
-    b32 = {"type": "string", "pattern": B32_PATTERN}
-    schemas: dict[str, Any] = {
-        "Error": {
-            "type": "object",
-            "required": ["error", "detail"],
-            "properties": {"error": {"type": "string"}, "detail": {"type": "string"}},
-        },
-        "AttemptsError": {
-            "allOf": [
-                _ref("Error"),
-                {
-                    "type": "object",
-                    "required": ["attempts_left"],
-                    "properties": {
-                        "attempts_left": {"type": "integer", "minimum": 0},
-                        "burned": {"type": "boolean"},
-                    },
-                },
-            ]
-        },
-        "GoneError": {
-            "allOf": [
-                _ref("Error"),
-                {
-                    "type": "object",
-                    "required": ["state", "at"],
-                    "properties": {
-                        "state": {"enum": ["consumed", "burned", "expired"]},
-                        "at": _TIME,
-                    },
-                },
-            ]
-        },
-        "TooLargeError": {
-            "allOf": [
-                _ref("Error"),
-                {"type": "object", "required": ["max_bytes"],
-                 "properties": {"max_bytes": {"type": "integer"}}},
-            ]
-        },
-        "RangeError": {
-            "allOf": [
-                _ref("Error"),
-                {"type": "object", "required": ["min", "max"],
-                 "properties": {"min": {"type": "integer"}, "max": {"type": "integer"}}},
-            ]
-        },
-        "RateLimitedError": {
-            "allOf": [
-                _ref("Error"),
-                {"type": "object", "required": ["retry_after"],
-                 "properties": {"retry_after": {"type": "integer", "minimum": 1}}},
-            ]
-        },
-        "ProofRequest": {
-            "type": "object",
-            "required": ["proof"],
-            "additionalProperties": False,
-            "properties": {"proof": b32},
-        },
-        "RevealRequest": {
-            "type": "object",
-            "required": ["proof"],
-            "additionalProperties": False,
-            "properties": {"proof": b32, "passphrase_proof": {"anyOf": [b32, {"type": "null"}]}},
-        },
-        "ReceiptRequest": {
-            "type": "object",
-            "required": ["receipt"],
-            "additionalProperties": False,
-            "properties": {"receipt": {"type": "string", "pattern": RECEIPT_PATTERN}},
-        },
-        "Created": {
-            "type": "object",
-            "required": ["id", "receipt", "created_at", "expires_at", "views", "attempts"],
-            "properties": {
-                "id": {"type": "string", "pattern": ID_PATTERN},
-                "receipt": {"type": "string", "pattern": RECEIPT_PATTERN},
-                "created_at": _TIME,
-                "expires_at": _TIME,
-                "views": {"type": "integer", "minimum": 1},
-                "attempts": {"type": ["integer", "null"], "minimum": 1},
-            },
-        },
-        "Peek": {
-            "type": "object",
-            "required": [
-                "id", "header", "size", "created_at", "expires_at", "views_left",
-                "passphrase", "attempts_left",
-            ],
-            "properties": {
-                "id": {"type": "string", "pattern": ID_PATTERN},
-                "header": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"},
-                "size": {"type": "integer", "minimum": 1},
-                "created_at": _TIME,
-                "expires_at": _TIME,
-                "views_left": {"type": "integer", "minimum": 1},
-                "passphrase": {"type": "boolean"},
-                "attempts_left": {"type": ["integer", "null"], "minimum": 1},
-            },
-        },
-        "Burned": {
-            "type": "object",
-            "required": ["id", "state", "at"],
-            "properties": {
-                "id": {"type": "string", "pattern": ID_PATTERN},
-                "state": {"const": "burned"},
-                "at": _TIME,
-            },
-        },
-        "Receipt": {
-            "type": "object",
-            "required": [
-                "id", "state", "created_at", "expires_at", "views", "views_left",
-                "read_at", "burned_at",
-            ],
-            "properties": {
-                "id": {"type": "string", "pattern": ID_PATTERN},
-                "state": {"enum": ["pending", "read", "burned", "expired"]},
-                "created_at": _TIME,
-                "expires_at": _TIME,
-                "views": {"type": "integer", "minimum": 1},
-                "views_left": {"type": "integer", "minimum": 0},
-                "read_at": _NULLABLE_TIME,
-                "burned_at": _NULLABLE_TIME,
-            },
-        },
-        "Limits": {
-            "type": "object",
-            "required": [*_LIMITS, "public_url"],
-            "properties": {
-                **{name: {"type": "integer", "minimum": 0} for name in _LIMITS},
-                "public_url": {"type": ["string", "null"]},
-            },
-        },
-        "Status": {
-            "type": "object",
-            "required": ["status"],
-            "properties": {"status": {"type": "string"}},
-        },
-    }  # fmt: skip
+    schemas = build_schemas()
     secret_path = "/api/v1/secrets/{id}"  # noqa: S105 (a URL path)
     paths: dict[str, Any] = {
         "/api/v1/secrets": {
@@ -255,7 +130,7 @@ def build_openapi() -> dict[str, Any]:
                     },
                 },
                 "responses": {
-                    "201": _json(_ref("Created"), "Stored"),
+                    "201": _json(ref("Created"), "Stored"),
                     **_errors(400, 405, 408, 409, 413, 415, 422, 429, 503, 507),
                 },
             }
@@ -267,7 +142,7 @@ def build_openapi() -> dict[str, Any]:
                 "parameters": [_id_param()],
                 "requestBody": _proof_body("ProofRequest"),
                 "responses": {
-                    "200": _json(_ref("Peek"), "The secret is live"),
+                    "200": _json(ref("Peek"), "The secret is live"),
                     **_errors(*_JSON_ERRORS, 410),
                 },
             }
@@ -308,7 +183,7 @@ def build_openapi() -> dict[str, Any]:
                 "parameters": [_id_param()],
                 "requestBody": _proof_body("ProofRequest"),
                 "responses": {
-                    "200": _json(_ref("Burned"), "Burned now"),
+                    "200": _json(ref("Burned"), "Burned now"),
                     **_errors(*_JSON_ERRORS, 410, 507),
                 },
             }
@@ -319,7 +194,7 @@ def build_openapi() -> dict[str, Any]:
                 "summary": "What happened to a secret, for its sender",
                 "requestBody": _proof_body("ReceiptRequest"),
                 "responses": {
-                    "200": _json(_ref("Receipt"), "The receipt"),
+                    "200": _json(ref("Receipt"), "The receipt"),
                     **_errors(*_JSON_ERRORS),
                 },
             }
@@ -330,7 +205,7 @@ def build_openapi() -> dict[str, Any]:
                 "summary": "Burn a pending secret by its receipt (idempotent)",
                 "requestBody": _proof_body("ReceiptRequest"),
                 "responses": {
-                    "200": _json(_ref("Receipt"), "The receipt after the burn"),
+                    "200": _json(ref("Receipt"), "The receipt after the burn"),
                     **_errors(*_JSON_ERRORS, 507),
                 },
             }
@@ -339,7 +214,35 @@ def build_openapi() -> dict[str, Any]:
             "get": {
                 "operationId": "limits",
                 "summary": "The server's published limits",
-                "responses": {"200": _json(_ref("Limits"), "Limits"), **_errors(405)},
+                "responses": {"200": _json(ref("Limits"), "Limits"), **_errors(405)},
+            }
+        },
+        "/api/v1/account": {
+            "get": {
+                "operationId": "account",
+                "summary": "The account of the token: email, limits, token names",
+                "security": TOKEN,
+                "responses": {"200": _json(ref("Account"), "The account"), **_errors(405)},
+            }
+        },
+        "/api/v1/account/receipts": {
+            "get": {
+                "operationId": "accountReceipts",
+                "summary": "Receipts of the account's secrets, newest first",
+                "security": TOKEN,
+                "parameters": [
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+                        "description": "How many receipts at most (default 100)",
+                    }
+                ],
+                "responses": {
+                    "200": _json(ref("Receipts"), "The receipts"),
+                    **_errors(400, 405),
+                },
             }
         },
         "/api/v1/openapi.json": {
@@ -353,14 +256,14 @@ def build_openapi() -> dict[str, Any]:
             "get": {
                 "operationId": "healthz",
                 "summary": "Liveness",
-                "responses": {"200": _json(_ref("Status"), "Serving"), **_errors(405)},
+                "responses": {"200": _json(ref("Status"), "Serving"), **_errors(405)},
             }
         },
         "/readyz": {
             "get": {
                 "operationId": "readyz",
                 "summary": "Readiness: the store answers",
-                "responses": {"200": _json(_ref("Status"), "Ready"), **_errors(405, 503)},
+                "responses": {"200": _json(ref("Status"), "Ready"), **_errors(405, 503)},
             }
         },
         "/metrics": {
@@ -407,6 +310,7 @@ def build_openapi() -> dict[str, Any]:
             },
         },
     }
+    _add_authentication(paths)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -415,5 +319,14 @@ def build_openapi() -> dict[str, Any]:
             "description": "One-time secrets; the server stores only ciphertext. See docs/API.md.",
         },
         "paths": paths,
-        "components": {"schemas": schemas},
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An account token: ots_ followed by 43 base64url characters",
+                }
+            },
+        },
     }

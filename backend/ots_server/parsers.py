@@ -44,6 +44,21 @@ def parse_size(text: str) -> int:
     return int(match.group(1)) * _SIZE_UNITS[match.group(2)]
 
 
+def parse_positive_duration(text: str) -> int:
+    """A duration of at least one second (0 would mean "unset", which is the variable's absence)."""
+    seconds = parse_duration(text)
+    if seconds == 0:
+        raise ValueError("expected a duration of at least 1s")
+    return seconds
+
+
+def parse_positive_size(text: str) -> int:
+    size = parse_size(text)
+    if size == 0:
+        raise ValueError("expected a size of at least 1 byte")
+    return size
+
+
 def parse_int(text: str) -> int:
     if _INTEGER.fullmatch(text) is None:
         raise ValueError("expected a non-negative integer in decimal digits")

@@ -20,6 +20,11 @@ A shared limiter that cannot reach its store answers 503 ``unavailable`` (the re
 not have been served anyway); one whose store is full lets the request through (reveals and
 burns free memory, and creates are refused by the store itself).
 
+A request that authenticated with an account token (see :mod:`ots_server.auth`, which runs
+first) is limited per *account* instead, with the account limits
+(``OTS_ACCOUNT_RATE_LIMIT_*``): its subject is the account's random id, whatever address the
+request comes from, hashed like an address.
+
 Memory is bounded without ever handing anyone a reset: buckets are kept in the order they were
 last used, and a bucket that has refilled completely (which is the same as having none) is
 dropped from the front of that order. When ``max_buckets`` clients are all still refilling,
@@ -41,6 +46,7 @@ from typing import Protocol, runtime_checkable
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ots_server.auth import principal
 from ots_server.errors import error_response
 from ots_server.settings import Network
 from ots_server.store.base import StoreFull, StoreUnavailable
@@ -170,26 +176,33 @@ class RateLimit:
         app: ASGIApp,
         *,
         limiter: Limiter | None,
+        account_limiter: Limiter | None = None,
         trusted: Sequence[Network],
         ipv6_prefix: int,
         on_limited: Callable[[], None],
     ) -> None:
         self.app = app
         self.limiter = limiter
+        self.account_limiter = account_limiter
         self.trusted = tuple(trusted)
         self.ipv6_prefix = ipv6_prefix
         self.on_limited = on_limited
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        account = principal(scope) if scope["type"] == "http" else None
+        limiter = self.limiter if account is None else self.account_limiter
         if (
-            self.limiter is not None
+            limiter is not None
             and scope["type"] == "http"
             and scope["method"] == "POST"
             and scope["path"].startswith("/api/")
         ):
-            address = client_address(scope, self.trusted)
+            if account is None:
+                key = subject(client_address(scope, self.trusted), self.ipv6_prefix)
+            else:
+                key = "account:" + account.account_id.hex()
             try:
-                wait = await self.limiter.acquire(subject(address, self.ipv6_prefix))
+                wait = await limiter.acquire(key)
             except StoreFull:
                 wait = 0.0
             except StoreUnavailable as exc:
@@ -205,7 +218,8 @@ class RateLimit:
                 response = error_response(
                     429,
                     "rate_limited",
-                    "too many requests from this client; retry later",
+                    f"too many requests from this {'client' if account is None else 'account'};"
+                    " retry later",
                     headers={"Retry-After": str(retry_after)},
                     retry_after=retry_after,
                 )

@@ -10,6 +10,12 @@ Every error is a :class:`SettingsError` whose message names the variable and the
 form. Values are echoed back, except for ``OTS_STORE_URL`` (it may carry a password) and
 ``OTS_RATE_LIMIT_KEY``; neither appears in the ``repr`` of a ``Settings`` either.
 
+Account limits (``OTS_ACCOUNT_*``) apply to requests with a valid account token. Left unset,
+``OTS_ACCOUNT_TTL_MAX`` is 30 days (or ``OTS_TTL_MAX`` if that is longer) and
+``OTS_ACCOUNT_MAX_BYTES`` is four times ``OTS_MAX_BYTES`` (at most what the store takes); set,
+they must not be below the anonymous limits. The limits a caller gets are computed by
+:mod:`ots_server.limits`.
+
 Store-specific rules: with a Redis store ``OTS_MAX_BYTES`` is at most
 :data:`~ots_server.store.redis_url.REDIS_MAX_BYTES` (a blob travels as one script argument and
 lives in Redis's memory), and ``OTS_MAX_STORE_BYTES`` must stay 0 (the quota is SQLite's; with
@@ -42,6 +48,8 @@ from ots_server.parsers import (
     parse_log_level,
     parse_networks,
     parse_path,
+    parse_positive_duration,
+    parse_positive_size,
     parse_public_url,
     parse_secret_key,
     parse_size,
@@ -146,6 +154,29 @@ VARIABLES: tuple[Variable, ...] = (
         parse_secret_key, secret=True,
     ),
     Variable(
+        "OTS_REQUIRE_ACCOUNT", "require_account", "true or false", "false",
+        "only requests with an account token may create secrets (reading never needs one)",
+        parse_bool,
+    ),
+    Variable(
+        "OTS_ACCOUNT_TTL_MAX", "account_ttl_max", "duration", "30d",
+        "longest TTL accepted with an account token (at least OTS_TTL_MAX)",
+        parse_positive_duration,
+    ),
+    Variable(
+        "OTS_ACCOUNT_MAX_BYTES", "account_max_bytes", "size", "4*OTS_MAX_BYTES",
+        "largest ciphertext accepted with an account token (at least OTS_MAX_BYTES)",
+        parse_positive_size,
+    ),
+    Variable(
+        "OTS_ACCOUNT_RATE_LIMIT_PER_MINUTE", "account_rate_limit_per_minute", "integer", "600",
+        "API POSTs per account per minute, whatever its address (0 disables)", parse_int,
+    ),
+    Variable(
+        "OTS_ACCOUNT_RATE_LIMIT_BURST", "account_rate_limit_burst", "integer", "120",
+        "API POSTs an account may make at once before its rate applies", parse_int,
+    ),
+    Variable(
         "OTS_MAX_CONCURRENT_UPLOADS", "max_concurrent_uploads", "integer", "32",
         "creates a process receives at once; more are answered 503 with Retry-After", parse_int,
     ),
@@ -204,6 +235,13 @@ class Settings:
     rate_limit_burst: int = 30
     rate_limit_ipv6_prefix: int = 64
     rate_limit_key: str | None = field(default=None, repr=False)
+    require_account: bool = False
+    #: 0 means unset: ``max(30 days, ttl_max)``; filled in by ``__post_init__``.
+    account_ttl_max: int = 0
+    #: 0 means unset: ``4 * max_bytes``, at most the store's ceiling; filled in likewise.
+    account_max_bytes: int = 0
+    account_rate_limit_per_minute: int = 600
+    account_rate_limit_burst: int = 120
     max_concurrent_uploads: int = 32
     upload_timeout: int = MINUTE
     max_store_bytes: int = 0
@@ -251,6 +289,7 @@ class Settings:
             raise SettingsError("OTS_REDIS_ALLOW_EVICTION: expected true or false")
         if self.store_kind == "redis":
             self._check_redis()
+        self._check_accounts()
         if self.log_level not in LOG_LEVELS:
             raise SettingsError(f"OTS_LOG_LEVEL: expected one of {', '.join(LOG_LEVELS)}")
 
@@ -258,6 +297,25 @@ class Settings:
     def store_kind(self) -> str:
         """``"sqlite"`` or ``"redis"``: which store ``store_url`` names."""
         return "redis" if is_redis_url(self.store_url) else "sqlite"
+
+    @property
+    def max_bytes_ceiling(self) -> int:
+        """The largest ``max_bytes`` the configured store takes."""
+        return REDIS_MAX_BYTES if self.store_kind == "redis" else MAX_BYTES_CEILING
+
+    def _check_accounts(self) -> None:
+        if not isinstance(self.require_account, bool):
+            raise SettingsError("OTS_REQUIRE_ACCOUNT: expected true or false")
+        if self.account_ttl_max == 0:
+            object.__setattr__(self, "account_ttl_max", max(30 * DAY, self.ttl_max))
+        if self.account_max_bytes == 0:
+            default = min(4 * self.max_bytes, self.max_bytes_ceiling)
+            object.__setattr__(self, "account_max_bytes", default)
+        self._check_range("account_ttl_max", self.ttl_max, 365 * DAY, "OTS_TTL_MAX")
+        ceiling = self.max_bytes_ceiling
+        self._check_range("account_max_bytes", self.max_bytes, ceiling, "OTS_MAX_BYTES")
+        self._check_range("account_rate_limit_per_minute", 0, 1_000_000)
+        self._check_range("account_rate_limit_burst", 1, 1_000_000)
 
     def _check_redis(self) -> None:
         if self.max_bytes > REDIS_MAX_BYTES:
@@ -294,23 +352,6 @@ class Settings:
                 shown = "" if variable.secret else f", got {raw!r}"
                 raise SettingsError(f"{variable.name}: {exc}{shown}") from None
         return cls(**values)
-
-    @property
-    def limits(self) -> dict[str, int | str | None]:
-        """The public limits, as published by ``GET /api/v1/limits``."""
-        return {
-            "api_version": 1,
-            "ttl_min": self.ttl_min,
-            "ttl_max": self.ttl_max,
-            "ttl_default": self.ttl_default,
-            "max_bytes": self.max_bytes,
-            "max_views": self.max_views,
-            "max_attempts": self.max_attempts,
-            "default_attempts": self.default_attempts,
-            "rate_limit_per_minute": self.rate_limit_per_minute,
-            "rate_limit_burst": self.rate_limit_burst,
-            "public_url": self.public_url,
-        }
 
 
 def describe_variables() -> str:

@@ -36,7 +36,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path, rate_limit_per_minute=0)
+    return Settings(data_dir=tmp_path, rate_limit_per_minute=0, account_rate_limit_per_minute=0)
 
 
 @pytest.fixture

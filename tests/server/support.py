@@ -28,7 +28,8 @@ import anyio
 import httpx
 from starlette.types import ASGIApp, Message
 
-from ots_server.store.base import NewSecret
+from ots_server.accounts import new_token, normalise_email
+from ots_server.store.base import NewAccount, NewSecret, NewToken
 
 START = 1_790_000_000
 CREATE_TYPE = "application/vnd.ots.secret"
@@ -137,13 +138,49 @@ class SimSecret:
         return body
 
 
+@dataclass(frozen=True)
+class SimAccount:
+    """An account as the operator command makes it: random id, normalised email, one token."""
+
+    id: bytes
+    email: str
+    email_key: str
+    token: str = field(repr=False)
+    token_hash: bytes = field(repr=False)
+
+    @classmethod
+    def make(cls, email: str | None = None) -> SimAccount:
+        address, key = normalise_email(email or f"user-{os.urandom(4).hex()}@example.org")
+        token, token_hash = new_token()
+        return cls(os.urandom(16), address, key, token, token_hash)
+
+    def new_account(self, now: int, *, name: str = "default") -> NewAccount:
+        return NewAccount(self.id, self.email, self.email_key, now, self.new_token(now, name))
+
+    def new_token(self, now: int, name: str) -> NewToken:
+        return NewToken(name, self.token_hash, now)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
 def frame(meta: bytes, blob: bytes) -> bytes:
     return struct.pack(">I", len(meta)) + meta + blob
 
 
 def create(client: httpx.Client, secret: SimSecret, **meta: Any) -> httpx.Response:
+    return create_as(client, secret, {}, **meta)
+
+
+def create_as(
+    client: httpx.Client, secret: SimSecret, headers: Mapping[str, str], **meta: Any
+) -> httpx.Response:
+    """Create with extra request headers (an account token)."""
     return client.post(
-        "/api/v1/secrets", content=secret.frame(**meta), headers={"Content-Type": CREATE_TYPE}
+        "/api/v1/secrets",
+        content=secret.frame(**meta),
+        headers={"Content-Type": CREATE_TYPE, **headers},
     )
 
 

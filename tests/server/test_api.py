@@ -402,6 +402,7 @@ def test_limits_are_published(tmp_path: Path, sqlite_store: SQLiteStore) -> None
         "rate_limit_per_minute": 30,
         "rate_limit_burst": 30,
         "public_url": "https://ots.example.org",
+        "require_account": False,
     }
 
 
@@ -422,6 +423,7 @@ def test_malformed_ids_never_touch_the_store(
 ) -> None:
     counting = _CountingStore(sqlite_store)
     app = create_app(settings, counting, clock=clock)
+    counting.calls.clear()  # building the app may look for a shared rate limiter
     body = SimSecret.make().reveal_body()
     ids = ["x", "A" * 21, "A" * 23, "A" * 21 + "B", "A" * 20 + "=" * 2, "%00" * 16, "é" * 22]
     client = TestClient(app)  # no lifespan: no background sweep or checkpoint to count

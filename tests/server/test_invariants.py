@@ -44,6 +44,7 @@ def test_the_link_page_never_touches_the_store(tmp_path: Path) -> None:
         counting = _CountingStore(store)
         settings = Settings(data_dir=tmp_path, rate_limit_per_minute=0)
         app = create_app(settings, counting)
+        counting.calls.clear()  # building the app may look for a shared rate limiter
         client = TestClient(app)  # no lifespan: no background sweep or checkpoint to count
         sid = SimSecret.make().sid
         for method in ("GET", "HEAD", "OPTIONS"):

@@ -14,6 +14,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from ots_server.app import create_app
+from ots_server.cli import main
 from ots_server.settings import Settings
 from ots_server.store.base import Gone, NotFound
 from ots_server.store.redis_store import RedisStore
@@ -25,7 +26,7 @@ from .redis_support import (
     machine_url,
     unique_prefix,
 )
-from .support import START, FakeClock, SimSecret, assert_error, create, free_port, post
+from .support import START, FakeClock, SimSecret, assert_error, create, create_as, free_port, post
 
 CLIENT = ("192.0.2.1", 1000)
 RECEIPT = {"receipt": "otsr_" + "A" * 43}
@@ -197,3 +198,40 @@ def test_an_unreachable_redis_gets_fast_503s(clock: FakeClock) -> None:
     with _client(url, clock) as client:  # no limiter: the store itself answers 503
         assert_error(create(client, secret), 503, "unavailable")
         assert_error(client.post("/api/v1/receipts/burn", json=RECEIPT), 503, "unavailable")
+
+
+def test_accounts_work_on_redis(
+    prefix: str,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = machine_url(prefix)
+    monkeypatch.setenv("OTS_STORE_URL", url)
+
+    def operator(*argv: str) -> str:
+        assert main(["accounts", *argv]) == 0
+        return capsys.readouterr().out.strip()
+
+    headers = {"Authorization": f"Bearer {operator('add', 'rita@example.org')}"}
+    ci = {"Authorization": f"Bearer {operator('token', 'add', 'rita@example.org')}"}
+    with _client(url, clock, require_account=True) as client:
+        assert_error(create(client, SimSecret.make()), 401, "account_required")
+        secret = SimSecret.make()
+        assert create_as(client, secret, ci, ttl=30 * 24 * 3600).status_code == 201
+        clock.advance(1)
+        other = SimSecret.make()
+        assert create_as(client, other, headers).status_code == 201
+        post(client, other, "reveal", other.reveal_body())
+        listed = client.get("/api/v1/account/receipts", headers=headers).json()["receipts"]
+        assert [(r["id"], r["state"]) for r in listed] == [
+            (other.sid, "read"),
+            (secret.sid, "pending"),
+        ]
+        account = client.get("/api/v1/account", headers=headers).json()
+        assert sorted(t["name"] for t in account["tokens"]) == ["default", "token-2"]
+        operator("token", "revoke", "rita@example.org", "token-2")
+        assert_error(client.get("/api/v1/account", headers=ci), 401, "unauthorized")
+        operator("delete", "rita@example.org")
+        assert_error(client.get("/api/v1/account", headers=headers), 401, "unauthorized")
+        assert post(client, secret, "reveal", secret.reveal_body()).content == secret.blob

@@ -5,6 +5,7 @@ the least-privilege ACL user documented in docs/deploy.md, on one server and on 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import re
 import subprocess
@@ -16,11 +17,11 @@ from starlette.testclient import TestClient
 
 from ots_server.app import create_app
 from ots_server.settings import Settings
-from ots_server.store.base import StoreUnavailable
+from ots_server.store.base import StoreUnavailable, UnknownToken
 from ots_server.store.redis_store import RedisStore
 
 from .redis_support import LocalCluster, RedisServer, delete_prefix, redis_server, unique_prefix
-from .support import START, FakeClock, SimSecret, assert_error, create, post
+from .support import START, FakeClock, SimAccount, SimSecret, assert_error, create, post
 
 DEPLOY = Path(__file__).resolve().parents[2] / "docs" / "deploy.md"
 
@@ -31,8 +32,27 @@ def _app(url: str, clock: FakeClock, **overrides: object) -> TestClient:
     return TestClient(app, base_url="http://ots.test")
 
 
+async def _accounts_round_trip(store: RedisStore) -> None:
+    """Every account operation once: create, find, list, token add and use, a linked secret
+    and its listing, revoke, delete."""
+    account, ci = SimAccount.make(), SimAccount.make()
+    await store.create_account(account.new_account(START))
+    assert (await store.find_account(account.email_key)).id == account.id
+    await store.add_token(account.id, ci.new_token(START, "ci"))
+    assert (await store.authenticate(ci.token_hash, START)).token_name == "ci"
+    secret = SimSecret.make()
+    await store.create(dataclasses.replace(secret.new_secret(START), account_id=account.id))
+    assert [r.id for r in await store.account_receipts(account.id, START, 10)] == [secret.id]
+    assert [a.id for a in await store.list_accounts()] == [account.id]
+    await store.revoke_token(account.id, "ci")
+    await store.delete_account(account.id)
+    with pytest.raises(UnknownToken):
+        await store.authenticate(account.token_hash, START)
+
+
 async def _round_trip(url: str) -> list[str]:
-    """Start-up check, then create, peek, reveal, receipts, sweep; the check's warnings."""
+    """Start-up check, then create, peek, reveal, receipts, sweep, accounts; the check's
+    warnings."""
     store = RedisStore.from_url(url)
     try:
         warnings = await store.startup_check(allow_eviction=False)
@@ -45,6 +65,7 @@ async def _round_trip(url: str) -> list[str]:
         assert (await store.burn_by_receipt(receipt, START)).state == "burned"
         assert (await store.purge_expired(START + 10**7)).purged == 1
         assert await store.rate_limiter(60, 2, lambda: 1.0, key=None).acquire("a") == 0
+        await _accounts_round_trip(store)
         await store.check()
         return warnings
     finally:

@@ -4,8 +4,10 @@ answers of a real secret's lifecycle are validated against the same document."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,7 @@ from ots_server.app import create_app
 from ots_server.settings import Settings
 from ots_server.store.sqlite import SQLiteStore
 
-from .support import CREATE_TYPE, SimSecret
+from .support import CREATE_TYPE, SimAccount, SimSecret
 
 CHECKS = [
     not_a_server_error,
@@ -92,3 +94,42 @@ def test_lifecycle_answers_match_the_description(api_schema: Any) -> None:
     call("/api/v1/secrets/{id}/burn", "POST", 200, path_parameters=sid, body=secret.proof_body())
     call("/api/v1/secrets/{id}/peek", "POST", 410, path_parameters=sid, body=secret.proof_body())
     call("/api/v1/receipts/burn", "POST", 200, body=receipt)
+
+
+def test_account_answers_match_the_description(api_schema: Any) -> None:
+    """Fuzzing cannot know a token either: the account endpoints, a create under the account
+    limits, and 401s for a bad token on endpoints where a token is optional."""
+    account = SimAccount.make()
+    asyncio.run(_STORE.create_account(account.new_account(int(time.time()))))
+    bad = {"Authorization": "Bearer ots_" + "A" * 43}
+    secret = SimSecret.make()
+    sid = {"id": secret.sid}
+
+    def call(path: str, method: str, status: int, **kwargs: Any) -> Any:
+        case = api_schema[path][method].Case(**kwargs)
+        response = case.call()
+        assert response.status_code == status, response.text
+        case.validate_response(response, checks=CHECKS[:-1])
+        return response
+
+    month = secret.frame(ttl=30 * 24 * 3600)
+    call(
+        "/api/v1/secrets", "POST", 201, body=month, media_type=CREATE_TYPE, headers=account.headers
+    )
+    call("/api/v1/secrets", "POST", 401, body=month, media_type=CREATE_TYPE, headers=bad)
+    call("/api/v1/limits", "GET", 200, headers=account.headers)
+    call("/api/v1/limits", "GET", 401, headers=bad)
+    call("/api/v1/account", "GET", 200, headers=account.headers)
+    call("/api/v1/account", "GET", 401)
+    receipts = call("/api/v1/account/receipts", "GET", 200, headers=account.headers)
+    assert [r["id"] for r in receipts.json()["receipts"]] == [secret.sid]
+    call("/api/v1/account/receipts", "GET", 200, headers=account.headers, query={"limit": 1})
+    call(
+        "/api/v1/secrets/{id}/reveal",
+        "POST",
+        401,
+        path_parameters=sid,
+        body=secret.proof_body(),
+        headers=bad,
+    )
+    call("/api/v1/receipts/status", "POST", 401, body={"receipt": "otsr_" + "A" * 43}, headers=bad)

@@ -27,6 +27,10 @@ def test_defaults() -> None:
     assert settings.max_store_bytes == 0
     assert (settings.redis_allow_eviction, settings.rate_limit_key) == (False, None)
     assert settings.log_level == "info"
+    assert settings.require_account is False
+    assert (settings.account_ttl_max, settings.account_max_bytes) == (30 * DAY, 4 * MIB)
+    assert settings.account_rate_limit_per_minute > settings.rate_limit_per_minute
+    assert settings.account_rate_limit_burst > settings.rate_limit_burst
 
 
 def test_from_env_reads_every_variable(tmp_path: Path) -> None:
@@ -53,6 +57,11 @@ def test_from_env_reads_every_variable(tmp_path: Path) -> None:
         "OTS_REDIS_ALLOW_EVICTION": "true",
         "OTS_RATE_LIMIT_KEY": "k" * 40,
         "OTS_LOG_LEVEL": "DEBUG",
+        "OTS_REQUIRE_ACCOUNT": "true",
+        "OTS_ACCOUNT_TTL_MAX": "90d",
+        "OTS_ACCOUNT_MAX_BYTES": "8MiB",
+        "OTS_ACCOUNT_RATE_LIMIT_PER_MINUTE": "0",
+        "OTS_ACCOUNT_RATE_LIMIT_BURST": "7",
     }
     settings = Settings.from_env(env)
     assert settings.data_dir == tmp_path
@@ -73,6 +82,9 @@ def test_from_env_reads_every_variable(tmp_path: Path) -> None:
     assert (settings.sweep_interval, settings.checkpoint_interval) == (30, 60)
     assert (settings.redis_allow_eviction, settings.rate_limit_key) == (True, "k" * 40)
     assert settings.log_level == "debug"
+    assert settings.require_account is True
+    assert (settings.account_ttl_max, settings.account_max_bytes) == (90 * DAY, 8 * MIB)
+    assert (settings.account_rate_limit_per_minute, settings.account_rate_limit_burst) == (0, 7)
     assert {v.name for v in VARIABLES} <= set(env) | {"OTS_STORE_URL"}
 
 
@@ -130,6 +142,15 @@ def test_other_variables_are_ignored() -> None:
         ("OTS_DATA_DIR", "relative/dir"),
         ("OTS_STORE_URL", "sqlite://relative.db"),
         ("OTS_STORE_URL", "mysql://x"),
+        ("OTS_REQUIRE_ACCOUNT", "yes"),
+        ("OTS_ACCOUNT_TTL_MAX", "0"),
+        ("OTS_ACCOUNT_TTL_MAX", "1d"),  # below OTS_TTL_MAX
+        ("OTS_ACCOUNT_TTL_MAX", "400d"),
+        ("OTS_ACCOUNT_MAX_BYTES", "0"),
+        ("OTS_ACCOUNT_MAX_BYTES", "1KiB"),  # below OTS_MAX_BYTES
+        ("OTS_ACCOUNT_MAX_BYTES", "65MiB"),
+        ("OTS_ACCOUNT_RATE_LIMIT_PER_MINUTE", "many"),
+        ("OTS_ACCOUNT_RATE_LIMIT_BURST", "0"),
     ],
 )
 def test_bad_values_name_the_variable(name: str, value: str) -> None:
@@ -137,6 +158,19 @@ def test_bad_values_name_the_variable(name: str, value: str) -> None:
         Settings.from_env({name: value})
     message = str(error.value)
     assert message.startswith(f"{name}: expected"), message
+
+
+def test_account_limits_follow_the_anonymous_ones_when_unset(tmp_path: Path) -> None:
+    longer = Settings(data_dir=tmp_path, ttl_max=60 * DAY, ttl_default=DAY, max_bytes=3 * MIB)
+    assert (longer.account_ttl_max, longer.account_max_bytes) == (60 * DAY, 12 * MIB)
+    biggest = Settings(data_dir=tmp_path, max_bytes=40 * MIB)
+    assert biggest.account_max_bytes == 64 * MIB  # the in-memory ceiling
+    redis = Settings(store_url="redis://127.0.0.1/0", max_bytes=8 * MIB)
+    assert redis.account_max_bytes == 16 * MIB  # the Redis ceiling
+    with pytest.raises(SettingsError, match="OTS_ACCOUNT_MAX_BYTES"):
+        Settings(store_url="redis://127.0.0.1/0", account_max_bytes=32 * MIB)
+    with pytest.raises(SettingsError, match="OTS_ACCOUNT_TTL_MAX"):
+        Settings(data_dir=tmp_path, ttl_max=60 * DAY, account_ttl_max=30 * DAY)
 
 
 def test_store_url_value_is_never_echoed() -> None:

@@ -28,6 +28,7 @@ from ots_server.store.base import (
 from ots_server.store.memory import MemoryStore
 from ots_server.store.sqlite import SQLiteStore
 
+from .account_contract import AccountContract
 from .support import START, SimSecret
 
 pytestmark = pytest.mark.anyio
@@ -35,8 +36,8 @@ NOW = START
 WRONG = b"\x00" * 32
 
 
-class StoreContract:
-    """Subclasses provide a ``store`` fixture."""
+class StoreContract(AccountContract):
+    """Subclasses provide a ``store`` fixture; the account tests are in ``AccountContract``."""
 
     # -- create and peek --------------------------------------------------------------------
 

@@ -25,6 +25,20 @@ Invariants every implementation keeps (the contract suite in tests/server checks
   suite) keep their injected clock; a wait under one second changes no decision.
 - Every method is ``async``; implementations never block the event loop.
 
+Accounts live in the same store (the account methods of :class:`Store`). An account holds one
+email address (with its case-insensitive key, for uniqueness), its created time and its
+tokens, each known only by ``sha256(token)``, a name unique within the account, its created
+time and the Unix *day* it was last used (at most once a day is that written). A secret created
+with a token is *linked* to the account so that its receipts can be listed; deleting the
+account removes the email, every token hash and every link, while the secrets themselves live
+on unlinked. Account ids are 16 random bytes chosen by the caller; they never leave the server.
+
+- ``authenticate`` is a lookup by token hash (constant time with respect to the token: the
+  index only orders hashes) with no cache: a revoked token fails on the very next call.
+- Changes that span several keys of a store that cannot change them atomically (Redis Cluster)
+  are ordered so that a crash in between never leaves a working token that is not listed, nor
+  a listed link to somebody else's secret (see :mod:`ots_server.store.redis_accounts`).
+
 Outcomes other than success are exceptions, so the app maps each to one HTTP answer.
 """
 
@@ -74,6 +88,26 @@ class PassphraseRequired(StoreError):
         self.attempts_left = attempts_left
 
 
+class AccountExists(StoreError):
+    """``create_account`` with an email (compared case-insensitively) that has an account."""
+
+
+class NoSuchAccount(StoreError):
+    """No account has this id or email (or it was deleted)."""
+
+
+class TokenNameExists(StoreError):
+    """``add_token`` with a name the account already uses."""
+
+
+class NoSuchToken(StoreError):
+    """``revoke_token`` with a name the account does not have."""
+
+
+class UnknownToken(StoreError):
+    """``authenticate`` with a token hash the store does not know (never issued, or revoked)."""
+
+
 class WrongPassphrase(StoreError):
     """A wrong passphrase check: one attempt spent; ``burned`` when it was the last."""
 
@@ -102,6 +136,52 @@ class NewSecret:
     #: When the record (tombstone, receipt) may be purged: ``expires_at`` + grace.
     keep_until: int
     receipt_hash: bytes
+    #: The account whose token created it (linked for its receipt listing), or ``None``.
+    account_id: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewToken:
+    name: str
+    #: ``sha256`` of the token; the token itself never reaches the store.
+    hash: bytes
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewAccount:
+    id: bytes
+    email: str
+    #: What uniqueness is decided on (see :func:`ots_server.accounts.normalise_email`).
+    email_key: str
+    created_at: int
+    #: Every account starts with one token, stored in the same step.
+    token: NewToken
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    name: str
+    created_at: int
+    #: Unix day number (``now // 86400``) of the last authenticated request, or ``None``.
+    last_used_day: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    id: bytes
+    email: str
+    created_at: int
+    #: Oldest first (then by name).
+    tokens: tuple[TokenInfo, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who a valid token speaks for."""
+
+    account_id: bytes
+    token_name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +274,42 @@ class Store(Protocol):
         """Periodic housekeeping that is not a data change (e.g. a WAL checkpoint). It never
         makes a request wait more than a few milliseconds; when it could not finish because
         the store was busy it says so, and the caller retries soon."""
+
+    # -- accounts ---------------------------------------------------------------------------
+
+    async def create_account(self, account: NewAccount) -> None:
+        """Store the account with its first token; ``AccountExists`` if its email key is
+        taken."""
+
+    async def find_account(self, email_key: str) -> Account:
+        """The account with this email key; ``NoSuchAccount`` otherwise."""
+
+    async def get_account(self, account_id: bytes) -> Account:
+        """The account with this id; ``NoSuchAccount`` otherwise."""
+
+    async def list_accounts(self) -> list[Account]:
+        """Every account, oldest first (then by email)."""
+
+    async def add_token(self, account_id: bytes, token: NewToken) -> None:
+        """``NoSuchAccount`` or ``TokenNameExists``, else the token works from now on."""
+
+    async def revoke_token(self, account_id: bytes, name: str) -> None:
+        """``NoSuchAccount`` or ``NoSuchToken``; once this returns, the token fails."""
+
+    async def delete_account(self, account_id: bytes) -> None:
+        """Remove the email, every token and every link to a secret; ``NoSuchAccount`` if
+        there is no such account. Its secrets keep working, unlinked."""
+
+    async def authenticate(self, token_hash: bytes, now: int) -> Principal:
+        """Who the token with this hash speaks for, or ``UnknownToken``. Records ``now``'s day
+        as the token's last-used day when it differs from the stored one (a write at most once
+        a day per token); a store that is full skips that write."""
+
+    async def account_receipts(
+        self, account_id: bytes, now: int, limit: int
+    ) -> list[ReceiptStatus]:
+        """Receipts of the secrets linked to the account whose records still exist at
+        ``now``, newest first, at most ``limit`` (same states as ``receipt_status``)."""
 
     async def check(self) -> None:
         """Raise ``StoreUnavailable`` unless the store answers."""

@@ -13,18 +13,28 @@ from dataclasses import dataclass
 
 from ots_server.store import rules
 from ots_server.store.base import (
+    Account,
+    AccountExists,
     Gone,
     IdExists,
     Maintenance,
+    NewAccount,
     NewSecret,
+    NewToken,
+    NoSuchAccount,
+    NoSuchToken,
     NotFound,
     PassphraseRequired,
+    Principal,
     PurgeResult,
     ReceiptStatus,
     Revealed,
     SecretInfo,
     StoreUnavailable,
+    TokenInfo,
+    TokenNameExists,
     Tombstone,
+    UnknownToken,
     WrongPassphrase,
 )
 
@@ -41,6 +51,22 @@ class _Record:
     state: str = "pending"
     state_at: int | None = None
     read_at: int | None = None
+    account_id: bytes | None = None
+
+
+@dataclass
+class _Token:
+    account_id: bytes
+    name: str
+    created_at: int
+    last_used_day: int | None = None
+
+
+@dataclass
+class _Account:
+    email: str
+    email_key: str
+    created_at: int
 
 
 @dataclass
@@ -59,6 +85,8 @@ class MemoryStore:
         self._records: dict[bytes, _Record] = {}
         self._bodies: dict[bytes, _Body] = {}
         self._receipts: dict[bytes, bytes] = {}
+        self._accounts: dict[bytes, _Account] = {}
+        self._tokens: dict[bytes, _Token] = {}
         self._closed = False
 
     def _guard(self) -> None:
@@ -100,6 +128,7 @@ class MemoryStore:
                 keep_until=secret.keep_until,
                 views=secret.views,
                 views_left=secret.views,
+                account_id=secret.account_id if secret.account_id in self._accounts else None,
             )
             self._bodies[secret.id] = _Body(
                 header_length=secret.header_length,
@@ -203,6 +232,109 @@ class MemoryStore:
                     del self._receipts[record.receipt_hash]
                     purged += 1
             return PurgeResult(expired=expired, purged=purged)
+
+    # -- accounts ---------------------------------------------------------------------------
+
+    def _account(self, account_id: bytes) -> Account:
+        account = self._accounts.get(account_id)
+        if account is None:
+            raise NoSuchAccount
+        tokens = sorted(
+            (
+                TokenInfo(token.name, token.created_at, token.last_used_day)
+                for token in self._tokens.values()
+                if token.account_id == account_id
+            ),
+            key=lambda token: (token.created_at, token.name),
+        )
+        return Account(account_id, account.email, account.created_at, tuple(tokens))
+
+    def _add_token(self, account_id: bytes, token: NewToken) -> None:
+        if any(t.account_id == account_id and t.name == token.name for t in self._tokens.values()):
+            raise TokenNameExists
+        self._tokens[token.hash] = _Token(account_id, token.name, token.created_at)
+
+    async def create_account(self, account: NewAccount) -> None:
+        with self._lock:
+            self._guard()
+            if any(a.email_key == account.email_key for a in self._accounts.values()):
+                raise AccountExists
+            self._accounts[account.id] = _Account(
+                account.email, account.email_key, account.created_at
+            )
+            self._add_token(account.id, account.token)
+
+    async def find_account(self, email_key: str) -> Account:
+        with self._lock:
+            self._guard()
+            for account_id, account in self._accounts.items():
+                if account.email_key == email_key:
+                    return self._account(account_id)
+            raise NoSuchAccount
+
+    async def get_account(self, account_id: bytes) -> Account:
+        with self._lock:
+            self._guard()
+            return self._account(account_id)
+
+    async def list_accounts(self) -> list[Account]:
+        with self._lock:
+            self._guard()
+            accounts = [self._account(account_id) for account_id in self._accounts]
+        return sorted(accounts, key=lambda account: (account.created_at, account.email))
+
+    async def add_token(self, account_id: bytes, token: NewToken) -> None:
+        with self._lock:
+            self._guard()
+            if account_id not in self._accounts:
+                raise NoSuchAccount
+            self._add_token(account_id, token)
+
+    async def revoke_token(self, account_id: bytes, name: str) -> None:
+        with self._lock:
+            self._guard()
+            if account_id not in self._accounts:
+                raise NoSuchAccount
+            for token_hash, token in list(self._tokens.items()):
+                if token.account_id == account_id and token.name == name:
+                    del self._tokens[token_hash]
+                    return
+            raise NoSuchToken
+
+    async def delete_account(self, account_id: bytes) -> None:
+        with self._lock:
+            self._guard()
+            if self._accounts.pop(account_id, None) is None:
+                raise NoSuchAccount
+            for token_hash, token in list(self._tokens.items()):
+                if token.account_id == account_id:
+                    del self._tokens[token_hash]
+            for record in self._records.values():
+                if record.account_id == account_id:
+                    record.account_id = None
+
+    async def authenticate(self, token_hash: bytes, now: int) -> Principal:
+        with self._lock:
+            self._guard()
+            token = self._tokens.get(token_hash)
+            if token is None:
+                raise UnknownToken
+            token.last_used_day = rules.day(now)
+            return Principal(token.account_id, token.name)
+
+    async def account_receipts(
+        self, account_id: bytes, now: int, limit: int
+    ) -> list[ReceiptStatus]:
+        with self._lock:
+            self._guard()
+            # Dicts keep insertion order: reversed, ties of created_at come newest first.
+            linked = [
+                record
+                for id, record in reversed(self._records.items())
+                if record.account_id == account_id and self._record(id, now) is not None
+            ]
+            linked.sort(key=lambda record: record.created_at, reverse=True)
+            return [self._status(record.receipt_hash, now)[1] for record in linked[:limit]]
 
     async def maintenance(self) -> Maintenance:
         self._guard()

@@ -8,6 +8,11 @@ unpadded base64url id; ``RH`` the hex SHA-256 of the receipt token)::
     P:b:{ID}   string  the ciphertext while the secret is live; TTL until its expiry
     P:x:RH     string  receipt index: the id; TTL until keep_until
     P:l:…      hash    rate-limit buckets, see ots_server.store.redis_limiter
+    P:a:… P:k:… P:as:… P:ak:… P:t:… P:e:…   accounts, see ots_server.store.redis_accounts
+
+A secret created with an account token is linked to it in the account's link set (written
+before the secret, removed again if the create fails); the secret's own keys never name the
+account, so deleting the account's keys unlinks every secret at once.
 
 Invariants:
 
@@ -60,6 +65,7 @@ from ots_server.store.base import (
     TombstoneState,
     WrongPassphrase,
 )
+from ots_server.store.redis_accounts import RedisAccounts
 from ots_server.store.redis_client import RedisConnection, connect, translated
 from ots_server.store.redis_limiter import RedisRateLimiter
 from ots_server.store.redis_preflight import preflight
@@ -78,8 +84,9 @@ def _tag(id: bytes) -> str:
     return base64.urlsafe_b64encode(id).rstrip(b"=").decode("ascii")
 
 
-class RedisStore:
-    """A :class:`~ots_server.store.base.Store` on Redis; see the module docstring."""
+class RedisStore(RedisAccounts):
+    """A :class:`~ots_server.store.base.Store` on Redis; see the module docstring (accounts:
+    :mod:`.redis_accounts`)."""
 
     def __init__(self, target: RedisTarget) -> None:
         self.target = target
@@ -92,6 +99,7 @@ class RedisStore:
         self._burn = client.register_script(lua.BURN)
         self._receipt = client.register_script(lua.RECEIPT)
         self._sweep = client.register_script(lua.SWEEP)
+        self._register_account_scripts()
         self._closed = False
 
     @classmethod
@@ -112,7 +120,7 @@ class RedisStore:
 
     # -- plumbing ---------------------------------------------------------------------------
 
-    def _keys(self, id: bytes) -> list[str]:
+    def _secret_keys(self, id: bytes) -> list[str]:
         tag = _tag(id)
         return [f"{self.prefix}:r:{{{tag}}}", f"{self.prefix}:b:{{{tag}}}"]
 
@@ -147,10 +155,18 @@ class RedisStore:
         receipt_key = self._receipt_key(secret.receipt_hash)
         client = self.connection.client
         await translated(client.set(receipt_key, secret.id, ex=max(1, secret.keep_until - now)))
+        # Linked before the secret exists (like the receipt index), so an acknowledged secret
+        # is always listed; a link to nothing (a failed create) is filtered when listing.
+        link = secret.id + secret.receipt_hash
+        linked = False
         try:
+            if secret.account_id is not None:
+                linked = await self._add_link(
+                    secret.account_id, link, secret.created_at, secret.keep_until
+                )
             reply = await self._run(
                 self._create,
-                self._keys(secret.id),
+                self._secret_keys(secret.id),
                 [
                     now,
                     secret.link_verifier,
@@ -170,10 +186,13 @@ class RedisStore:
             # Best effort (a leftover entry points at nothing of its own and expires anyway).
             with contextlib.suppress(StoreError):
                 await translated(client.delete(receipt_key))
+            if linked and secret.account_id is not None:
+                with contextlib.suppress(StoreError):
+                    await self._remove_link(secret.account_id, link)
             raise
 
     async def peek(self, id: bytes, link_check: bytes, now: int) -> SecretInfo:
-        reply = await self._run(self._peek, self._keys(id), [now, link_check])
+        reply = await self._run(self._peek, self._secret_keys(id), [now, link_check])
         self._outcome(reply)
         _, header, size, created_at, expires_at, views_left, passphrase, attempts = reply
         return SecretInfo(
@@ -191,7 +210,7 @@ class RedisStore:
         self, id: bytes, link_check: bytes, passphrase_check: bytes | None, now: int
     ) -> Revealed:
         reply = await self._run(
-            self._reveal, self._keys(id), [now, link_check, passphrase_check or b""]
+            self._reveal, self._secret_keys(id), [now, link_check, passphrase_check or b""]
         )
         outcome = self._outcome(reply)
         if outcome == "passphrase_required":
@@ -201,7 +220,7 @@ class RedisStore:
         return Revealed(blob=bytes(reply[2]), views_left=int(reply[1]))
 
     async def burn(self, id: bytes, link_check: bytes, now: int) -> Tombstone:
-        reply = await self._run(self._burn, self._keys(id), [now, link_check])
+        reply = await self._run(self._burn, self._secret_keys(id), [now, link_check])
         self._outcome(reply)
         return Tombstone("burned", int(reply[1]))
 
@@ -213,7 +232,7 @@ class RedisStore:
             raise NotFound
         now = _late(now, asked)
         reply = await self._run(
-            self._receipt, self._keys(id), [now, receipt_hash, "1" if burn else "0"]
+            self._receipt, self._secret_keys(id), [now, receipt_hash, "1" if burn else "0"]
         )
         self._outcome(reply)
         _, state, at, created_at, expires_at, views, views_left, read_at = reply

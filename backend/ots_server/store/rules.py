@@ -20,6 +20,14 @@ from typing import cast
 
 from ots_server.store.base import Gone, NotFound, ReceiptState, TombstoneState
 
+#: Seconds per day: last-used days of tokens are Unix day numbers.
+DAY_SECONDS = 86_400
+
+
+def day(now: int) -> int:
+    """The Unix day number of ``now`` (seconds)."""
+    return now // DAY_SECONDS
+
 
 def require_link(stored_verifier: bytes | None, link_check: bytes) -> None:
     """Raise ``NotFound`` unless a record exists and the link check matches it."""

@@ -72,18 +72,18 @@ from ots_server.store.base import (
     Tombstone,
     WrongPassphrase,
 )
+from ots_server.store.sqlite_accounts import SQLiteAccounts
 from ots_server.store.sqlite_checkpoint import Checkpointer
 from ots_server.store.sqlite_schema import connect, migrate
+from ots_server.store.sqlite_tx import Work
 
 T = TypeVar("T")
-#: A unit of work on a connection, given the time it takes effect at.
-Work = Callable[[sqlite3.Connection, int], T]
 
 PURGE_BATCH = 500
 
 
-class SQLiteStore:
-    """A :class:`~ots_server.store.base.Store` on one SQLite file."""
+class SQLiteStore(SQLiteAccounts):
+    """A :class:`~ots_server.store.base.Store` on one SQLite file (accounts: the mixin)."""
 
     def __init__(
         self,
@@ -184,8 +184,10 @@ class SQLiteStore:
             if conn.execute("SELECT 1 FROM records WHERE id = ?", (secret.id,)).fetchone():
                 raise tx.Outcome(IdExists())
             conn.execute(
+                # An account deleted since the request authenticated links nothing.
                 "INSERT INTO records (id, receipt_hash, link_verifier, created_at, expires_at,"
-                " keep_until, views, views_left, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
+                " keep_until, views, views_left, state, account_id) VALUES"
+                " (?, ?, ?, ?, ?, ?, ?, ?, 'pending', (SELECT id FROM accounts WHERE id = ?))",
                 (
                     secret.id,
                     secret.receipt_hash,
@@ -195,6 +197,7 @@ class SQLiteStore:
                     secret.keep_until,
                     secret.views,
                     secret.views,
+                    secret.account_id,
                 ),
             )
             tx.insert_body(conn, secret)

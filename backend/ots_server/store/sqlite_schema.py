@@ -1,9 +1,17 @@
 """The SQLite schema, the settings every connection runs with, and the migrations.
 
-Two tables. ``records`` holds what outlives a secret (tombstone and receipt): id, SHA-256 of
-the link proof and of the receipt token, times, views, state. ``secrets`` holds the live body:
-the blob, its header length, SHA-256 of the passphrase proof, attempts left. A ``secrets`` row
-exists exactly while its record is ``pending``; ids and verifiers are BLOBs.
+Two tables for secrets. ``records`` holds what outlives a secret (tombstone and receipt): id,
+SHA-256 of the link proof and of the receipt token, times, views, state, and the account it is
+linked to (if any). ``secrets`` holds the live body: the blob, its header length, SHA-256 of
+the passphrase proof, attempts left. A ``secrets`` row exists exactly while its record is
+``pending``; ids and verifiers are BLOBs.
+
+Two tables for accounts (migration 2). ``accounts``: a random id, the email, its
+case-folded key (unique) and the created time. ``tokens``: SHA-256 of each token (the primary
+key: authentication is one index lookup), its account, a name unique within the account, the
+created time and the last-used Unix day. Deleting an account deletes its tokens
+(``ON DELETE CASCADE``) and unlinks its secrets (``records.account_id``, ``ON DELETE SET
+NULL``) in the same statement; ``secure_delete`` zeroes what was freed.
 
 Migrations are an ordered list; ``PRAGMA user_version`` counts those applied. They run under
 the write lock (``BEGIN IMMEDIATE``), so several worker processes starting together apply each
@@ -46,6 +54,26 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX records_keep_until ON records (keep_until)",
         "CREATE INDEX records_pending_expiry ON records (expires_at) WHERE state = 'pending'",
+    ),
+    (
+        """CREATE TABLE accounts (
+            id         BLOB PRIMARY KEY CHECK (typeof(id) = 'blob' AND length(id) = 16),
+            email      TEXT NOT NULL CHECK (length(email) BETWEEN 3 AND 254),
+            email_key  TEXT NOT NULL UNIQUE,
+            created_at INTEGER NOT NULL
+        )""",
+        """CREATE TABLE tokens (
+            hash          BLOB PRIMARY KEY CHECK (typeof(hash) = 'blob' AND length(hash) = 32),
+            account_id    BLOB NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+            name          TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 64),
+            created_at    INTEGER NOT NULL,
+            last_used_day INTEGER,
+            UNIQUE (account_id, name)
+        )""",
+        "ALTER TABLE records ADD COLUMN account_id BLOB"
+        " REFERENCES accounts (id) ON DELETE SET NULL",
+        "CREATE INDEX records_account ON records (account_id, created_at)"
+        " WHERE account_id IS NOT NULL",
     ),
 )
 

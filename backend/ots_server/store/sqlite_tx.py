@@ -25,6 +25,8 @@ from ots_server.store.base import (
 )
 
 T = TypeVar("T")
+#: A unit of work on a connection, given the time it takes effect at.
+Work = Callable[[sqlite3.Connection, int], T]
 
 #: Slice size for writing a blob through incremental blob I/O.
 BLOB_CHUNK = 64 * 1024
