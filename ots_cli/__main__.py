@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     import httpx
 
+    from ots_cli.keystore import Keystore
     from ots_cli.runtime import Runtime
 
 __all__ = ["entry", "main"]
@@ -46,12 +47,14 @@ def main(
     http_client: httpx.Client | None = None,
     monotonic: Callable[[], float] | None = None,
     sleep: Callable[[float], None] | None = None,
+    keystore: Keystore | None = None,
 ) -> int:
     """Run ``ots`` with ``argv`` (default ``sys.argv[1:]``) and return the exit status.
 
     Streams are binary; by default the process's own. ``env`` defaults to ``os.environ``.
     ``http_client`` replaces the client ots would build (tests pass a Starlette TestClient);
-    ``monotonic`` and ``sleep`` replace the clock and the sleep of ``share --wait``.
+    ``monotonic`` and ``sleep`` replace the clock and the sleep of ``share --wait``;
+    ``keystore`` replaces the system keyring.
     """
     args = list(sys.argv[1:] if argv is None else argv)
     out = stdout if stdout is not None else sys.stdout.buffer
@@ -74,6 +77,7 @@ def main(
         monotonic=monotonic or time.monotonic,
         sleep=sleep or time.sleep,
         argv=args,
+        keystore=keystore,
     )
     # Until the parser has run, a failure still honours --json and --debug in argv (but not
     # after "--": those words belong to the command `ots run` starts).

@@ -34,18 +34,24 @@ from ots_cli.errors import (
 
 __all__ = [
     "RECEIPT_STATES",
+    "Account",
+    "AccountLimits",
+    "AccountToken",
     "Burned",
     "Created",
     "Limits",
     "Peeked",
     "ReceiptStatus",
     "Revealed",
+    "auth_error",
     "error_for",
     "field_bool",
     "field_int",
     "field_optional_int",
     "field_str",
     "out_of_range",
+    "parse_account",
+    "parse_receipt_status",
 ]
 
 
@@ -57,6 +63,8 @@ class Limits(NamedTuple):
     max_views: int
     max_attempts: int
     default_attempts: int
+    #: Only account holders may create secrets (false from servers that predate accounts).
+    require_account: bool = False
 
 
 class Created(NamedTuple):
@@ -104,6 +112,69 @@ class ReceiptStatus(NamedTuple):
 RECEIPT_STATES = ("pending", "read", "burned", "expired")
 
 
+class AccountLimits(NamedTuple):
+    ttl_max: int
+    max_bytes: int
+    max_views: int
+    rate_limit_per_minute: int
+
+
+class AccountToken(NamedTuple):
+    name: str
+    created_at: int
+    last_used: str | None
+
+
+class Account(NamedTuple):
+    email: str
+    created_at: int
+    limits: AccountLimits
+    tokens: list[AccountToken]
+
+
+def parse_account(data: dict[str, Any]) -> Account:
+    """``GET /api/v1/account``: the email, limits and token names (never a token)."""
+    limits = data.get("limits")
+    tokens = data.get("tokens")
+    if not isinstance(limits, dict) or not isinstance(tokens, list):
+        raise ProtocolError("the server's account answer lacks its limits or tokens")
+    parsed = []
+    for token in tokens:
+        if not isinstance(token, dict):
+            raise ProtocolError("the server's account answer has a malformed token entry")
+        last_used = token.get("last_used")
+        if last_used is not None and not isinstance(last_used, str):
+            raise ProtocolError("the server's answer lacks a valid 'last_used'")
+        parsed.append(
+            AccountToken(field_str(token, "name"), field_int(token, "created_at"), last_used)
+        )
+    return Account(
+        email=field_str(data, "email"),
+        created_at=field_int(data, "created_at"),
+        limits=AccountLimits(**{name: field_int(limits, name) for name in AccountLimits._fields}),
+        tokens=parsed,
+    )
+
+
+def parse_receipt_status(data: object) -> ReceiptStatus:
+    """One receipt's state, as ``/receipts/status`` and ``/account/receipts`` answer it."""
+    if not isinstance(data, dict):
+        raise ProtocolError("the server's receipt answer is not a JSON object")
+    state = field_str(data, "state")
+    if state not in RECEIPT_STATES:
+        raise ProtocolError(f"the server reported an unknown receipt state {state!r}")
+    return ReceiptStatus(
+        id=field_str(data, "id"),
+        state=state,
+        created_at=field_int(data, "created_at"),
+        expires_at=field_int(data, "expires_at"),
+        views=field_int(data, "views"),
+        views_left=field_int(data, "views_left"),
+        read_at=field_optional_int(data, "read_at"),
+        burned_at=field_optional_int(data, "burned_at"),
+    )
+
+
 def error_for(
     status: int,
     body: bytes,
@@ -112,8 +183,12 @@ def error_for(
     subject: str = "secret",
     ttl: int | None = None,
     retry_after: str | None = None,
+    token_source: str | None = None,
+    server: str | None = None,
 ) -> OtsError:
-    """The error for a non-2xx, non-3xx answer; ``subject`` is "secret" or "receipt"."""
+    """The error for a non-2xx, non-3xx answer; ``subject`` is "secret", "receipt" or
+    "account"; ``token_source`` says where the token sent with the request came from, and
+    ``server`` is the base URL the hints name (``host`` when not given)."""
     try:
         data = json.loads(body)
         code = data.get("error") if isinstance(data, dict) else None
@@ -130,7 +205,14 @@ def error_for(
             hints=("check that the server address points to an ots server",),
         )
     assert isinstance(data, dict)
+    if status == 401 and code in ("unauthorized", "account_required"):
+        return auth_error(code, host, server or host, token_source)
     if code == "not_found" and status == 404:
+        if subject == "account":
+            return ProtocolError(
+                f"the server {host} does not support accounts",
+                hints=("it may run an older version of ots",),
+            )
         if subject == "receipt":
             return NotFound(
                 "the server does not know this receipt",
@@ -208,6 +290,31 @@ def error_for(
     return ProtocolError(
         f"the server refused the request ({code}, HTTP {status})",
         hints=("the server may run a version of ots that this client does not support",),
+    )
+
+
+def auth_error(code: str, host: str, server: str, source: str | None) -> AuthError:
+    """401: no account where one is needed, or a token the server does not accept."""
+    login = f"log in with a token from the server's operator: ots login --server {server}"
+    if code == "account_required":
+        return AuthError(
+            "this server only lets account holders create secrets",
+            hints=(login, "in CI, give the token in OTS_TOKEN or with --token-file PATH"),
+        )
+    if source is None:
+        return AuthError(f"the server {host} wants an account token for this", hints=(login,))
+    if source in ("keyring", "insecure file"):
+        where = "the keyring" if source == "keyring" else "the insecure token file"
+        return AuthError(
+            f"the server {host} rejected the token from {where} (unknown or revoked)",
+            hints=(
+                f"run `ots login --server {server}` again with a valid token",
+                "or `ots logout` to go on without an account",
+            ),
+        )
+    return AuthError(
+        f"the server {host} rejected the token in {source} (unknown or revoked)",
+        hints=(f"{source} holds a bad or revoked token: replace it, or leave it out",),
     )
 
 

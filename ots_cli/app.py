@@ -1,6 +1,7 @@
 """The Typer app ``ots``: commands, global options, and the click command tree main() runs.
 
-Global options (``--server``, ``--json``, ``--no-input``, ``-q``, ``--debug``, ``--insecure``)
+Global options (``--server``, ``--json``, ``--no-input``, ``-q``, ``--debug``, ``--insecure``,
+``--token-file``)
 are declared once on the root callback and also accepted after any command name
 (``ots share --json``): :func:`build_command` copies them onto every leaf command and records
 them on the :class:`~ots_cli.runtime.Runtime` before the command runs.
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = ["COMMANDS", "GLOBAL_OPTIONS", "app", "build_command"]
 
-GLOBAL_OPTIONS = ("server", "json", "no_input", "quiet", "debug", "insecure")
+GLOBAL_OPTIONS = ("server", "json", "no_input", "quiet", "debug", "insecure", "token_file")
 _PANEL = "Global options"
 
 app = typer.Typer(
@@ -96,6 +97,15 @@ def root(
             rich_help_panel=_PANEL,
         ),
     ] = False,
+    token_file: Annotated[
+        str | None,
+        typer.Option(
+            "--token-file",
+            metavar="PATH",
+            help="Use the account token in PATH (first line). Env OTS_TOKEN holds one too.",
+            rich_help_panel=_PANEL,
+        ),
+    ] = None,
     version: Annotated[
         bool,
         typer.Option(
@@ -112,6 +122,7 @@ def root(
         ("quiet", quiet),
         ("debug", debug),
         ("insecure", insecure),
+        ("token_file", token_file),
     ):
         rt.set_option(name, value)
 
@@ -127,9 +138,17 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "list": ("ots_cli.commands.track", "list_receipts"),
     "burn": ("ots_cli.commands.track", "burn"),
     "generate": ("ots_cli.commands.generate", "generate"),
+    "login": ("ots_cli.commands.account", "login"),
+    "logout": ("ots_cli.commands.account", "logout"),
+    "whoami": ("ots_cli.commands.account", "whoami"),
     "config": ("ots_cli.commands.config", "config_app"),
     "completion": ("ots_cli.commands.config", "completion"),
 }
+
+
+#: Click context settings of single commands. ``login`` takes extra words so that it can refuse
+#: a token given on the command line without click quoting it back in an error.
+_CONTEXT_SETTINGS: dict[str, dict[str, Any]] = {"login": {"allow_extra_args": True}}
 
 
 class LazyCommands(MutableMapping[str, click.Command]):
@@ -153,7 +172,7 @@ class LazyCommands(MutableMapping[str, click.Command]):
             command = typer.main.get_command(target)
         else:
             single = typer.Typer(add_completion=False)
-            single.command(name)(target)
+            single.command(name, context_settings=_CONTEXT_SETTINGS.get(name))(target)
             command = typer.main.get_command(single)
         command.name = name
         _attach(command, self._globals)

@@ -9,6 +9,11 @@ Invariants:
   client that would follow them; a 3xx is an error.
 - Sends the id in URL paths and nothing else secret-related outside request bodies: proofs,
   verifiers and receipt tokens travel in JSON bodies or the create frame. It never sees a key.
+- An account token goes in ``Authorization: Bearer`` only to the server this client was built
+  for, and only on the requests an account changes: create, limits and the account
+  endpoints. Reading, burning and receipt checks never need an account and never carry it,
+  so a reader's token is not tied to what they read. The token is resolved on the first
+  such request (:data:`TokenProvider`), so requests without one never open a keyring.
 - Reads at most the size the server announced (plus the frame), so a hostile server cannot make
   the client buffer without bound.
 """
@@ -18,16 +23,16 @@ from __future__ import annotations
 import ipaddress
 import json
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from ots_cli import __version__, b64
 from ots_cli.answers import (
-    RECEIPT_STATES,
+    Account,
     Burned,
     Created,
     Limits,
@@ -39,11 +44,17 @@ from ots_cli.answers import (
     field_int,
     field_optional_int,
     field_str,
+    parse_account,
+    parse_receipt_status,
 )
 from ots_cli.errors import ConfigError, FormatError, ProtocolError, Unavailable
 
+if TYPE_CHECKING:
+    from ots_cli.tokens import Credential
+
 __all__ = [
     "USER_AGENT",
+    "Account",
     "Api",
     "Burned",
     "Created",
@@ -51,6 +62,7 @@ __all__ = [
     "Peeked",
     "ReceiptStatus",
     "Revealed",
+    "TokenProvider",
     "check_server_url",
     "new_http_client",
 ]
@@ -59,6 +71,10 @@ USER_AGENT = f"ots/{__version__}"
 SECRET_MEDIA_TYPE = "application/vnd.ots.secret"  # noqa: S105 - a media type
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 _INSECURE_HINT = "use https://, or pass --insecure if you accept that the traffic is readable"
+#: The integer fields of ``GET /limits``.
+_NUMBERS = frozenset(Limits._fields) - {"require_account"}
+#: Called once, on the first request that may carry a token: the token for this server, or None.
+TokenProvider = Callable[[], "Credential | None"]
 
 
 def new_http_client() -> httpx.Client:
@@ -98,17 +114,50 @@ def _is_loopback(host: str) -> bool:
 class Api:
     """One server's API. ``server`` is the base URL (links are ``{server}/s/{id}#{key}``)."""
 
-    def __init__(self, http: httpx.Client, server: str, *, insecure: bool = False) -> None:
+    def __init__(
+        self,
+        http: httpx.Client,
+        server: str,
+        *,
+        insecure: bool = False,
+        credential: TokenProvider | None = None,
+    ) -> None:
         self.server = check_server_url(server, insecure=insecure)
         self._http = http
         self._api = f"{self.server}/api/v1"
         self._host = urlsplit(self.server).netloc
+        self._provider = credential
+        self._credential: Credential | None = None
+        self._resolved = credential is None
+
+    def credential(self) -> Credential | None:
+        """The account token for this server (resolved once), or None."""
+        if not self._resolved:
+            assert self._provider is not None
+            self._credential = self._provider()
+            self._resolved = True
+        return self._credential
 
     # -- endpoints ----------------------------------------------------------------------------
 
     def limits(self) -> Limits:
-        data = self._json(self._request("GET", "/limits"))
-        return Limits(**{name: field_int(data, name) for name in Limits._fields})
+        """The limits for this client: the account's with a token, else the anonymous ones."""
+        data = self._json(self._request("GET", "/limits", auth=True))
+        numbers = {name: field_int(data, name) for name in Limits._fields if name in _NUMBERS}
+        return Limits(**numbers, require_account=data.get("require_account") is True)
+
+    def account(self) -> Account:
+        """``GET /account``: the account the token belongs to (the caller checks there is one)."""
+        data = self._json(self._request("GET", "/account", subject="account", auth=True))
+        return parse_account(data)
+
+    def account_receipts(self) -> list[ReceiptStatus]:
+        """The newest receipts of the secrets this account created (newest first)."""
+        response = self._request("GET", "/account/receipts", subject="account", auth=True)
+        receipts = self._json(response).get("receipts")
+        if not isinstance(receipts, list):
+            raise ProtocolError("the server's answer lacks a valid 'receipts'")
+        return [parse_receipt_status(item) for item in receipts]
 
     def create(
         self,
@@ -140,7 +189,7 @@ class Api:
         prefix = struct.pack(">I", len(meta_bytes)) + meta_bytes
         content = prefix + blob if isinstance(blob, bytes) else _chain(prefix, blob)
         response = self._request(
-            "POST", "/secrets", content=content, content_type=SECRET_MEDIA_TYPE, ttl=ttl
+            "POST", "/secrets", content=content, content_type=SECRET_MEDIA_TYPE, ttl=ttl, auth=True
         )
         data = self._json(response, expected=201)
         return Created(
@@ -211,20 +260,7 @@ class Api:
 
     def _receipt(self, path: str, receipt: str) -> ReceiptStatus:
         response = self._request("POST", path, body={"receipt": receipt}, subject="receipt")
-        data = self._json(response)
-        state = field_str(data, "state")
-        if state not in RECEIPT_STATES:
-            raise ProtocolError(f"the server reported an unknown receipt state {state!r}")
-        return ReceiptStatus(
-            id=field_str(data, "id"),
-            state=state,
-            created_at=field_int(data, "created_at"),
-            expires_at=field_int(data, "expires_at"),
-            views=field_int(data, "views"),
-            views_left=field_int(data, "views_left"),
-            read_at=field_optional_int(data, "read_at"),
-            burned_at=field_optional_int(data, "burned_at"),
-        )
+        return parse_receipt_status(self._json(response))
 
     # -- transport ----------------------------------------------------------------------------
 
@@ -236,8 +272,11 @@ class Api:
         body: dict[str, bytes | str] | None = None,
         content: bytes | Iterator[bytes] | None = None,
         content_type: str | None = None,
+        credential: Credential | None = None,
     ) -> httpx.Request:
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        if credential is not None:
+            headers["Authorization"] = f"Bearer {credential.token}"
         if body is not None:
             content = json.dumps(
                 {k: v if isinstance(v, str) else b64.encode(v) for k, v in body.items()},
@@ -263,18 +302,26 @@ class Api:
         content_type: str | None = None,
         subject: str = "secret",
         ttl: int | None = None,
+        auth: bool = False,
     ) -> httpx.Response:
+        credential = self.credential() if auth else None
         request = self._build(
             method,
             path,
             body=dict(body) if body else None,
             content=content,
             content_type=content_type,
+            credential=credential,
         )
         with self._translate():
             response = self._http.send(request, follow_redirects=False)
             response.read()
-        self._check(response, subject=subject, ttl=ttl)
+        self._check(
+            response,
+            subject=subject,
+            ttl=ttl,
+            token_source=None if credential is None else credential.source,
+        )
         return response
 
     @contextmanager
@@ -325,7 +372,14 @@ class Api:
         except httpx.StreamError as exc:  # pragma: no cover - a bug in this module
             raise ProtocolError("the response could not be read") from exc
 
-    def _check(self, response: httpx.Response, *, subject: str, ttl: int | None = None) -> None:
+    def _check(
+        self,
+        response: httpx.Response,
+        *,
+        subject: str,
+        ttl: int | None = None,
+        token_source: str | None = None,
+    ) -> None:
         status = response.status_code
         if 200 <= status < 300:
             return
@@ -341,9 +395,11 @@ class Api:
             status,
             response.content,
             host=self._host,
+            server=self.server,
             subject=subject,
             ttl=ttl,
             retry_after=response.headers.get("Retry-After"),
+            token_source=token_source,
         )
 
     @staticmethod

@@ -10,6 +10,9 @@ Invariants:
 - Heavy objects (config file, HTTP client) are built on first use, so ``ots config path`` or
   ``ots generate`` never import httpx.
 - An HTTP client built here is closed by ``main``; an injected one belongs to the caller.
+- An :class:`~ots_cli.client.Api` built here carries a lazy token provider
+  (:meth:`Runtime.credential`): the keyring is opened only when a request that may carry a
+  token is sent, and only if ``ots login`` left a marker for that server.
 """
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ if TYPE_CHECKING:
     import httpx
 
     from ots_cli.client import Api
+    from ots_cli.keystore import Keystore
     from ots_cli.receipts import ReceiptStore
+    from ots_cli.tokens import Credential, TokenFiles
 
 __all__ = ["GlobalOptions", "Runtime"]
 
@@ -43,6 +48,7 @@ class GlobalOptions:
     quiet: bool = False
     debug: bool = False
     insecure: bool = False
+    token_file: str | None = None
 
 
 class Runtime:
@@ -58,6 +64,7 @@ class Runtime:
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         argv: list[str] | None = None,
+        keystore: Keystore | None = None,
     ) -> None:
         self.stdin = stdin
         self.env = env
@@ -75,14 +82,15 @@ class Runtime:
         self._owns_http = http_client is None
         self._paths: Paths | None = None
         self._config: ConfigFile | None = None
+        self._keystore = keystore
 
     # -- options ------------------------------------------------------------------------------
 
     def set_option(self, name: str, value: object) -> None:
         """Record a global option from the root or from a command; later non-defaults win."""
-        if name == "server":
+        if name in ("server", "token_file"):
             if value is not None:
-                self.options.server = str(value)
+                setattr(self.options, name, str(value))
         elif value:
             setattr(self.options, name, True)
         self.output.json_mode = self.options.json
@@ -108,6 +116,39 @@ class Runtime:
 
         return ReceiptStore(self.paths.receipts_dir)
 
+    @property
+    def token_files(self) -> TokenFiles:
+        from ots_cli.tokens import TokenFiles
+
+        return TokenFiles(self.paths.config_dir / "tokens")
+
+    def keystore(self) -> Keystore:
+        """The system keyring (``OTS_KEYRING_TIMEOUT`` bounds each call), or the injected one."""
+        if self._keystore is None:
+            from ots_cli.keystore import DEFAULT_TIMEOUT, KeyringStore
+
+            self._keystore = KeyringStore(_keyring_timeout(self.env, DEFAULT_TIMEOUT))
+        return self._keystore
+
+    def credential(self, server: str) -> Credential | None:
+        """The account token for ``server`` (docs/cli.md, "Accounts and tokens").
+
+        ``--token-file`` and ``OTS_TOKEN`` belong to the server in effect (``--server``,
+        ``OTS_SERVER``, the config file); a link to any other host never gets them.
+        """
+        from ots_cli.tokens import resolve_credential, server_identity
+
+        identity = server_identity(server)
+        configured = self.settings().server
+        return resolve_credential(
+            identity=identity,
+            explicit=configured is not None and server_identity(configured) == identity,
+            env=self.env,
+            token_file=self.options.token_file,
+            files=self.token_files,
+            keystore=self.keystore,
+        )
+
     def settings(self, *, ttl: str | None = None, views: int | None = None) -> Settings:
         return resolve(
             env=self.env, config=self.config, server=self.options.server, ttl=ttl, views=views
@@ -124,25 +165,51 @@ class Runtime:
 
     # -- network ------------------------------------------------------------------------------
 
-    def api(self, server: str | None = None) -> Api:
-        """The API of ``server`` (a link's server), else of the configured server."""
+    def server_url(self) -> str:
+        """The server in effect (``--server``, ``OTS_SERVER``, config file), or ConfigError."""
+        server = self.settings().server
+        if server is None:
+            raise ConfigError(
+                "no server configured",
+                hints=(
+                    "pass --server URL, set OTS_SERVER, or run `ots config set server https://…`",
+                ),
+            )
+        return server
+
+    def api(self, server: str | None = None, *, credential: Credential | None = None) -> Api:
+        """The API of ``server`` (a link's server), else of the configured server.
+
+        Requests that may carry a token get the one :meth:`credential` resolves for that
+        server, or ``credential`` when given (``ots login`` checking a new token).
+        """
         from ots_cli.client import Api, new_http_client
 
-        if server is None:
-            server = self.settings().server
-            if server is None:
-                raise ConfigError(
-                    "no server configured",
-                    hints=(
-                        "pass --server URL, set OTS_SERVER, or run "
-                        "`ots config set server https://…`",
-                    ),
-                )
+        target = self.server_url() if server is None else server
         if self._http is None:
             self._http = new_http_client()
-        return Api(self._http, server, insecure=self.options.insecure)
+
+        def provider() -> Credential | None:
+            return credential if credential is not None else self.credential(target)
+
+        return Api(self._http, target, insecure=self.options.insecure, credential=provider)
 
     def close(self) -> None:
         if self._owns_http and self._http is not None:
             self._http.close()
             self._http = None
+
+
+def _keyring_timeout(env: Mapping[str, str], default: float) -> float:
+    value = env.get("OTS_KEYRING_TIMEOUT")
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= 3600:
+        raise ConfigError(
+            "OTS_KEYRING_TIMEOUT must be a number of seconds between 0 and 3600, such as 10"
+        )
+    return seconds

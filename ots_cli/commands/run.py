@@ -14,6 +14,8 @@ Invariants:
 - Values reach the command only through its environment or through private files (see
   :mod:`ots_cli.child`); never through argv, never into ots's own environment, never printed
   (except inside ``::add-mask::`` commands for the CI runner, with GitHub masking).
+- The command does not inherit ``OTS_TOKEN``: ots's account token is ots's, not the
+  command's (a command that needs one can be given a ``--token-file``).
 - ots exits with the command's status (128+N when signal N killed it). ``--json`` is refused:
   stdout belongs to the command.
 """
@@ -33,6 +35,7 @@ from ots_cli.commands.get import MaskOption, emit_masks
 from ots_cli.errors import OtsError, UsageError
 from ots_cli.github import MaskMode, check_variable_name, resolve_mask
 from ots_cli.runtime import Runtime
+from ots_cli.tokens import ENV_VARIABLE
 
 if TYPE_CHECKING:
     from ots_cli.fetch import Fetched, Peek
@@ -247,7 +250,7 @@ def _with_consumed(error: OtsError, consumed: list[str]) -> OtsError:
 
 def _run(rt: Runtime, command: list[str], targets: list[Target], values: list[bytes]) -> int:
     stdout, stderr = rt.output.streams
-    env = {os.fsencode(k): os.fsencode(v) for k, v in rt.env.items()}
+    env = {os.fsencode(k): os.fsencode(v) for k, v in rt.env.items() if k != ENV_VARIABLE}
     sends_sigint = terminal_sends_sigint([rt.stdin, stdout, stderr])
     with Signals(terminal_sends_sigint=sends_sigint) as signals:
         files: SecretFiles | None = None

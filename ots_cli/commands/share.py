@@ -277,6 +277,7 @@ def share_secret(rt: Runtime, body: bytes, meta: Meta, options: ShareOptions) ->
 
     settings = rt.settings(ttl=options.ttl, views=options.views)
     api = rt.api()
+    api.credential()  # a keyring or token-file problem shows before the passphrase is asked
     passphrase = _read_passphrase(rt, options)
     id_, key = new_id_and_key()
     opslimit, memlimit = crypto.DEFAULT_OPSLIMIT, crypto.DEFAULT_MEMLIMIT
@@ -357,9 +358,14 @@ def _precheck(
     A server that refuses an upload stops reading it and closes the connection; a client still
     sending a large body then sees a broken connection instead of the answer.
     """
-    from ots_cli.answers import out_of_range
+    from urllib.parse import urlsplit
+
+    from ots_cli.answers import auth_error, out_of_range
 
     limits = api.limits()
+    if limits.require_account and api.credential() is None:
+        host = urlsplit(api.server).netloc
+        raise auth_error("account_required", host, api.server, None)
     if size > limits.max_bytes:
         raise PolicyRefused(
             f"the secret is too large for this server (at most {limits.max_bytes} bytes once "

@@ -9,6 +9,8 @@ Invariants:
 - A state the secret is in (read, burned, expired) is reported as data with exit 0 by
   ``status`` and ``list``; ``burn`` fails with 6 or 7 when it came too late.
 - Local receipts are refreshed from the server and the fresh state is cached in them.
+- ``list --remote`` asks the server for the account's receipts (any machine's); labels, which
+  never leave this machine, are added from local receipts when they exist.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from ots_cli.errors import (
     SecretExpired,
     SecretGone,
     Unavailable,
+    UsageError,
 )
 from ots_cli.output import visible
 from ots_cli.render import describe_state
@@ -214,9 +217,22 @@ def list_receipts(
     cached: Annotated[
         bool, typer.Option("--cached", help="Show the last known states; no network.")
     ] = False,
+    remote: Annotated[
+        bool,
+        typer.Option(
+            "--remote",
+            help="List the account's secrets as the server knows them (from any machine; "
+            "needs `ots login`).",
+        ),
+    ] = False,
 ) -> None:
     """List the secrets you shared from this machine, with their current state."""
     rt: Runtime = ctx.obj
+    if remote:
+        if cached:
+            raise UsageError("give --cached or --remote, not both")
+        _print_states(rt, _remote_states(rt), single=False)
+        return
     states: list[State] = []
     unreachable: set[str] = set()
     for receipt in rt.receipts.all():
@@ -232,6 +248,34 @@ def list_receipts(
             rt.output.warn(f"{exc.message}; showing the last known states")
             states.append(_from_receipt(receipt, fresh=False))
     _print_states(rt, states, single=False)
+
+
+def _remote_states(rt: Runtime) -> list[State]:
+    from ots_cli.tokens import not_logged_in
+
+    api = rt.api()
+    if api.credential() is None:
+        raise not_logged_in(api.server)
+    states = []
+    for answer in api.account_receipts():
+        local = rt.receipts.get(answer.id)
+        states.append(
+            State(
+                id=answer.id,
+                server=api.server,
+                label=local.label if local is not None and local.server == api.server else None,
+                state=answer.state,
+                created_at=answer.created_at,
+                expires_at=answer.expires_at,
+                views=answer.views,
+                views_left=answer.views_left,
+                read_at=answer.read_at,
+                burned_at=answer.burned_at,
+                source="account",
+                fresh=True,
+            )
+        )
+    return states
 
 
 def _print_states(rt: Runtime, states: list[State], *, single: bool) -> None:

@@ -6,9 +6,36 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import httpx
+import keyring
+import keyring.core
 import pytest
+from keyring.backend import KeyringBackend
 
+from .keyrings import fail_keyring
 from .support import Backend, Result, Runner, run_cli
+
+
+@pytest.fixture(autouse=True)
+def _no_system_keyring() -> Iterator[None]:
+    """Every CLI test runs with keyring's ``fail`` backend unless it installs another one, so
+    none can read or write the keyring of the machine running the tests."""
+    saved = keyring.core._keyring_backend
+    keyring.set_keyring(fail_keyring())
+    try:
+        yield
+    finally:
+        keyring.core._keyring_backend = saved
+
+
+@pytest.fixture
+def use_keyring() -> Callable[[KeyringBackend], KeyringBackend]:
+    """``use_keyring(backend)``: install ``backend`` for this test (restored afterwards)."""
+
+    def install(backend: KeyringBackend) -> KeyringBackend:
+        keyring.set_keyring(backend)
+        return backend
+
+    return install
 
 
 @pytest.fixture

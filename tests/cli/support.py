@@ -4,25 +4,29 @@
 environment, and an injected Starlette ``TestClient`` around the real app on a real SQLite
 file, so every request goes through the real client, the real app and the real store. The
 server's clock is a :class:`FakeClock` the test can move. Every request the CLI sends is
-recorded, so tests can prove what never leaves the process.
+recorded, so tests can prove what never leaves the process. Accounts are made with the
+server's own store API on the same SQLite file (:func:`add_account`), as the operator's
+``ots-server accounts`` commands do.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import json
 import os
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 from ots_cli.__main__ import main
+from ots_cli.keystore import Keystore
 from ots_server.app import create_app
 from ots_server.settings import Settings
 from ots_server.store.sqlite import SQLiteStore
@@ -32,6 +36,8 @@ with warnings.catch_warnings():
     # and says so once at import. ots's client is written against httpx.
     warnings.simplefilter("ignore", UserWarning)
     from starlette.testclient import TestClient
+
+T = TypeVar("T")
 
 #: The server URL the CLI is given; the injected TestClient answers for any host, and
 #: http:// to a loopback address is what the CLI accepts without --insecure.
@@ -96,11 +102,79 @@ class Backend:
     def __init__(self, tmp_path: Path, **overrides: Any) -> None:
         self.clock = FakeClock()
         self.settings = Settings(data_dir=tmp_path / "server", rate_limit_per_minute=0, **overrides)
-        store = SQLiteStore(tmp_path / "server" / "ots.sqlite3")
+        self.db = tmp_path / "server" / "ots.sqlite3"
+        store = SQLiteStore(self.db)
         self.app = create_app(self.settings, store, clock=self.clock, owns_store=True)
         self.recorder = Recorder()
         self.client = TestClient(self.app)
         self.client.event_hooks = {"request": [self.recorder]}
+
+    def add_account(self, email: str) -> str:
+        """A new account with one token named ``default``; returns the token."""
+        return add_account(self.db, email)
+
+    def add_token(self, email: str, name: str) -> str:
+        return add_token(self.db, email, name)
+
+    def revoke(self, email: str, name: str = "default") -> None:
+        revoke_token(self.db, email, name)
+
+
+def _with_store(db: Path, work: Callable[[SQLiteStore], Awaitable[T]]) -> T:
+    """``work(store)`` on a second store over the same SQLite file, as an operator command."""
+
+    async def run() -> T:
+        store = SQLiteStore(db)
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+def add_account(db: Path, email: str) -> str:
+    import secrets
+
+    from ots_server.accounts import DEFAULT_TOKEN_NAME, new_token, normalise_email
+    from ots_server.store.base import NewAccount, NewToken
+
+    token, digest = new_token()
+    address, key = normalise_email(email)
+    now = int(time.time())
+    account = NewAccount(
+        id=secrets.token_bytes(16),
+        email=address,
+        email_key=key,
+        created_at=now,
+        token=NewToken(DEFAULT_TOKEN_NAME, digest, now),
+    )
+    _with_store(db, lambda store: store.create_account(account))
+    return token
+
+
+def add_token(db: Path, email: str, name: str) -> str:
+    from ots_server.accounts import new_token, normalise_email
+    from ots_server.store.base import NewToken
+
+    token, digest = new_token()
+
+    async def work(store: SQLiteStore) -> None:
+        account = await store.find_account(normalise_email(email)[1])
+        await store.add_token(account.id, NewToken(name, digest, int(time.time())))
+
+    _with_store(db, work)
+    return token
+
+
+def revoke_token(db: Path, email: str, name: str) -> None:
+    from ots_server.accounts import normalise_email
+
+    async def work(store: SQLiteStore) -> None:
+        account = await store.find_account(normalise_email(email)[1])
+        await store.revoke_token(account.id, name)
+
+    _with_store(db, work)
 
 
 Runner = Callable[..., Result]
@@ -112,6 +186,8 @@ def cli_env(**extra: str) -> dict[str, str]:
     env["OTS_SERVER"] = SERVER
     # The cheapest Argon2id cost the format accepts; the default is unchanged.
     env["OTS_PASSPHRASE_COST"] = "interactive"
+    # A CLI in a subprocess must not find the keyring of the machine running the tests.
+    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
     env.update(extra)
     return env
 
@@ -122,6 +198,7 @@ def run_cli(
     stdin: bytes = b"",
     env: Mapping[str, str] | None = None,
     http: httpx.Client | None = None,
+    keystore: Keystore | None = None,
 ) -> Result:
     """``main(argv)`` in-process with byte streams (stdout and stderr kept apart)."""
     out, err = io.BytesIO(), io.BytesIO()
@@ -132,6 +209,7 @@ def run_cli(
         stderr=err,
         env=cli_env() if env is None else env,
         http_client=http,
+        keystore=keystore,
     )
     return Result(code, out.getvalue(), err.getvalue().decode("utf-8"))
 
@@ -167,6 +245,7 @@ class ServerProcess:
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.db = data_dir / "ots.sqlite3"
         env = {
             "PATH": os.environ.get("PATH", ""),
             "OTS_DATA_DIR": str(data_dir),

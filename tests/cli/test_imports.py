@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -56,3 +57,30 @@ def test_share_imports_no_rich_segno_or_keyring() -> None:
     assert code == 9
     assert {"httpx", "nacl"} <= modules
     assert not modules & {"rich", "segno", "keyring", "pygments", "click"}
+
+
+def test_share_with_a_token_in_the_environment_imports_no_keyring() -> None:
+    token = "ots_" + "A" * 43
+    code, modules = _imported(["share"], cli_env(OTS_SERVER="http://127.0.0.1:9", OTS_TOKEN=token))
+    assert code == 9
+    assert "keyring" not in modules
+
+
+def test_the_keyring_is_imported_only_for_a_server_with_a_login_marker() -> None:
+    env = cli_env(OTS_SERVER="http://127.0.0.1:9")
+    tokens = Path(env["OTS_CONFIG_DIR"]) / "tokens"
+    tokens.mkdir(parents=True)
+    (tokens / "127.0.0.1%3A9.keyring").write_bytes(b"")
+    # keyring's "fail" backend (cli_env): the stored token cannot be read, which is exit 3.
+    code, modules = _imported(["share"], env)
+    assert code == 3
+    assert "keyring" in modules
+    # Reading a link never needs an account: not even a marker brings the keyring in.
+    link = "http://127.0.0.1:9/s/" + "A" * 22 + "#" + "A" * 43
+    code, modules = _imported(["get", link], env)
+    assert code == 9
+    assert "keyring" not in modules
+    (tokens / "127.0.0.1%3A9.keyring").unlink()
+    code, modules = _imported(["share"], env)
+    assert code == 9
+    assert "keyring" not in modules

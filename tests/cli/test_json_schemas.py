@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
+from keyring.backend import KeyringBackend
 
 from . import schemas
+from .keyrings import MemoryKeyring
 from .support import Backend, Result, Runner, cli_env, other_key
 
 
@@ -28,7 +31,8 @@ def test_the_documentation_defines_every_schema() -> None:
         "share", "get", "get-output", "peek", "status", "list", "burn", "generate",
         "config-show", "config-get", "config-unset", "config-path", "error", "error-object",
         "error-gone", "error-expired", "error-refused", "error-wrong_passphrase",
-        "share-wait", "get-github", "completion",
+        "share-wait", "get-github", "completion", "login", "logout", "whoami",
+        "whoami-limits", "whoami-token",
     } <= schemas.schemas().keys()  # fmt: skip
 
 
@@ -77,6 +81,37 @@ def test_generate_and_config(ots: Runner) -> None:
     _valid(ots("--json", "config", "show"), "config-show")
     completion = _valid(ots("--json", "completion", "zsh"), "completion")
     assert completion["shell"] == "zsh"
+
+
+def test_accounts(
+    ots: Runner,
+    backend: Backend,
+    tmp_path: Path,
+    use_keyring: Callable[[KeyringBackend], KeyringBackend],
+) -> None:
+    use_keyring(MemoryKeyring())
+    token = backend.add_account("schema@example.org")
+    backend.add_token("schema@example.org", "laptop")
+    login = _valid(ots("--json", "login", "--with-token", stdin=token.encode()), "login")
+    assert (login["storage"], login["path"]) == ("keyring", None)
+    insecure = ots("--json", "login", "--with-token", "--insecure-storage", stdin=token.encode())
+    assert isinstance(_valid(insecure, "login")["path"], str)
+    assert ots("login", "--with-token", stdin=token.encode()).code == 0
+    ots("share", stdin=b"x")
+    whoami = _valid(ots("--json", "whoami"), "whoami")
+    tokens = whoami["tokens"]
+    assert isinstance(tokens, list)
+    assert [t["name"] for t in tokens] == ["default", "laptop"]
+    assert isinstance(tokens[0]["last_used"], str)
+    assert tokens[1]["last_used"] is None
+    remote = _valid(ots("--json", "list", "--remote"), "list")
+    assert isinstance(remote["receipts"], list)
+    assert len(remote["receipts"]) == 1
+    logout = _valid(ots("--json", "logout"), "logout")
+    assert logout["removed"] == ["keyring"]
+    _error(ots("--json", "whoami"), "auth")
+    (tmp_path / "bad").write_text("nope")
+    _error(ots("--json", "--token-file", str(tmp_path / "bad"), "whoami"), "usage")
 
 
 def _error(result: Result, code: str) -> dict[str, object]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from .support import Result, ServerProcess, Terminal, cli_env, run_cli
+from .support import Result, ServerProcess, Terminal, add_account, cli_env, run_cli
 
 TRICKY = (
     b"[bold]not bold[/bold] [link=https://evil]x[/link] "
@@ -280,3 +280,21 @@ def test_share_asks_for_a_passphrase_twice(env: dict[str, str], terminals: list[
     phrase.write_text("swordfish")
     got = _run(env, "get", link, "--passphrase-file", str(phrase))
     assert got.out == b"behind a passphrase"
+
+
+def test_login_asks_for_the_token_at_a_hidden_prompt(
+    env: dict[str, str], server: ServerProcess, terminals: list[Terminal]
+) -> None:
+    token = add_account(server.db, "prompted@example.org")
+    terminal = _spawn(terminals, env, "login", "--insecure-storage")
+    terminal.expect(b"Token for 127.0.0.1:" + str(server.port).encode() + b" (hidden): ")
+    terminal.type(token.encode() + b"\n")
+    assert terminal.finish() == 0
+    assert token.encode() not in terminal.screen  # never echoed
+    assert b"logged in to 127.0.0.1" in terminal.screen
+    assert b"prompted@example.org" in terminal.screen
+    assert terminal.out == b""
+    assert terminal.echo_is_on()
+    whoami = _run(env, "--json", "whoami")
+    assert whoami.json()["token_source"] == "insecure file"
+    assert _run(env, "logout").code == 0
