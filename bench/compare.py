@@ -1,0 +1,481 @@
+"""ots against SnapPass and the framework ceiling, in one run (issue 9; see bench/README.md).
+
+    python bench/compare.py              # the full comparison, about 10 minutes on 2 cores
+    python bench/compare.py --quick      # a few seconds per step, small scale levels
+
+Starts, on 127.0.0.1 and free ports: a bare Starlette endpoint (the ceiling), ots-server on
+SQLite with one worker, a Redis of its own, ots-server on that Redis with two workers, and
+SnapPass under gunicorn with one and two workers (Redis database 1); drives each with the same
+wrk settings; measures reveal latency at 10^3, 10^5 and 10^6 stored secrets and the store's
+bytes per secret; times the CLI with hyperfine (bench/startup.py); profiles ots's creates with
+py-spy. Writes docs/benchmarks.md and docs/benchmarks.png (regenerated wholesale), and
+bench/out/results.json. Every process it started is stopped at the end, also on failure or
+Ctrl-C, and its temporary files are deleted.
+
+Exit status: 0 when every run succeeded and every target was met, 1 when a target was missed,
+2 when a run failed (errors) or a step could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+import profiling
+import report
+import scale
+import servers
+import tools
+from load import Run, wrk
+from pool import Pool, build_pool
+from procs import Processes
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DOC = ROOT / "docs" / "benchmarks.md"
+CHART = ROOT / "docs" / "benchmarks.png"
+
+
+class Cursor:
+    """Hands out consecutive, disjoint slices of the pool: no secret is created twice."""
+
+    def __init__(self, pool: Pool) -> None:
+        self.pool = pool
+        self.next = 0
+
+    def take(self, count: int) -> int:
+        start = self.next
+        self.next += count
+        if self.next > self.pool.count:
+            raise RuntimeError("the pool is too small for this run; raise --pool-rate")
+        return start
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, work: Path, procs: Processes) -> None:
+        self.args = args
+        self.work = work
+        self.procs = procs
+        self.runs: list[Run] = []
+        self.log = work / "wrk.log"
+
+    def say(self, message: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+    def record(self, run: Run) -> Run:
+        self.runs.append(run)
+        status = "FAILED " + str({k: v for k, v in run.errors.items() if v}) if run.failed else ""
+        self.say(
+            f"  {run.contender:14} {run.mode:14} c={run.connections:<3} "
+            f"{run.per_second:9.1f}/s  p50 {run.p50_ms:6.2f} ms  p99 {run.p99_ms:6.2f} ms {status}"
+        )
+        return run
+
+    def slice_size(self, duration: float, connections: int) -> int:
+        rate = float(self.args.pool_rate) if connections > 1 else self.args.pool_rate / 2
+        return math.ceil(duration * rate)
+
+    def ots_run(
+        self,
+        name: str,
+        url: str,
+        cursor: Cursor,
+        mode: str,
+        label: str,
+        connections: int,
+        duration: float,
+    ) -> Run:
+        count = self.slice_size(duration, connections)
+        start = cursor.take(count)
+        args = cursor.pool.lua_args(mode, start, count, 1)
+        run = wrk(
+            name,
+            label,
+            "ots.lua",
+            url,
+            args,
+            connections=connections,
+            duration=duration,
+            log=self.log,
+        )
+        return run
+
+    def ots(self, name: str, url: str, cursor: Cursor, *, one_connection: bool) -> None:
+        a = self.args
+        self.ots_run(name, url, cursor, "pairs", "warmup", a.connections, a.warmup)
+        self.record(self.ots_run(name, url, cursor, "create", "create", a.connections, a.duration))
+        self.record(self.ots_run(name, url, cursor, "pairs", "pairs", a.connections, a.duration))
+        if one_connection:
+            self.record(self.ots_run(name, url, cursor, "create", "create@1", 1, a.duration))
+
+    def snappass(self, name: str, url: str) -> None:
+        a = self.args
+        wrk(
+            name,
+            "warmup",
+            "snappass.lua",
+            url,
+            ["pairs"],
+            connections=a.connections,
+            duration=a.warmup,
+            log=self.log,
+        )
+        for mode in ("create", "pairs"):
+            self.record(
+                wrk(
+                    name,
+                    mode,
+                    "snappass.lua",
+                    url,
+                    [mode],
+                    connections=a.connections,
+                    duration=a.duration,
+                    log=self.log,
+                )
+            )
+
+    def ceiling(self) -> None:
+        a = self.args
+        proc = servers.start_ceiling(self.procs)
+        try:
+            wrk(
+                "ceiling",
+                "warmup",
+                "ceiling.lua",
+                proc.url,
+                [],
+                connections=a.connections,
+                duration=a.warmup,
+                log=self.log,
+            )
+            self.record(
+                wrk(
+                    "ceiling",
+                    "json",
+                    "ceiling.lua",
+                    proc.url,
+                    [],
+                    connections=a.connections,
+                    duration=a.duration,
+                    log=self.log,
+                )
+            )
+        finally:
+            self.procs.stop(proc)
+
+
+def _stop_on_sigterm() -> None:
+    def handler(signum: int, frame: object) -> NoReturn:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def durable(port: int, *, on: bool) -> None:
+    """Switch the benchmark's Redis to ots's durable mode (or back), once the log is written."""
+    if on:
+        scale.redis_cli(port, "CONFIG", "SET", "appendfsync", "always")
+        scale.redis_cli(port, "CONFIG", "SET", "appendonly", "yes")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            info = scale.redis_cli(port, "INFO", "persistence")
+            if "aof_rewrite_in_progress:0" in info and "aof_rewrite_scheduled:0" in info:
+                break
+            time.sleep(0.1)
+    else:
+        scale.redis_cli(port, "CONFIG", "SET", "appendonly", "no")
+
+
+def _pool_size(args: argparse.Namespace) -> int:
+    # Per server: a warm-up, create, pairs (and on Redis pairs-durable) at full rate, and
+    # create@1 at half the rate; the profile's two runs on top.
+    fast, warmup, duration = float(args.pool_rate), float(args.warmup), float(args.duration)
+    per_server = (warmup + 3 * duration) * fast + duration * fast / 2
+    profile = 2 * (int(args.profile_seconds) + 2) * fast
+    return math.ceil(per_server + profile) + 100
+
+
+def run_cli(args: argparse.Namespace, bench: Bench) -> dict[str, Any]:
+    """bench/startup.py: hyperfine over the CLI and its baselines; its JSON export."""
+    bench.say(f"CLI start-up: bench/startup.py --runs {args.cli_runs}")
+    done = subprocess.run(
+        [sys.executable, str(HERE / "startup.py"), "--runs", str(args.cli_runs), "--warmup", "3"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    export = tools.OUT / "startup.json"
+    if not export.exists():
+        raise RuntimeError(f"bench/startup.py failed: {done.stderr.strip()[-500:]}")
+    results = json.loads(export.read_text())["results"]
+    return {
+        r["command"]: {
+            "mean_ms": r["mean"] * 1000,
+            "stddev_ms": (r.get("stddev") or 0) * 1000,
+            "median_ms": r["median"] * 1000,
+            "min_ms": r["min"] * 1000,
+            "runs": len(r.get("times", [])),
+        }
+        for r in results
+    }
+
+
+def run_scale(bench: Bench, redis_port: int, redis_url: str) -> dict[str, Any]:
+    levels: list[scale.Level] = []
+    overheads: list[scale.Overhead] = []
+    skipped: list[str] = []
+    breakdown: dict[str, Any] = {}
+    blob_len = 0
+    for store in ("sqlite", "redis"):
+        data = bench.work / f"scale-{store}"
+        data.mkdir()
+        if store == "sqlite":
+            proc = servers.start_ots(
+                bench.procs, "ots-sqlite-scale", workers=1, store_url=None, data_dir=data
+            )
+        else:
+            scale.redis_cli(redis_port, "FLUSHALL")
+            # One worker on both stores: this measures the store, not the HTTP server.
+            proc = servers.start_ots(
+                bench.procs, "ots-redis-scale", workers=1, store_url=redis_url, data_dir=data
+            )
+        try:
+            db = data / "ots.sqlite3"
+            stored = 0
+            before = 0
+            for level in bench.args.scale:
+                fits = (
+                    scale.room_for(bench.work, level)
+                    if store == "sqlite"
+                    else scale.memory_for(level)
+                )
+                if not fits:
+                    skipped.append(f"{store} at {level:,}: not enough free disk or memory")
+                    continue
+                secrets, pool = scale.real_secrets(bench.work, f"scale-{store}-{level}")
+                blob_len = pool.blob_len
+                added = level - stored
+                before = (
+                    scale.sqlite_pages_in_use(db)
+                    if store == "sqlite"
+                    else (scale.redis_used_memory(redis_port))
+                )
+                started = time.monotonic()
+                if store == "sqlite":
+                    scale.fill_sqlite(db, added, secrets, pool.blob_len)
+                    after = scale.sqlite_pages_in_use(db)
+                else:
+                    scale.fill_redis(redis_port, added, secrets, pool.blob_len)
+                    after = scale.redis_used_memory(redis_port)
+                bench.say(
+                    f"  {store}: filled {added:,} to {level:,} in "
+                    f"{time.monotonic() - started:.1f} s"
+                )
+                stored = level
+                run = scale.measure(f"ots-{store}", proc.url, pool, bench.work)
+                bench.record(run)
+                levels.append(scale.Level(store=store, stored=level, run=run))
+                overhead = scale.Overhead(store, added, after - before, pool.blob_len)
+            if stored:
+                overheads.append(overhead)
+                breakdown[store] = (
+                    scale.sqlite_breakdown(db, stored)
+                    if store == "sqlite"
+                    else scale.redis_breakdown(redis_port)
+                )
+        finally:
+            bench.procs.stop(proc)
+            shutil.rmtree(data, ignore_errors=True)
+    scale.redis_cli(redis_port, "FLUSHALL")
+    return {
+        "levels": [{"store": lv.store, "stored": lv.stored, **lv.run.as_dict()} for lv in levels],
+        "overhead": [{**asdict(o), "per_secret": o.per_secret} for o in overheads],
+        "skipped": skipped,
+        "breakdown": breakdown,
+        "blob_len": blob_len,
+        "warmup": scale.WARMUP,
+        "measured": scale.MEASURED,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=20, help="seconds per run [20]")
+    parser.add_argument("--warmup", type=float, default=3, help="warm-up seconds [3]")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections [16]")
+    parser.add_argument(
+        "--scale",
+        type=lambda s: [int(float(x)) for x in s.split(",")],
+        default=[10**3, 10**5, 10**6],
+        help="stored-secret levels [1e3,1e5,1e6]",
+    )
+    parser.add_argument("--cli-runs", type=int, default=30, help="hyperfine runs per command")
+    parser.add_argument("--profile-seconds", type=int, default=8, help="0: no profile [8]")
+    parser.add_argument(
+        "--pool-rate",
+        type=float,
+        default=6000,
+        help="creates/s the pre-built pool must cover per run [6000]",
+    )
+    parser.add_argument("--quick", action="store_true", help="short runs, small scale (testing)")
+    parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/benchmarks.*")
+    args = parser.parse_args()
+    if args.quick:
+        args.duration, args.warmup, args.scale = 4, 1, [10**3, 10**4]
+        args.cli_runs, args.profile_seconds = 5, 3
+
+    began = time.monotonic()
+    _stop_on_sigterm()
+    tools.ensure_all()
+    load_before = tools.load_average()
+    work = Path(tempfile.mkdtemp(prefix="ots-bench-"))
+    procs = Processes(work)
+    bench = Bench(args, work, procs)
+    results: dict[str, Any] = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": "python bench/compare.py"
+        + (" " + " ".join(sys.argv[1:]) if sys.argv[1:] else ""),
+        "machine": tools.machine(),
+        "versions": tools.versions(),
+        "duration": args.duration,
+        "warmup": args.warmup,
+        "connections": args.connections,
+        "rate_limit": servers.RATE_LIMIT,
+        "snappass_threads": servers.SNAPPASS_THREADS,
+        "chart_groups": [
+            ["bare Starlette\n1 worker", "ceiling"],
+            ["ots SQLite\n1 worker", "ots-sqlite-1w"],
+            ["SnapPass\n1 worker", "snappass-1w"],
+            ["ots Redis\n2 workers", "ots-redis-2w"],
+            ["SnapPass\n2 workers", "snappass-2w"],
+        ],
+        "problems": [],
+    }
+    try:
+        size = _pool_size(args)
+        bench.say(f"pre-building {size:,} sealed secrets (real ots_cli.crypto)")
+        pool = build_pool(work / "pool.bin", size)
+        results["blob_len"] = pool.blob_len
+        results["create_frame_len"] = pool.create_len
+
+        bench.say("bare Starlette ceiling, 1 worker")
+        bench.ceiling()
+
+        results["commit_floor"] = scale.commit_floor(work)
+        bench.say("ots-server, SQLite, 1 worker")
+        proc = servers.start_ots(
+            procs, "ots-sqlite-1w", workers=1, store_url=None, data_dir=work / "sqlite-1w"
+        )
+        try:
+            cursor = Cursor(pool)
+            bench.ots("ots-sqlite-1w", proc.url, cursor, one_connection=True)
+            if args.profile_seconds:
+                bench.say("  profiling creates with py-spy")
+                try:
+                    start = cursor.take(0)
+                    prof = profiling.profile_creates(
+                        proc.url, proc.pid, pool, start, work, args.profile_seconds
+                    )
+                    results["profile"] = asdict(prof)
+                except (subprocess.SubprocessError, OSError, RuntimeError) as exc:
+                    results["problems"].append(f"profile: {exc}")
+        finally:
+            procs.stop(proc)
+
+        redis = servers.start_redis(procs, work / "redis")
+        try:
+            bench.say("ots-server, Redis, 2 workers")
+            proc = servers.start_ots(
+                procs,
+                "ots-redis-2w",
+                workers=2,
+                store_url=servers.redis_url(redis, 0),
+                data_dir=work / "redis-2w",
+            )
+            try:
+                cursor = Cursor(pool)
+                bench.ots("ots-redis-2w", proc.url, cursor, one_connection=True)
+                bench.say("  the same with Redis durable (appendonly yes, appendfsync always)")
+                durable(redis.port, on=True)
+                bench.record(
+                    bench.ots_run(
+                        "ots-redis-2w",
+                        proc.url,
+                        cursor,
+                        "pairs",
+                        "pairs-durable",
+                        args.connections,
+                        args.duration,
+                    )
+                )
+                durable(redis.port, on=False)
+            finally:
+                procs.stop(proc)
+            scale.redis_cli(redis.port, "FLUSHALL")
+            for workers in (1, 2):
+                name = f"snappass-{workers}w"
+                bench.say(f"SnapPass, gunicorn, {workers} worker{'s' * (workers > 1)}")
+                proc = servers.start_snappass(
+                    procs,
+                    name,
+                    venv=tools.SNAPPASS_VENV,
+                    workers=workers,
+                    url=servers.redis_url(redis, 1),
+                )
+                try:
+                    bench.snappass(name, proc.url)
+                finally:
+                    procs.stop(proc)
+                scale.redis_cli(redis.port, "FLUSHALL")
+
+            bench.say(f"scale: reveal latency at {', '.join(f'{n:,}' for n in args.scale)}")
+            results["scale"] = run_scale(bench, redis.port, servers.redis_url(redis, 0))
+        finally:
+            procs.stop(redis)
+
+        try:
+            results["cli"] = run_cli(args, bench)
+        except (RuntimeError, subprocess.SubprocessError) as exc:
+            results["problems"].append(f"CLI start-up: {exc}")
+    except KeyboardInterrupt:
+        print("interrupted; stopping every process", file=sys.stderr)
+        return 130
+    finally:
+        procs.stop_all()
+        shutil.rmtree(work, ignore_errors=True)
+
+    results["runs"] = [run.as_dict() for run in bench.runs]
+    results["load_before"], results["load_after"] = load_before, tools.load_average()
+    results["runtime_s"] = time.monotonic() - began
+    results["targets"] = report.targets(results)
+    (tools.OUT / "results.json").write_text(json.dumps(results, indent=1))
+    if not args.no_doc:
+        subprocess.run(
+            [
+                str(tools.TOOLS_VENV / "bin" / "python"),
+                str(HERE / "chart.py"),
+                str(tools.OUT / "results.json"),
+                str(CHART),
+            ],
+            check=True,
+        )
+        DOC.write_text(report.render(results, CHART.name))
+    print(report.summary(results))
+    if any(run["failed"] for run in results["runs"]) or results["problems"]:
+        return 2
+    return 0 if all(t["met"] for t in results["targets"]) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""How the benchmark starts each contender, all on 127.0.0.1 and free ports.
+
+- ``redis``: a Redis the benchmark owns: no persistence (``appendonly no``, ``save ""``, as
+  SnapPass's quick start and a plain ``redis-server`` run), ``maxmemory-policy noeviction``
+  (which ots requires), no memory limit. ots uses database 0, SnapPass database 1.
+- ``ots``: ``ots-server serve`` from the project's virtual environment, on SQLite (a
+  temporary data directory) or on that Redis, with the full protocol; the rate limit is on,
+  at ``RATE_LIMIT`` requests per minute with a burst of ``RATE_LIMIT``, so it is checked on
+  every POST but never trips; log level ``warning`` (no line per request; SnapPass under
+  gunicorn writes no access log either).
+- ``snappass``: SnapPass under gunicorn (its own venv), ``NO_SSL=True`` so links are plain
+  http, ``REDIS_URL`` pointing at database 1. Workers are gunicorn's ``gthread`` with
+  ``SNAPPASS_THREADS`` threads, which keep connections alive: about 25 % more pairs per second
+  than the default ``sync`` workers (which close every connection) when this was written, so
+  SnapPass gets its fastest configuration.
+- ``ceiling``: bench/ceiling.py under uvicorn with the options ``ots-server serve`` passes.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from procs import Proc, Processes, free_port, wait_http, wait_port
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+#: ots rate limit for the benchmark: checked on every POST, far above what a run sends.
+RATE_LIMIT = 1_000_000
+#: gunicorn threads per SnapPass worker (``--worker-class gthread``).
+SNAPPASS_THREADS = 4
+
+
+def _base_env() -> dict[str, str]:
+    keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
+    return {name: os.environ[name] for name in keep if name in os.environ}
+
+
+def start_redis(procs: Processes, data_dir: Path) -> Proc:
+    port = free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    argv = [
+        "redis-server",
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--protected-mode",
+        "yes",
+        "--dir",
+        str(data_dir),
+        "--appendonly",
+        "no",
+        "--save",
+        "",
+        "--maxmemory",
+        "0",
+        "--maxmemory-policy",
+        "noeviction",
+        "--databases",
+        "2",
+    ]
+    proc = procs.start("redis", argv, _base_env(), port)
+    wait_port(proc)
+    return proc
+
+
+def redis_url(redis: Proc, db: int) -> str:
+    return f"redis://127.0.0.1:{redis.port}/{db}"
+
+
+def start_ots(
+    procs: Processes, name: str, *, workers: int, store_url: str | None, data_dir: Path
+) -> Proc:
+    port = free_port()
+    env = {
+        **_base_env(),
+        "OTS_DATA_DIR": str(data_dir),
+        "OTS_RATE_LIMIT_PER_MINUTE": str(RATE_LIMIT),
+        "OTS_RATE_LIMIT_BURST": str(RATE_LIMIT),
+        "OTS_LOG_LEVEL": "warning",
+    }
+    if store_url is not None:
+        env["OTS_STORE_URL"] = store_url
+    argv = [
+        str(BIN / "ots-server"),
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
+    proc = procs.start(name, argv, env, port)
+    wait_http(proc, "/readyz")
+    return proc
+
+
+def start_snappass(procs: Processes, name: str, *, venv: Path, workers: int, url: str) -> Proc:
+    port = free_port()
+    env = {**_base_env(), "REDIS_URL": url, "NO_SSL": "True"}
+    argv = [
+        str(venv / "bin" / "gunicorn"),
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(SNAPPASS_THREADS),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--no-control-socket",
+        "--log-level",
+        "warning",
+        "snappass.main:app",
+    ]
+    proc = procs.start(name, argv, env, port)
+    wait_http(proc, "/")
+    return proc
+
+
+def start_ceiling(procs: Processes) -> Proc:
+    port = free_port()
+    argv = [
+        str(BIN / "python"),
+        "-m",
+        "uvicorn",
+        "--app-dir",
+        str(HERE),
+        "ceiling:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--no-access-log",
+        "--no-server-header",
+        "--no-proxy-headers",
+        "--log-level",
+        "warning",
+    ]
+    proc = procs.start("ceiling", argv, _base_env(), port)
+    wait_http(proc, "/json")
+    return proc
