@@ -10,17 +10,21 @@ limits and links the secret to the account; with ``OTS_REQUIRE_ACCOUNT=true`` a 
 one is answered ``401 account_required`` before its body is read. Nothing else ever needs an
 account. ``GET /api/v1/limits`` answers the caller's limits.
 
-Creates are the only requests that hold much memory (up to ``max_bytes`` until the store has
-the blob), so a process receives at most ``max_concurrent_uploads`` of them at once; one more
+Creates are the only requests that may hold much memory (up to ``max_bytes`` until a store
+that buffers has the blob; with SQLite, blobs past 64 KiB are streamed to a file as they
+arrive), so a process receives at most ``max_concurrent_uploads`` of them at once; one more
 is answered 503 with ``Retry-After`` before its body is read. Reveal streams the blob in
-64 KiB slices of one buffer, with ``Content-Length``, after the consume was committed.
+64 KiB slices of one buffer, or 64 KiB reads of its file, with ``Content-Length``, after the
+consume was committed.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import anyio
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
@@ -58,6 +62,21 @@ async def _slices(blob: bytes) -> AsyncIterator[memoryview]:
     view = memoryview(blob)
     for start in range(0, len(view), STREAM_CHUNK):
         yield view[start : start + STREAM_CHUNK]
+
+
+async def _file_slices(fd: int, size: int) -> AsyncIterator[bytes]:
+    """Read a file-backed blob in 64 KiB pieces (constant memory), then close it. Reads run on
+    a worker thread so a slow disk never blocks the event loop."""
+    try:
+        left = size
+        while left > 0:
+            piece = await anyio.to_thread.run_sync(os.read, fd, min(STREAM_CHUNK, left))
+            if not piece:
+                raise OSError("the blob file is shorter than its recorded size")
+            left -= len(piece)
+            yield piece
+    finally:
+        os.close(fd)
 
 
 def receipt_body(status: ReceiptStatus) -> dict[str, object]:
@@ -131,8 +150,11 @@ class SecretsApi:
     async def _create(self, request: Request) -> Response:
         caller = principal(request.scope)
         try:
-            meta, blob = await read_create(
-                request, self._limits(request), timeout=self.settings.upload_timeout
+            meta, blob, staged = await read_create(
+                request,
+                self._limits(request),
+                timeout=self.settings.upload_timeout,
+                stage=getattr(self.store, "stage", None),
             )
         except ApiError as exc:
             if exc.error == "timeout":
@@ -156,6 +178,7 @@ class SecretsApi:
                     keep_until=expires_at + self.settings.receipt_grace,
                     receipt_hash=receipt_hash,
                     account_id=None if caller is None else caller.account_id,
+                    staged=staged,
                 )
             )
         except IdExists:
@@ -224,12 +247,18 @@ class SecretsApi:
                 burned=exc.burned,
             ) from None
         self.metrics.event("revealed")
-        # The consume is committed; the blob goes out in slices of one buffer, never copied.
+        # The consume is committed; the blob goes out in slices of one buffer, never copied,
+        # or read piece by piece from its (possibly already unlinked) file.
+        content = (
+            _slices(revealed.blob)
+            if revealed.file is None
+            else _file_slices(revealed.file, revealed.size)
+        )
         return StreamingResponse(
-            _slices(revealed.blob),
+            content,
             media_type="application/octet-stream",
             headers={
-                "Content-Length": str(len(revealed.blob)),
+                "Content-Length": str(revealed.length),
                 "Ots-Views-Left": str(revealed.views_left),
             },
         )

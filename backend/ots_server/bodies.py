@@ -12,19 +12,25 @@ before reading anything. Errors raised here carry ``Connection: close`` so the s
 not read (or wait for) the rest of a refused upload. Nothing reaches the store until the
 whole body has arrived, so an aborted upload leaves nothing behind.
 
+With a store that stages files (SQLite), a blob past :data:`SPOOL_AT` (64 KiB) is streamed
+into a temp file of the store's blob directory as it arrives, so memory stays constant
+whatever the size; the file is renamed into place only once the body is complete and within
+the limits, and removed on any failure (413, 408, a cut connection). Stores that keep blobs
+in memory (memory, Redis) get the whole buffer as before.
+
 Every body must arrive whole within ``timeout`` seconds (``OTS_UPLOAD_TIMEOUT``), else 408
 ``timeout``: a client trickling bytes cannot hold a connection and its buffer open forever.
-The blob is returned as the ``bytearray`` it was received into, never copied (the store
-writes it from that buffer), so an upload costs about its own size in memory.
+A buffered blob is returned as the ``bytearray`` it was received into, never copied (the
+store writes it from that buffer), so such an upload costs about its own size in memory.
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 from starlette.requests import Request
@@ -32,6 +38,7 @@ from starlette.requests import Request
 from ots_server import codec
 from ots_server.errors import ApiError, bad_request
 from ots_server.limits import Limits
+from ots_server.store.base import StagedFile
 
 CREATE_MEDIA_TYPE = "application/vnd.ots.secret"
 MAX_META_BYTES = 4096
@@ -41,6 +48,25 @@ CREATE_FIELDS = frozenset(
 )
 CREATE_REQUIRED = frozenset({"id", "header_length", "link_verifier"})
 _CLOSE = {"Connection": "close"}
+#: A blob up to this size is handed to the store in memory; past it, to a store that can
+#: stage files, it is streamed to disk in pieces of about this size (constant memory).
+SPOOL_AT = 64 * 1024
+
+
+class Staging(Protocol):
+    """A file an upload streams into (see :class:`ots_server.store.sqlite_blobs.Staging`)."""
+
+    size: int
+
+    async def write(self, data: bytearray) -> None: ...
+
+    async def finish(self) -> str: ...
+
+    def abort(self) -> None: ...
+
+
+#: Starts a :class:`Staging` (``SQLiteStore.stage``); ``None`` for stores that buffer.
+Stager = Callable[[], Staging]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +87,13 @@ class _Stream:
         self._chunks = chunks
         self._buffer = bytearray()
         self._done = False
+
+    @property
+    def buffer(self) -> bytearray:
+        return self._buffer
+
+    async def more(self) -> bool:
+        return await self._more()
 
     async def _more(self) -> bool:
         if self._done:
@@ -138,12 +171,16 @@ async def _read_json(
 
 
 async def read_create(
-    request: Request, limits: Limits, *, timeout: float
-) -> tuple[CreateMeta, bytearray]:
-    """The create frame, held to the caller's ``limits`` (anonymous or an account's)."""
+    request: Request, limits: Limits, *, timeout: float, stage: Stager | None = None
+) -> tuple[CreateMeta, bytearray, StagedFile | None]:
+    """The create frame, held to the caller's ``limits`` (anonymous or an account's).
+
+    With ``stage``, a blob past :data:`SPOOL_AT` is streamed into a staged file as it
+    arrives and returned as a :class:`StagedFile` with the blob's first bytes (at least the
+    header) in the buffer; any failure (limit, timeout, disconnect) removes the file."""
     try:
         with anyio.fail_after(timeout):
-            return await _read_create(request, limits)
+            return await _read_create(request, limits, stage)
     except TimeoutError:
         raise _timeout() from None
     except ApiError as exc:
@@ -151,7 +188,9 @@ async def read_create(
         raise
 
 
-async def _read_create(request: Request, limits: Limits) -> tuple[CreateMeta, bytearray]:
+async def _read_create(
+    request: Request, limits: Limits, stage: Stager | None
+) -> tuple[CreateMeta, bytearray, StagedFile | None]:
     kind, params = _media_type(request)
     if kind != CREATE_MEDIA_TYPE or params:
         raise ApiError(415, "unsupported_media_type", f"expected Content-Type: {CREATE_MEDIA_TYPE}")
@@ -171,10 +210,45 @@ async def _read_create(request: Request, limits: Limits) -> tuple[CreateMeta, by
         if raw_meta is None:
             raise bad_request("truncated frame")
         meta = parse_meta(raw_meta, limits)
-        blob = await stream.rest(limits.max_bytes, too_large)
-    if len(blob) < meta.header_length:
+        if stage is None or limits.max_bytes <= SPOOL_AT:
+            blob = await stream.rest(limits.max_bytes, too_large)
+            staged = None
+        else:
+            blob, staged = await _spool(stream, limits.max_bytes, too_large, stage)
+    if (staged.size if staged else len(blob)) < meta.header_length:
         raise bad_request("the blob is shorter than header_length (or empty)")
-    return meta, blob
+    return meta, blob, staged
+
+
+async def _spool(
+    stream: _Stream, limit: int, too_large: ApiError, stage: Stager
+) -> tuple[bytearray, StagedFile | None]:
+    """Buffer up to :data:`SPOOL_AT`; past it, write the buffer out in pieces as it fills."""
+    buffer = stream.buffer
+    staging: Staging | None = None
+    head = bytearray()
+    try:
+        while True:
+            written = staging.size if staging else 0
+            if written + len(buffer) > limit:
+                raise too_large
+            more = await stream.more()
+            if len(buffer) > SPOOL_AT or (not more and staging is not None and buffer):
+                if staging is None:
+                    staging = stage()
+                    head = bytearray(buffer[:MAX_HEADER_LENGTH])
+                await staging.write(buffer)
+                buffer.clear()
+            if not more:
+                break
+        if staging is None:
+            return buffer, None
+        name = await staging.finish()
+        return head, StagedFile(name=name, size=staging.size)
+    except BaseException:
+        if staging is not None:
+            staging.abort()
+        raise
 
 
 def parse_meta(raw: bytes, limits: Limits) -> CreateMeta:

@@ -71,8 +71,9 @@ __all__ = [
     "describe_variables",
 ]
 
-#: Upper bound of ``OTS_MAX_BYTES`` while blobs are held in memory (files come later).
-MAX_BYTES_CEILING = 64 * MIB
+#: Upper bound of ``OTS_MAX_BYTES`` with SQLite: blobs past 64 KiB are streamed to files, so
+#: memory does not grow with the size; the disk (and ``OTS_MAX_STORE_BYTES``) is the limit.
+MAX_BYTES_CEILING = 16 * 1024 * MIB
 
 
 class SettingsError(ValueError):
@@ -112,7 +113,7 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable(
         "OTS_MAX_BYTES", "max_bytes", "size", "1MiB",
-        f"largest ciphertext accepted (at most {MAX_BYTES_CEILING // MIB}MiB)", parse_size,
+        "largest ciphertext accepted (at most 16GiB; 16MiB with Redis)", parse_size,
     ),
     Variable("OTS_MAX_VIEWS", "max_views", "integer", "100", "most views per secret", parse_int),
     Variable(

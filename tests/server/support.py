@@ -29,7 +29,7 @@ import httpx
 from starlette.types import ASGIApp, Message
 
 from ots_server.accounts import new_token, normalise_email
-from ots_server.store.base import NewAccount, NewSecret, NewToken
+from ots_server.store.base import NewAccount, NewSecret, NewToken, Revealed
 
 START = 1_790_000_000
 CREATE_TYPE = "application/vnd.ots.secret"
@@ -163,6 +163,19 @@ class SimAccount:
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
+
+
+def content(revealed: Revealed) -> bytes:
+    """The revealed blob, read (and closed) from its file when the store kept it in one."""
+    if revealed.file is None:
+        return revealed.blob
+    try:
+        with os.fdopen(os.dup(revealed.file), "rb") as handle:
+            data = handle.read()
+    finally:
+        os.close(revealed.file)
+    assert len(data) == revealed.size
+    return data
 
 
 def frame(meta: bytes, blob: bytes) -> bytes:

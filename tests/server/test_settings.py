@@ -113,7 +113,7 @@ def test_other_variables_are_ignored() -> None:
         ("OTS_TTL_DEFAULT", "8d"),  # above OTS_TTL_MAX
         ("OTS_MAX_BYTES", "1MB"),
         ("OTS_MAX_BYTES", "0"),
-        ("OTS_MAX_BYTES", "1GiB"),  # above the in-memory ceiling
+        ("OTS_MAX_BYTES", "17GiB"),  # above the in-memory ceiling
         ("OTS_MAX_VIEWS", "0"),
         ("OTS_MAX_VIEWS", "ten"),
         ("OTS_MAX_ATTEMPTS", "0"),
@@ -148,7 +148,7 @@ def test_other_variables_are_ignored() -> None:
         ("OTS_ACCOUNT_TTL_MAX", "400d"),
         ("OTS_ACCOUNT_MAX_BYTES", "0"),
         ("OTS_ACCOUNT_MAX_BYTES", "1KiB"),  # below OTS_MAX_BYTES
-        ("OTS_ACCOUNT_MAX_BYTES", "65MiB"),
+        ("OTS_ACCOUNT_MAX_BYTES", "17GiB"),
         ("OTS_ACCOUNT_RATE_LIMIT_PER_MINUTE", "many"),
         ("OTS_ACCOUNT_RATE_LIMIT_BURST", "0"),
     ],
@@ -163,8 +163,8 @@ def test_bad_values_name_the_variable(name: str, value: str) -> None:
 def test_account_limits_follow_the_anonymous_ones_when_unset(tmp_path: Path) -> None:
     longer = Settings(data_dir=tmp_path, ttl_max=60 * DAY, ttl_default=DAY, max_bytes=3 * MIB)
     assert (longer.account_ttl_max, longer.account_max_bytes) == (60 * DAY, 12 * MIB)
-    biggest = Settings(data_dir=tmp_path, max_bytes=40 * MIB)
-    assert biggest.account_max_bytes == 64 * MIB  # the in-memory ceiling
+    biggest = Settings(data_dir=tmp_path, max_bytes=5 * 1024 * MIB)
+    assert biggest.account_max_bytes == 16 * 1024 * MIB  # the SQLite ceiling
     redis = Settings(store_url="redis://127.0.0.1/0", max_bytes=8 * MIB)
     assert redis.account_max_bytes == 16 * MIB  # the Redis ceiling
     with pytest.raises(SettingsError, match="OTS_ACCOUNT_MAX_BYTES"):

@@ -5,6 +5,7 @@ another process for longer than a secret has left to live."""
 from __future__ import annotations
 
 import functools
+import os
 import sqlite3
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -23,9 +24,10 @@ from ots_server.store.base import (
     WrongPassphrase,
 )
 from ots_server.store.sqlite import SQLiteStore
+from ots_server.store.sqlite_blobs import INLINE_MAX
 from ots_server.store.sqlite_schema import connect
 
-from .support import START, SimSecret
+from .support import START, SimSecret, content
 
 pytestmark = pytest.mark.anyio
 NOW = START
@@ -131,6 +133,30 @@ async def test_a_failed_commit_never_wedges_the_writer(
     assert (await store.reveal(other.id, other.link_check, None, NOW)).blob == other.blob
 
 
+async def test_a_failed_commit_keeps_the_blob_file_and_leaks_no_descriptor(
+    store: SQLiteStore, faults: Faults
+) -> None:
+    secret = SimSecret.make(INLINE_MAX + 1)
+    await store.create(secret.new_secret(NOW))
+
+    def blob_descriptors() -> int:
+        links = []
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                links.append(os.readlink(f"/proc/self/fd/{fd}"))
+            except OSError:
+                continue
+        return sum(link.startswith(str(store.blobs.path)) for link in links)
+
+    faults.arm("COMMIT")
+    with pytest.raises(StoreUnavailable):
+        await store.reveal(secret.id, secret.link_check, None, NOW)
+    assert blob_descriptors() == 0  # the file opened for the response was closed
+    assert len(os.listdir(store.blobs.path)) == 1  # rolled back: the file stays
+    assert content(await store.reveal(secret.id, secret.link_check, None, NOW)) == secret.blob
+    assert os.listdir(store.blobs.path) == []
+
+
 async def test_a_connection_that_cannot_roll_back_is_replaced(
     store: SQLiteStore, faults: Faults
 ) -> None:
@@ -153,14 +179,15 @@ async def test_a_full_disk_is_store_full_and_leaves_nothing(
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
-            self.execute("PRAGMA max_page_count = 40")
+            self.execute("PRAGMA max_page_count = 20")
 
     monkeypatch.setattr(
         "ots_server.store.sqlite.connect", functools.partial(connect, factory=SmallDisk)
     )
     store = SQLiteStore(tmp_path / "small.sqlite3")
     try:
-        small, large = SimSecret.make(1000), SimSecret.make(400_000)
+        # 60 kB stays inline (blob files are the file system's business, below).
+        small, large = SimSecret.make(1000), SimSecret.make(60_000)
         await store.create(small.new_secret(NOW))
         with pytest.raises(StoreFull):
             await store.create(large.new_secret(NOW))

@@ -39,6 +39,12 @@ on unlinked. Account ids are 16 random bytes chosen by the caller; they never le
   are ordered so that a crash in between never leaves a working token that is not listed, nor
   a listed link to somebody else's secret (see :mod:`ots_server.store.redis_accounts`).
 
+Large blobs: a store may offer ``stage()`` (SQLite does; see
+:class:`ots_server.bodies.Staging`): the app then streams a blob past 64 KiB into a file the
+store provides and passes it as ``NewSecret.staged``, and ``create`` either references that
+file or removes it. A ``Revealed`` may then carry an open descriptor instead of bytes. Stores
+without ``stage`` (memory, Redis) get the whole buffer and keep their own size caps.
+
 Outcomes other than success are exceptions, so the app maps each to one HTTP answer.
 """
 
@@ -122,6 +128,16 @@ Blob = bytes | bytearray | memoryview
 
 
 @dataclass(frozen=True, slots=True)
+class StagedFile:
+    """A blob the app already streamed into the store's blob directory (SQLite only: see
+    :meth:`ots_server.store.sqlite.SQLiteStore.stage`), fsynced and renamed into place. The
+    store's ``create`` owns it from then on: it references it or removes it."""
+
+    name: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
 class NewSecret:
     id: bytes
     blob: Blob
@@ -138,6 +154,13 @@ class NewSecret:
     receipt_hash: bytes
     #: The account whose token created it (linked for its receipt listing), or ``None``.
     account_id: bytes | None = None
+    #: The whole blob when it was streamed to a file; ``blob`` then holds its first bytes
+    #: (at least the header). Only given to a store that offers ``stage``.
+    staged: StagedFile | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.blob) if self.staged is None else self.staged.size
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +225,15 @@ class SecretInfo:
 class Revealed:
     blob: bytes
     views_left: int
+    #: A file-backed blob (SQLite, over 64 KiB): an open read-only descriptor of ``size``
+    #: bytes, and ``blob`` is empty. The receiver reads it and closes it; the file may
+    #: already be unlinked (a consumed secret), which POSIX allows while it is open.
+    file: int | None = None
+    size: int = 0
+
+    @property
+    def length(self) -> int:
+        return self.size if self.file is not None else len(self.blob)
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,9 +31,14 @@ Concurrency:
 - Time: ``now`` is adjusted by the whole seconds spent waiting for the lane and the write
   lock (see :mod:`ots_server.store.base`), sampled after ``BEGIN IMMEDIATE`` returns.
 
-Memory: a create writes the blob into a ``zeroblob`` placeholder through SQLite's incremental
-blob I/O in 64 KiB slices of the caller's buffer, so SQLite never holds a second full copy
-(binding the blob would copy it once for the bind and once more to build the row; see
+Blob files: a blob over 64 KiB lives in a file of ``<database>.blobs/``, streamed there by the
+app while it arrives (:meth:`SQLiteStore.stage`) or written by ``create``; rows reference
+files, deletes unlink them after the commit, and the sweep removes orphans (see
+:mod:`ots_server.store.sqlite_blobs`). A reveal of such a blob returns an open descriptor.
+
+Memory: a create of an inline blob writes it into a ``zeroblob`` placeholder through SQLite's
+incremental blob I/O in 64 KiB slices of the caller's buffer, so SQLite never holds a second
+full copy (binding the blob would copy it once for the bind and once more to build the row; see
 :func:`ots_server.store.sqlite_tx.insert_body`).
 ``max_store_bytes`` (``OTS_MAX_STORE_BYTES``) refuses creates that would take the pages in use
 (ciphertext, records, indexes; free pages not counted) past the quota; a full disk
@@ -55,6 +60,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
+import anyio
+
 from ots_server.store import rules
 from ots_server.store import sqlite_tx as tx
 from ots_server.store.base import (
@@ -73,6 +80,13 @@ from ots_server.store.base import (
     WrongPassphrase,
 )
 from ots_server.store.sqlite_accounts import SQLiteAccounts
+from ots_server.store.sqlite_blobs import (
+    INLINE_MAX,
+    SWEEP_GRACE,
+    BlobDir,
+    Staging,
+    store_error,
+)
 from ots_server.store.sqlite_checkpoint import Checkpointer
 from ots_server.store.sqlite_schema import connect, migrate
 from ots_server.store.sqlite_tx import Work
@@ -103,12 +117,17 @@ class SQLiteStore(SQLiteAccounts):
         self._readers = ThreadPoolExecutor(readers, thread_name_prefix="ots-sqlite-reader")
         self._closed = False
         self._prepare_file()
+        self.blobs = BlobDir(self.path.with_name(self.path.name + ".blobs"))
+        #: Files younger than this are left alone by the orphan sweep (see ``sweep_files``).
+        self.sweep_grace = SWEEP_GRACE
         bootstrap = connect(self.path, self._busy_ms)
         try:
             migrate(bootstrap)
         finally:
             bootstrap.close()
         self._checkpointer = Checkpointer(self.path)
+        # Crash recovery: orphans and temp files an earlier process left behind.
+        self._sweep_files_sync()
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -155,7 +174,9 @@ class SQLiteStore(SQLiteAccounts):
         try:
             return await self._submit(
                 self._writer,
-                lambda conn: tx.in_transaction(conn, lambda conn: fn(conn, tx.late(now, asked))),
+                lambda conn: tx.in_transaction(
+                    conn, lambda conn: fn(conn, tx.late(now, asked)), self.blobs.remove_all
+                ),
             )
         finally:
             self._checkpointer.after_write()
@@ -172,10 +193,27 @@ class SQLiteStore(SQLiteAccounts):
 
     # -- the protocol -----------------------------------------------------------------------
 
+    def stage(self) -> Staging:
+        """Start streaming an upload into a temp file of the blob directory; the app switches
+        to this once a blob passes :data:`INLINE_MAX` and hands the result to ``create`` as
+        :attr:`NewSecret.staged`."""
+        return Staging(self.blobs)
+
     async def create(self, secret: NewSecret) -> None:
+        file: str | None = None if secret.staged is None else secret.staged.name
+        if file is None and len(secret.blob) > INLINE_MAX:
+            if len(secret.blob) < secret.header_length:
+                raise ValueError("a secret body that breaks the schema's rules")
+            # Written (and fsynced, renamed) before the write lock is taken: a big file never
+            # holds up other writers. A failure below removes it again.
+            try:
+                file = await anyio.to_thread.run_sync(self.blobs.write, secret.blob)
+            except OSError as exc:
+                raise store_error(exc) from exc
+
         def run(conn: sqlite3.Connection, now: int) -> None:
             if self._max_store_bytes:
-                tx.check_quota(conn, len(secret.blob), self._max_store_bytes)
+                tx.check_quota(conn, secret.size, self._max_store_bytes)
             # A record past keep_until counts as absent, even before the sweeper removes it.
             conn.execute(
                 "DELETE FROM records WHERE id = ? AND keep_until <= ?",
@@ -200,15 +238,24 @@ class SQLiteStore(SQLiteAccounts):
                     secret.account_id,
                 ),
             )
-            tx.insert_body(conn, secret)
+            if file is None:
+                tx.insert_body(conn, secret)
+            else:
+                tx.insert_file_body(conn, secret, file)
 
-        await self._write(run, secret.created_at)
+        try:
+            await self._write(run, secret.created_at)
+        except BaseException:
+            if file is not None:
+                self.blobs.remove(file)
+            raise
 
     async def peek(self, id: bytes, link_check: bytes, now: int) -> SecretInfo:
         def run(conn: sqlite3.Connection, now: int) -> SecretInfo:
             row = conn.execute(
                 "SELECT r.link_verifier, r.state, r.state_at, r.created_at, r.expires_at,"
-                " r.views_left, length(s.blob), substr(s.blob, 1, s.header_length),"
+                " r.views_left, coalesce(s.size, length(s.blob)),"
+                " substr(s.blob, 1, s.header_length),"
                 " s.passphrase_verifier IS NOT NULL, s.attempts_left"
                 " FROM records r LEFT JOIN secrets s ON s.id = r.id"
                 " WHERE r.id = ? AND r.keep_until > ?",
@@ -249,23 +296,45 @@ class SQLiteStore(SQLiteAccounts):
                         "UPDATE secrets SET attempts_left = attempts_left - 1 WHERE id = ?", (id,)
                     )
                     raise tx.Outcome(WrongPassphrase(attempts_left - 1, burned=False))
-            if views_left <= 1:
-                blob = conn.execute("DELETE FROM secrets WHERE id = ? RETURNING blob", (id,))
-                data = blob.fetchone()[0]
-                conn.execute(
-                    "UPDATE records SET views_left = 0, state = 'consumed', state_at = ?,"
-                    " read_at = ? WHERE id = ?",
-                    (now, now, id),
-                )
-                return Revealed(blob=bytes(data), views_left=0)
-            conn.execute(
-                "UPDATE records SET views_left = views_left - 1, read_at = ? WHERE id = ?",
-                (now, id),
-            )
-            data = conn.execute("SELECT blob FROM secrets WHERE id = ?", (id,)).fetchone()[0]
-            return Revealed(blob=bytes(data), views_left=views_left - 1)
+            body = conn.execute(
+                "SELECT blob, file, size FROM secrets WHERE id = ?", (id,)
+            ).fetchone()
+            # Opened before the commit: once it is open the file stays readable even after
+            # the unlink that follows a last view's commit.
+            fd = None if body[1] is None else self.blobs.open(body[1])
+            if fd is not None:
+                opened.append(fd)
+            try:
+                if views_left <= 1:
+                    conn.execute("DELETE FROM secrets WHERE id = ?", (id,))
+                    tx.doom(body[1])
+                    conn.execute(
+                        "UPDATE records SET views_left = 0, state = 'consumed', state_at = ?,"
+                        " read_at = ? WHERE id = ?",
+                        (now, now, id),
+                    )
+                else:
+                    conn.execute(
+                        "UPDATE records SET views_left = views_left - 1, read_at = ? WHERE id = ?",
+                        (now, id),
+                    )
+            except BaseException:
+                if fd is not None:
+                    opened.remove(fd)
+                    os.close(fd)
+                raise
+            left = max(views_left - 1, 0)
+            if fd is None:
+                return Revealed(blob=bytes(body[0]), views_left=left)
+            return Revealed(blob=b"", views_left=left, file=fd, size=body[2])
 
-        return await self._write(run, now)
+        opened: list[int] = []
+        try:
+            return await self._write(run, now)
+        except BaseException:
+            for fd in opened:  # the COMMIT failed (or the caller gave up): nobody reads it
+                os.close(fd)
+            raise
 
     async def burn(self, id: bytes, link_check: bytes, now: int) -> Tombstone:
         await self._read(lambda conn, now: tx.precheck(conn, id, link_check, now), now)
@@ -322,7 +391,28 @@ class SQLiteStore(SQLiteAccounts):
             expired += count
         while (count := await self._write(purge_batch, now)) > 0:
             purged += count
+        await self.sweep_files()
         return PurgeResult(expired=expired, purged=purged)
+
+    async def sweep_files(self) -> int:
+        """Remove blob files no row references (orphans of a crash, aborted temp files)
+        older than ``sweep_grace`` seconds; the number removed."""
+        if self._closed:
+            raise StoreUnavailable("the store is closed")
+        return await asyncio.to_thread(self._sweep_files_sync)
+
+    def _sweep_files_sync(self) -> int:
+        listed = self.blobs.names()  # before the rows: see BlobDir.sweep
+        if not listed:
+            return 0
+        conn = connect(self.path, self._busy_ms)
+        try:
+            referenced = {
+                row[0] for row in conn.execute("SELECT file FROM secrets WHERE file IS NOT NULL")
+            }
+        finally:
+            conn.close()
+        return self.blobs.sweep(referenced, listed, grace=self.sweep_grace)
 
     async def maintenance(self) -> Maintenance:
         if self._closed:

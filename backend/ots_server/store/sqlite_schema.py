@@ -4,7 +4,8 @@ Two tables for secrets. ``records`` holds what outlives a secret (tombstone and 
 SHA-256 of the link proof and of the receipt token, times, views, state, and the account it is
 linked to (if any). ``secrets`` holds the live body: the blob, its header length, SHA-256 of
 the passphrase proof, attempts left. A ``secrets`` row exists exactly while its record is
-``pending``; ids and verifiers are BLOBs.
+``pending``; ids and verifiers are BLOBs. Blobs larger than 64 KiB live in files (migration
+3: ``secrets.size`` and ``secrets.file``; see :mod:`ots_server.store.sqlite_blobs`).
 
 Two tables for accounts (migration 2). ``accounts``: a random id, the email, its
 case-folded key (unique) and the created time. ``tokens``: SHA-256 of each token (the primary
@@ -74,6 +75,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         " REFERENCES accounts (id) ON DELETE SET NULL",
         "CREATE INDEX records_account ON records (account_id, created_at)"
         " WHERE account_id IS NOT NULL",
+    ),
+    (
+        # A file-backed body keeps its header inline in ``blob``; ``size`` is the whole
+        # blob's and ``file`` the name of its file (see ots_server.store.sqlite_blobs).
+        "ALTER TABLE secrets ADD COLUMN size INTEGER",
+        "ALTER TABLE secrets ADD COLUMN file TEXT",
+        "CREATE UNIQUE INDEX secrets_file ON secrets (file) WHERE file IS NOT NULL",
     ),
 )
 

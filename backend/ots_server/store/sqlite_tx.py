@@ -10,6 +10,7 @@ pure rules of :mod:`ots_server.store.rules`.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -30,6 +31,9 @@ Work = Callable[[sqlite3.Connection, int], T]
 
 #: Slice size for writing a blob through incremental blob I/O.
 BLOB_CHUNK = 64 * 1024
+
+#: Blob files whose rows the running transaction deleted (per writer thread).
+_doomed = threading.local()
 
 LOOKUP = """
     SELECT r.link_verifier, r.state, r.state_at, r.created_at, r.expires_at, r.views_left,
@@ -56,34 +60,81 @@ def late(now: int, asked: float) -> int:
     return now + int(time.monotonic() - asked)
 
 
-def in_transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
+def in_transaction(
+    conn: sqlite3.Connection,
+    fn: Callable[[sqlite3.Connection], T],
+    on_commit: Callable[[list[str]], None] | None = None,
+) -> T:
     """Run ``fn`` under the write lock; commit on success and on an ``Outcome``.
+
+    ``on_commit`` gets the names of the blob files whose rows :func:`end` deleted, only once
+    the COMMIT succeeded (so a rolled-back delete never loses its file).
 
     Every path out leaves the connection without an open transaction: if ``fn`` fails, or a
     COMMIT fails (on either path), the ``finally`` rolls back. Otherwise a failed COMMIT would
     leave the transaction open and every later ``BEGIN IMMEDIATE`` on this connection would
     fail."""
+    _doomed.names = []
     conn.execute("BEGIN IMMEDIATE")
     try:
         try:
             result = fn(conn)
         except Outcome as outcome:
             conn.execute("COMMIT")
+            _committed(on_commit)
             raise outcome.error from None
         conn.execute("COMMIT")
+        _committed(on_commit)
         return result
     finally:
+        _doomed.names = []
         if conn.in_transaction:
             conn.execute("ROLLBACK")
 
 
+def _committed(on_commit: Callable[[list[str]], None] | None) -> None:
+    names: list[str] = _doomed.names
+    _doomed.names = []
+    if on_commit is not None and names:
+        on_commit(names)
+
+
+def doom(name: str | None) -> None:
+    """Unlink this blob file once the running transaction commits."""
+    if name is not None:
+        _doomed.names.append(name)
+
+
 def check_quota(conn: sqlite3.Connection, size: int, limit: int) -> None:
-    """Raise ``StoreFull`` unless ``size`` more bytes fit under ``limit`` (pages in use)."""
+    """Raise ``StoreFull`` unless ``size`` more bytes fit under ``limit`` (pages in use plus
+    blob files)."""
     pages = conn.execute("PRAGMA page_count").fetchone()[0]
     free = conn.execute("PRAGMA freelist_count").fetchone()[0]
     page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-    if (pages - free) * page_size + size > limit:
+    files = conn.execute(
+        "SELECT coalesce(sum(size), 0) FROM secrets WHERE file IS NOT NULL"
+    ).fetchone()[0]
+    if (pages - free) * page_size + files + size > limit:
         raise StoreFull("the store's quota is used up")
+
+
+def insert_file_body(conn: sqlite3.Connection, secret: NewSecret, file: str) -> None:
+    """Insert the live body of a file-backed ``secret``: the header inline, the rest in
+    ``file`` (already written and renamed into place)."""
+    header = bytes(memoryview(secret.blob)[: secret.header_length])
+    conn.execute(
+        "INSERT INTO secrets (id, header_length, passphrase_verifier, attempts_left, blob,"
+        " size, file) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            secret.id,
+            secret.header_length,
+            secret.passphrase_verifier,
+            secret.attempts,
+            header,
+            secret.size,
+            file,
+        ),
+    )
 
 
 def insert_body(conn: sqlite3.Connection, secret: NewSecret) -> None:
@@ -142,8 +193,11 @@ def lookup_live(conn: sqlite3.Connection, id: bytes, link_check: bytes, now: int
 
 
 def end(conn: sqlite3.Connection, id: bytes, state: str, at: int | None) -> None:
-    """Delete the body and turn the record into a tombstone (``at=None``: at expiry)."""
-    conn.execute("DELETE FROM secrets WHERE id = ?", (id,))
+    """Delete the body and turn the record into a tombstone (``at=None``: at expiry); its
+    blob file, if any, is unlinked after the commit."""
+    row = conn.execute("DELETE FROM secrets WHERE id = ? RETURNING file", (id,)).fetchone()
+    if row is not None:
+        doom(row[0])
     conn.execute(
         "UPDATE records SET state = ?, state_at = coalesce(?, expires_at) WHERE id = ?",
         (state, at, id),
