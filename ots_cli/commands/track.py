@@ -170,10 +170,15 @@ def _token_state(rt: Runtime, token: str, answer: ReceiptStatus, server: str) ->
     local = rt.receipts.get(answer.id)
     if local is not None:
         return _from_receipt(_apply(rt, local, answer), fresh=True)
+    return _from_answer(answer, server, label=None, source="receipt")
+
+
+def _from_answer(answer: ReceiptStatus, server: str, *, label: str | None, source: str) -> State:
+    """A fresh state straight from the server's receipt answer."""
     return State(
         id=answer.id,
         server=server,
-        label=None,
+        label=label,
         state=answer.state,
         created_at=answer.created_at,
         expires_at=answer.expires_at,
@@ -181,7 +186,7 @@ def _token_state(rt: Runtime, token: str, answer: ReceiptStatus, server: str) ->
         views_left=answer.views_left,
         read_at=answer.read_at,
         burned_at=answer.burned_at,
-        source="receipt",
+        source=source,
         fresh=True,
     )
 
@@ -259,22 +264,8 @@ def _remote_states(rt: Runtime) -> list[State]:
     states = []
     for answer in api.account_receipts():
         local = rt.receipts.get(answer.id)
-        states.append(
-            State(
-                id=answer.id,
-                server=api.server,
-                label=local.label if local is not None and local.server == api.server else None,
-                state=answer.state,
-                created_at=answer.created_at,
-                expires_at=answer.expires_at,
-                views=answer.views,
-                views_left=answer.views_left,
-                read_at=answer.read_at,
-                burned_at=answer.burned_at,
-                source="account",
-                fresh=True,
-            )
-        )
+        label = local.label if local is not None and local.server == api.server else None
+        states.append(_from_answer(answer, api.server, label=label, source="account"))
     return states
 
 
