@@ -35,7 +35,7 @@ from pathlib import Path
 import httpx
 
 from .redis_support import RedisServer
-from .support import CREATE_TYPE, ServerProcess, SimSecret
+from .support import CREATE_TYPE, ServerProcess, SimSecret, until_acknowledged
 
 CLIENTS = 8
 MAX_OPERATIONS = 3000
@@ -120,13 +120,7 @@ async def _load_then_kill(
     kill_after = rng.uniform(0.3, max_load)
 
     async def killer() -> None:
-        # A random moment, but only once enough is acknowledged for the check to mean
-        # something: on a loaded machine a fixed delay may come before the first 201.
-        deadline = time.monotonic() + 30
-        while len(ledger.created) < 10 or len(ledger.revealed) < 3:
-            if time.monotonic() > deadline:
-                break
-            await asyncio.sleep(0.01)
+        await until_acknowledged(ledger.created, ledger.revealed)
         await asyncio.sleep(kill_after)
         ledger.killed_at = time.monotonic()
         redis.kill()

@@ -8,6 +8,7 @@ a subprocess in its own process group on a free 127.0.0.1 port and always kills 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import hashlib
@@ -370,3 +371,16 @@ def running_server(
         yield server
     finally:
         server.kill()
+
+
+async def until_acknowledged(
+    created: set[bytes], revealed: set[bytes], *, creates: int = 10, reveals: int = 3
+) -> None:
+    """Wait (at most 30 s) until a crash test's load has enough acknowledged work.
+
+    The kill then comes at a random moment after it: on a loaded machine a fixed delay may
+    come before the first 201, and the check would mean nothing.
+    """
+    deadline = time.monotonic() + 30
+    while (len(created) < creates or len(revealed) < reveals) and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
