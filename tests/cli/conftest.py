@@ -12,7 +12,7 @@ import pytest
 from keyring.backend import KeyringBackend
 
 from .keyrings import fail_keyring
-from .support import Backend, Result, Runner, run_cli
+from .support import Backend, Result, Runner, ServerProcess, run_cli
 
 
 @pytest.fixture(autouse=True)
@@ -70,3 +70,13 @@ def share(ots: Runner) -> Callable[..., str]:
         return result.text.strip()
 
     return do
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A real ``ots-server`` process shared by one test module (modules may override it)."""
+    process = ServerProcess(tmp_path_factory.mktemp("server"))
+    try:
+        yield process
+    finally:
+        process.stop()

@@ -83,15 +83,6 @@ def test_a_missing_passphrase_names_the_flag_and_why_nothing_was_asked(
 # -- on a real terminal --------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path_factory.mktemp("ci-server"))
-    try:
-        yield process
-    finally:
-        process.stop()
-
-
 @pytest.fixture
 def env(server: ServerProcess) -> dict[str, str]:
     return cli_env(OTS_SERVER=server.url, TERM="xterm")

@@ -14,7 +14,7 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -248,15 +248,6 @@ def test_a_signal_before_the_child_starts_interrupts_ots() -> None:
 
 
 # -- a real ots process, real signals ---------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path_factory.mktemp("run-server"))
-    try:
-        yield process
-    finally:
-        process.stop()
 
 
 def _wait_for(path: Path, process: subprocess.Popen[bytes]) -> str:

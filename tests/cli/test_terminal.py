@@ -23,15 +23,6 @@ TRICKY = (
 )
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path_factory.mktemp("terminal-server"))
-    try:
-        yield process
-    finally:
-        process.stop()
-
-
 @pytest.fixture
 def env(server: ServerProcess) -> dict[str, str]:
     return cli_env(OTS_SERVER=server.url, TERM="xterm")
