@@ -164,6 +164,7 @@ class Api:
         *,
         id: bytes,
         blob: bytes | Iterable[bytes],
+        length: int | None = None,
         header_length: int,
         link_verifier: bytes,
         passphrase_verifier: bytes | None = None,
@@ -171,7 +172,9 @@ class Api:
         ttl: int | None = None,
         views: int | None = None,
     ) -> Created:
-        """Upload a sealed blob. An iterable blob is sent chunked (for streamed files)."""
+        """Upload a sealed blob. An iterable blob streams: with its ``length`` (bytes it yields)
+        the request has a Content-Length, so a server can refuse it before it is sent;
+        without, it is sent chunked."""
         meta: dict[str, Any] = {
             "id": b64.encode(id),
             "header_length": header_length,
@@ -188,8 +191,15 @@ class Api:
         meta_bytes = json.dumps(meta, separators=(",", ":")).encode("utf-8")
         prefix = struct.pack(">I", len(meta_bytes)) + meta_bytes
         content = prefix + blob if isinstance(blob, bytes) else _chain(prefix, blob)
+        size = None if isinstance(blob, bytes) or length is None else len(prefix) + length
         response = self._request(
-            "POST", "/secrets", content=content, content_type=SECRET_MEDIA_TYPE, ttl=ttl, auth=True
+            "POST",
+            "/secrets",
+            content=content,
+            content_type=SECRET_MEDIA_TYPE,
+            content_length=size,
+            ttl=ttl,
+            auth=True,
         )
         data = self._json(response, expected=201)
         return Created(
@@ -272,9 +282,12 @@ class Api:
         body: dict[str, bytes | str] | None = None,
         content: bytes | Iterator[bytes] | None = None,
         content_type: str | None = None,
+        content_length: int | None = None,
         credential: Credential | None = None,
     ) -> httpx.Request:
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        if content_length is not None:
+            headers["Content-Length"] = str(content_length)
         if credential is not None:
             headers["Authorization"] = f"Bearer {credential.token}"
         if body is not None:
@@ -300,6 +313,7 @@ class Api:
         body: dict[str, bytes] | dict[str, str] | None = None,
         content: bytes | Iterator[bytes] | None = None,
         content_type: str | None = None,
+        content_length: int | None = None,
         subject: str = "secret",
         ttl: int | None = None,
         auth: bool = False,
@@ -311,6 +325,7 @@ class Api:
             body=dict(body) if body else None,
             content=content,
             content_type=content_type,
+            content_length=content_length,
             credential=credential,
         )
         with self._translate():

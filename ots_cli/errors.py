@@ -24,6 +24,7 @@ these, prints them and turns them into an exit status.
     │   └── WaitTimedOut           9  ``share --wait --timeout`` ran out; the secret is unread
     ├── PolicyRefused             10  too large, TTL or views out of range, rate limited
     ├── WrongPassphrase           11  wrong passphrase; .attempts_left says how many remain
+    ├── TransferLost              12  consumed on the server, but cut off on the way: it is gone
     └── Cancelled                130  the user declined a confirmation or pressed Ctrl-C
 
 The invariant: an error's message and hints never contain a secret, a key, a proof, a token
@@ -49,6 +50,7 @@ class ExitCode(IntEnum):
     UNAVAILABLE = 9
     REFUSED = 10
     WRONG_PASSPHRASE = 11
+    LOST = 12
     INTERRUPTED = 130
 
 
@@ -221,6 +223,14 @@ class WrongPassphrase(OtsError):
 
     def details(self) -> dict[str, object]:
         return {"attempts_left": self.attempts_left, "burned": self.burned}
+
+
+class TransferLost(OtsError):
+    """The server released the secret, but it never arrived whole (the connection broke or
+    the output could not be written): the view is spent and the data is gone."""
+
+    exit_code = ExitCode.LOST
+    code = "lost"
 
 
 class Cancelled(OtsError):

@@ -18,6 +18,8 @@ Invariants:
 from __future__ import annotations
 
 import hmac
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -29,6 +31,8 @@ from ots_cli.errors import (
     OtsError,
     PassphraseRequired,
     SecretGone,
+    TransferLost,
+    Unavailable,
     UsageError,
 )
 from ots_cli.passphrases import read_passphrase_file
@@ -42,7 +46,9 @@ if TYPE_CHECKING:
     from ots_cli.links import Link
 
 __all__ = [
+    "MEMORY_LIMIT",
     "Fetched",
+    "Opening",
     "Peek",
     "confirm",
     "consumed",
@@ -51,7 +57,12 @@ __all__ = [
     "passphrase_for",
     "peek",
     "reveal",
+    "reveal_stream",
 ]
+
+#: The largest secret (bytes of ciphertext) ots holds in memory: for ``ots run``, ``--to-env``
+#: and ``--json``; anything larger streams to a file or a pipe.
+MEMORY_LIMIT = 64 << 20
 
 
 class Peek(NamedTuple):
@@ -64,6 +75,19 @@ class Peek(NamedTuple):
 class Fetched(NamedTuple):
     body: bytes
     meta: Meta
+    views_left: int | None
+
+
+class Opening(NamedTuple):
+    """A secret being revealed: its authenticated envelope, and its body still arriving.
+
+    ``chunks`` must be consumed inside the :func:`reveal_stream` block; every piece is
+    authentic, but the body is complete only if iterating ends without an exception.
+    """
+
+    meta: Meta
+    body_length: int
+    chunks: Iterator[bytes]
     views_left: int | None
 
 
@@ -165,10 +189,21 @@ def passphrase_for(rt: Runtime, found: Peek, passphrase_file: Path | None) -> st
     return passphrase
 
 
+def check_fits_memory(found: Peek, what: str) -> None:
+    """Refuse, before anything is consumed, a secret too large to hold in memory."""
+    if found.peeked.size > MEMORY_LIMIT:
+        raise UsageError(
+            f"the secret is {describe_bytes(found.peeked.size)}, too large for {what}; "
+            "nothing was consumed",
+            hints=("fetch it into a file with `ots get LINK -o FILE`, or through a pipe",),
+        )
+
+
 def reveal(rt: Runtime, found: Peek, passphrase: str | None) -> Fetched:
-    """Consume one view and return the authenticated plaintext."""
+    """Consume one view and return the authenticated plaintext, held in memory."""
     from ots_cli import crypto
 
+    check_fits_memory(found, "memory")
     link, peeked = found.link, found.peeked
     if passphrase is not None:
         rt.output.progress("deriving a key from the passphrase…")
@@ -186,6 +221,72 @@ def reveal(rt: Runtime, found: Peek, passphrase: str | None) -> Fetched:
     except OtsError as exc:
         raise consumed(exc) from exc
     return Fetched(opened.body, opened.meta, revealed.views_left)
+
+
+@contextmanager
+def reveal_stream(rt: Runtime, found: Peek, passphrase: str | None) -> Iterator[Opening]:
+    """Consume one view and stream the body, decrypting as it arrives, in constant memory.
+
+    Errors once the server has answered mean the view is spent: a broken connection or an
+    output that cannot be written is :class:`TransferLost` (exit 12), a failed
+    authentication keeps its own class with the "view used up" hint.
+    """
+    from ots_cli import crypto
+    from ots_cli.progress import meter
+
+    link, peeked = found.link, found.peeked
+    if passphrase is not None:
+        rt.output.progress("deriving a key from the passphrase…")
+    keys = crypto.derive_keys(found.header, link.key, passphrase)
+    try:
+        with (
+            found.api.reveal_stream(link.id, keys.link_proof, keys.passphrase_proof) as (
+                views_left,
+                chunks,
+            ),
+            meter(rt.output, "downloading and decrypting", peeked.size) as progress,
+        ):
+            try:
+                opened = crypto.open_stream(
+                    _same_header(progress.counted(chunks), peeked.header),
+                    id=link.id,
+                    keys=keys,
+                    max_size=peeked.size,
+                )
+                yield Opening(opened.meta, opened.body_length, opened.chunks, views_left)
+            except Unavailable as exc:
+                raise _lost(exc) from exc
+            except TransferLost:
+                raise
+            except OtsError as exc:
+                consumed(exc)
+                raise
+    except SecretGone as exc:  # someone else was faster, between the peek and now
+        raise _ci_alarm(rt, exc) from exc
+
+
+def _same_header(chunks: Iterable[bytes], header: bytes) -> Iterator[bytes]:
+    """``chunks``, after checking that they start with the header the peek returned."""
+    iterator = iter(chunks)
+    start = b""
+    for chunk in iterator:
+        start += chunk
+        if len(start) >= len(header):
+            break
+    if not hmac.compare_digest(start[: len(header)], header):
+        raise DecryptionFailed("the server sent data that does not match its header")
+    yield start
+    yield from iterator
+
+
+def _lost(error: Unavailable) -> TransferLost:
+    return TransferLost(
+        "the download was cut off after the server released the secret: the data is gone",
+        hints=(
+            f"cause: {error.message}",
+            "this view is used up; ask the sender to share the secret again",
+        ),
+    )
 
 
 def consumed(error: OtsError) -> OtsError:

@@ -81,8 +81,15 @@ class ReservedFile:
             self.path.unlink(missing_ok=True)
             raise
 
+    def keep(self) -> None:
+        """Close the file and leave the name alone: something else was put there."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            with suppress(OSError):
+                os.close(fd)
+
     def discard(self) -> None:
-        """Close and remove the file, unless it was filled."""
+        """Close and remove the file, unless it was filled or kept."""
         fd, self._fd = self._fd, None
         if fd is not None:
             with suppress(OSError):

@@ -18,6 +18,7 @@ from ots_cli.commands.share import (
     LabelOption,
     PassphraseFileOption,
     PassphraseOption,
+    Payload,
     QrOption,
     ShareOptions,
     TtlOption,
@@ -89,7 +90,8 @@ def generate(
     value = "".join(secrets.choice(alphabet) for _ in range(length))
     if share_it:
         check_options(options)
-        share_secret(rt, value.encode("ascii"), Meta(), options)
+        data = value.encode("ascii")
+        share_secret(rt, Payload(Meta(), len(data), data=data), options)
         return
     bits = round(length * math.log2(len(alphabet)), 1)
     if rt.options.json:

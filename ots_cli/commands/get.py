@@ -19,15 +19,17 @@ Invariants:
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NamedTuple
 
 import typer
 
 from ots_cli import fetch
 from ots_cli.errors import UsageError
-from ots_cli.fetch import load_link
-from ots_cli.files import ReservedFile, write_atomic
+from ots_cli.fetch import Opening, load_link
+from ots_cli.filenames import candidates, hidden_variant, safe_name
+from ots_cli.files import ReservedFile
 from ots_cli.github import (
     FileCommand,
     MaskMode,
@@ -38,14 +40,23 @@ from ots_cli.github import (
     mask_problems,
     resolve_mask,
 )
+from ots_cli.incoming import Incoming
 from ots_cli.output import visible
+from ots_cli.prompts import ask_yes_no
 from ots_cli.render import describe_bytes, describe_time
 from ots_cli.runtime import Runtime
 
 if TYPE_CHECKING:
     from ots_cli.fetch import Fetched
+    from ots_cli.format import Meta
 
 __all__ = ["MaskOption", "PassphraseFileOption", "emit_masks", "get", "load_link", "peek"]
+
+#: Up to this size a secret is held whole before it is written: CI log masks need the whole
+#: value first. Larger ones stream (and are not masked: the runner's masker is for values).
+MASK_LIMIT = 64 * 1024
+#: On a terminal, text up to this size is shown; larger secrets are saved as files.
+SHOW_LIMIT = 1 << 20
 
 LinkArgument = Annotated[
     str,
@@ -130,16 +141,21 @@ def get(
     ] = None,
     mask: MaskOption = MaskMode.auto,
 ) -> None:
-    """Fetch a secret once, decrypt it locally and print it (exact bytes)."""
+    """Fetch a secret once, decrypt it locally and print it (exact bytes), or save a file."""
     rt: Runtime = ctx.obj
     link = load_link(rt, link_text)
     masking = resolve_mask(mask, rt.env)
     to_github = to_env is not None or to_output is not None
+    to_file = output_path is not None and str(output_path) != "-"
     if to_github:
         _check_github(rt, to_env, to_output, output_path, raw, mask, masking)
-    elif (output_path is None or str(output_path) == "-") and rt.options.json and raw:
+    elif not to_file and rt.options.json and raw:
         raise UsageError("--raw does not apply with --json")
     found = fetch.peek(rt, link)
+    if to_github:
+        fetch.check_fits_memory(found, "--to-env/--to-output")
+    elif not to_file and rt.options.json:
+        fetch.check_fits_memory(found, "--json on stdout")
     files: list[tuple[FileCommand, str]] = []
     reserved: ReservedFile | None = None
     try:
@@ -148,7 +164,8 @@ def get(
             files.append((FileCommand("GITHUB_ENV", rt.env, "--to-env"), to_env))
         if to_output is not None:
             files.append((FileCommand("GITHUB_OUTPUT", rt.env, "--to-output"), to_output))
-        if not to_github and output_path is not None and str(output_path) != "-":
+        if to_file:
+            assert output_path is not None
             reserved = _claim(output_path, force=force)
         if rt.can_prompt() and not yes:
             fetch.confirm(
@@ -157,18 +174,24 @@ def get(
                 "Reveal it now?",
                 "not revealed; the secret is still there",
             )
-        fetched = fetch.reveal(rt, found, fetch.passphrase_for(rt, found, passphrase_file))
+        passphrase = fetch.passphrase_for(rt, found, passphrase_file)
         if to_github:
-            _to_github(rt, found.link.id_text, fetched, files)
+            _to_github(rt, found.link.id_text, fetch.reveal(rt, found, passphrase), files)
             return
-        if masking:
-            emit_masks(rt, fetched.body)
-        _deliver(rt, found.link.id_text, fetched, output_path, reserved, raw)
+        with fetch.reveal_stream(rt, found, passphrase) as opening:
+            delivery = Delivery(found.link.id_text, opening, masking=masking, raw=raw, yes=yes)
+            if to_file:
+                assert output_path is not None
+                _save_as(rt, delivery, output_path, reserved)
+            elif _saves_here(rt, opening):
+                _save_here(rt, delivery)
+            else:
+                _print(rt, delivery)
     finally:
         for file, _ in files:
             file.close()  # does nothing once written
         if reserved is not None:
-            reserved.discard()  # does nothing once filled
+            reserved.discard()  # does nothing once filled or kept
 
 
 def _check_github(
@@ -233,13 +256,17 @@ def _to_github(
 
 
 def _result(id_text: str, fetched: Fetched) -> dict[str, object]:
+    return _describe(id_text, fetched.meta, len(fetched.body), fetched.views_left)
+
+
+def _describe(id_text: str, meta: Meta, size: int, views_left: int | None) -> dict[str, object]:
     return {
         "id": id_text,
-        "kind": fetched.meta.kind,
-        "name": fetched.meta.name,
-        "media_type": fetched.meta.media_type,
-        "size": len(fetched.body),
-        "views_left": fetched.views_left,
+        "kind": meta.kind,
+        "name": meta.name,
+        "media_type": meta.media_type,
+        "size": size,
+        "views_left": views_left,
     }
 
 
@@ -252,27 +279,96 @@ def _claim(path: Path, *, force: bool) -> ReservedFile | None:
     return None
 
 
-def _deliver(
-    rt: Runtime,
-    id_text: str,
-    fetched: Fetched,
-    output_path: Path | None,
-    reserved: ReservedFile | None,
-    raw: bool,
-) -> None:
-    body = fetched.body
-    result = _result(id_text, fetched)
-    if output_path is not None and str(output_path) != "-":
-        if reserved is None:  # --force: replace atomically
-            write_atomic(output_path, body, error=UsageError)
-        else:
-            reserved.fill(body)
-        result["path"] = str(output_path)
-        if rt.options.json:
-            rt.output.json(result)
-        else:
-            rt.output.note(f"wrote {describe_bytes(len(body))} to {output_path}")
+class Delivery(NamedTuple):
+    """A secret being revealed, and how the user asked for it."""
+
+    id_text: str
+    opening: Opening
+    masking: bool
+    raw: bool
+    yes: bool
+
+    def result(self, size: int | None = None) -> dict[str, object]:
+        opening = self.opening
+        length = opening.body_length if size is None else size
+        return _describe(self.id_text, opening.meta, length, opening.views_left)
+
+    def chunks(self, rt: Runtime) -> Iterable[bytes]:
+        """The body's chunks, after the CI log masks went out (for a body small enough)."""
+        if not self.masking:
+            return self.opening.chunks
+        if self.opening.body_length > MASK_LIMIT:
+            rt.output.warn(
+                f"the secret is larger than {describe_bytes(MASK_LIMIT)}: it is not masked "
+                "in the log"
+            )
+            return self.opening.chunks
+        body = b"".join(self.opening.chunks)
+        emit_masks(rt, body)
+        return (body,)
+
+
+def _saves_here(rt: Runtime, opening: Opening) -> bool:
+    """On a terminal, files and large secrets are saved in the current directory."""
+    return (
+        not rt.options.json
+        and rt.output.stdout_is_tty
+        and (opening.meta.kind == "file" or opening.body_length > SHOW_LIMIT)
+    )
+
+
+def _save_as(rt: Runtime, delivery: Delivery, path: Path, reserved: ReservedFile | None) -> None:
+    """``-o FILE``: the claimed file (or, with --force, what is there) is replaced when whole."""
+    incoming = Incoming(path.parent)
+    try:
+        incoming.write_all(delivery.chunks(rt))
+        incoming.replace(path.name)
+    finally:
+        incoming.discard()
+    if reserved is not None:
+        reserved.keep()  # the placeholder was replaced by the secret: leave it
+    _saved(rt, delivery, path, incoming.size)
+
+
+def _save_here(rt: Runtime, delivery: Delivery) -> None:
+    """Into the current directory under the sender's name made safe, never overwriting."""
+    safe = safe_name(delivery.opening.meta.name, fallback=f"ots-{delivery.id_text[:8]}")
+    incoming = Incoming(Path.cwd())
+    try:
+        incoming.write_all(delivery.chunks(rt))
+        name = safe.name
+        if safe.hidden and rt.can_prompt() and not delivery.yes:
+            shown = visible(hidden_variant(safe), keep_newlines=False)[0]
+            question = f"The sender named it {shown}, a hidden file. Keep the leading dot?"
+            if ask_yes_no(rt.stdin, rt.output, question):
+                name = hidden_variant(safe)
+        path = incoming.publish(candidates(name))
+    finally:
+        incoming.discard()
+    if path.name != delivery.opening.meta.name and delivery.opening.meta.name is not None:
+        rt.output.note("the sender's file name was changed to be safe here or not to overwrite")
+    _saved(rt, delivery, path, incoming.size)
+
+
+def _saved(rt: Runtime, delivery: Delivery, path: Path, size: int) -> None:
+    if rt.options.json:
+        rt.output.json({**delivery.result(size), "path": str(path)})
+    else:
+        shown = visible(str(path), keep_newlines=False)[0]
+        rt.output.note(f"wrote {describe_bytes(size)} to {shown}")
+
+
+def _print(rt: Runtime, delivery: Delivery) -> None:
+    """To stdout: whole (masks first) when small or for JSON, else streamed as it arrives."""
+    opening = delivery.opening
+    if not rt.options.json and not rt.output.stdout_is_tty and opening.body_length > MASK_LIMIT:
+        # A pipe gets the bytes as they are authenticated, in constant memory. Should the
+        # stream fail later, the exit status is not 0 and the reader must discard the output.
+        for chunk in delivery.chunks(rt):
+            rt.output.data(chunk)
         return
+    body = b"".join(delivery.chunks(rt))
+    result = delivery.result(len(body))
     if rt.options.json:
         try:
             result["encoding"], result["secret"] = "utf-8", body.decode("utf-8")
@@ -281,7 +377,7 @@ def _deliver(
             result["secret"] = base64.b64encode(body).decode("ascii")
         rt.output.json(result)
         return
-    rt.output.secret(body, raw=raw)
+    rt.output.secret(body, raw=delivery.raw)
 
 
 def peek(ctx: typer.Context, link_text: LinkArgument) -> None:

@@ -203,6 +203,8 @@ def _fetch_all(
     for link in ids:
         links.setdefault(link.id, link)
     found: list[Peek] = [fetch.peek(rt, link) for link in links.values()]
+    for one in found:
+        fetch.check_fits_memory(one, "ots run")
     names = {
         id_: ", ".join(t.name for t, link in zip(targets, ids, strict=True) if link.id == id_)
         for id_ in links

@@ -15,28 +15,38 @@ Invariants:
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, BinaryIO, NamedTuple
+from typing import TYPE_CHECKING, Annotated, NamedTuple
 
 import typer
 
 from ots_cli.durations import parse_duration
-from ots_cli.errors import BadLink, OtsError, PolicyRefused, ProtocolError, UsageError
+from ots_cli.errors import (
+    BadLink,
+    FormatError,
+    OtsError,
+    PolicyRefused,
+    ProtocolError,
+    UsageError,
+)
 from ots_cli.format import Meta
+from ots_cli.inputs import Payload, from_file, from_stream
 from ots_cli.passphrases import kdf_cost, read_passphrase_file
+from ots_cli.progress import meter
 from ots_cli.prompts import ask_hidden
 from ots_cli.runtime import Runtime
 
 if TYPE_CHECKING:
-    from ots_cli.client import Api
+    from ots_cli.client import Api, Limits
+    from ots_cli.crypto import SealedStream
     from ots_cli.receipts import Receipt
 
-__all__ = ["ShareOptions", "Shared", "check_options", "share", "share_secret"]
+__all__ = ["Payload", "ShareOptions", "Shared", "check_options", "share", "share_secret"]
 
 #: Above this many bytes of ciphertext, ask the server's limit first rather than upload in vain.
 _PRECHECK_BYTES = 64 * 1024
-#: Secrets are sealed in memory (one suite-1 blob); no server accepts more than 64 MiB either.
-MAX_SECRET_BYTES = 64 << 20
 
 
 class Shared(NamedTuple):
@@ -146,9 +156,11 @@ def share(
         if not wait:
             raise UsageError("--timeout only applies with --wait")
         limit = parse_duration(timeout, what="--timeout")
-    body, meta, prompted = _read_secret(rt, file, confirm=confirm)
-    _check_not_a_link(rt, body, prompted=prompted)
-    shared = share_secret(rt, body, meta, options)
+    check = _LimitCheck(rt)
+    with _read_secret(rt, file, check, confirm=confirm) as (payload, prompted):
+        if payload.data is not None:
+            _check_not_a_link(rt, payload.data, prompted=prompted)
+        shared = share_secret(rt, payload, options, limits=check.limits)
     if wait:
         from ots_cli.wait import wait_for_read
 
@@ -165,27 +177,19 @@ def check_options(options: ShareOptions) -> None:
             raise UsageError("--attempts must be at least 1")
 
 
-def _read_secret(rt: Runtime, file: str | None, *, confirm: bool) -> tuple[bytes, Meta, bool]:
-    """The secret's bytes, its envelope meta, and whether it was typed at a prompt."""
+@contextmanager
+def _read_secret(
+    rt: Runtime, file: str | None, check: _LimitCheck, *, confirm: bool
+) -> Iterator[tuple[Payload, bool]]:
+    """The secret to seal, and whether it was typed at a prompt."""
     if file is not None and file != "-":
-        path = Path(file)
-        try:
-            with path.open("rb") as source:
-                body = _read_limited(source)
-        except FileNotFoundError:
-            hints = ["the secret is read from a file, from stdin, or from a hidden prompt"]
-            if "#" in file or "://" in file:
-                hints = ["this looks like an ots link: to read it, run `ots get LINK`"]
-            raise UsageError(f"no such file: {file}", hints=hints) from None
-        except OSError as exc:
-            raise UsageError(f"cannot read {file}: {exc.strerror or exc}") from exc
-        name = path.name if _is_good_name(path.name) else None
-        return body, Meta(kind="file", name=name), False
+        with from_file(file, check) as payload:
+            yield payload, False
+        return
     if file == "-" or not _isatty(rt.stdin):
-        try:
-            return _read_limited(rt.stdin), Meta(), False
-        except OSError as exc:
-            raise UsageError(f"cannot read stdin: {exc.strerror or exc}") from exc
+        with from_stream(rt.stdin, Meta(), check, what="stdin") as payload:
+            yield payload, False
+        return
     if not rt.can_prompt():
         raise UsageError(
             "no secret given",
@@ -196,30 +200,34 @@ def _read_secret(rt: Runtime, file: str | None, *, confirm: bool) -> tuple[bytes
         raise UsageError("no secret entered", hints=("type or paste the secret, then Enter",))
     if confirm and ask_hidden(rt.stdin, rt.output, "Secret again: ") != answer:
         raise UsageError("the two entries differ; nothing was shared")
-    return answer.encode("utf-8"), Meta(), True
+    data = answer.encode("utf-8")
+    yield Payload(Meta(), len(data), data=data), True
 
 
-def _read_limited(source: BinaryIO) -> bytes:
-    """All of ``source``, refusing more than :data:`MAX_SECRET_BYTES` before reading it all."""
-    body = source.read(MAX_SECRET_BYTES + 1)
-    if len(body) > MAX_SECRET_BYTES:
-        raise PolicyRefused(
-            f"the secret is larger than {MAX_SECRET_BYTES >> 20} MiB, the most this version of "
-            "ots holds in memory",
-            reason="too_large",
-        )
-    return body
+class _LimitCheck:
+    """Stops reading an input as soon as it is larger than the server accepts.
+
+    Asks the server's limits once, and only for inputs too large to hold in memory, so a
+    small secret costs no extra request.
+    """
+
+    def __init__(self, rt: Runtime) -> None:
+        self._rt = rt
+        self.limits: Limits | None = None
+
+    def __call__(self, size: int) -> None:
+        if self.limits is None:
+            self.limits = self._rt.api().limits()
+        if size > self.limits.max_bytes:
+            raise _too_large(self.limits.max_bytes)
 
 
-def _is_good_name(name: str) -> bool:
-    """Whether the format accepts ``name`` as a file name (else the file is sent unnamed)."""
-    from ots_cli.format import encode_envelope
-
-    try:
-        encode_envelope(Meta(kind="file", name=name), 0)
-    except ValueError:
-        return False
-    return True
+def _too_large(max_bytes: int) -> PolicyRefused:
+    return PolicyRefused(
+        f"the secret is too large for this server (at most {max_bytes} bytes once "
+        "encrypted); nothing was shared",
+        reason="too_large",
+    )
 
 
 def _isatty(stream: object) -> bool:
@@ -269,9 +277,14 @@ def _read_passphrase(rt: Runtime, options: ShareOptions) -> str | None:
     return first
 
 
-def share_secret(rt: Runtime, body: bytes, meta: Meta, options: ShareOptions) -> Shared:
-    """Seal ``body``, upload it, save the receipt, print the link (and copy / QR)."""
-    from ots_cli import b64, crypto
+def share_secret(
+    rt: Runtime, payload: Payload, options: ShareOptions, *, limits: Limits | None = None
+) -> Shared:
+    """Seal ``payload``, upload it, save the receipt, print the link (and copy / QR).
+
+    ``limits``: the server's limits if they were already asked for this command.
+    """
+    from ots_cli import b64
     from ots_cli.links import build_link, new_id_and_key
     from ots_cli.receipts import Receipt
 
@@ -280,31 +293,30 @@ def share_secret(rt: Runtime, body: bytes, meta: Meta, options: ShareOptions) ->
     api.credential()  # a keyring or token-file problem shows before the passphrase is asked
     passphrase = _read_passphrase(rt, options)
     id_, key = new_id_and_key()
-    opslimit, memlimit = crypto.DEFAULT_OPSLIMIT, crypto.DEFAULT_MEMLIMIT
     if passphrase is not None:
-        opslimit, memlimit = kdf_cost(settings.passphrase_cost)
         rt.output.progress("deriving a key from the passphrase…")
-    sealed = crypto.seal(
-        body,
-        id=id_,
-        key=key,
-        meta=meta,
-        passphrase=passphrase,
-        opslimit=opslimit,
-        memlimit=memlimit,
-    )
-    if len(sealed.blob) > _PRECHECK_BYTES:
-        _precheck(api, len(sealed.blob), settings.ttl, settings.views, options.attempts)
-    created = api.create(
-        id=id_,
-        blob=sealed.blob,
-        header_length=len(sealed.header_bytes),
-        link_verifier=sealed.keys.link_verifier,
-        passphrase_verifier=sealed.keys.passphrase_verifier,
-        attempts=options.attempts,
-        ttl=settings.ttl,
-        views=settings.views,
-    )
+    sealed = _seal(payload, id_, key, passphrase, kdf_cost(settings.passphrase_cost))
+    if sealed.length > _PRECHECK_BYTES:
+        _precheck(api, limits, sealed.length, settings.ttl, settings.views, options.attempts)
+    with meter(rt.output, "encrypting and uploading", sealed.length) as progress:
+        try:
+            created = api.create(
+                id=id_,
+                blob=progress.counted(sealed.chunks),
+                length=sealed.length,
+                header_length=len(sealed.header_bytes),
+                link_verifier=sealed.keys.link_verifier,
+                passphrase_verifier=sealed.keys.passphrase_verifier,
+                attempts=options.attempts,
+                ttl=settings.ttl,
+                views=settings.views,
+            )
+        except FormatError as exc:  # raised by the source while it streams: it changed
+            raise UsageError(f"{exc.message}; nothing was shared", hints=exc.hints) from exc
+        except OSError as exc:  # reading the source failed halfway
+            raise UsageError(
+                f"cannot read the secret: {exc.strerror or exc}; nothing was shared"
+            ) from exc
     if created.id != b64.encode(id_):
         raise ProtocolError("the server acknowledged a different secret than the one sent")
     link = build_link(api.server, id_, key)
@@ -350,8 +362,53 @@ def share_secret(rt: Runtime, body: bytes, meta: Meta, options: ShareOptions) ->
     return Shared(api, receipt, saved)
 
 
+def _seal(
+    payload: Payload, id_: bytes, key: bytes, passphrase: str | None, cost: tuple[int, int]
+) -> SealedStream:
+    """Seal in memory (suite 1) or lazily from the stream (suite 2); chunks are read later."""
+    from ots_cli import crypto
+
+    if passphrase is None:
+        opslimit, memlimit = crypto.DEFAULT_OPSLIMIT, crypto.DEFAULT_MEMLIMIT
+    else:
+        opslimit, memlimit = cost
+    if payload.data is None:
+        assert payload.stream is not None
+        return crypto.seal_stream(
+            payload.stream,
+            payload.length,
+            id=id_,
+            key=key,
+            meta=payload.meta,
+            passphrase=passphrase,
+            opslimit=opslimit,
+            memlimit=memlimit,
+        )
+    sealed = crypto.seal(
+        payload.data,
+        id=id_,
+        key=key,
+        meta=payload.meta,
+        passphrase=passphrase,
+        opslimit=opslimit,
+        memlimit=memlimit,
+    )
+    return crypto.SealedStream(
+        header=sealed.header,
+        header_bytes=sealed.header_bytes,
+        keys=sealed.keys,
+        length=len(sealed.blob),
+        chunks=iter((sealed.blob,)),
+    )
+
+
 def _precheck(
-    api: Api, size: int, ttl: int | None, views: int | None, attempts: int | None
+    api: Api,
+    limits: Limits | None,
+    size: int,
+    ttl: int | None,
+    views: int | None,
+    attempts: int | None,
 ) -> None:
     """Refuse locally what the server would refuse, before uploading a large blob.
 
@@ -362,16 +419,13 @@ def _precheck(
 
     from ots_cli.answers import auth_error, out_of_range
 
-    limits = api.limits()
+    if limits is None:
+        limits = api.limits()
     if limits.require_account and api.credential() is None:
         host = urlsplit(api.server).netloc
         raise auth_error("account_required", host, api.server, None)
     if size > limits.max_bytes:
-        raise PolicyRefused(
-            f"the secret is too large for this server (at most {limits.max_bytes} bytes once "
-            "encrypted)",
-            reason="too_large",
-        )
+        raise _too_large(limits.max_bytes)
     if ttl is not None and not limits.ttl_min <= ttl <= limits.ttl_max:
         raise out_of_range("invalid_ttl", limits.ttl_min, limits.ttl_max, ttl)
     if views is not None and not 1 <= views <= limits.max_views:

@@ -8,6 +8,7 @@ import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -459,17 +460,42 @@ def test_share_from_a_missing_file_exits_2(ots: Runner, tmp_path: Path) -> None:
     assert "no such file" in result.err
 
 
-def test_a_secret_too_big_to_hold_is_refused_before_any_request(
-    ots: Runner, backend: Backend, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from ots_cli.commands import share
+class _EndlessStdin(io.RawIOBase):
+    """A stdin that never ends, counting what was read from it."""
 
-    monkeypatch.setattr(share, "MAX_SECRET_BYTES", 10)
-    result = ots("share", stdin=b"x" * 11)
-    assert result.code == 10
-    assert "larger than" in result.err
-    assert backend.recorder.requests == []
-    assert ots("share", stdin=b"x" * 10).code == 0
+    def __init__(self) -> None:
+        self.taken = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        size = len(buffer)
+        buffer[:size] = b"x" * size
+        self.taken += size
+        return size
+
+
+def test_stdin_larger_than_the_server_allows_stops_early_and_uploads_nothing(
+    small_backend: Backend,
+) -> None:
+    from ots_cli.__main__ import main
+
+    stdin = _EndlessStdin()
+    err = io.BytesIO()
+    code = main(
+        ["share"],
+        stdin=io.BufferedReader(stdin),
+        stdout=io.BytesIO(),
+        stderr=err,
+        env=cli_env(),
+        http_client=small_backend.client,
+    )
+    assert code == 10, err.getvalue()
+    assert b"at most 4096 bytes" in err.getvalue()
+    # It read a little past what it holds in memory, asked the limits, and stopped.
+    assert stdin.taken < 256 * 1024
+    assert [r.method for r in small_backend.recorder.requests] == ["GET"]
 
 
 LEAVES = [name for name in COMMANDS if name != "config"]

@@ -1,0 +1,118 @@
+"""Where a shared secret's bytes come from: a file, or a stream of unknown length (stdin).
+
+Invariants:
+
+- A regular file is read once, as it is sealed and uploaded (the stream suite), in constant
+  memory; its size is taken first and a file that changes size meanwhile fails the upload.
+- A stream (stdin, a pipe, a FIFO given as FILE) is held in memory up to :data:`MEMORY_BYTES`
+  and sealed whole (suite 1). Beyond that it goes through an encrypted
+  :class:`~ots_cli.spool.Spool` (no plaintext on disk) until its end, so its length is known
+  before the header is written; then it is streamed like a file.
+- ``check`` is called with the number of bytes read so far each time more arrives beyond
+  :data:`MEMORY_BYTES`, so a caller can stop an input that is already too large for the
+  server before reading the rest of it.
+- ``OSError`` does not escape: it becomes :class:`~ots_cli.errors.UsageError`.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO, NamedTuple
+
+from ots_cli.errors import UsageError
+from ots_cli.format import CHUNK_SIZE, Meta, encode_envelope
+
+__all__ = ["MEMORY_BYTES", "Payload", "from_file", "from_stream", "good_file_name"]
+
+#: Streams up to this size are sealed in memory with suite 1; larger ones are streamed.
+MEMORY_BYTES = 64 * 1024
+
+Check = Callable[[int], None]
+
+
+class Payload(NamedTuple):
+    """A secret to seal: ``data`` in memory, or ``stream`` yielding exactly ``length`` bytes."""
+
+    meta: Meta
+    length: int
+    data: bytes | None = None
+    stream: BinaryIO | None = None
+
+
+def good_file_name(name: str) -> bool:
+    """Whether the format accepts ``name`` as a file name (else the file is sent unnamed)."""
+    try:
+        encode_envelope(Meta(kind="file", name=name), 0)
+    except ValueError:
+        return False
+    return True
+
+
+@contextmanager
+def from_file(text: str, check: Check) -> Iterator[Payload]:
+    """The file named ``text``: streamed when regular, spooled when a pipe or device."""
+    path = Path(text)
+    try:
+        source = path.open("rb")
+    except FileNotFoundError:
+        hints = ["the secret is read from a file, from stdin, or from a hidden prompt"]
+        if "#" in text or "://" in text:
+            hints = ["this looks like an ots link: to read it, run `ots get LINK`"]
+        raise UsageError(f"no such file: {text}", hints=hints) from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {text}: {exc.strerror or exc}") from exc
+    meta = Meta(kind="file", name=path.name if good_file_name(path.name) else None)
+    with source:
+        try:
+            mode = os.fstat(source.fileno()).st_mode
+        except OSError as exc:
+            raise UsageError(f"cannot read {text}: {exc.strerror or exc}") from exc
+        if stat.S_ISDIR(mode):
+            raise UsageError(f"{text} is a directory", hints=("share an archive of it instead",))
+        if stat.S_ISREG(mode):
+            size = os.fstat(source.fileno()).st_size
+            if size > MEMORY_BYTES:
+                check(size)
+            yield Payload(meta, size, stream=source)
+            return
+        with from_stream(source, meta, check, what=text) as payload:
+            yield payload
+
+
+@contextmanager
+def from_stream(source: BinaryIO, meta: Meta, check: Check, *, what: str) -> Iterator[Payload]:
+    """Everything ``source`` yields until its end (see the module invariants)."""
+    head = _read(source, MEMORY_BYTES + 1, what)
+    if len(head) <= MEMORY_BYTES:
+        yield Payload(meta, len(head), data=head)
+        return
+    from ots_cli.spool import Spool
+
+    with Spool() as spool:
+        spool.write(head)
+        check(spool.length)
+        while chunk := _read(source, CHUNK_SIZE, what):
+            spool.write(chunk)
+            check(spool.length)
+        spool.finish()
+        yield Payload(meta, spool.length, stream=spool.reader())
+
+
+def _read(source: BinaryIO, size: int, what: str) -> bytes:
+    """Up to ``size`` bytes; fewer only at the end of input (pipes return short reads)."""
+    parts: list[bytes] = []
+    got = 0
+    try:
+        while got < size:
+            part = source.read(size - got)
+            if not part:
+                break
+            parts.append(part)
+            got += len(part)
+    except OSError as exc:
+        raise UsageError(f"cannot read {what}: {exc.strerror or exc}") from exc
+    return b"".join(parts)
