@@ -41,7 +41,7 @@ from starlette.types import ASGIApp
 from ots_server.account_api import AccountApi
 from ots_server.api import SecretsApi
 from ots_server.auth import Authenticate
-from ots_server.errors import ApiError, error_response, not_found
+from ots_server.errors import ApiError, error_response, not_found, store_failure
 from ots_server.headers import SecurityHeaders
 from ots_server.limits import Limits
 from ots_server.logs import FIELDS
@@ -87,14 +87,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, error, detail, headers=exc.headers)
 
 
-async def _store_unavailable(request: Request, exc: Exception) -> Response:
-    logger.error("store unavailable: %s", exc)
-    return error_response(503, "unavailable", "the store is unavailable; retry later")
-
-
-async def _store_full(request: Request, exc: Exception) -> Response:
-    logger.error("store full: %s", exc)
-    return error_response(507, "insufficient_storage", "the server has no room for more secrets")
+async def _store_failed(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StoreFull | StoreUnavailable)
+    return store_failure(exc).response()
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
@@ -221,8 +216,8 @@ def create_app(
         exception_handlers={
             ApiError: _api_error,
             HTTPException: _http_error,
-            StoreUnavailable: _store_unavailable,
-            StoreFull: _store_full,
+            StoreUnavailable: _store_failed,
+            StoreFull: _store_failed,
             ClientDisconnect: _client_disconnect,
             Exception: _internal_error,
         },

@@ -15,8 +15,12 @@ whole body has arrived, so an aborted upload leaves nothing behind.
 With a store that stages files (SQLite), a blob past :data:`SPOOL_AT` (64 KiB) is streamed
 into a temp file of the store's blob directory as it arrives, so memory stays constant
 whatever the size; the file is renamed into place only once the body is complete and within
-the limits, and removed on any failure (413, 408, a cut connection). Stores that keep blobs
-in memory (memory, Redis) get the whole buffer as before.
+the limits, and removed on any failure (413, 408, a cut connection, a failed write). A write
+that fails mid-upload (a full disk or quota, a file size limit: 507 ``insufficient_storage``;
+any other I/O error: 503 ``unavailable``) is answered like the store's own failures and logged
+the same way (the store's fixed message only), but with ``Connection: close`` like every other
+error found while reading: the client stops sending a blob that cannot be kept. Stores that
+keep blobs in memory (memory, Redis) get the whole buffer as before.
 
 Every body must arrive whole within ``timeout`` seconds (``OTS_UPLOAD_TIMEOUT``), else 408
 ``timeout``: a client trickling bytes cannot hold a connection and its buffer open forever.
@@ -36,9 +40,9 @@ import anyio
 from starlette.requests import Request
 
 from ots_server import codec
-from ots_server.errors import ApiError, bad_request
+from ots_server.errors import ApiError, bad_request, store_failure
 from ots_server.limits import Limits
-from ots_server.store.base import StagedFile
+from ots_server.store.base import StagedFile, StoreFull, StoreUnavailable
 
 CREATE_MEDIA_TYPE = "application/vnd.ots.secret"
 MAX_META_BYTES = 4096
@@ -177,7 +181,8 @@ async def read_create(
 
     With ``stage``, a blob past :data:`SPOOL_AT` is streamed into a staged file as it
     arrives and returned as a :class:`StagedFile` with the blob's first bytes (at least the
-    header) in the buffer; any failure (limit, timeout, disconnect) removes the file."""
+    header) in the buffer; any failure (limit, timeout, disconnect, a failed write) removes
+    the file."""
     try:
         with anyio.fail_after(timeout):
             return await _read_create(request, limits, stage)
@@ -186,6 +191,9 @@ async def read_create(
     except ApiError as exc:
         exc.headers.update(_CLOSE)
         raise
+    except (StoreFull, StoreUnavailable) as exc:
+        # Answered like the store's own failures, plus Connection: close (see above).
+        raise store_failure(exc, headers=_CLOSE) from exc
 
 
 async def _read_create(

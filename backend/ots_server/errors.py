@@ -16,9 +16,14 @@ these it hit.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 
 from starlette.responses import Response
+
+from ots_server.store.base import StoreFull, StoreUnavailable
+
+logger = logging.getLogger("ots_server")
 
 NOT_FOUND_DETAIL = "not found, or the proof does not match"
 
@@ -60,6 +65,20 @@ def error_response(
         {"error": error, "detail": detail, **extra}, separators=(",", ":"), allow_nan=False
     ).encode()
     return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+def store_failure(
+    exc: StoreFull | StoreUnavailable, *, headers: Mapping[str, str] | None = None
+) -> ApiError:
+    """The answer to a store that is full (507) or failing (503), logged with the store's
+    fixed message only (never a secret, id or address)."""
+    if isinstance(exc, StoreFull):
+        logger.error("store full: %s", exc)
+        return ApiError(
+            507, "insufficient_storage", "the server has no room for more secrets", headers=headers
+        )
+    logger.error("store unavailable: %s", exc)
+    return ApiError(503, "unavailable", "the store is unavailable; retry later", headers=headers)
 
 
 def bad_request(detail: str) -> ApiError:

@@ -37,9 +37,16 @@ from ots_server.store.base import Blob, StoreError, StoreFull, StoreUnavailable
 
 
 def store_error(exc: OSError) -> StoreError:
-    """A failed blob file operation as the store outcome the app maps (507 or 503)."""
+    """A failed blob file operation as the store outcome the app maps (507 or 503).
+
+    A full disk or quota, and a file grown past the largest the process may write
+    (``EFBIG``: ``RLIMIT_FSIZE``, systemd's ``LimitFSIZE=``, or the file system's maximum),
+    are 507: the blob cannot be kept, and retrying the same upload would fail the same way.
+    Anything else is 503."""
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return StoreFull("the blob directory's disk is full")
+    if exc.errno == errno.EFBIG:
+        return StoreFull("a blob file passed the file size limit (EFBIG)")
     return StoreUnavailable(f"blob file: {type(exc).__name__}")
 
 
