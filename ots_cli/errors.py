@@ -234,7 +234,8 @@ class TransferLost(OtsError):
 
 
 class Cancelled(OtsError):
-    """The person at the terminal said no (or pressed Ctrl-C): nothing was consumed."""
+    """The person at the terminal said no or pressed Ctrl-C. Before a reveal nothing was
+    consumed; during a download the message says the secret was."""
 
     exit_code = ExitCode.INTERRUPTED
     code = "cancelled"

@@ -256,6 +256,11 @@ def reveal_stream(rt: Runtime, found: Peek, passphrase: str | None) -> Iterator[
                 yield Opening(opened.meta, opened.body_length, opened.chunks, views_left)
             except Unavailable as exc:
                 raise _lost(exc) from exc
+            except KeyboardInterrupt:
+                raise Cancelled(
+                    "interrupted during the download: the secret was consumed and its data is gone",
+                    hints=("ask the sender to share the secret again",),
+                ) from None
             except TransferLost:
                 raise
             except OtsError as exc:

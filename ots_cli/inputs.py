@@ -53,7 +53,7 @@ def good_file_name(name: str) -> bool:
 
 
 @contextmanager
-def from_file(text: str, check: Check) -> Iterator[Payload]:
+def from_file(text: str, check: Check, *, spool_dir: str | None = None) -> Iterator[Payload]:
     """The file named ``text``: streamed when regular, spooled when a pipe or device."""
     path = Path(text)
     try:
@@ -63,6 +63,8 @@ def from_file(text: str, check: Check) -> Iterator[Payload]:
         if "#" in text or "://" in text:
             hints = ["this looks like an ots link: to read it, run `ots get LINK`"]
         raise UsageError(f"no such file: {text}", hints=hints) from None
+    except IsADirectoryError:
+        raise UsageError(f"{text} is a directory", hints=("share an archive of it",)) from None
     except OSError as exc:
         raise UsageError(f"cannot read {text}: {exc.strerror or exc}") from exc
     meta = Meta(kind="file", name=path.name if good_file_name(path.name) else None)
@@ -71,28 +73,29 @@ def from_file(text: str, check: Check) -> Iterator[Payload]:
             mode = os.fstat(source.fileno()).st_mode
         except OSError as exc:
             raise UsageError(f"cannot read {text}: {exc.strerror or exc}") from exc
-        if stat.S_ISDIR(mode):
-            raise UsageError(f"{text} is a directory", hints=("share an archive of it instead",))
         if stat.S_ISREG(mode):
             size = os.fstat(source.fileno()).st_size
             if size > MEMORY_BYTES:
                 check(size)
             yield Payload(meta, size, stream=source)
             return
-        with from_stream(source, meta, check, what=text) as payload:
+        with from_stream(source, meta, check, what=text, spool_dir=spool_dir) as payload:
             yield payload
 
 
 @contextmanager
-def from_stream(source: BinaryIO, meta: Meta, check: Check, *, what: str) -> Iterator[Payload]:
-    """Everything ``source`` yields until its end (see the module invariants)."""
+def from_stream(
+    source: BinaryIO, meta: Meta, check: Check, *, what: str, spool_dir: str | None = None
+) -> Iterator[Payload]:
+    """Everything ``source`` yields until its end (see the module invariants); a large input
+    is spooled in ``spool_dir`` (default: the system's temporary directory)."""
     head = _read(source, MEMORY_BYTES + 1, what)
     if len(head) <= MEMORY_BYTES:
         yield Payload(meta, len(head), data=head)
         return
     from ots_cli.spool import Spool
 
-    with Spool() as spool:
+    with Spool(spool_dir) as spool:
         spool.write(head)
         check(spool.length)
         while chunk := _read(source, CHUNK_SIZE, what):

@@ -182,12 +182,13 @@ def _read_secret(
     rt: Runtime, file: str | None, check: _LimitCheck, *, confirm: bool
 ) -> Iterator[tuple[Payload, bool]]:
     """The secret to seal, and whether it was typed at a prompt."""
+    spool_dir = rt.env.get("TMPDIR") or None  # the injected environment, like everything else
     if file is not None and file != "-":
-        with from_file(file, check) as payload:
+        with from_file(file, check, spool_dir=spool_dir) as payload:
             yield payload, False
         return
     if file == "-" or not _isatty(rt.stdin):
-        with from_stream(rt.stdin, Meta(), check, what="stdin") as payload:
+        with from_stream(rt.stdin, Meta(), check, what="stdin", spool_dir=spool_dir) as payload:
             yield payload, False
         return
     if not rt.can_prompt():

@@ -302,7 +302,12 @@ class Terminal:
     screen and keyboard) and stdout on another pseudo-terminal or a pipe."""
 
     def __init__(
-        self, argv: list[str], env: Mapping[str, str], *, stdout_tty: bool = False
+        self,
+        argv: list[str],
+        env: Mapping[str, str],
+        *,
+        stdout_tty: bool = False,
+        cwd: Path | None = None,
     ) -> None:
         import pty
         import subprocess
@@ -319,6 +324,7 @@ class Terminal:
             stdout=out_slave,
             stderr=screen_slave,
             env=dict(env),
+            cwd=cwd,
             start_new_session=True,
         )
         os.close(screen_slave)
