@@ -15,8 +15,9 @@ Invariants:
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NamedTuple
 
@@ -40,7 +41,7 @@ from ots_cli.runtime import Runtime
 
 if TYPE_CHECKING:
     from ots_cli.client import Api, Limits
-    from ots_cli.crypto import SealedStream
+    from ots_cli.crypto import Sealed, SealedStream
     from ots_cli.receipts import Receipt
 
 __all__ = ["Payload", "ShareOptions", "Shared", "check_options", "share", "share_secret"]
@@ -373,20 +374,13 @@ def _seal(
         opslimit, memlimit = crypto.DEFAULT_OPSLIMIT, crypto.DEFAULT_MEMLIMIT
     else:
         opslimit, memlimit = cost
+    seal: Callable[..., Sealed | SealedStream]
     if payload.data is None:
         assert payload.stream is not None
-        return crypto.seal_stream(
-            payload.stream,
-            payload.length,
-            id=id_,
-            key=key,
-            meta=payload.meta,
-            passphrase=passphrase,
-            opslimit=opslimit,
-            memlimit=memlimit,
-        )
-    sealed = crypto.seal(
-        payload.data,
+        seal = partial(crypto.seal_stream, payload.stream, payload.length)
+    else:
+        seal = partial(crypto.seal, payload.data)
+    sealed = seal(
         id=id_,
         key=key,
         meta=payload.meta,
@@ -394,6 +388,8 @@ def _seal(
         opslimit=opslimit,
         memlimit=memlimit,
     )
+    if isinstance(sealed, crypto.SealedStream):
+        return sealed
     return crypto.SealedStream(
         header=sealed.header,
         header_bytes=sealed.header_bytes,

@@ -65,6 +65,14 @@ def _share_file(ots: Runner, path: Path) -> str:
     return result.text.strip()
 
 
+def _fresh_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty directory, made the current one (where a terminal's get saves files)."""
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    return here
+
+
 # -- sharing --------------------------------------------------------------------------------
 
 
@@ -157,9 +165,7 @@ def test_on_a_terminal_a_file_is_saved_under_its_name_in_the_current_directory(
     source = tmp_path / "report.pdf"
     source.write_bytes(b"%PDF-1.7 not really")
     link = _share_file(ots, source)
-    here = tmp_path / "here"
-    here.mkdir()
-    monkeypatch.chdir(here)
+    here = _fresh_cwd(tmp_path, monkeypatch)
     result = run_on_terminal(["get", link], backend)
     assert result.code == 0, result.err
     assert result.out == b""  # nothing on the terminal but the note on stderr
@@ -174,10 +180,8 @@ def test_an_existing_file_is_never_overwritten_the_secret_gets_a_new_name(
     source = tmp_path / "notes.txt"
     source.write_bytes(b"the secret notes")
     link = _share_file(ots, source)
-    here = tmp_path / "here"
-    here.mkdir()
+    here = _fresh_cwd(tmp_path, monkeypatch)
     (here / "notes.txt").write_bytes(b"mine, keep me")
-    monkeypatch.chdir(here)
     result = run_on_terminal(["get", link], backend)
     assert result.code == 0, result.err
     assert (here / "notes.txt").read_bytes() == b"mine, keep me"
@@ -191,9 +195,7 @@ def test_a_large_text_secret_on_a_terminal_is_saved_not_dumped(
 
     monkeypatch.setattr(get, "SHOW_LIMIT", 1000)
     link = ots("share", stdin=b"t" * 2000).text.strip()
-    here = tmp_path / "here"
-    here.mkdir()
-    monkeypatch.chdir(here)
+    here = _fresh_cwd(tmp_path, monkeypatch)
     result = run_on_terminal(["get", link], backend)
     assert result.code == 0, result.err
     assert result.out == b""
@@ -289,9 +291,7 @@ def test_a_name_the_format_forbids_is_refused_and_nothing_is_written(
     name: str,
 ) -> None:
     link = _share_named(ots, monkeypatch, name, sender_file)
-    here = tmp_path / "here"
-    here.mkdir()
-    monkeypatch.chdir(here)
+    _fresh_cwd(tmp_path, monkeypatch)
     before = sorted(p.name for p in tmp_path.rglob("*"))
     result = run_on_terminal(["get", link], backend)
     assert result.code == 8, result.err
@@ -322,9 +322,7 @@ def test_a_tricky_name_the_format_allows_is_saved_safely_inside_the_directory(
     saved: str,
 ) -> None:
     link = _share_named(ots, monkeypatch, name, sender_file)
-    here = tmp_path / "here"
-    here.mkdir()
-    monkeypatch.chdir(here)
+    here = _fresh_cwd(tmp_path, monkeypatch)
     result = run_on_terminal(["get", link], backend)
     assert result.code == 0, result.err
     assert [p.name for p in here.iterdir()] == [saved]
@@ -340,9 +338,7 @@ def test_an_empty_name_gets_a_name_of_ots_own(
     sender_file: bytes,
 ) -> None:
     link = _share_named(ots, monkeypatch, "", sender_file)
-    here = tmp_path / "here"
-    here.mkdir()
-    monkeypatch.chdir(here)
+    here = _fresh_cwd(tmp_path, monkeypatch)
     result = run_on_terminal(["get", link], backend)
     assert result.code == 0, result.err
     assert [p.name for p in here.iterdir()] == [f"ots-{link.split('/s/')[1][:8]}"]
