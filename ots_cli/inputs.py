@@ -4,6 +4,8 @@ Invariants:
 
 - A regular file is read once, as it is sealed and uploaded (the stream suite), in constant
   memory; its size is taken first and a file that changes size meanwhile fails the upload.
+- A regular file is also streamed when it is stdin (``ots share < FILE``), from stdin's
+  position, as text.
 - A stream (stdin, a pipe, a FIFO given as FILE) is held in memory up to :data:`MEMORY_BYTES`
   and sealed whole (suite 1). Beyond that it goes through an encrypted
   :class:`~ots_cli.spool.Spool` (no plaintext on disk) until its end, so its length is known
@@ -16,6 +18,7 @@ Invariants:
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 from collections.abc import Callable, Iterator
@@ -26,7 +29,14 @@ from typing import BinaryIO, NamedTuple
 from ots_cli.errors import UsageError
 from ots_cli.format import CHUNK_SIZE, Meta, encode_envelope
 
-__all__ = ["MEMORY_BYTES", "Payload", "from_file", "from_stream", "good_file_name"]
+__all__ = [
+    "MEMORY_BYTES",
+    "Payload",
+    "from_file",
+    "from_stdin",
+    "from_stream",
+    "good_file_name",
+]
 
 #: Streams up to this size are sealed in memory with suite 1; larger ones are streamed.
 MEMORY_BYTES = 64 * 1024
@@ -81,6 +91,33 @@ def from_file(text: str, check: Check, *, spool_dir: str | None = None) -> Itera
             return
         with from_stream(source, meta, check, what=text, spool_dir=spool_dir) as payload:
             yield payload
+
+
+@contextmanager
+def from_stdin(
+    source: BinaryIO, check: Check, *, spool_dir: str | None = None
+) -> Iterator[Payload]:
+    """Stdin as text: a redirected regular file (``< FILE``) larger than MEMORY_BYTES streams
+    from where stdin stands, without a spool; anything else is read by :func:`from_stream`."""
+    remaining = _regular_file_rest(source)
+    if remaining is not None and remaining > MEMORY_BYTES:
+        check(remaining)
+        yield Payload(Meta(), remaining, stream=source)
+        return
+    with from_stream(source, Meta(), check, what="stdin", spool_dir=spool_dir) as payload:
+        yield payload
+
+
+def _regular_file_rest(source: BinaryIO) -> int | None:
+    """Bytes left in ``source`` if it is a regular file, else None (pipes, terminals, BytesIO)."""
+    try:
+        status = os.fstat(source.fileno())
+        position = source.tell()
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return None
+    if not stat.S_ISREG(status.st_mode):
+        return None
+    return max(0, status.st_size - position)
 
 
 @contextmanager

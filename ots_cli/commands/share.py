@@ -33,7 +33,7 @@ from ots_cli.errors import (
     UsageError,
 )
 from ots_cli.format import Meta
-from ots_cli.inputs import Payload, from_file, from_stream
+from ots_cli.inputs import Payload, from_file, from_stdin
 from ots_cli.passphrases import kdf_cost, read_passphrase_file
 from ots_cli.progress import meter
 from ots_cli.prompts import ask_hidden
@@ -189,7 +189,7 @@ def _read_secret(
             yield payload, False
         return
     if file == "-" or not _isatty(rt.stdin):
-        with from_stream(rt.stdin, Meta(), check, what="stdin", spool_dir=spool_dir) as payload:
+        with from_stdin(rt.stdin, check, spool_dir=spool_dir) as payload:
             yield payload, False
         return
     if not rt.can_prompt():

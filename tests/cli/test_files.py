@@ -15,7 +15,7 @@ import stat
 import struct
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import httpx
 import pytest
@@ -117,6 +117,35 @@ def test_small_stdin_is_sealed_whole_and_large_stdin_streams(
     assert list(spool_dir.iterdir()) == []  # the spool left nothing behind
     got = ots("get", large.text.strip())
     assert (got.code, got.out) == (0, large_secret)
+
+
+def test_stdin_redirected_from_a_large_file_streams_without_a_spool(
+    backend: Backend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ots_cli import spool
+
+    def no_spool(*args: object) -> None:
+        raise AssertionError("a regular file on stdin must not be spooled")
+
+    monkeypatch.setattr(spool, "Spool", no_spool)
+    source = tmp_path / "big.bin"
+    source.write_bytes(b"skipped" + os.urandom(3 * CHUNK_SIZE))
+    out, err = io.BytesIO(), io.BytesIO()
+    with source.open("rb") as stdin:
+        stdin.read(7)  # a shell may hand over a file that was partly read: start from there
+        code = main(
+            ["share"],
+            stdin=stdin,
+            stdout=out,
+            stderr=err,
+            env=cli_env(),
+            http_client=backend.client,
+        )
+    assert code == 0, err.getvalue()
+    link = out.getvalue().decode().strip()
+    assert _peek_header(backend, link).suite == Suite.STREAM
+    got = run_cli(["get", link], http=backend.client)
+    assert (got.code, got.out) == (0, source.read_bytes()[7:])
 
 
 def test_the_upload_streams_with_a_content_length(big_backend: Backend, tmp_path: Path) -> None:
@@ -256,16 +285,11 @@ def _share_named(ots: Runner, monkeypatch: pytest.MonkeyPatch, name: str, body: 
 class _Named:
     """A path whose ``.name`` is whatever a hostile sender wants."""
 
-    def __init__(self, real: str, name: str) -> None:
-        self._real = real
+    def __init__(self, text: str, name: str) -> None:
         self.name = name
 
-    def open(self, mode: str) -> io.BufferedReader:
-        return open(self._real_path, mode)
-
-    @property
-    def _real_path(self) -> str:
-        return os.environ["OTS_TEST_SOURCE"]
+    def open(self, mode: str) -> BinaryIO:
+        return Path(os.environ["OTS_TEST_SOURCE"]).open("rb")
 
 
 @pytest.fixture
