@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Annotated, NamedTuple
 import typer
 
 from ots_cli import fetch
-from ots_cli.errors import UsageError
+from ots_cli.errors import TransferLost, UsageError
 from ots_cli.fetch import Opening, load_link
 from ots_cli.filenames import candidates, hidden_variant, safe_name
 from ots_cli.files import ReservedFile
@@ -317,9 +317,22 @@ def _saves_here(rt: Runtime, opening: Opening) -> bool:
     )
 
 
+def _receive_in(directory: Path | None) -> Incoming:
+    """A file being received in ``directory`` (None: the current one); the secret is already
+    consumed by now, so any failure here loses it."""
+    try:
+        return Incoming(Path.cwd() if directory is None else directory)
+    except (UsageError, OSError) as exc:
+        reason = exc.message if isinstance(exc, UsageError) else "the current directory is gone"
+        raise TransferLost(
+            f"{reason}; the secret was consumed and its data is lost",
+            hints=("next time, run ots get where you can write, or pass -o FILE",),
+        ) from exc
+
+
 def _save_as(rt: Runtime, delivery: Delivery, path: Path, reserved: ReservedFile | None) -> None:
     """``-o FILE``: the claimed file (or, with --force, what is there) is replaced when whole."""
-    incoming = Incoming(path.parent)
+    incoming = _receive_in(path.parent)
     try:
         incoming.write_all(delivery.chunks(rt))
         incoming.replace(path.name)
@@ -333,7 +346,7 @@ def _save_as(rt: Runtime, delivery: Delivery, path: Path, reserved: ReservedFile
 def _save_here(rt: Runtime, delivery: Delivery) -> None:
     """Into the current directory under the sender's name made safe, never overwriting."""
     safe = safe_name(delivery.opening.meta.name, fallback=f"ots-{delivery.id_text[:8]}")
-    incoming = Incoming(Path.cwd())
+    incoming = _receive_in(None)
     try:
         incoming.write_all(delivery.chunks(rt))
         name = safe.name

@@ -217,6 +217,19 @@ def test_an_existing_file_is_never_overwritten_the_secret_gets_a_new_name(
     assert (here / "notes (1).txt").read_bytes() == b"the secret notes"
 
 
+def test_a_terminal_in_a_directory_it_cannot_write_loses_the_file_with_exit_12(
+    ots: Runner, backend: Backend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "report.pdf"
+    source.write_bytes(b"%PDF")
+    link = _share_file(ots, source)
+    here = _fresh_cwd(tmp_path, monkeypatch)
+    here.rmdir()  # the working directory vanished under ots's feet
+    result = run_on_terminal(["get", link], backend)
+    assert result.code == 12, result.err
+    assert "the secret was consumed and its data is lost" in result.err
+
+
 def test_a_large_text_secret_on_a_terminal_is_saved_not_dumped(
     ots: Runner, backend: Backend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
