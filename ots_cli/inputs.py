@@ -77,7 +77,11 @@ def from_file(text: str, check: Check, *, spool_dir: str | None = None) -> Itera
         raise UsageError(f"{text} is a directory", hints=("share an archive of it",)) from None
     except OSError as exc:
         raise UsageError(f"cannot read {text}: {exc.strerror or exc}") from exc
-    meta = Meta(kind="file", name=path.name if good_file_name(path.name) else None)
+    meta = Meta(
+        kind="file",
+        name=path.name if good_file_name(path.name) else None,
+        media_type=_media_type(path.name),
+    )
     with source:
         try:
             mode = os.fstat(source.fileno()).st_mode
@@ -140,6 +144,16 @@ def from_stream(
             check(spool.length)
         spool.finish()
         yield Payload(meta, spool.length, stream=spool.reader())
+
+
+def _media_type(name: str) -> str | None:
+    """The media type the name suggests (by extension only: the content is never sniffed)."""
+    import mimetypes
+
+    guess = mimetypes.guess_type(name, strict=False)[0]
+    if guess is None or not guess.isascii() or not 1 <= len(guess) <= 255:
+        return None
+    return guess
 
 
 def _read(source: BinaryIO, size: int, what: str) -> bytes:

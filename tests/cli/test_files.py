@@ -104,6 +104,22 @@ def _peek_header(backend: Backend, link: str) -> ots_format.Header:
     return decode_header(peeked.header)[0]
 
 
+def test_a_file_carries_its_name_and_media_type_inside_the_encryption(
+    ots: Runner, backend: Backend, tmp_path: Path
+) -> None:
+    source = tmp_path / "report.pdf"
+    source.write_bytes(b"%PDF-1.7")
+    link = _share_file(ots, source)
+    create = next(r for r in backend.recorder.requests if r.url.endswith("/secrets"))
+    assert b"report" not in create.content
+    assert b"pdf" not in create.content
+    got = ots("--json", "get", link)
+    assert (got.json()["name"], got.json()["media_type"]) == ("report.pdf", "application/pdf")
+    unknown = tmp_path / "data.unknownext"
+    unknown.write_bytes(b"?")
+    assert ots("--json", "get", _share_file(ots, unknown)).json()["media_type"] is None
+
+
 def test_small_stdin_is_sealed_whole_and_large_stdin_streams(
     ots: Runner, backend: Backend, tmp_path: Path
 ) -> None:
