@@ -112,7 +112,7 @@ def test_a_file_carries_its_name_and_media_type_inside_the_encryption(
     link = _share_file(ots, source)
     create = next(r for r in backend.recorder.requests if r.url.endswith("/secrets"))
     assert b"report" not in create.content
-    assert b"pdf" not in create.content
+    assert b"application/pdf" not in create.content
     got = ots("--json", "get", link)
     assert (got.json()["name"], got.json()["media_type"]) == ("report.pdf", "application/pdf")
     unknown = tmp_path / "data.unknownext"
