@@ -9,9 +9,10 @@ the whole benchmark may), with exactly the rows the server writes:
   TTL 1 day, receipts kept 7 more days), on the server's own database file while it runs, in
   transactions of ``BATCH`` rows with ``synchronous=OFF`` *for the filling connection only*
   (and its own WAL autocheckpoint), then a TRUNCATE checkpoint.
-- Redis: the server's own create script (``ots_server.store.redis_scripts.CREATE``, by
-  ``EVALSHA``) and receipt index ``SET``, with the same arguments ``RedisStore.create`` passes,
-  streamed through ``redis-cli --pipe`` (Redis's mass-insertion mode).
+- Redis: the server's own scripts (``ots_server.store.redis_scripts.INDEX_ADD`` for the
+  receipt index entry in its bucket hash, then ``CREATE``, by ``EVALSHA``), with the same
+  arguments ``RedisStore.create`` passes, streamed through ``redis-cli --pipe`` (Redis's
+  mass-insertion mode).
 
 Among the filler rows of each level sit ``WARMUP + MEASURED`` real secrets (sealed with the
 real ``ots_cli.crypto``, at random positions of the fill). Their reveals, with their real link
@@ -41,7 +42,8 @@ import redis
 from load import Run, wrk
 from pool import Pool, Prebuilt, prebuild, write_pool
 
-from ots_server.store.redis_scripts import CREATE
+from ots_server.store.redis_scripts import CREATE, INDEX_ADD
+from ots_server.store.redis_store import INDEX_BITS
 from ots_server.store.sqlite_schema import connect, migrate
 
 BATCH = 20_000
@@ -178,6 +180,7 @@ def redis_used_memory(port: int) -> int:
 
 def fill_redis(port: int, count: int, real: list[Prebuilt], blob_len: int) -> None:
     sha = redis_cli(port, "SCRIPT", "LOAD", CREATE).encode()
+    index_sha = redis_cli(port, "SCRIPT", "LOAD", INDEX_ADD).encode()
     where = _positions(count, len(real))
     reals = iter(real)
     now = int(time.time())
@@ -201,8 +204,19 @@ def fill_redis(port: int, count: int, real: list[Prebuilt], blob_len: int) -> No
                 raw = os.urandom(16 + 32 + blob_len)
                 id, verifier, blob = raw[:16], raw[16:48], raw[48:]
             tag = _tag(id)
+            # The receipt index entry, as RedisStore.create writes it (bucket by the hash's
+            # first bits; field: the hash's first 16 bytes; value: id and keep_until).
+            bucket = int.from_bytes(receipt_hash[:2], "big") >> (16 - INDEX_BITS)
             chunk.append(
-                _resp(b"SET", b"ots:x:" + receipt_hash.hex().encode(), id, b"EX", ttl_receipt)
+                _resp(
+                    b"EVALSHA",
+                    index_sha,
+                    b"1",
+                    b"ots:x:%03x" % bucket,
+                    receipt_hash[:16],
+                    id + keep.to_bytes(4, "big"),
+                    ttl_receipt,
+                )
             )
             chunk.append(
                 _resp(
@@ -297,7 +311,8 @@ def sqlite_breakdown(db: Path, secrets: int) -> list[tuple[str, float, float]]:
 
 
 def redis_breakdown(port: int) -> list[tuple[str, int]]:
-    """``MEMORY USAGE`` of the three keys of one stored (live) secret."""
+    """``MEMORY USAGE`` of one stored (live) secret's keys, and its share of the receipt index
+    (a bucket hash's usage divided by its entries)."""
     client = redis.Redis(host="127.0.0.1", port=port, db=0)
     try:
         blob_key = next(iter(client.scan_iter(match="ots:b:*", count=1000)), None)
@@ -307,14 +322,16 @@ def redis_breakdown(port: int) -> list[tuple[str, int]]:
         receipt_hash = client.hget(record_key, "rh")
         if not isinstance(receipt_hash, bytes):
             return []
-        receipt_key = b"ots:x:" + receipt_hash.hex().encode()
+        number = int.from_bytes(receipt_hash[:2], "big") >> (16 - INDEX_BITS)
+        bucket = b"ots:x:%03x" % number
+        entries = max(1, int(client.hlen(bucket)))
         return [
-            (name, int(client.memory_usage(key, samples=0) or 0))
-            for name, key in (
-                ("ciphertext string `P:b:{ID}`", blob_key),
-                ("record hash `P:r:{ID}`", record_key),
-                ("receipt index `P:x:RH`", receipt_key),
-            )
+            ("ciphertext string `P:b:{ID}`", int(client.memory_usage(blob_key, samples=0) or 0)),
+            ("record hash `P:r:{ID}`", int(client.memory_usage(record_key, samples=0) or 0)),
+            (
+                "receipt index entry (`P:x:BBB` hash / entries)",
+                int(client.memory_usage(bucket, samples=0) or 0) // entries,
+            ),
         ]
     finally:
         client.close()

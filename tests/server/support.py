@@ -32,6 +32,10 @@ from starlette.types import ASGIApp, Message
 from ots_server.accounts import new_token, normalise_email
 from ots_server.store.base import NewAccount, NewSecret, NewToken, Revealed
 
+#: How much more an empty SQLite database counts toward a quota since new databases use
+#: 16 KiB pages (16 pages of 16 KiB instead of 4 KiB): quotas written for 4 KiB pages add it.
+EMPTY_DATABASE_GROWTH = 16 * (16384 - 4096)
+
 START = 1_790_000_000
 CREATE_TYPE = "application/vnd.ots.secret"
 

@@ -1,23 +1,30 @@
 """What only the SQLite store promises: durability settings, migrations, file hygiene,
-BLOB columns, secure deletion, and atomicity across independent connections."""
+BLOB columns, secure deletion, atomicity across independent connections, the page size of new
+databases, and reveals of inline blobs answered in one piece."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import stat
 import subprocess
 import sys
 from pathlib import Path
 
+import anyio
 import pytest
+from starlette.types import Message
 
+from ots_server.app import create_app
+from ots_server.settings import Settings
 from ots_server.store import StoreConfigError, open_store
 from ots_server.store.base import Gone, StoreError, StoreUnavailable
 from ots_server.store.sqlite import SQLiteStore
-from ots_server.store.sqlite_schema import MIGRATIONS
+from ots_server.store.sqlite_blobs import INLINE_MAX
+from ots_server.store.sqlite_schema import MIGRATIONS, PAGE_SIZE, migrate
 
-from .support import START, SimSecret
+from .support import START, FakeClock, SimSecret
 
 pytestmark = pytest.mark.anyio
 
@@ -207,3 +214,97 @@ def test_create_does_not_copy_the_blob_into_sqlite_memory(tmp_path: Path) -> Non
     )
     grew_mib = int(result.stdout.strip())
     assert grew_mib < 12, f"peak memory grew by {grew_mib} MiB for a 32 MiB blob"
+
+
+def _page_size(path: Path) -> int:
+    conn = sqlite3.connect(path)
+    try:
+        return int(conn.execute("PRAGMA page_size").fetchone()[0])
+    finally:
+        conn.close()
+
+
+async def test_new_databases_get_16_kib_pages_and_old_ones_keep_theirs(tmp_path: Path) -> None:
+    """Nine default-size secrets fit a 16 KiB page, two a 4 KiB one (see sqlite_schema)."""
+    new = SQLiteStore(tmp_path / "new.sqlite3")
+    await new.close()
+    assert _page_size(new.path) == PAGE_SIZE == 16384
+    old_path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(old_path, isolation_level=None)
+    conn.execute("PRAGMA page_size = 4096")
+    conn.execute("PRAGMA journal_mode = WAL")
+    migrate(conn)
+    conn.close()
+    old = SQLiteStore(old_path)
+    try:
+        secret = SimSecret.make(1600)
+        await old.create(secret.new_secret(START))
+        assert (await old.reveal(secret.id, secret.link_check, None, START)).blob == secret.blob
+    finally:
+        await old.close()
+    assert _page_size(old_path) == 4096
+
+
+@pytest.mark.parametrize(
+    ("size", "messages"),
+    [
+        (1671, [(1671, False)]),
+        (INLINE_MAX, [(INLINE_MAX, False)]),
+        (INLINE_MAX + 1, [(INLINE_MAX, True), (1, True), (0, False)]),  # a file, streamed
+    ],
+)
+async def test_reveal_answers_blobs_up_to_64_kib_in_one_piece(
+    tmp_path: Path, size: int, messages: list[tuple[int, bool]]
+) -> None:
+    """A plain response (one body message, no streaming task group) up to 64 KiB; the same
+    headers either way."""
+    store = SQLiteStore(tmp_path / "pieces.sqlite3")
+    app = create_app(Settings(data_dir=tmp_path), store, clock=FakeClock())
+    secret = SimSecret.make(size)
+    await store.create(secret.new_secret(START, views=2))
+    body = json.dumps(secret.reveal_body()).encode()
+    sent: list[Message] = []
+    done = anyio.Event()
+
+    async def receive() -> Message:
+        nonlocal body
+        if body:
+            chunk, body = body, b""
+            return {"type": "http.request", "body": chunk, "more_body": False}
+        await done.wait()  # the client stays connected until the whole answer arrived
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            done.set()
+
+    path = f"/api/v1/secrets/{secret.sid}/reveal"
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("ots.test", 80),
+    }
+    try:
+        with anyio.fail_after(10):
+            await app(scope, receive, send)
+    finally:
+        await store.close()
+    start, *bodies = sent
+    headers = dict(start["headers"])
+    assert start["status"] == 200
+    assert headers[b"content-length"] == str(size).encode()
+    assert headers[b"ots-views-left"] == b"1"
+    assert headers[b"content-type"] == b"application/octet-stream"
+    assert b"transfer-encoding" not in headers
+    assert [(len(m["body"]), bool(m.get("more_body"))) for m in bodies] == messages
+    assert b"".join(bytes(m["body"]) for m in bodies) == secret.blob

@@ -17,7 +17,7 @@ from ots_server.store.base import IdExists, StoreFull, WrongPassphrase
 from ots_server.store.sqlite import SQLiteStore
 from ots_server.store.sqlite_blobs import INLINE_MAX, TEMP_PREFIX
 
-from .support import START, SimSecret, content
+from .support import EMPTY_DATABASE_GROWTH, START, SimSecret, content
 
 pytestmark = pytest.mark.anyio
 
@@ -88,7 +88,9 @@ async def test_every_ending_removes_the_file(sqlite_store: SQLiteStore, ending: 
 
 
 async def test_a_failed_create_leaves_no_file(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "q.sqlite3", max_store_bytes=6 * INLINE_MAX)
+    store = SQLiteStore(
+        tmp_path / "q.sqlite3", max_store_bytes=6 * INLINE_MAX + EMPTY_DATABASE_GROWTH
+    )
     try:
         first = SimSecret.make(2 * INLINE_MAX)
         await store.create(first.new_secret(NOW))

@@ -27,7 +27,7 @@ from ots_server.store.sqlite import SQLiteStore
 from ots_server.store.sqlite_blobs import INLINE_MAX
 from ots_server.store.sqlite_schema import connect
 
-from .support import START, SimSecret, content
+from .support import EMPTY_DATABASE_GROWTH, START, SimSecret, content
 
 pytestmark = pytest.mark.anyio
 NOW = START
@@ -179,7 +179,7 @@ async def test_a_full_disk_is_store_full_and_leaves_nothing(
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
-            self.execute("PRAGMA max_page_count = 20")
+            self.execute("PRAGMA max_page_count = 17")
 
     monkeypatch.setattr(
         "ots_server.store.sqlite.connect", functools.partial(connect, factory=SmallDisk)
@@ -199,7 +199,7 @@ async def test_a_full_disk_is_store_full_and_leaves_nothing(
 
 
 async def test_quota_counts_pages_in_use(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "quota.sqlite3", max_store_bytes=300_000)
+    store = SQLiteStore(tmp_path / "quota.sqlite3", max_store_bytes=300_000 + EMPTY_DATABASE_GROWTH)
     try:
         first, second = SimSecret.make(200_000), SimSecret.make(200_000)
         await store.create(first.new_secret(NOW))

@@ -21,7 +21,17 @@ from ots_server.settings import Settings
 from ots_server.store.base import NewSecret, NotFound, Store
 from ots_server.store.sqlite import SQLiteStore
 
-from .support import CREATE_TYPE, START, FakeClock, SimSecret, assert_error, call_asgi, create, post
+from .support import (
+    CREATE_TYPE,
+    EMPTY_DATABASE_GROWTH,
+    START,
+    FakeClock,
+    SimSecret,
+    assert_error,
+    call_asgi,
+    create,
+    post,
+)
 
 CREATE_HEADERS = {"content-type": CREATE_TYPE}
 
@@ -185,7 +195,7 @@ def test_the_store_gets_the_upload_buffer_itself(
 
 
 def test_store_quota_answers_507_and_stores_nothing(tmp_path: Path, clock: FakeClock) -> None:
-    store = SQLiteStore(tmp_path / "quota.sqlite3", max_store_bytes=400_000)
+    store = SQLiteStore(tmp_path / "quota.sqlite3", max_store_bytes=400_000 + EMPTY_DATABASE_GROWTH)
     settings = Settings(data_dir=tmp_path, rate_limit_per_minute=0)
     try:
         with TestClient(create_app(settings, store, clock=clock)) as client:

@@ -1,6 +1,7 @@
-"""The Lua scripts of the Redis store: every operation on a secret is one of them.
+"""The Lua scripts of the Redis store: every operation on a secret is one of them, and the
+receipt index's writes and sweep are two more.
 
-Each script touches exactly two keys of one secret, ``KEYS[1]`` (the record, a hash) and
+Each secret script touches exactly two keys of one secret, ``KEYS[1]`` (the record, a hash) and
 ``KEYS[2]`` (the ciphertext, a string), which share the hash tag ``{<id>}``, so a script runs
 on the one Cluster node that owns the secret, atomically: no other command runs while it does.
 That is what makes "read once" hold for any number of backend instances.
@@ -25,6 +26,13 @@ Rules every script follows (they mirror :mod:`ots_server.store.rules`):
   relative to ``now`` when the secret is created and never extended; ``HSET`` keeps a TTL.
 
 Replies are flat arrays whose first element names the outcome; numbers come back as integers.
+
+The receipt index (see :mod:`ots_server.store.redis_store`) is a few thousand *bucket* hashes;
+an entry maps the first 16 bytes of a receipt hash to ``id || keep_until`` (16 bytes and a
+4-byte big-endian Unix time). :data:`INDEX_ADD` writes one entry and keeps the bucket's TTL at
+least until that entry's ``keep_until`` (so a bucket outlives none of its entries, and no
+bucket lives forever); :data:`INDEX_SWEEP` removes a bucket's entries past ``keep_until``.
+Each runs on its one bucket key.
 """
 
 from __future__ import annotations
@@ -176,3 +184,28 @@ end
 return {expired, purged, r[4]}
 """
 )
+
+#: KEYS: the bucket. ARGV: field (receipt hash prefix), value (id || keep_until), TTL seconds.
+#: The HSET is the first write: under ``maxmemory`` Redis refuses it and nothing is written.
+INDEX_ADD = """
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+local ttl = tonumber(ARGV[3])
+if redis.call('TTL', KEYS[1]) < ttl then redis.call('EXPIRE', KEYS[1], ttl) end
+return {'ok'}
+"""
+
+#: KEYS: the bucket. ARGV: now. Deletes the entries past their keep_until (and malformed
+#: ones); returns how many.
+INDEX_SWEEP = """
+local now = tonumber(ARGV[1])
+local all = redis.call('HGETALL', KEYS[1])
+local dead = {}
+for i = 1, #all, 2 do
+  local value = all[i + 1]
+  if #value ~= 20 or struct.unpack('>I4', value, 17) <= now then dead[#dead + 1] = all[i] end
+end
+for i = 1, #dead, 256 do
+  redis.call('HDEL', KEYS[1], unpack(dead, i, math.min(i + 255, #dead)))
+end
+return #dead
+"""

@@ -2,11 +2,14 @@
 Sentinel-managed primary, or a Redis Cluster.
 
 Keys (``P`` is the ``prefix`` option of ``OTS_STORE_URL``, default ``ots``; ``ID`` the
-unpadded base64url id; ``RH`` the hex SHA-256 of the receipt token)::
+unpadded base64url id; ``RH`` the SHA-256 of the receipt token; ``BBB`` its first 12 bits in
+hex)::
 
     P:r:{ID}   hash    the record (tombstone and receipt data); TTL until keep_until
     P:b:{ID}   string  the ciphertext while the secret is live; TTL until its expiry
-    P:x:RH     string  receipt index: the id; TTL until keep_until
+    P:x:BBB    hash    receipt index bucket: RH[:16] -> id || keep_until (4 bytes, big-endian);
+                       TTL until the latest keep_until of its entries
+    P:x:RH     string  receipt index of earlier versions (RH in hex -> id), only read
     P:l:…      hash    rate-limit buckets, see ots_server.store.redis_limiter
     P:a:… P:k:… P:as:… P:ak:… P:t:… P:e:…   accounts, see ots_server.store.redis_accounts
 
@@ -20,13 +23,26 @@ Invariants:
   which share the hash tag ``{ID}``, so it is atomic on a single server and on Cluster. The
   ciphertext and the record are written by the same script, so nothing half-written is ever
   visible, and the ciphertext is deleted by the script that ends the secret.
-- A receipt is found in two steps: ``GET P:x:RH`` gives the id (the index lives in the slot of
-  the receipt hash, not of the secret), then the receipt script runs on the secret's keys and
-  checks that the record's own receipt hash matches. The index entry is immutable while the
-  record lives, so the two steps agree: a stale entry (the id was purged and reused) fails the
-  check and reads as unknown. A create writes the index first, then the secret, so a secret
-  never exists without its index; an index entry left by a failed create points at nothing
-  and expires with its TTL. The receipt token stays 256 random bits (docs/API.md).
+- A receipt is found in two steps: ``HGET P:x:BBB RH[:16]`` gives the id (the index lives in
+  the slot of its bucket, not of the secret), then the receipt script runs on the secret's
+  keys and checks that the record's own (full, 32-byte) receipt hash matches. The index entry
+  is immutable while the record lives, so the two steps agree: a stale entry (the id was
+  purged and reused) fails the check and reads as unknown, as does a 128-bit prefix shared by
+  two receipts (never seen in practice; it could only hide the older receipt, never show
+  another secret). A create writes the index entry first, then the secret, so a secret never
+  exists without its index; an entry left by a failed create points at nothing.
+  The receipt token stays 256 random bits (docs/API.md).
+- Index entries are fields of 4096 bucket hashes, not keys of their own: a key costs Redis
+  about 150 bytes of bookkeeping (dictionary entries, expiry entry, key name, object header),
+  an entry in a bucket about 40. A field has no TTL of its own, so entries are removed by the
+  sweep: with their record when it purges one, and past their ``keep_until`` by
+  :data:`~ots_server.store.redis_scripts.INDEX_SWEEP` over a slice of the buckets each run
+  (a whole pass every ``4096 / INDEX_SWEEP_SLICE`` runs). A bucket's TTL is never shorter than
+  its newest entry's ``keep_until``, so without any sweep the index still disappears.
+- Earlier versions kept one key per receipt (``P:x:RH``); a receipt not in a bucket is looked
+  up there, so receipts created before an upgrade keep working until their ``keep_until``.
+  During a rolling upgrade, instances of an earlier version do not find receipts created by
+  this one (secrets are not affected).
 - Every key is written with a TTL (see :mod:`.redis_scripts` for the TTLs, relative to the
   caller's ``now``); expiry is still decided on every operation with the caller's ``now``.
 - ``purge_expired`` scans the record keys (every Cluster primary) and sweeps with the caller's
@@ -40,8 +56,10 @@ Invariants:
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
+import secrets
 import time
 from collections.abc import Callable
 from typing import Any, cast
@@ -73,6 +91,14 @@ from ots_server.store.redis_url import REDIS_MAX_BYTES, RedisTarget, parse_redis
 
 #: Record keys fetched per SCAN step and checked per pipeline by the sweeper.
 SWEEP_BATCH = 500
+#: The receipt index has ``2 ** INDEX_BITS`` buckets, picked by a receipt hash's first bits:
+#: about 250 entries each at 10^6 secrets, so a bucket stays a compact listpack (Redis's
+#: default ``hash-max-listpack-entries`` is 512) up to about 2 million secrets.
+INDEX_BITS = 12
+#: Index buckets the sweep cleans per run.
+INDEX_SWEEP_SLICE = 512
+#: Index buckets swept concurrently.
+INDEX_SWEEP_CONCURRENCY = 32
 
 
 def _late(now: int, asked: float) -> int:
@@ -99,6 +125,10 @@ class RedisStore(RedisAccounts):
         self._burn = client.register_script(lua.BURN)
         self._receipt = client.register_script(lua.RECEIPT)
         self._sweep = client.register_script(lua.SWEEP)
+        self._index_add = client.register_script(lua.INDEX_ADD)
+        self._index_sweep = client.register_script(lua.INDEX_SWEEP)
+        #: The next index bucket the sweep cleans (instances start at different places).
+        self._index_next = secrets.randbelow(1 << INDEX_BITS)
         self._register_account_scripts()
         self._closed = False
 
@@ -124,7 +154,15 @@ class RedisStore(RedisAccounts):
         tag = _tag(id)
         return [f"{self.prefix}:r:{{{tag}}}", f"{self.prefix}:b:{{{tag}}}"]
 
-    def _receipt_key(self, receipt_hash: bytes) -> str:
+    def _bucket(self, number: int) -> str:
+        return f"{self.prefix}:x:{number:03x}"
+
+    def _index_entry(self, receipt_hash: bytes) -> tuple[str, bytes]:
+        """The bucket key and the field of a receipt hash's index entry."""
+        number = int.from_bytes(receipt_hash[:2], "big") >> (16 - INDEX_BITS)
+        return self._bucket(number), receipt_hash[:16]
+
+    def _legacy_receipt_key(self, receipt_hash: bytes) -> str:
         return f"{self.prefix}:x:{receipt_hash.hex()}"
 
     def guard(self) -> None:
@@ -147,24 +185,20 @@ class RedisStore(RedisAccounts):
 
     # -- the protocol -----------------------------------------------------------------------
 
-    async def create(self, secret: NewSecret) -> None:
+    def create_calls(self, secret: NewSecret) -> list[tuple[Any, list[Any], list[Any]]]:
+        """The two script calls of ``create`` (script, keys, arguments), in order: the index
+        entry, then the secret. For mass insertion (tests, benchmarks) that must write exactly
+        what ``create`` writes; ``create`` itself also handles the account link and failures."""
         if len(secret.blob) > REDIS_MAX_BYTES:
             raise ValueError("a blob larger than the Redis store takes")
-        self.guard()
+        if len(secret.receipt_hash) != 32 or not 0 < secret.keep_until < 1 << 32:
+            raise ValueError("a secret that breaks the store's rules")
         now = secret.created_at
-        receipt_key = self._receipt_key(secret.receipt_hash)
-        client = self.connection.client
-        await translated(client.set(receipt_key, secret.id, ex=max(1, secret.keep_until - now)))
-        # Linked before the secret exists (like the receipt index), so an acknowledged secret
-        # is always listed; a link to nothing (a failed create) is filtered when listing.
-        link = secret.id + secret.receipt_hash
-        linked = False
-        try:
-            if secret.account_id is not None:
-                linked = await self._add_link(
-                    secret.account_id, link, secret.created_at, secret.keep_until
-                )
-            reply = await self._run(
+        bucket, field = self._index_entry(secret.receipt_hash)
+        entry = secret.id + secret.keep_until.to_bytes(4, "big")
+        return [
+            (self._index_add, [bucket], [field, entry, max(1, secret.keep_until - now)]),
+            (
                 self._create,
                 self._secret_keys(secret.id),
                 [
@@ -179,13 +213,31 @@ class RedisStore(RedisAccounts):
                     "" if secret.attempts is None else secret.attempts,
                     memoryview(secret.blob),
                 ],
-            )
-            if self._outcome(reply) == "exists":
+            ),
+        ]
+
+    async def create(self, secret: NewSecret) -> None:
+        index_call, create_call = self.create_calls(secret)
+        self.guard()
+        await self._run(*index_call)
+        # Linked before the secret exists (like the receipt index), so an acknowledged secret
+        # is always listed; a link to nothing (a failed create) is filtered when listing.
+        link = secret.id + secret.receipt_hash
+        linked = False
+        try:
+            if secret.account_id is not None:
+                linked = await self._add_link(
+                    secret.account_id, link, secret.created_at, secret.keep_until
+                )
+            if self._outcome(await self._run(*create_call)) == "exists":
                 raise IdExists
         except StoreError:
-            # Best effort (a leftover entry points at nothing of its own and expires anyway).
+            # Best effort: a leftover entry points at nothing of its own, and the sweep
+            # removes it after its keep_until.
             with contextlib.suppress(StoreError):
-                await translated(client.delete(receipt_key))
+                await translated(
+                    self.connection.client.hdel(*self._index_entry(secret.receipt_hash))
+                )
             if linked and secret.account_id is not None:
                 with contextlib.suppress(StoreError):
                     await self._remove_link(secret.account_id, link)
@@ -227,8 +279,12 @@ class RedisStore(RedisAccounts):
     async def _receipt_call(self, receipt_hash: bytes, now: int, burn: bool) -> ReceiptStatus:
         self.guard()
         asked = time.monotonic()
-        id = await translated(self.connection.client.get(self._receipt_key(receipt_hash)))
-        if not isinstance(id, bytes) or len(id) != 16:
+        client = self.connection.client
+        entry = await translated(client.hget(*self._index_entry(receipt_hash)))
+        if entry is None:  # a receipt created by an earlier version
+            entry = await translated(client.get(self._legacy_receipt_key(receipt_hash)))
+        id = entry[:16] if isinstance(entry, bytes) else None
+        if id is None or len(id) != 16:
             raise NotFound
         now = _late(now, asked)
         reply = await self._run(
@@ -277,7 +333,7 @@ class RedisStore(RedisAccounts):
                 purged += int(reply[1])
                 if int(reply[1]) and reply[2]:
                     await translated(
-                        self.connection.client.delete(self._receipt_key(bytes(reply[2])))
+                        self.connection.client.hdel(*self._index_entry(bytes(reply[2])))
                     )
 
         async for key in self.connection.scan(f"{self.prefix}:r:*", SWEEP_BATCH):
@@ -287,7 +343,20 @@ class RedisStore(RedisAccounts):
                 batch = []
         if batch:
             await sweep(batch)
+        await self._sweep_index(now)
         return PurgeResult(expired=expired, purged=purged)
+
+    async def _sweep_index(self, now: int) -> None:
+        """Remove the index entries past their keep_until from the next slice of buckets
+        (most records vanish by their TTL, so their entries are not removed with them)."""
+        start, total = self._index_next, 1 << INDEX_BITS
+        self._index_next = (start + INDEX_SWEEP_SLICE) % total
+        numbers = [(start + offset) % total for offset in range(INDEX_SWEEP_SLICE)]
+        for first in range(0, len(numbers), INDEX_SWEEP_CONCURRENCY):
+            chunk = numbers[first : first + INDEX_SWEEP_CONCURRENCY]
+            await asyncio.gather(
+                *(self._run(self._index_sweep, [self._bucket(n)], [now]) for n in chunk)
+            )
 
     async def maintenance(self) -> Maintenance:
         # Nothing to checkpoint: Redis persists (or not) by its own configuration.

@@ -15,8 +15,11 @@ Concurrency:
 
 - Every change runs in ``BEGIN IMMEDIATE``, which takes SQLite's single write lock across all
   processes before reading, so read-check-write is atomic: two reveals of a one-view secret
-  cannot both see ``views_left = 1``. The last view deletes the body with
-  ``DELETE … RETURNING blob`` in that transaction.
+  cannot both see ``views_left = 1``. The last view deletes the body in that transaction.
+- Group commit: the writes queued while the writer thread commits are run together in one
+  transaction, each in its own savepoint, with one fsync'd COMMIT (up to 64 writes; see
+  :mod:`ots_server.store.sqlite_tx`). A write that fails is rolled back alone; a failed COMMIT
+  fails every write of the group. No caller is answered before its group's COMMIT.
 - Operations that mostly fail (reveal of a consumed secret, wrong proofs) first look with a
   plain read on a reader thread and take the write lock only if the secret looks live; the
   write transaction then decides again from scratch.
@@ -24,17 +27,19 @@ Concurrency:
   thread (one writer per process avoids busy-waiting between this process's own threads),
   reads to a small pool, checkpoints to their own thread. Each thread owns one connection.
   Other processes are held off by the write lock and ``busy_timeout``.
-- A write transaction always ends: commit on success and on an expected outcome (a wrong
-  passphrase spends an attempt and must stick), rollback on anything else, including a
-  failed COMMIT. A connection that still has a transaction open after an error (a failed
-  ROLLBACK) is thrown away, so one bad moment cannot wedge the writer lane.
+- A write always ends: its savepoint is kept on success and on an expected outcome (a wrong
+  passphrase spends an attempt and must stick) and rolled back on anything else; a group
+  whose COMMIT fails is rolled back whole. A connection that still has a transaction open
+  after an error (a failed ROLLBACK) is thrown away, so one bad moment cannot wedge the
+  writer lane.
 - Time: ``now`` is adjusted by the whole seconds spent waiting for the lane and the write
-  lock (see :mod:`ots_server.store.base`), sampled after ``BEGIN IMMEDIATE`` returns.
+  lock (see :mod:`ots_server.store.base`), sampled when the write's turn in its group comes.
 
 Blob files: a blob over 64 KiB lives in a file of ``<database>.blobs/``, streamed there by the
 app while it arrives (:meth:`SQLiteStore.stage`) or written by ``create``; rows reference
 files, deletes unlink them after the commit, and the sweep removes orphans (see
-:mod:`ots_server.store.sqlite_blobs`). A reveal of such a blob returns an open descriptor.
+:mod:`ots_server.store.sqlite_blobs`). A reveal of such a blob returns an open descriptor,
+which the lane closes again if nobody takes it (a failed COMMIT, a caller that went away).
 
 Memory: a create of an inline blob writes it into a ``zeroblob`` placeholder through SQLite's
 incremental blob I/O in 64 KiB slices of the caller's buffer, so SQLite never holds a second
@@ -74,7 +79,6 @@ from ots_server.store.base import (
     ReceiptStatus,
     Revealed,
     SecretInfo,
-    StoreFull,
     StoreUnavailable,
     Tombstone,
     WrongPassphrase,
@@ -89,11 +93,17 @@ from ots_server.store.sqlite_blobs import (
 )
 from ots_server.store.sqlite_checkpoint import Checkpointer
 from ots_server.store.sqlite_schema import connect, migrate
-from ots_server.store.sqlite_tx import Work
+from ots_server.store.sqlite_tx import Work, WriteLane
 
 T = TypeVar("T")
 
 PURGE_BATCH = 500
+
+
+def _close_file(revealed: Revealed) -> None:
+    """Close the descriptor of a reveal nobody takes (its COMMIT failed, its caller left)."""
+    if revealed.file is not None:
+        os.close(revealed.file)
 
 
 class SQLiteStore(SQLiteAccounts):
@@ -118,6 +128,10 @@ class SQLiteStore(SQLiteAccounts):
         self._closed = False
         self._prepare_file()
         self.blobs = BlobDir(self.path.with_name(self.path.name + ".blobs"))
+        #: The group commit of the writer thread (its ``commits`` count is for tests).
+        self.lane = WriteLane(
+            self._writer, self._thread_connection, self._discard, self.blobs.remove_all
+        )
         #: Files younger than this are left alone by the orphan sweep (see ``sweep_files``).
         self.sweep_grace = SWEEP_GRACE
         bootstrap = connect(self.path, self._busy_ms)
@@ -161,23 +175,20 @@ class SQLiteStore(SQLiteAccounts):
         except sqlite3.Error as exc:
             if conn.in_transaction:  # even ROLLBACK failed: never reuse this connection
                 self._discard(conn)
-            if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
-                raise StoreFull("sqlite: the database or disk is full") from exc
-            raise StoreUnavailable(f"sqlite: {type(exc).__name__}") from exc
+            raise tx.sqlite_error(exc) from exc
 
     async def _read(self, fn: Work[T], now: int) -> T:
         asked = time.monotonic()
         return await self._submit(self._readers, lambda conn: fn(conn, tx.late(now, asked)))
 
-    async def _write(self, fn: Work[T], now: int) -> T:
+    async def _write(self, fn: Work[T], now: int, discard: Callable[[T], None] | None = None) -> T:
+        """``fn`` in the next group of the writer lane; ``discard`` frees a result that is
+        not handed to the caller after all."""
+        if self._closed:
+            raise StoreUnavailable("the store is closed")
         asked = time.monotonic()
         try:
-            return await self._submit(
-                self._writer,
-                lambda conn: tx.in_transaction(
-                    conn, lambda conn: fn(conn, tx.late(now, asked)), self.blobs.remove_all
-                ),
-            )
+            return await self.lane.run(lambda conn: fn(conn, tx.late(now, asked)), discard)
         finally:
             self._checkpointer.after_write()
 
@@ -245,6 +256,8 @@ class SQLiteStore(SQLiteAccounts):
 
         try:
             await self._write(run, secret.created_at)
+        except asyncio.CancelledError:
+            raise  # the queued write may still commit: its file stays (the sweep takes orphans)
         except BaseException:
             if file is not None:
                 self.blobs.remove(file)
@@ -302,8 +315,6 @@ class SQLiteStore(SQLiteAccounts):
             # Opened before the commit: once it is open the file stays readable even after
             # the unlink that follows a last view's commit.
             fd = None if body[1] is None else self.blobs.open(body[1])
-            if fd is not None:
-                opened.append(fd)
             try:
                 if views_left <= 1:
                     conn.execute("DELETE FROM secrets WHERE id = ?", (id,))
@@ -320,7 +331,6 @@ class SQLiteStore(SQLiteAccounts):
                     )
             except BaseException:
                 if fd is not None:
-                    opened.remove(fd)
                     os.close(fd)
                 raise
             left = max(views_left - 1, 0)
@@ -328,13 +338,7 @@ class SQLiteStore(SQLiteAccounts):
                 return Revealed(blob=bytes(body[0]), views_left=left)
             return Revealed(blob=b"", views_left=left, file=fd, size=body[2])
 
-        opened: list[int] = []
-        try:
-            return await self._write(run, now)
-        except BaseException:
-            for fd in opened:  # the COMMIT failed (or the caller gave up): nobody reads it
-                os.close(fd)
-            raise
+        return await self._write(run, now, _close_file)
 
     async def burn(self, id: bytes, link_check: bytes, now: int) -> Tombstone:
         await self._read(lambda conn, now: tx.precheck(conn, id, link_check, now), now)

@@ -14,6 +14,12 @@ created time and the last-used Unix day. Deleting an account deletes its tokens
 (``ON DELETE CASCADE``) and unlinks its secrets (``records.account_id``, ``ON DELETE SET
 NULL``) in the same statement; ``secure_delete`` zeroes what was freed.
 
+Page size: a new database gets :data:`PAGE_SIZE` (16 KiB) pages, set before WAL mode and the
+first table (after either SQLite keeps the size it has). A live secret of the default padded
+size is a ``secrets`` row of about 1.7 KB: a 4 KiB page holds two of them and leaves about
+340 bytes per secret unused, a 16 KiB page holds nine and leaves about 100. An existing
+database keeps its page size (changing it would take a ``VACUUM``, which ots never runs).
+
 Migrations are an ordered list; ``PRAGMA user_version`` counts those applied. They run under
 the write lock (``BEGIN IMMEDIATE``), so several worker processes starting together apply each
 one exactly once. A database with a higher version than this code knows is refused rather
@@ -28,6 +34,8 @@ from pathlib import Path
 from ots_server.store.base import StoreError
 
 MIN_SQLITE = (3, 35, 0)  # DELETE … RETURNING
+#: Page size of databases this code creates (see the module docstring).
+PAGE_SIZE = 16384
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
@@ -103,6 +111,8 @@ def connect(
     )
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
+        # Only takes effect on a database with no page yet; must precede WAL mode.
+        conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":
             raise StoreError("SQLite refused WAL mode on this file system")
