@@ -95,4 +95,5 @@ def test_any_name_gives_one_safe_component(name: str) -> None:
     assert _is_one_safe_component(safe.name)
     assert _is_one_safe_component(hidden_variant(safe).lstrip(".") or FALLBACK)
     for candidate in candidates(safe.name, 5):
-        assert "/" not in candidate and len(candidate.encode()) <= MAX_NAME_BYTES
+        assert "/" not in candidate
+        assert len(candidate.encode()) <= MAX_NAME_BYTES
