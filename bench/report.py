@@ -489,11 +489,43 @@ def _findings(results: dict[str, Any]) -> list[str]:
             notes.append(
                 f"- **ots on SQLite is bound by its single writer lane**: the writer thread was "
                 f"busy {writer[1] * 100:.0f} % of the time ({writer[2] * 100:.0f} % in "
-                f"`BEGIN IMMEDIATE`/`COMMIT`) while some thread held the GIL only "
-                f"{prof['gil_share'] * 100:.0f} % of the time: every create is its own "
-                "transaction with its own fsync (`synchronous=FULL`), one after another."
+                f"`BEGIN IMMEDIATE`/`COMMIT`/`SAVEPOINT`) while some thread held the GIL only "
+                f"{prof['gil_share'] * 100:.0f} % of the time: creates are durable "
+                "(`synchronous=FULL`, one fsync per commit); group commit shares each fsync "
+                "among the writes queued meanwhile, so the lane's speed is the disk's fsync "
+                "latency times the group size."
             )
+    notes += _pair_ceiling(runs)
     return notes or ["- Nothing stands out in this run."]
+
+
+def _pair_ceiling(runs: dict[tuple[str, str], dict[str, Any]]) -> list[str]:
+    """What the framework alone allows for pairs, against SnapPass: the gap's lower bound."""
+    ceiling = runs.get(("ceiling", "json"))
+    if not ceiling:
+        return []
+    most = ceiling["per_second"] / 2  # a pair is two requests
+    notes = []
+    for ours, theirs, workers in (
+        ("ots-sqlite-1w", "snappass-1w", "1 worker"),
+        ("ots-redis-2w", "snappass-2w", "2 workers"),
+    ):
+        ots, peer = runs.get((ours, "pairs")), runs.get((theirs, "pairs"))
+        if not ots or not peer:
+            continue
+        bound = most * (2 if workers == "2 workers" else 1) / peer["per_second"]
+        share = ots["per_second"] / (most * (2 if workers == "2 workers" else 1))
+        notes.append(
+            f"- **Pairs, {workers}: the framework's own ceiling is {bound:.1f}x SnapPass.** "
+            f"The bare Starlette endpoint (no proofs, no store, no fsync, a 20-byte JSON "
+            f"answer) takes {ceiling['per_second']:,.0f} requests/s on one worker, so a "
+            f"server built on it makes at most {most:,.0f} pairs/s per worker; SnapPass "
+            f"made {peer['per_second']:,.0f} pairs/s with {workers}, ots "
+            f"{ots['per_second']:,.0f} ({share * 100:.0f} % of that ceiling"
+            + (f", {workers} assumed to scale perfectly" if workers == "2 workers" else "")
+            + ")."
+        )
+    return notes
 
 
 if __name__ == "__main__":
