@@ -496,6 +496,19 @@ def _findings(results: dict[str, Any]) -> list[str]:
                 "latency times the group size."
             )
     notes += _pair_ceiling(runs)
+    create, ceiling = runs.get(("ots-sqlite-1w", "create")), runs.get(("ceiling", "json"))
+    if prof and create and ceiling:
+        ours = 1e6 / create["per_second"]
+        bare = 1e6 / ceiling["per_second"]
+        top = ", ".join(f"{label} {share * 100:.0f} %" for label, share in prof["cpu"][:4])
+        notes.append(
+            f"- **A create costs {ours / bare:.0f}x a bare request**: {ours:,.0f} µs of server "
+            f"time per create at full load against {bare:,.0f} µs per bare JSON answer. A "
+            "create reads and checks a framed upload (meta JSON, sizes, header), hashes its "
+            "proofs, passes the rate limiter, commits durably and answers with receipts and "
+            "security headers; the bare endpoint does none of it. Largest parts of the CPU: "
+            f"{top}."
+        )
     return notes or ["- Nothing stands out in this run."]
 
 
