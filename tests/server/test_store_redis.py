@@ -6,6 +6,7 @@ deletes its keys."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -128,3 +129,28 @@ async def test_the_sweep_removes_index_entries_past_keep_until(
             await store.purge_expired(later)
         assert client.hkeys(bucket) == [receipts[2][:16]]
     assert (await store.receipt_status(receipts[2], later)).id == live.id
+
+
+async def test_the_sweep_pauses_between_batches_in_proportion_to_its_work(
+    machine_store: tuple[RedisStore, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ots_server.store import redis_store
+
+    store, _ = machine_store
+    count = 3 * redis_store.SWEEP_BATCH + 7
+    for _ in range(count):
+        await store.create(SimSecret.make().new_secret(NOW, ttl=3600))
+    pauses: list[float] = []
+
+    async def record(seconds: float) -> None:
+        pauses.append(seconds)
+
+    monkeypatch.setattr(redis_store, "_pace", record)
+    started = time.monotonic()
+    await store.purge_expired(NOW)
+    elapsed = time.monotonic() - started
+    # One pause after each full batch, each SWEEP_PAUSE times the batch's own time: together
+    # they are SWEEP_PAUSE times the time spent on full batches (a share of the whole run).
+    assert len(pauses) == count // redis_store.SWEEP_BATCH
+    assert all(pause > 0 for pause in pauses)
+    assert sum(pauses) <= redis_store.SWEEP_PAUSE * elapsed
