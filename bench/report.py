@@ -496,6 +496,15 @@ def _findings(results: dict[str, Any]) -> list[str]:
                 "latency times the group size."
             )
     notes += _pair_ceiling(runs)
+    one, two = runs.get(("snappass-1w", "pairs")), runs.get(("snappass-2w", "pairs"))
+    if one and two and two["per_second"] < one["per_second"]:
+        notes.append(
+            f"- **This run was noisy**: SnapPass made fewer pairs with 2 workers "
+            f"({two['per_second']:,.0f}/s) than with 1 ({one['per_second']:,.0f}/s). On a "
+            "2-core machine shared with wrk and Redis, a second worker helps only when the "
+            "cores are free; ratios against SnapPass move by a factor of 2 or more between "
+            "runs like this one."
+        )
     create, ceiling = runs.get(("ots-sqlite-1w", "create")), runs.get(("ceiling", "json"))
     if prof and create and ceiling:
         ours = 1e6 / create["per_second"]
