@@ -268,6 +268,46 @@ async def call_asgi(
     return start["status"], response_headers, body, pulled
 
 
+async def reveal_messages(app: ASGIApp, secret: SimSecret) -> list[Message]:
+    """The ASGI messages the app sends for a reveal of ``secret``, with a client that stays
+    connected until the whole answer arrived (so a streamed answer is not cut short)."""
+    body = json.dumps(secret.reveal_body()).encode()
+    sent: list[Message] = []
+    done = anyio.Event()
+
+    async def receive() -> Message:
+        nonlocal body
+        if body:
+            chunk, body = body, b""
+            return {"type": "http.request", "body": chunk, "more_body": False}
+        await done.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            done.set()
+
+    path = f"/api/v1/secrets/{secret.sid}/reveal"
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("ots.test", 80),
+    }
+    with anyio.fail_after(10):
+        await app(scope, receive, send)
+    return sent
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))

@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import re
 from pathlib import Path
 from typing import Any
 
-import anyio
 import httpx
 import pytest
 from starlette.testclient import TestClient
-from starlette.types import Message
 
 from ots_server.app import create_app
 from ots_server.settings import DAY, Settings
 from ots_server.store.base import Store
 from ots_server.store.sqlite import SQLiteStore
 
-from .support import START, FakeClock, SimSecret, assert_error, b64, create, post
+from .support import START, FakeClock, SimSecret, assert_error, b64, create, post, reveal_messages
 
 
 def test_create_answers_201_with_receipt(client: TestClient) -> None:
@@ -91,40 +88,7 @@ async def test_reveal_streams_the_blob_in_slices_with_content_length(
     app = create_app(settings, sqlite_store, clock=clock)
     secret = SimSecret.make(200_000)
     await sqlite_store.create(secret.new_secret(START))
-    sent: list[Message] = []
-    body = json.dumps(secret.reveal_body()).encode()
-    done = anyio.Event()
-
-    async def receive() -> Message:
-        nonlocal body
-        if body:
-            chunk, body = body, b""
-            return {"type": "http.request", "body": chunk, "more_body": False}
-        await done.wait()  # the client stays connected until the whole answer arrived
-        return {"type": "http.disconnect"}
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-        if message["type"] == "http.response.body" and not message.get("more_body"):
-            done.set()
-
-    path = f"/api/v1/secrets/{secret.sid}/reveal"
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"content-type", b"application/json")],
-        "client": ("127.0.0.1", 50000),
-        "server": ("ots.test", 80),
-    }
-    with anyio.fail_after(10):
-        await app(scope, receive, send)
+    sent = await reveal_messages(app, secret)
     start, *bodies = sent
     headers = dict(start["headers"])
     assert start["status"] == 200

@@ -5,16 +5,13 @@ databases, and reveals of inline blobs answered in one piece."""
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 import stat
 import subprocess
 import sys
 from pathlib import Path
 
-import anyio
 import pytest
-from starlette.types import Message
 
 from ots_server.app import create_app
 from ots_server.settings import Settings
@@ -24,7 +21,7 @@ from ots_server.store.sqlite import SQLiteStore
 from ots_server.store.sqlite_blobs import INLINE_MAX
 from ots_server.store.sqlite_schema import MIGRATIONS, PAGE_SIZE, migrate
 
-from .support import START, FakeClock, SimSecret
+from .support import START, FakeClock, SimSecret, reveal_messages
 
 pytestmark = pytest.mark.anyio
 
@@ -262,41 +259,8 @@ async def test_reveal_answers_blobs_up_to_64_kib_in_one_piece(
     app = create_app(Settings(data_dir=tmp_path), store, clock=FakeClock())
     secret = SimSecret.make(size)
     await store.create(secret.new_secret(START, views=2))
-    body = json.dumps(secret.reveal_body()).encode()
-    sent: list[Message] = []
-    done = anyio.Event()
-
-    async def receive() -> Message:
-        nonlocal body
-        if body:
-            chunk, body = body, b""
-            return {"type": "http.request", "body": chunk, "more_body": False}
-        await done.wait()  # the client stays connected until the whole answer arrived
-        return {"type": "http.disconnect"}
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-        if message["type"] == "http.response.body" and not message.get("more_body"):
-            done.set()
-
-    path = f"/api/v1/secrets/{secret.sid}/reveal"
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"content-type", b"application/json")],
-        "client": ("127.0.0.1", 50000),
-        "server": ("ots.test", 80),
-    }
     try:
-        with anyio.fail_after(10):
-            await app(scope, receive, send)
+        sent = await reveal_messages(app, secret)
     finally:
         await store.close()
     start, *bodies = sent
