@@ -33,10 +33,6 @@ class Meter:
         self._progress = progress
         self._task = task
 
-    @property
-    def shown(self) -> bool:
-        return self._progress is not None
-
     def advance(self, size: int) -> None:
         if self._progress is not None:
             self._progress.update(self._task, advance=size)

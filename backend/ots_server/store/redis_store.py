@@ -93,9 +93,9 @@ from ots_server.store.redis_url import REDIS_MAX_BYTES, RedisTarget, parse_redis
 SWEEP_BATCH = 200
 #: After each batch the sweeper pauses this many times as long as the batch took, so it takes
 #: at most a fifth of the event loop it shares with requests. Unpaced, a sweep over 3 x 10^5
-#: records made every request on that worker wait for its batches (a PING through the app went
-#: from 1.5 to 15 ms at p50); the sweep is never needed to free memory, only to turn secrets
-#: Redis expired into tombstones early, so it can take its time.
+#: records made every request on that worker wait for its batches (bench/sweep.py: a PING
+#: through the app went from 1.5 to 15 ms at p50); the sweep is never needed to free memory,
+#: only to turn secrets Redis expired into tombstones early, so it can take its time.
 SWEEP_PAUSE = 4.0
 #: The receipt index has ``2 ** INDEX_BITS`` buckets, picked by a receipt hash's first bits:
 #: about 250 entries each at 10^6 secrets, so a bucket stays a compact listpack (Redis's
