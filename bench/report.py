@@ -489,11 +489,14 @@ def _findings(results: dict[str, Any]) -> list[str]:
             notes.append(
                 f"- **ots on SQLite is bound by its single writer lane**: the writer thread was "
                 f"busy {writer[1] * 100:.0f} % of the time ({writer[2] * 100:.0f} % in "
-                f"`BEGIN IMMEDIATE`/`COMMIT`/`SAVEPOINT`) while some thread held the GIL only "
-                f"{prof['gil_share'] * 100:.0f} % of the time: creates are durable "
-                "(`synchronous=FULL`, one fsync per commit); group commit shares each fsync "
-                "among the writes queued meanwhile, so the lane's speed is the disk's fsync "
-                "latency times the group size."
+                f"`BEGIN IMMEDIATE`/`COMMIT`) while some thread held the GIL only "
+                f"{prof['gil_share'] * 100:.0f} % of the time. Creates are durable "
+                "(`synchronous=FULL`, one fsync per commit, shared by the writes queued "
+                "meanwhile), and every statement of the writer ends with a wait for the GIL, "
+                "which the event loop holds in bursts while it answers the previous group: the "
+                "lane's speed is the fsync latency plus those waits, per group. "
+                'docs/decisions.md ("The SQLite writer runs a group without savepoints '
+                'first") has the trace.'
             )
     notes += _pair_ceiling(runs)
     one, two = runs.get(("snappass-1w", "pairs")), runs.get(("snappass-2w", "pairs"))

@@ -1,5 +1,6 @@
-"""Group commit of the SQLite writer lane: concurrent writes share one fsync'd COMMIT, each in
-its own savepoint, and nobody is answered before that COMMIT.
+"""Group commit of the SQLite writer lane: concurrent writes share one fsync'd COMMIT, without
+savepoints unless one of them raises (then the group runs again with a savepoint each), and
+nobody is answered before that COMMIT.
 
 Commits are counted by SQLite itself: a trace callback on the writer thread's connection sees
 every statement it runs. The writer thread is held (a job of the lane's own executor waiting
@@ -21,6 +22,7 @@ from typing import Any
 import anyio
 import pytest
 
+from ots_server.store import sqlite_lane as lane
 from ots_server.store import sqlite_tx as tx
 from ots_server.store.base import (
     Gone,
@@ -130,7 +132,7 @@ async def test_concurrent_creates_share_one_commit(store: SQLiteStore) -> None:
     assert results == [None] * 50
     assert statements.count("COMMIT") == 1
     assert statements.count("BEGIN IMMEDIATE") == 1
-    assert statements.count("SAVEPOINT op") == 50
+    assert statements.count("SAVEPOINT op") == 0  # no write raised: no savepoints
     assert (store.lane.commits - commits, store.lane.committed_writes) == (1, 50)
     for secret in secrets:
         assert (await store.reveal(secret.id, secret.link_check, None, NOW)).blob == secret.blob
@@ -138,7 +140,7 @@ async def test_concurrent_creates_share_one_commit(store: SQLiteStore) -> None:
 
 async def test_a_group_is_at_most_group_max_writes(store: SQLiteStore) -> None:
     statements = await trace_writer(store)
-    secrets = [SimSecret.make() for _ in range(tx.GROUP_MAX + 36)]
+    secrets = [SimSecret.make() for _ in range(lane.GROUP_MAX + 36)]
     results = await outcomes([store.create(s.new_secret(NOW)) for s in secrets], store)
     assert results == [None] * len(secrets)
     assert statements.count("COMMIT") == 2
@@ -161,7 +163,8 @@ async def test_a_failing_write_does_not_affect_the_others_in_its_group(
     await store.create(locked.new_secret(NOW, attempts=3))
     statements = await trace_writer(store)
     first, last = SimSecret.make(), SimSecret.make()
-    # Fails after its record row was inserted: only a savepoint rollback removes that row.
+    # Fails after its record row was inserted (the body breaks the CHECK on the blob's
+    # length): only a savepoint rollback removes that row.
     half = SimSecret.make(10)
     half_new = dataclasses.replace(half.new_secret(NOW), header_length=11)
     # Breaks a CHECK of the schema: sqlite3.IntegrityError inside the group.
@@ -179,13 +182,18 @@ async def test_a_failing_write_does_not_affect_the_others_in_its_group(
         store,
     )
     ok, half_error, exists, wrong, constraint, ok_too = results
+    # The optimistic attempt was rolled back; the second ran each write in a savepoint.
+    assert statements.count("BEGIN IMMEDIATE") == 2
+    assert statements.count("ROLLBACK") == 1
+    assert statements.count("SAVEPOINT op") == 6
     assert statements.count("COMMIT") == 1
     assert ok is None
     assert ok_too is None
-    assert isinstance(half_error, ValueError)
+    assert isinstance(half_error, StoreUnavailable)
+    assert isinstance(half_error.__cause__, sqlite3.IntegrityError)
     assert isinstance(exists, IdExists)
     assert isinstance(wrong, WrongPassphrase)
-    assert wrong.attempts_left == 2
+    assert wrong.attempts_left == 2  # spent once, though its work ran in both attempts
     assert isinstance(constraint, StoreUnavailable)
     assert isinstance(constraint.__cause__, sqlite3.IntegrityError)
     # The failed writes left nothing; the others and the spent attempt are on disk.
@@ -217,6 +225,31 @@ async def test_only_the_files_of_kept_writes_are_unlinked(store: SQLiteStore) ->
     assert len(os.listdir(store.blobs.path)) == 1  # the burned secret's file only is gone
     revealed = await store.reveal(rolled_back.id, rolled_back.link_check, None, NOW)
     assert content(revealed) == rolled_back.blob
+    assert os.listdir(store.blobs.path) == []
+
+
+async def test_a_rolled_back_attempt_closes_the_file_it_revealed(store: SQLiteStore) -> None:
+    large = SimSecret.make(INLINE_MAX + 1)
+    await store.create(large.new_secret(NOW))
+    statements = await trace_writer(store)
+
+    def fail(conn: sqlite3.Connection, now: int) -> None:
+        raise RuntimeError("a write that fails")
+
+    async def fail_after_the_reveal() -> None:
+        # Queued behind the reveal, so the reveal's work runs first in the optimistic attempt.
+        await until(lambda: store.lane.queued() == 1, "the reveal queued")
+        await store._write(fail, NOW)
+
+    revealed, failed = await outcomes(
+        [store.reveal(large.id, large.link_check, None, NOW), fail_after_the_reveal()], store
+    )
+    assert statements.count("BEGIN IMMEDIATE") == 2
+    assert isinstance(failed, RuntimeError)
+    # Opened in both attempts; the first attempt's descriptor was closed with its rollback.
+    assert blob_descriptors(store) == 1
+    assert content(revealed) == large.blob
+    assert blob_descriptors(store) == 0
     assert os.listdir(store.blobs.path) == []
 
 

@@ -17,9 +17,9 @@ Concurrency:
   processes before reading, so read-check-write is atomic: two reveals of a one-view secret
   cannot both see ``views_left = 1``. The last view deletes the body in that transaction.
 - Group commit: the writes queued while the writer thread commits are run together in one
-  transaction, each in its own savepoint, with one fsync'd COMMIT (up to 64 writes; see
-  :mod:`ots_server.store.sqlite_tx`). A write that fails is rolled back alone; a failed COMMIT
-  fails every write of the group. No caller is answered before its group's COMMIT.
+  transaction with one fsync'd COMMIT (up to 64 writes; see
+  :mod:`ots_server.store.sqlite_lane`). A write that fails is rolled back alone; a failed
+  COMMIT fails every write of the group. No caller is answered before its group's COMMIT.
 - Operations that mostly fail (reveal of a consumed secret, wrong proofs) first look with a
   plain read on a reader thread and take the write lock only if the secret looks live; the
   write transaction then decides again from scratch.
@@ -27,7 +27,7 @@ Concurrency:
   thread (one writer per process avoids busy-waiting between this process's own threads),
   reads to a small pool, checkpoints to their own thread. Each thread owns one connection.
   Other processes are held off by the write lock and ``busy_timeout``.
-- A write always ends: its savepoint is kept on success and on an expected outcome (a wrong
+- A write always ends: its changes are kept on success and on an expected outcome (a wrong
   passphrase spends an attempt and must stick) and rolled back on anything else; a group
   whose COMMIT fails is rolled back whole. A connection that still has a transaction open
   after an error (a failed ROLLBACK) is thrown away, so one bad moment cannot wedge the
@@ -41,10 +41,8 @@ files, deletes unlink them after the commit, and the sweep removes orphans (see
 :mod:`ots_server.store.sqlite_blobs`). A reveal of such a blob returns an open descriptor,
 which the lane closes again if nobody takes it (a failed COMMIT, a caller that went away).
 
-Memory: a create of an inline blob writes it into a ``zeroblob`` placeholder through SQLite's
-incremental blob I/O in 64 KiB slices of the caller's buffer, so SQLite never holds a second
-full copy (binding the blob would copy it once for the bind and once more to build the row; see
-:func:`ots_server.store.sqlite_tx.insert_body`).
+Memory: an inline blob (at most 64 KiB) is bound as a parameter; anything larger is a file
+(see :func:`ots_server.store.sqlite_tx.insert_body`).
 ``max_store_bytes`` (``OTS_MAX_STORE_BYTES``) refuses creates that would take the pages in use
 (ciphertext, records, indexes; free pages not counted) past the quota; a full disk
 (``SQLITE_FULL``) is reported the same way, as :class:`~ots_server.store.base.StoreFull`.
@@ -92,8 +90,8 @@ from ots_server.store.sqlite_blobs import (
     store_error,
 )
 from ots_server.store.sqlite_checkpoint import Checkpointer
+from ots_server.store.sqlite_lane import Outcome, Work, WriteLane, doom, late, sqlite_error
 from ots_server.store.sqlite_schema import connect, migrate
-from ots_server.store.sqlite_tx import Work, WriteLane
 
 T = TypeVar("T")
 
@@ -175,11 +173,11 @@ class SQLiteStore(SQLiteAccounts):
         except sqlite3.Error as exc:
             if conn.in_transaction:  # even ROLLBACK failed: never reuse this connection
                 self._discard(conn)
-            raise tx.sqlite_error(exc) from exc
+            raise sqlite_error(exc) from exc
 
     async def _read(self, fn: Work[T], now: int) -> T:
         asked = time.monotonic()
-        return await self._submit(self._readers, lambda conn: fn(conn, tx.late(now, asked)))
+        return await self._submit(self._readers, lambda conn: fn(conn, late(now, asked)))
 
     async def _write(self, fn: Work[T], now: int, discard: Callable[[T], None] | None = None) -> T:
         """``fn`` in the next group of the writer lane; ``discard`` frees a result that is
@@ -188,7 +186,7 @@ class SQLiteStore(SQLiteAccounts):
             raise StoreUnavailable("the store is closed")
         asked = time.monotonic()
         try:
-            return await self.lane.run(lambda conn: fn(conn, tx.late(now, asked)), discard)
+            return await self.lane.run(lambda conn: fn(conn, late(now, asked)), discard)
         finally:
             self._checkpointer.after_write()
 
@@ -225,30 +223,19 @@ class SQLiteStore(SQLiteAccounts):
         def run(conn: sqlite3.Connection, now: int) -> None:
             if self._max_store_bytes:
                 tx.check_quota(conn, secret.size, self._max_store_bytes)
-            # A record past keep_until counts as absent, even before the sweeper removes it.
-            conn.execute(
-                "DELETE FROM records WHERE id = ? AND keep_until <= ?",
-                (secret.id, secret.created_at),
-            )
-            if conn.execute("SELECT 1 FROM records WHERE id = ?", (secret.id,)).fetchone():
-                raise tx.Outcome(IdExists())
-            conn.execute(
-                # An account deleted since the request authenticated links nothing.
-                "INSERT INTO records (id, receipt_hash, link_verifier, created_at, expires_at,"
-                " keep_until, views, views_left, state, account_id) VALUES"
-                " (?, ?, ?, ?, ?, ?, ?, ?, 'pending', (SELECT id FROM accounts WHERE id = ?))",
-                (
-                    secret.id,
-                    secret.receipt_hash,
-                    secret.link_verifier,
-                    secret.created_at,
-                    secret.expires_at,
-                    secret.keep_until,
-                    secret.views,
-                    secret.views,
-                    secret.account_id,
-                ),
-            )
+            try:
+                tx.insert_record(conn, secret)
+            except sqlite3.IntegrityError:
+                # The id is taken (ids are random: practically only a client retrying). A
+                # record past keep_until counts as absent, even before the sweeper removes it.
+                # Trying the INSERT first spares every other create two statements.
+                conn.execute(
+                    "DELETE FROM records WHERE id = ? AND keep_until <= ?",
+                    (secret.id, secret.created_at),
+                )
+                if conn.execute("SELECT 1 FROM records WHERE id = ?", (secret.id,)).fetchone():
+                    raise Outcome(IdExists()) from None
+                tx.insert_record(conn, secret)
             if file is None:
                 tx.insert_body(conn, secret)
             else:
@@ -296,29 +283,27 @@ class SQLiteStore(SQLiteAccounts):
         await self._read(lambda conn, now: tx.precheck(conn, id, link_check, now), now)
 
         def run(conn: sqlite3.Connection, now: int) -> Revealed:
-            row = tx.lookup_live(conn, id, link_check, now)
+            row = tx.lookup_live(conn, id, link_check, now, tx.REVEAL_LOOKUP)
             verifier, attempts_left, views_left = row[6], row[7], row[5]
             if verifier is not None:
                 if passphrase_check is None:
-                    raise tx.Outcome(PassphraseRequired(attempts_left))
+                    raise Outcome(PassphraseRequired(attempts_left))
                 if not rules.passphrase_matches(verifier, passphrase_check):
                     if attempts_left <= 1:
                         tx.end(conn, id, "burned", now)
-                        raise tx.Outcome(WrongPassphrase(0, burned=True))
+                        raise Outcome(WrongPassphrase(0, burned=True))
                     conn.execute(
                         "UPDATE secrets SET attempts_left = attempts_left - 1 WHERE id = ?", (id,)
                     )
-                    raise tx.Outcome(WrongPassphrase(attempts_left - 1, burned=False))
-            body = conn.execute(
-                "SELECT blob, file, size FROM secrets WHERE id = ?", (id,)
-            ).fetchone()
+                    raise Outcome(WrongPassphrase(attempts_left - 1, burned=False))
+            body = row[8:11]  # blob, file, size
             # Opened before the commit: once it is open the file stays readable even after
             # the unlink that follows a last view's commit.
             fd = None if body[1] is None else self.blobs.open(body[1])
             try:
                 if views_left <= 1:
                     conn.execute("DELETE FROM secrets WHERE id = ?", (id,))
-                    tx.doom(body[1])
+                    doom(body[1])
                     conn.execute(
                         "UPDATE records SET views_left = 0, state = 'consumed', state_at = ?,"
                         " read_at = ? WHERE id = ?",

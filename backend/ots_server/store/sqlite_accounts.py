@@ -31,6 +31,7 @@ from ots_server.store.base import (
     TokenNameExists,
     UnknownToken,
 )
+from ots_server.store.sqlite_lane import Work
 
 T = TypeVar("T")
 
@@ -87,10 +88,10 @@ def _insert_token(conn: sqlite3.Connection, account_id: bytes, token: NewToken) 
 class SQLiteAccounts:
     """Account methods over the store's read and write lanes (provided by the store)."""
 
-    async def _read(self, fn: tx.Work[T], now: int) -> T:
+    async def _read(self, fn: Work[T], now: int) -> T:
         raise NotImplementedError
 
-    async def _write(self, fn: tx.Work[T], now: int) -> T:
+    async def _write(self, fn: Work[T], now: int) -> T:
         raise NotImplementedError
 
     async def create_account(self, account: NewAccount) -> None:

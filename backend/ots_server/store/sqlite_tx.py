@@ -1,60 +1,22 @@
-"""The SQLite store's write transactions: the group commit of the writer lane, and the pure
-functions of a connection its operations are built from.
+"""The statements the SQLite store's operations are built from: pure functions of a
+connection, run on the writer lane (:mod:`ots_server.store.sqlite_lane`) or a reader thread.
 
-Group commit. Every write of a process goes to one writer thread (:class:`WriteLane`). While
-that thread runs a transaction, newly queued writes wait; the thread then takes up to
-:data:`GROUP_MAX` of them and runs them in ONE ``BEGIN IMMEDIATE … COMMIT``
-(:func:`in_transaction`), so one fsync'd commit (``synchronous=FULL``) carries many writes.
-Each write runs inside its own ``SAVEPOINT``:
-
-- a write that raises is rolled back to its savepoint only and its caller gets its own
-  exception; the others go on;
-- an :class:`Outcome` (an expected result that must stick: a spent passphrase attempt, an
-  expiry found on the way) keeps its changes, and its error is raised once the group committed;
-- no caller is answered before the COMMIT succeeded; if BEGIN or COMMIT fails, or an error
-  made SQLite roll back the whole transaction, every write of the group fails (a store error,
-  nothing of the group persisted), and a connection whose ROLLBACK failed too is replaced;
-- blob files whose rows a write deleted (:func:`doom`) are unlinked only after the COMMIT, and
-  never those of a write that was rolled back.
-
-The lookups compare verifiers with the pure rules of :mod:`ots_server.store.rules`.
+A write's functions may run twice in one group (the lane's optimistic attempt is rolled back
+when another write of the group raises), so they only read and write through the connection;
+an expected result that must stick is raised as :class:`~ots_server.store.sqlite_lane.Outcome`,
+and blob files to unlink after the commit are named with
+:func:`~ots_server.store.sqlite_lane.doom`. The lookups compare verifiers with the pure rules
+of :mod:`ots_server.store.rules`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-import threading
-import time
-from collections import deque
-from collections.abc import Callable
-from concurrent.futures import Executor
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from ots_server.store import rules
-from ots_server.store.base import (
-    Gone,
-    NewSecret,
-    NotFound,
-    ReceiptStatus,
-    StoreError,
-    StoreFull,
-    StoreUnavailable,
-)
-
-T = TypeVar("T")
-#: A unit of work on a connection, given the time it takes effect at.
-Work = Callable[[sqlite3.Connection, int], T]
-
-#: Slice size for writing a blob through incremental blob I/O.
-BLOB_CHUNK = 64 * 1024
-#: Most writes one transaction carries: bounds the time the write lock is held (other
-#: processes wait for it) and the callers a failed COMMIT fails together.
-GROUP_MAX = 64
-
-#: Blob files whose rows the running transaction deleted (per writer thread).
-_doomed = threading.local()
+from ots_server.store.base import Gone, NewSecret, NotFound, ReceiptStatus, StoreError, StoreFull
+from ots_server.store.sqlite_lane import Outcome, doom
 
 LOOKUP = """
     SELECT r.link_verifier, r.state, r.state_at, r.created_at, r.expires_at, r.views_left,
@@ -62,261 +24,12 @@ LOOKUP = """
     FROM records r LEFT JOIN secrets s ON s.id = r.id
     WHERE r.id = ? AND r.keep_until > ?
 """
+#: LOOKUP and the body of a reveal, in one statement (columns 8-10: blob, file, size).
+REVEAL_LOOKUP = LOOKUP.replace("s.attempts_left", "s.attempts_left, s.blob, s.file, s.size")
 RECEIPT = """
     SELECT id, state, state_at, created_at, expires_at, views, views_left, read_at
     FROM records WHERE receipt_hash = ? AND keep_until > ?
 """
-
-
-class Outcome(Exception):
-    """Raised inside a write transaction to commit first and then raise ``error``."""
-
-    def __init__(self, error: StoreError) -> None:
-        super().__init__()
-        self.error = error
-
-
-def late(now: int, asked: float) -> int:
-    """The caller's ``now`` plus the whole seconds since it asked (queue and lock waits)."""
-    return now + int(time.monotonic() - asked)
-
-
-def sqlite_error(exc: sqlite3.Error) -> StoreError:
-    """An sqlite3 failure as the store outcome the app maps (507 or 503)."""
-    if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
-        return StoreFull("sqlite: the database or disk is full")
-    return StoreUnavailable(f"sqlite: {type(exc).__name__}")
-
-
-@dataclass(eq=False)
-class Op(Generic[T]):
-    """One write of a group: its work and, once it ran, its result or its error."""
-
-    work: Callable[[sqlite3.Connection], T]
-    result: T | None = None
-    error: BaseException | None = None
-    #: The work returned (its result is then owned by the lane until a caller takes it).
-    ran: bool = False
-
-
-class GroupLost(Exception):
-    """An operation's error made SQLite roll back the whole transaction (``__cause__``)."""
-
-
-def in_transaction(
-    conn: sqlite3.Connection,
-    ops: list[Op[Any]],
-    on_commit: Callable[[list[str]], None] | None = None,
-) -> None:
-    """Run ``ops`` under the write lock, each in its own savepoint, and COMMIT once.
-
-    Fills in every op's ``result`` or ``error``: an op that raises is rolled back to its
-    savepoint and keeps its exception; an ``Outcome`` keeps its changes and its error. Raises
-    when the transaction as a whole failed (BEGIN, COMMIT, or :class:`GroupLost`); nothing of
-    the group is committed then, and the caller fails every op.
-
-    ``on_commit`` gets the names of the blob files the kept ops doomed (:func:`doom`), only
-    once the COMMIT succeeded (so a rolled-back delete never loses its file).
-
-    Every path out leaves the connection without an open transaction: if anything fails, the
-    ``finally`` rolls back. Otherwise a failed COMMIT would leave the transaction open and
-    every later ``BEGIN IMMEDIATE`` on this connection would fail."""
-    doomed: list[str] = []
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        for op in ops:
-            _doomed.names = []
-            conn.execute("SAVEPOINT op")
-            try:
-                op.result = op.work(conn)
-                op.ran = True
-            except Outcome as outcome:
-                op.error = outcome.error
-            except Exception as exc:
-                op.error = exc
-                if not conn.in_transaction:  # SQLite gave up the transaction (e.g. I/O error)
-                    raise GroupLost from exc
-                conn.execute("ROLLBACK TO op")
-                conn.execute("RELEASE op")
-                continue
-            conn.execute("RELEASE op")
-            doomed += _doomed.names
-        conn.execute("COMMIT")
-    finally:
-        _doomed.names = []
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-    if on_commit is not None and doomed:
-        on_commit(doomed)
-
-
-@dataclass(eq=False)
-class _Queued(Generic[T]):
-    op: Op[T]
-    loop: asyncio.AbstractEventLoop
-    future: asyncio.Future[T]
-    #: Frees a result no caller will take (a revealed file's descriptor).
-    discard: Callable[[T], None] | None = None
-
-
-class WriteLane:
-    """The group commit of one writer thread (see the module docstring).
-
-    ``executor`` is the store's single writer thread; ``connection`` gives that thread's
-    connection and ``discard_connection`` throws one away. Writes queue here; at most one
-    drain job is queued on the executor at a time, and it takes the next group when the
-    previous one committed, so a group grows with the load (one write alone is committed
-    alone, at once). Other jobs on the executor (diagnostics) run between two groups."""
-
-    def __init__(
-        self,
-        executor: Executor,
-        connection: Callable[[], sqlite3.Connection],
-        discard_connection: Callable[[sqlite3.Connection], None],
-        on_commit: Callable[[list[str]], None],
-    ) -> None:
-        self._executor = executor
-        self._connection = connection
-        self._discard_connection = discard_connection
-        self._on_commit = on_commit
-        self._lock = threading.Lock()
-        self._queue: deque[_Queued[Any]] = deque()
-        self._scheduled = False
-        #: Successful COMMITs, and the writes they carried (diagnostics and tests).
-        self.commits = 0
-        self.committed_writes = 0
-
-    def queued(self) -> int:
-        """Writes waiting for their group (diagnostics and tests)."""
-        with self._lock:
-            return len(self._queue)
-
-    async def run(
-        self, work: Callable[[sqlite3.Connection], T], discard: Callable[[T], None] | None = None
-    ) -> T:
-        """``work``'s result once its group committed; its own error, or the group's."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
-        queued = _Queued(Op(work), loop, future, discard)
-        with self._lock:
-            self._queue.append(queued)
-            start = not self._scheduled
-            self._scheduled = True
-        if start:
-            self._schedule()
-        try:
-            return await future
-        except asyncio.CancelledError:
-            # Cancelled after the result was handed over but before this task resumed.
-            handed = future.done() and not future.cancelled() and future.exception() is None
-            if handed and discard is not None:
-                discard(future.result())
-            raise
-
-    def _schedule(self) -> None:
-        try:
-            self._executor.submit(self._drain)
-        except RuntimeError:  # the executor was shut down: the store is closed
-            with self._lock:
-                left = list(self._queue)
-                self._queue.clear()
-                self._scheduled = False
-            for queued in left:
-                queued.op.error = StoreUnavailable("the store is closed")
-            _settle(left)
-
-    def _drain(self) -> None:
-        while True:
-            with self._lock:
-                group = [self._queue.popleft() for _ in range(min(GROUP_MAX, len(self._queue)))]
-            try:
-                self._commit(group)
-            finally:
-                _settle(group)
-            with self._lock:
-                if not self._queue:
-                    self._scheduled = False
-                    return
-            try:
-                self._executor.submit(self._drain)  # let other jobs of the thread in between
-                return
-            except RuntimeError:  # shutting down: finish what is queued here
-                continue
-
-    def _commit(self, group: list[_Queued[Any]]) -> None:
-        ops = [queued.op for queued in group]
-        conn: sqlite3.Connection | None = None
-        try:
-            conn = self._connection()
-            in_transaction(conn, ops, self._on_commit)
-        except BaseException as exc:
-            if conn is not None and conn.in_transaction:  # even ROLLBACK failed
-                self._discard_connection(conn)
-            cause = (exc.__cause__ if isinstance(exc, GroupLost) else None) or exc
-            for queued in group:
-                op = queued.op
-                if op.ran and queued.discard is not None:
-                    queued.discard(op.result)  # rolled back: nobody may read it
-                op.ran = False
-                if isinstance(exc, GroupLost) and op.error is cause:
-                    continue  # the op that broke the transaction keeps its own error
-                op.error = _group_error(cause)
-            return
-        self.commits += 1
-        self.committed_writes += len(ops)
-
-
-def _settle(group: list[_Queued[Any]]) -> None:
-    """Hand every outcome of ``group`` to its caller's event loop (from the writer thread):
-    one wake-up of each loop, not one per write."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[_Queued[Any]]] = {}
-    for queued in group:
-        by_loop.setdefault(queued.loop, []).append(queued)
-    for loop, queued_here in by_loop.items():
-        try:
-            loop.call_soon_threadsafe(_hand_over, queued_here)
-        except RuntimeError:  # the callers' event loop is closed: nobody takes a result
-            for queued in queued_here:
-                _unclaimed(queued)
-
-
-def _hand_over(group: list[_Queued[Any]]) -> None:
-    """On the callers' event loop: resolve each future with its result or error."""
-    for queued in group:
-        op, future = queued.op, queued.future
-        if future.done():  # the caller was cancelled and is gone
-            _unclaimed(queued)
-        elif isinstance(op.error, sqlite3.Error):
-            error = sqlite_error(op.error)
-            error.__cause__ = op.error
-            future.set_exception(error)
-        elif op.error is not None:
-            future.set_exception(op.error)
-        else:
-            future.set_result(op.result)
-
-
-def _unclaimed(queued: _Queued[Any]) -> None:
-    if queued.op.ran and queued.discard is not None:
-        queued.discard(queued.op.result)
-
-
-def _group_error(cause: BaseException) -> StoreError:
-    """What each write of a failed group is told (a fresh exception per caller)."""
-    if isinstance(cause, sqlite3.Error):
-        error = sqlite_error(cause)
-    elif isinstance(cause, StoreError):
-        error = StoreUnavailable(f"sqlite: {type(cause).__name__}")
-    else:
-        error = StoreUnavailable(f"sqlite: the transaction failed ({type(cause).__name__})")
-    error.__cause__ = cause
-    return error
-
-
-def doom(name: str | None) -> None:
-    """Unlink this blob file once the running transaction commits."""
-    if name is not None:
-        _doomed.names.append(name)
 
 
 def check_quota(conn: sqlite3.Connection, size: int, limit: int) -> None:
@@ -330,6 +43,27 @@ def check_quota(conn: sqlite3.Connection, size: int, limit: int) -> None:
     ).fetchone()[0]
     if (pages - free) * page_size + files + size > limit:
         raise StoreFull("the store's quota is used up")
+
+
+def insert_record(conn: sqlite3.Connection, secret: NewSecret) -> None:
+    """Insert the record of ``secret`` (``sqlite3.IntegrityError`` if its id is taken)."""
+    conn.execute(
+        # An account deleted since the request authenticated links nothing.
+        "INSERT INTO records (id, receipt_hash, link_verifier, created_at, expires_at,"
+        " keep_until, views, views_left, state, account_id) VALUES"
+        " (?, ?, ?, ?, ?, ?, ?, ?, 'pending', (SELECT id FROM accounts WHERE id = ?))",
+        (
+            secret.id,
+            secret.receipt_hash,
+            secret.link_verifier,
+            secret.created_at,
+            secret.expires_at,
+            secret.keep_until,
+            secret.views,
+            secret.views,
+            secret.account_id,
+        ),
+    )
 
 
 def insert_file_body(conn: sqlite3.Connection, secret: NewSecret, file: str) -> None:
@@ -352,37 +86,18 @@ def insert_file_body(conn: sqlite3.Connection, secret: NewSecret, file: str) -> 
 
 
 def insert_body(conn: sqlite3.Connection, secret: NewSecret) -> None:
-    """Insert the live body of ``secret``, writing the blob from the caller's buffer.
+    """Insert the live body of an inline ``secret`` (at most ``INLINE_MAX``, 64 KiB).
 
-    The row is inserted with a ``zeroblob`` placeholder that incremental blob I/O then fills
-    in 64 KiB slices, so SQLite never holds the blob whole in memory (a bound parameter is
-    copied once for the bind and once more into the row). The table's CHECK on
-    ``length(blob)`` would make SQLite expand the placeholder in memory anyway, so CHECKs are
-    switched off for this one statement and its four rules are enforced here instead. Toggling
-    the pragma expires prepared statements, so no other statement runs without its CHECKs.
-    """
-    size = len(secret.blob)
-    verifier = secret.passphrase_verifier
-    if (
-        not 1 <= secret.header_length <= size
-        or (verifier is not None and len(verifier) != 32)
-        or (secret.attempts is not None and secret.attempts < 1)
-    ):
-        raise ValueError("a secret body that breaks the schema's rules")
-    conn.execute("PRAGMA ignore_check_constraints = ON")
-    try:
-        cursor = conn.execute(
-            "INSERT INTO secrets (id, header_length, passphrase_verifier, attempts_left, blob)"
-            " VALUES (?, ?, ?, ?, zeroblob(?))",
-            (secret.id, secret.header_length, verifier, secret.attempts, size),
-        )
-    finally:
-        conn.execute("PRAGMA ignore_check_constraints = OFF")
-    assert cursor.lastrowid is not None
-    view = memoryview(secret.blob)
-    with conn.blobopen("secrets", "blob", cursor.lastrowid) as handle:
-        for start in range(0, size, BLOB_CHUNK):
-            handle.write(view[start : start + BLOB_CHUNK])
+    The blob is bound as a parameter: SQLite copies it for the bind and into the row, at most
+    128 KiB for a moment. (An earlier version wrote it through a ``zeroblob`` placeholder and
+    incremental blob I/O with CHECKs switched off for the statement; toggling that pragma
+    expired every prepared statement of the connection, so each create re-prepared them all,
+    which cost about half the writer thread's time.)"""
+    conn.execute(
+        "INSERT INTO secrets (id, header_length, passphrase_verifier, attempts_left, blob)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (secret.id, secret.header_length, secret.passphrase_verifier, secret.attempts, secret.blob),
+    )
 
 
 def precheck(conn: sqlite3.Connection, id: bytes, link_check: bytes, now: int) -> None:
@@ -392,9 +107,12 @@ def precheck(conn: sqlite3.Connection, id: bytes, link_check: bytes, now: int) -
     rules.require_live(row[1], row[2], row[4], now)
 
 
-def lookup_live(conn: sqlite3.Connection, id: bytes, link_check: bytes, now: int) -> Any:
-    """Inside the write transaction: the live row, or raise (committing an expiry first)."""
-    row = conn.execute(LOOKUP, (id, now)).fetchone()
+def lookup_live(
+    conn: sqlite3.Connection, id: bytes, link_check: bytes, now: int, query: str = LOOKUP
+) -> Any:
+    """Inside the write transaction: the live row (of ``LOOKUP`` or ``REVEAL_LOOKUP``), or
+    raise (committing an expiry first)."""
+    row = conn.execute(query, (id, now)).fetchone()
     try:
         rules.require_link(row[0] if row else None, link_check)
         live = rules.require_live(row[1], row[2], row[4], now)
