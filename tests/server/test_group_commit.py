@@ -57,6 +57,10 @@ class Statements:
         with self._lock:
             return self.seen.count(statement)
 
+    def starting(self, prefix: str) -> int:
+        with self._lock:
+            return sum(statement.startswith(prefix) for statement in self.seen)
+
 
 async def trace_writer(store: SQLiteStore) -> Statements:
     statements = Statements()
@@ -226,6 +230,27 @@ async def test_only_the_files_of_kept_writes_are_unlinked(store: SQLiteStore) ->
     revealed = await store.reveal(rolled_back.id, rolled_back.link_check, None, NOW)
     assert content(revealed) == rolled_back.blob
     assert os.listdir(store.blobs.path) == []
+
+
+async def test_a_create_reusing_a_forgotten_id_in_a_group_of_creates(store: SQLiteStore) -> None:
+    # The id's record is past keep_until: it counts as absent, so the id may be used again.
+    reused = SimSecret.make()
+    await store.create(reused.new_secret(NOW - 7200, ttl=60, grace=60))
+    others = [SimSecret.make() for _ in range(3)]
+    statements = await trace_writer(store)
+    results = await outcomes(
+        [store.create(s.new_secret(NOW)) for s in (*others, reused)],
+        store,
+    )
+    assert results == [None] * 4
+    # The reused id's INSERT failed, its record was found forgotten and deleted, and the
+    # INSERT repeated, all inside the one optimistic attempt.
+    assert statements.starting("INSERT INTO records") == 4 + 1
+    assert statements.starting("SELECT 1 FROM records") == 1
+    assert statements.count("BEGIN IMMEDIATE") == 1
+    assert statements.count("COMMIT") == 1
+    for secret in (*others, reused):
+        assert (await store.reveal(secret.id, secret.link_check, None, NOW)).blob == secret.blob
 
 
 async def test_a_rolled_back_attempt_closes_the_file_it_revealed(store: SQLiteStore) -> None:

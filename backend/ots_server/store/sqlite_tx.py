@@ -100,13 +100,6 @@ def insert_body(conn: sqlite3.Connection, secret: NewSecret) -> None:
     )
 
 
-def precheck(conn: sqlite3.Connection, id: bytes, link_check: bytes, now: int) -> None:
-    """A lock-free look: raise ``NotFound``/``Gone`` early for secrets that are clearly not live."""
-    row = conn.execute(LOOKUP, (id, now)).fetchone()
-    rules.require_link(row[0] if row else None, link_check)
-    rules.require_live(row[1], row[2], row[4], now)
-
-
 def lookup_live(
     conn: sqlite3.Connection, id: bytes, link_check: bytes, now: int, query: str = LOOKUP
 ) -> Any:
