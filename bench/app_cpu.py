@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import statistics
 import tempfile
 import time
@@ -140,7 +141,9 @@ def main() -> int:
     parser.add_argument("--store", choices=["memory", "sqlite", "redis"], action="append")
     parser.add_argument("--count", type=int, default=3000, help="requests per run (creates)")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
+    figures_out: dict[str, dict[str, dict[str, float]]] = {}
     kinds = args.store or ["memory", "sqlite", "redis"]
     work = Path(tempfile.mkdtemp(prefix="ots-app-cpu-"))
     (work / "logs").mkdir()
@@ -162,6 +165,12 @@ def main() -> int:
                     data.mkdir()
                     figures.append(asyncio.run(_measure(kind, data, redis_url, secrets, pair)))
                 unit = "pair" if pair else "create"
+                figures_out.setdefault(kind, {})[unit] = {
+                    "min_us": min(figures) * 1e6,
+                    "median_us": statistics.median(figures) * 1e6,
+                    "rounds": args.rounds,
+                    "count": args.count,
+                }
                 print(
                     f"{kind:8} {unit:7} {min(figures) * 1e6:8.0f} "
                     f"{statistics.median(figures) * 1e6:10.0f}",
@@ -169,6 +178,8 @@ def main() -> int:
                 )
     finally:
         procs.stop_all()
+    if args.json:
+        args.json.write_text(json.dumps(figures_out, indent=1))
     return 0
 
 

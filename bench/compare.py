@@ -231,6 +231,32 @@ def run_cli(args: argparse.Namespace, bench: Bench) -> dict[str, Any]:
     }
 
 
+def run_app_cpu(args: argparse.Namespace, bench: Bench) -> dict[str, Any]:
+    """bench/app_cpu.py: CPU per create and per pair inside the server process, per store."""
+    rounds, count = (1, 500) if args.quick else (3, 2000)
+    bench.say(f"CPU per request in-process: bench/app_cpu.py --rounds {rounds} --count {count}")
+    out = bench.work / "app_cpu.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(HERE / "app_cpu.py"),
+            "--rounds",
+            str(rounds),
+            "--count",
+            str(count),
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    if done.returncode != 0 or not out.exists():
+        raise RuntimeError(f"bench/app_cpu.py failed: {done.stderr.strip()[-500:]}")
+    figures: dict[str, Any] = json.loads(out.read_text())
+    return figures
+
+
 def run_scale(bench: Bench, redis_port: int, redis_url: str) -> dict[str, Any]:
     levels: list[scale.Level] = []
     overheads: list[scale.Overhead] = []
@@ -448,6 +474,10 @@ def main() -> int:
             results["cli"] = run_cli(args, bench)
         except (RuntimeError, subprocess.SubprocessError) as exc:
             results["problems"].append(f"CLI start-up: {exc}")
+        try:
+            results["app_cpu"] = run_app_cpu(args, bench)
+        except (RuntimeError, subprocess.SubprocessError) as exc:
+            results["problems"].append(f"CPU per request: {exc}")
     except KeyboardInterrupt:
         print("interrupted; stopping every process", file=sys.stderr)
         return 130

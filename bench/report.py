@@ -316,6 +316,45 @@ def _profile(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _app_cpu(results: dict[str, Any]) -> list[str]:
+    figures = results.get("app_cpu")
+    if not figures:
+        return ["Not measured in this run."]
+    ceiling = next(
+        (r for r in results["runs"] if (r["contender"], r["mode"]) == ("ceiling", "json")), None
+    )
+    bare = 1e6 / ceiling["per_second"] if ceiling and ceiling["per_second"] else None
+    first = next(iter(figures.values()))["create"]
+    lines = [
+        "[bench/app_cpu.py](../bench/app_cpu.py): the ots app called directly as ASGI (no "
+        "uvicorn, no wrk competing for the cores) from 16 concurrent tasks, full protocol; "
+        "process CPU time of every thread per create and per create+reveal pair, minimum of "
+        f"{first['rounds']} rounds of {first['count']:,} (median in brackets). The memory store "
+        "is ots's own code over Starlette with no storage at all.",
+        "",
+        "| store | µs CPU per create | µs CPU per pair |"
+        + (" create / bare request |" if bare else ""),
+        "| --- | ---: | ---: |" + (" ---: |" if bare else ""),
+    ]
+    for store, units in figures.items():
+        create, pair = units["create"], units["pair"]
+        row = (
+            f"| {store} | {create['min_us']:,.0f} ({create['median_us']:,.0f}) | "
+            f"{pair['min_us']:,.0f} ({pair['median_us']:,.0f}) |"
+        )
+        if bare:
+            row += f" {create['min_us'] / bare:.1f}x |"
+        lines.append(row)
+    if bare:
+        lines += [
+            "",
+            f"A bare request costs {bare:,.0f} µs of server time in this run (the ceiling's "
+            "requests/s at full load, HTTP parsing and the event loop included); a create at "
+            f"25 % of the ceiling may cost at most {4 * bare:,.0f} µs, HTTP included.",
+        ]
+    return lines
+
+
 def _targets_table(results: dict[str, Any]) -> list[str]:
     lines = ["| target | measured | goal | result |", "| --- | ---: | ---: | --- |"]
     for t in results["targets"]:
@@ -397,6 +436,10 @@ def render(results: dict[str, Any], chart: str) -> str:
         "## Where a create's time goes",
         "",
         *_profile(r),
+        "",
+        "### CPU per request inside the process",
+        "",
+        *_app_cpu(r),
         "",
         "## Reading the results",
         "",
@@ -487,18 +530,18 @@ def _findings(results: dict[str, Any]) -> list[str]:
         writer = next((t for t in prof["threads"] if "writer" in t[0]), None)
         if writer and writer[1] > 0.5:
             notes.append(
-                f"- **ots on SQLite is bound by its single writer lane**: the writer thread was "
-                f"busy {writer[1] * 100:.0f} % of the time ({writer[2] * 100:.0f} % in "
+                f"- **The SQLite writer thread waits more than it works**: busy "
+                f"{writer[1] * 100:.0f} % of the time ({writer[2] * 100:.0f} % in "
                 f"`BEGIN IMMEDIATE`/`COMMIT`) while some thread held the GIL only "
-                f"{prof['gil_share'] * 100:.0f} % of the time. Creates are durable "
-                "(`synchronous=FULL`, one fsync per commit, shared by the writes queued "
-                "meanwhile), and every statement of the writer ends with a wait for the GIL, "
-                "which the event loop holds in bursts while it answers the previous group: the "
-                "lane's speed is the fsync latency plus those waits, per group. "
-                'docs/decisions.md ("The SQLite writer runs a group without savepoints '
-                'first") has the trace.'
+                f"{prof['gil_share'] * 100:.0f} % of the time. Each group waits for its fsync "
+                "(`synchronous=FULL`, one per group) and, after every statement, for the GIL, "
+                "which the event loop holds while it handles requests. Running whole groups "
+                "on the event loop instead changed throughput by no more than the noise "
+                '(docs/decisions.md, "The SQLite writer stays on its own thread"): the event '
+                "loop's CPU per request sets the pace, not the lane."
             )
     notes += _pair_ceiling(runs)
+    notes += _floors(runs, results.get("app_cpu") or {})
     one, two = runs.get(("snappass-1w", "pairs")), runs.get(("snappass-2w", "pairs"))
     if one and two and two["per_second"] < one["per_second"]:
         notes.append(
@@ -521,7 +564,57 @@ def _findings(results: dict[str, Any]) -> list[str]:
             "security headers; the bare endpoint does none of it. Largest parts of the CPU: "
             f"{top}."
         )
+    cpu = results.get("app_cpu") or {}
+    if ceiling and "memory" in cpu and "sqlite" in cpu:
+        bare = 1e6 / ceiling["per_second"]
+        mem, lite = cpu["memory"]["create"]["min_us"], cpu["sqlite"]["create"]["min_us"]
+        notes.append(
+            f"- **The 25 % target leaves {4 * bare:,.0f} µs per create, HTTP included**: inside "
+            f"the process, with no HTTP server at all, ots's app with no storage costs "
+            f"{mem:,.0f} µs of CPU per create ({mem / bare:.1f}x a whole bare request: Starlette "
+            "routing and middleware, the framed body read and checked, the receipt, rate "
+            "limiter, security headers and metrics) and a durable SQLite create "
+            f"{lite:,.0f} µs ({lite / bare:.1f}x). uvicorn's share of a POST with a body comes "
+            "on top."
+        )
     return notes or ["- Nothing stands out in this run."]
+
+
+def _floors(runs: dict[tuple[str, str], dict[str, Any]], cpu: dict[str, Any]) -> list[str]:
+    """The best ots could do in this run, from what a request costs at the least: its CPU
+    inside the process (bench/app_cpu.py) plus what the bare endpoint's request costs under
+    uvicorn, every core busy with nothing else (so: an upper bound)."""
+    ceiling = runs.get(("ceiling", "json"))
+    if not ceiling or not cpu:
+        return []
+    bare = 1e6 / ceiling["per_second"]
+    notes = []
+    for store, ours, theirs, workers, goal in (
+        ("sqlite", "ots-sqlite-1w", "snappass-1w", 1, 5),
+        ("redis", "ots-redis-2w", "snappass-2w", 2, 4),
+    ):
+        peer, measured = runs.get((theirs, "pairs")), runs.get((ours, "pairs"))
+        if store not in cpu or not peer or not measured:
+            continue
+        per_pair = cpu[store]["pair"]["min_us"] + 2 * bare
+        best = workers * 1e6 / per_pair
+        notes.append(
+            f"- **Pairs on {store} with {workers} worker{'s' * (workers > 1)}: at best "
+            f"{best / peer['per_second']:.1f}x SnapPass in this run** (goal {goal}x). A pair "
+            f"costs at least {per_pair:,.0f} µs of CPU: {cpu[store]['pair']['min_us']:,.0f} µs "
+            f"inside the process (bench/app_cpu.py) plus two bare requests' {2 * bare:,.0f} µs "
+            f"under uvicorn; {workers} core{'s' * (workers > 1)} doing nothing else would make "
+            f"{best:,.0f} pairs/s, against SnapPass's {peer['per_second']:,.0f}. ots made "
+            f"{measured['per_second']:,.0f}."
+        )
+    if "sqlite" in cpu:
+        per_create = cpu["sqlite"]["create"]["min_us"] + bare
+        notes.append(
+            f"- **Creates on SQLite: at best {bare / per_create * 100:.0f} % of the ceiling "
+            f"in this run** (goal 25 %): at least {per_create:,.0f} µs of CPU per create, "
+            f"{cpu['sqlite']['create']['min_us']:,.0f} µs of them inside the process."
+        )
+    return notes
 
 
 def _pair_ceiling(runs: dict[tuple[str, str], dict[str, Any]]) -> list[str]:

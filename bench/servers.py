@@ -71,8 +71,16 @@ def redis_url(redis: Proc, db: int) -> str:
 
 
 def start_ots(
-    procs: Processes, name: str, *, workers: int, store_url: str | None, data_dir: Path
+    procs: Processes,
+    name: str,
+    *,
+    workers: int,
+    store_url: str | None,
+    data_dir: Path,
+    extra_env: dict[str, str] | None = None,
 ) -> Proc:
+    """``extra_env``: more environment for the server (bench/ab.py: ``PYTHONPATH`` to run
+    another checkout's ``backend``, or settings)."""
     port = free_port()
     env = {
         **_base_env(),
@@ -83,6 +91,7 @@ def start_ots(
     }
     if store_url is not None:
         env["OTS_STORE_URL"] = store_url
+    env.update(extra_env or {})
     argv = [
         str(BIN / "ots-server"),
         "serve",
