@@ -136,15 +136,7 @@ def _all_at_once(conn: sqlite3.Connection, ops: list[Op[Any]], doomed: list[str]
     as one raises (but an ``Outcome``): the caller rolls the attempt back."""
     for op in ops:
         _doomed.names = []
-        try:
-            op.result = op.work(conn)
-            op.ran = True
-        except Outcome as outcome:
-            op.error = outcome.error
-        except Exception as exc:
-            if not conn.in_transaction:  # SQLite gave up the transaction (e.g. I/O error)
-                op.error = exc
-                raise GroupLost from exc
+        if _attempt(conn, op) is not None:
             return False
         doomed += _doomed.names
     return True
@@ -155,20 +147,31 @@ def _each_in_savepoint(conn: sqlite3.Connection, ops: list[Op[Any]], doomed: lis
     for op in ops:
         _doomed.names = []
         conn.execute("SAVEPOINT op")
-        try:
-            op.result = op.work(conn)
-            op.ran = True
-        except Outcome as outcome:
-            op.error = outcome.error
-        except Exception as exc:
-            op.error = exc
-            if not conn.in_transaction:  # SQLite gave up the transaction (e.g. I/O error)
-                raise GroupLost from exc
+        failure = _attempt(conn, op)
+        if failure is not None:
+            op.error = failure
             conn.execute("ROLLBACK TO op")
             conn.execute("RELEASE op")
             continue
         conn.execute("RELEASE op")
         doomed += _doomed.names
+
+
+def _attempt(conn: sqlite3.Connection, op: Op[Any]) -> Exception | None:
+    """Run ``op``'s work: its result, or its ``Outcome``'s error, is kept on it; any other
+    exception is returned. Raises :class:`GroupLost` (the op keeps the cause as its error)
+    when SQLite gave up the whole transaction (e.g. an I/O error)."""
+    try:
+        op.result = op.work(conn)
+        op.ran = True
+    except Outcome as outcome:
+        op.error = outcome.error
+    except Exception as exc:
+        if not conn.in_transaction:
+            op.error = exc
+            raise GroupLost from exc
+        return exc
+    return None
 
 
 @dataclass(eq=False)
