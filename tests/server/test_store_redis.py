@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from ots_server.store.base import NotFound, Store
+from ots_server.store.base import IdExists, NotFound, Store
 from ots_server.store.redis_store import INDEX_BITS, INDEX_SWEEP_SLICE, RedisStore
 
 from .redis_support import LocalCluster, delete_prefix, machine_client, machine_url, unique_prefix
@@ -89,6 +89,32 @@ async def test_receipts_are_fields_of_bucket_hashes(machine_store: tuple[RedisSt
     # Same 16-byte prefix, different receipt hash: the record's full hash decides.
     with pytest.raises(NotFound):
         await store.receipt_status(receipts[0][:16] + os.urandom(16), NOW)
+
+
+def _evalsha_calls() -> int:
+    with machine_client() as client:
+        stats = client.info("commandstats")
+    return int(stats.get("cmdstat_evalsha", {}).get("calls", 0))
+
+
+async def test_without_a_cluster_a_create_and_its_index_entry_are_one_script(
+    machine_store: tuple[RedisStore, str],
+) -> None:
+    store, prefix = machine_store
+    first, second = SimSecret.make(), SimSecret.make()
+    await store.create(first.new_secret(NOW))  # loads the script into Redis
+    before = _evalsha_calls()
+    receipt = os.urandom(32)
+    await store.create(second.new_secret(NOW, receipt_hash=receipt))
+    assert _evalsha_calls() - before == 1
+    assert (await store.receipt_status(receipt, NOW)).id == second.id
+    # A taken id: the script writes nothing, not even the index entry.
+    taken = os.urandom(32)
+    with pytest.raises(IdExists):
+        await store.create(second.new_secret(NOW, receipt_hash=taken))
+    with machine_client() as client:
+        bucket = int.from_bytes(taken[:2], "big") >> (16 - INDEX_BITS)
+        assert not client.hexists(f"{prefix}:x:{bucket:03x}", taken[:16])
 
 
 async def test_a_receipt_indexed_by_an_earlier_version_is_still_found(

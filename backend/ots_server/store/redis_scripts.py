@@ -4,7 +4,9 @@ receipt index's writes and sweep are two more.
 Each secret script touches exactly two keys of one secret, ``KEYS[1]`` (the record, a hash) and
 ``KEYS[2]`` (the ciphertext, a string), which share the hash tag ``{<id>}``, so a script runs
 on the one Cluster node that owns the secret, atomically: no other command runs while it does.
-That is what makes "read once" hold for any number of backend instances.
+That is what makes "read once" hold for any number of backend instances. The one exception
+is :data:`CREATE_INDEXED`, used only where there is no Cluster: it also writes the new
+secret's receipt index entry, saving a round trip.
 
 The record hash holds ``lv`` (link verifier), ``rh`` (receipt hash), ``ca``/``ea``/``ku``
 (created, expires, keep until), ``v``/``vl`` (views, views left), ``st`` (``pending``,
@@ -89,6 +91,20 @@ if ARGV[8] ~= '' then redis.call('HSET', R, 'pv', ARGV[8], 'al', ARGV[9]) end
 redis.call('EXPIRE', R, math.max(1, keep - now))
 return {'ok'}
 """
+)
+
+#: CREATE and INDEX_ADD in one script, for a Redis that is not a Cluster (where the receipt
+#: bucket lives on whatever node its own key hashes to): KEYS[3] is the bucket; ARGV as
+#: CREATE's, then the index entry's field, value and TTL (INDEX_ADD's ARGV). One round trip
+#: instead of two; nothing is written when the id is taken.
+CREATE_INDEXED = CREATE.replace(
+    "local ea, keep",
+    """redis.call('HSET', KEYS[3], ARGV[11], ARGV[12])
+if redis.call('TTL', KEYS[3]) < tonumber(ARGV[13]) then
+  redis.call('EXPIRE', KEYS[3], tonumber(ARGV[13]))
+end
+local ea, keep""",
+    1,
 )
 
 #: ARGV: now, link check. Read-only.

@@ -131,6 +131,7 @@ class RedisStore(RedisAccounts):
         self.connection: RedisConnection = connect(target)
         client = self.connection.client
         self._create = client.register_script(lua.CREATE)
+        self._create_indexed = client.register_script(lua.CREATE_INDEXED)
         self._peek = client.register_script(lua.PEEK)
         self._reveal = client.register_script(lua.REVEAL)
         self._burn = client.register_script(lua.BURN)
@@ -230,7 +231,11 @@ class RedisStore(RedisAccounts):
     async def create(self, secret: NewSecret) -> None:
         index_call, create_call = self.create_calls(secret)
         self.guard()
-        await self._run(*index_call)
+        # Without a Cluster the index entry is written by the create script itself (one
+        # round trip); on a Cluster its bucket may live on another node, so it goes first.
+        together = not self.connection.cluster
+        if not together:
+            await self._run(*index_call)
         # Linked before the secret exists (like the receipt index), so an acknowledged secret
         # is always listed; a link to nothing (a failed create) is filtered when listing.
         link = secret.id + secret.receipt_hash
@@ -240,7 +245,13 @@ class RedisStore(RedisAccounts):
                 linked = await self._add_link(
                     secret.account_id, link, secret.created_at, secret.keep_until
                 )
-            if self._outcome(await self._run(*create_call)) == "exists":
+            if together:
+                _, keys, args = create_call
+                _, bucket, entry = index_call
+                reply = await self._run(self._create_indexed, [*keys, *bucket], [*args, *entry])
+            else:
+                reply = await self._run(*create_call)
+            if self._outcome(reply) == "exists":
                 raise IdExists
         except StoreError:
             # Best effort: a leftover entry points at nothing of its own, and the sweep
