@@ -39,7 +39,7 @@ import servers
 import tools
 from load import Run, wrk
 from pool import Pool, build_pool
-from procs import Processes
+from procs import Proc, Processes, cpu_seconds
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -89,7 +89,7 @@ class Bench:
     def ots_run(
         self,
         name: str,
-        url: str,
+        proc: Proc,
         cursor: Cursor,
         mode: str,
         label: str,
@@ -103,29 +103,30 @@ class Bench:
             name,
             label,
             "ots.lua",
-            url,
+            proc.url,
             args,
             connections=connections,
             duration=duration,
             log=self.log,
+            server_cpu=lambda: cpu_seconds(proc),
         )
         return run
 
-    def ots(self, name: str, url: str, cursor: Cursor, *, one_connection: bool) -> None:
+    def ots(self, name: str, proc: Proc, cursor: Cursor, *, one_connection: bool) -> None:
         a = self.args
-        self.ots_run(name, url, cursor, "pairs", "warmup", a.connections, a.warmup)
-        self.record(self.ots_run(name, url, cursor, "create", "create", a.connections, a.duration))
-        self.record(self.ots_run(name, url, cursor, "pairs", "pairs", a.connections, a.duration))
+        self.ots_run(name, proc, cursor, "pairs", "warmup", a.connections, a.warmup)
+        self.record(self.ots_run(name, proc, cursor, "create", "create", a.connections, a.duration))
+        self.record(self.ots_run(name, proc, cursor, "pairs", "pairs", a.connections, a.duration))
         if one_connection:
-            self.record(self.ots_run(name, url, cursor, "create", "create@1", 1, a.duration))
+            self.record(self.ots_run(name, proc, cursor, "create", "create@1", 1, a.duration))
 
-    def snappass(self, name: str, url: str) -> None:
+    def snappass(self, name: str, proc: Proc) -> None:
         a = self.args
         wrk(
             name,
             "warmup",
             "snappass.lua",
-            url,
+            proc.url,
             ["pairs"],
             connections=a.connections,
             duration=a.warmup,
@@ -137,11 +138,12 @@ class Bench:
                     name,
                     mode,
                     "snappass.lua",
-                    url,
+                    proc.url,
                     [mode],
                     connections=a.connections,
                     duration=a.duration,
                     log=self.log,
+                    server_cpu=lambda: cpu_seconds(proc),
                 )
             )
 
@@ -169,6 +171,7 @@ class Bench:
                     connections=a.connections,
                     duration=a.duration,
                     log=self.log,
+                    server_cpu=lambda: cpu_seconds(proc),
                 )
             )
         finally:
@@ -405,7 +408,7 @@ def main() -> int:
         )
         try:
             cursor = Cursor(pool)
-            bench.ots("ots-sqlite-1w", proc.url, cursor, one_connection=True)
+            bench.ots("ots-sqlite-1w", proc, cursor, one_connection=True)
             if args.profile_seconds:
                 bench.say("  profiling creates with py-spy")
                 try:
@@ -431,13 +434,13 @@ def main() -> int:
             )
             try:
                 cursor = Cursor(pool)
-                bench.ots("ots-redis-2w", proc.url, cursor, one_connection=True)
+                bench.ots("ots-redis-2w", proc, cursor, one_connection=True)
                 bench.say("  the same with Redis durable (appendonly yes, appendfsync always)")
                 durable(redis.port, on=True)
                 bench.record(
                     bench.ots_run(
                         "ots-redis-2w",
-                        proc.url,
+                        proc,
                         cursor,
                         "pairs",
                         "pairs-durable",
@@ -460,7 +463,7 @@ def main() -> int:
                     url=servers.redis_url(redis, 1),
                 )
                 try:
-                    bench.snappass(name, proc.url)
+                    bench.snappass(name, proc)
                 finally:
                     procs.stop(proc)
                 scale.redis_cli(redis.port, "FLUSHALL")

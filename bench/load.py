@@ -13,6 +13,7 @@ import json
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,8 @@ class Run:
     p99_ms: float
     max_ms: float
     errors: dict[str, int]
+    #: CPU seconds the server's processes used while wrk ran (when the caller could tell).
+    server_cpu_s: float | None = None
 
     @property
     def failed(self) -> bool:
@@ -63,6 +66,7 @@ def wrk(
     duration: float,
     log: Path,
     stop_file: Path | None = None,
+    server_cpu: Callable[[], float] | None = None,
 ) -> Run:
     """Run wrk once for ``duration`` seconds.
 
@@ -85,6 +89,7 @@ def wrk(
     if stop_file is not None:
         argv.append(str(stop_file))
         stop_file.unlink(missing_ok=True)
+    cpu_before = server_cpu() if server_cpu else None
     with subprocess.Popen(
         argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as running:
@@ -100,6 +105,7 @@ def wrk(
         except subprocess.TimeoutExpired:
             running.kill()
             raise
+    cpu_used = server_cpu() - cpu_before if server_cpu and cpu_before is not None else None
     with open(log, "a") as out:
         out.write(f"$ {' '.join(argv)}\n{stdout}{stderr}\n")
     lines = [line for line in stdout.splitlines() if line.startswith(MARKER)]
@@ -125,4 +131,5 @@ def wrk(
         p99_ms=data["p99_us"] / 1000,
         max_ms=data["latency_max_us"] / 1000,
         errors=errors,
+        server_cpu_s=cpu_used,
     )

@@ -51,6 +51,28 @@ class Proc:
             return ""
 
 
+def cpu_seconds(proc: Proc) -> float:
+    """User and system CPU time used so far by every live process of ``proc``'s group (the
+    server and, with several workers, its worker processes)."""
+    try:
+        group = os.getpgid(proc.pid)
+    except ProcessLookupError:
+        return 0.0
+    ticks = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        # After the command: state, ppid, pgrp, ..., utime (12th), stime (13th).
+        if int(fields[2]) == group:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 class Processes:
     """Starts servers in their own process groups and stops them all, whatever happens."""
 

@@ -206,6 +206,47 @@ def _ratios(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _unit_cpu_us(run: dict[str, Any] | None) -> float | None:
+    """Server CPU per create, pair or request of a run, in µs (None if not measured)."""
+    if not run or run.get("server_cpu_s") is None or not run["per_second"]:
+        return None
+    units = float(run["per_second"]) * float(run["duration_s"])
+    return float(run["server_cpu_s"]) / units * 1e6
+
+
+def _server_cpu(results: dict[str, Any]) -> list[str]:
+    runs = _runs(results)
+    rows = [
+        ("bare Starlette `GET /json`", "ceiling", ("json", None)),
+        ("ots-server, SQLite, 1 worker", "ots-sqlite-1w", ("create", "pairs")),
+        ("SnapPass, 1 worker", "snappass-1w", ("create", "pairs")),
+        ("ots-server, Redis, 2 workers", "ots-redis-2w", ("create", "pairs")),
+        ("SnapPass, 2 workers", "snappass-2w", ("create", "pairs")),
+    ]
+    lines = [
+        "Server CPU (user + system, every process of the server's group, read from `/proc` "
+        "before and after each run) per unit of the runs above, and the cores it kept busy. "
+        "Redis's own CPU is not counted on either side.",
+        "",
+        "| server | µs CPU per create (or request) | cores busy | µs CPU per pair | cores busy |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    found = False
+    for label, name, (first, second) in rows:
+        cells = []
+        for mode in (first, second):
+            if mode is None:
+                cells += ["-", "-"]
+                continue
+            run = runs.get((name, mode))
+            per = _unit_cpu_us(run)
+            found = found or per is not None
+            cores = run["server_cpu_s"] / run["duration_s"] if run and per is not None else None
+            cells += [_fmt(per, ",.0f", ""), _fmt(cores, ".2f", "")]
+        lines.append(f"| {label} | {' | '.join(cells)} |")
+    return lines if found else ["Not measured in this run."]
+
+
 def _scale(results: dict[str, Any]) -> list[str]:
     data = results.get("scale")
     if not data:
@@ -406,6 +447,8 @@ def render(results: dict[str, Any], chart: str) -> str:
         "",
         *_ratios(r),
         "",
+        *_server_cpu(r),
+        "",
         "## Creates at one connection",
         "",
         "The `create@1` runs: one connection, one create at a time, so every request pays the "
@@ -542,6 +585,7 @@ def _findings(results: dict[str, Any]) -> list[str]:
             )
     notes += _pair_ceiling(runs)
     notes += _floors(runs, results.get("app_cpu") or {})
+    notes += _at_load(runs, results.get("app_cpu") or {})
     one, two = runs.get(("snappass-1w", "pairs")), runs.get(("snappass-2w", "pairs"))
     if one and two and two["per_second"] < one["per_second"]:
         notes.append(
@@ -614,6 +658,38 @@ def _floors(runs: dict[tuple[str, str], dict[str, Any]], cpu: dict[str, Any]) ->
             f"in this run** (goal 25 %): at least {per_create:,.0f} µs of CPU per create, "
             f"{cpu['sqlite']['create']['min_us']:,.0f} µs of them inside the process."
         )
+    return notes
+
+
+def _at_load(runs: dict[tuple[str, str], dict[str, Any]], cpu: dict[str, Any]) -> list[str]:
+    """What a pair cost the real server at full load, against the same pair in-process."""
+    notes = []
+    for store, ours, theirs, goal in (
+        ("sqlite", "ots-sqlite-1w", "snappass-1w", 5),
+        ("redis", "ots-redis-2w", "snappass-2w", 4),
+    ):
+        run, other = runs.get((ours, "pairs")), runs.get((theirs, "pairs"))
+        per, peer = _unit_cpu_us(run), _unit_cpu_us(other)
+        if run is None or per is None or store not in cpu:
+            continue
+        inside = cpu[store]["pair"]["min_us"]
+        cores = run["server_cpu_s"] / run["duration_s"]
+        note = (
+            f"- **At full load, ots on {store} spent {per:,.0f} µs of server CPU per pair**, "
+            f"{per / inside:.1f}x the {inside:,.0f} µs the same pair costs inside the process "
+            "(bench/app_cpu.py): the rest is uvicorn's HTTP handling, the kernel's sockets and "
+            f"the hand-offs between threads (and processes). It kept {cores:.2f} cores busy."
+        )
+        if other is not None and peer is not None:
+            their_cores = other["server_cpu_s"] / other["duration_s"]
+            note += (
+                f" SnapPass spent {peer:,.0f} µs per pair with {their_cores:.2f} cores busy. "
+                "Pairs/s is cores busy divided by CPU per pair, so ots's ratio is its CPU "
+                f"advantage ({peer / per:.1f}x) times its share of the cores "
+                f"({cores / their_cores:.2f}); {goal}x SnapPass on the cores it used would take "
+                f"at most {cores * peer / (goal * their_cores):,.0f} µs per pair."
+            )
+        notes.append(note)
     return notes
 
 
