@@ -14,10 +14,10 @@ Each write keeps the outcome it would have had alone:
 - blob files whose rows a write deleted (:func:`doom`) are unlinked only after the COMMIT, and
   never those of a write that was rolled back.
 
-Optimistic first attempt. A group first runs without savepoints: every statement is a trip
-from the writer thread back to the GIL, which the event loop holds in bursts, so a savepoint
-and its release around each write cost the lane about as much as the write itself. Writes
-almost never raise; when one does (anything but an :class:`Outcome`), the attempt is rolled
+Optimistic first attempt. A group first runs without savepoints: every statement ends with
+the writer thread waiting for the GIL, which the event loop holds in bursts, and a savepoint
+and its release are two more statements per write (docs/decisions.md). Writes almost never
+raise; when one does (anything but an :class:`Outcome`), the attempt is rolled
 back whole, every result of it is discarded (a revealed file's descriptor is closed) and the
 group runs again with one ``SAVEPOINT`` per write, which rolls back the failing write alone.
 A write's work must therefore be safe to run twice: it is a function of the connection and
