@@ -39,7 +39,7 @@ import servers
 import tools
 from load import Run, wrk
 from pool import Pool, build_pool
-from procs import Proc, Processes, cpu_seconds
+from procs import Proc, Processes, group_cpu
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -108,7 +108,7 @@ class Bench:
             connections=connections,
             duration=duration,
             log=self.log,
-            server_cpu=lambda: cpu_seconds(proc),
+            server_cpu=lambda: group_cpu(proc.pid),
         )
         return run
 
@@ -143,7 +143,7 @@ class Bench:
                     connections=a.connections,
                     duration=a.duration,
                     log=self.log,
-                    server_cpu=lambda: cpu_seconds(proc),
+                    server_cpu=lambda: group_cpu(proc.pid),
                 )
             )
 
@@ -171,7 +171,7 @@ class Bench:
                     connections=a.connections,
                     duration=a.duration,
                     log=self.log,
-                    server_cpu=lambda: cpu_seconds(proc),
+                    server_cpu=lambda: group_cpu(proc.pid),
                 )
             )
         finally:

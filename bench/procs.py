@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,25 +52,43 @@ class Proc:
             return ""
 
 
-def cpu_seconds(proc: Proc) -> float:
-    """User and system CPU time used so far by every live process of ``proc``'s group (the
-    server and, with several workers, its worker processes)."""
-    try:
-        group = os.getpgid(proc.pid)
-    except ProcessLookupError:
-        return 0.0
-    ticks = 0
-    for entry in os.scandir("/proc"):
+def _members(group: int) -> Iterator[Path]:
+    """The ``/proc`` directories of the live processes in process group ``group``."""
+    for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            with open(f"/proc/{entry.name}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:  # gone meanwhile
+            if os.getpgid(int(entry.name)) == group:
+                yield entry
+        except (OSError, ProcessLookupError):  # gone meanwhile
             continue
-        # After the command: state, ppid, pgrp, ..., utime (12th), stime (13th).
-        if int(fields[2]) == group:
-            ticks += int(fields[11]) + int(fields[12])
+
+
+def group_peak_rss(group: int) -> int:
+    """The largest ``VmHWM`` (peak resident set) of the processes in ``group``."""
+    peak = 0
+    for entry in _members(group):
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                peak = max(peak, int(line.split()[1]) * 1024)
+    return peak
+
+
+def group_cpu(group: int) -> float:
+    """CPU seconds (user + system) used so far by the processes in ``group``: a server this
+    module started is the leader of its group, so ``group_cpu(proc.pid)`` is that server with
+    all its worker processes."""
+    ticks = 0
+    for entry in _members(group):
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15 of stat)
     return ticks / os.sysconf("SC_CLK_TCK")
 
 

@@ -63,7 +63,7 @@ from nacl.bindings import (
 from nacl.bindings import (
     crypto_secretstream_xchacha20poly1305_TAG_MESSAGE as TAG_MESSAGE,
 )
-from procs import Proc, Processes, free_port, wait_http
+from procs import Proc, Processes, free_port, group_cpu, group_peak_rss, wait_http
 from tools import machine
 
 BIN = Path(sys.executable).parent
@@ -220,40 +220,6 @@ def time_raw_stream(size: int) -> tuple[float, float]:
         crypto_secretstream_xchacha20poly1305_pull(state, chunk, None)
     decrypt = time.perf_counter() - began
     return encrypt, decrypt
-
-
-def group_peak_rss(group: int) -> int:
-    """The largest ``VmHWM`` (peak resident set) of the processes in ``group``."""
-    peak = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if os.getpgid(int(entry.name)) != group:
-                continue
-            status = (entry / "status").read_text()
-        except (OSError, ProcessLookupError):
-            continue
-        for line in status.splitlines():
-            if line.startswith("VmHWM:"):
-                peak = max(peak, int(line.split()[1]) * 1024)
-    return peak
-
-
-def group_cpu(group: int) -> float:
-    """CPU seconds (user + system) used so far by the processes in ``group``."""
-    ticks = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if os.getpgid(int(entry.name)) != group:
-                continue
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, ProcessLookupError):
-            continue
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15 of stat)
-    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def file_system(path: Path) -> str:

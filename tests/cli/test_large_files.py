@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
+from process_groups import group_peak_rss
 
 from .support import ServerProcess, cli_env
 
@@ -267,24 +268,6 @@ def measured_run(argv: list[str], env: dict[str, str], work: Path) -> tuple[byte
             process.wait()
     assert process.returncode == 0, err_path.read_bytes()
     return out_path.read_bytes(), int(rss_path.read_text()) * 1024
-
-
-def group_peak_rss(group: int) -> int:
-    """The largest ``VmHWM`` (peak resident set, exact) of the processes in ``group``."""
-    peak = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if os.getpgid(int(entry.name)) != group:
-                continue
-            status = (entry / "status").read_text()
-        except (OSError, ProcessLookupError):
-            continue
-        for line in status.splitlines():
-            if line.startswith("VmHWM:"):
-                peak = max(peak, int(line.split()[1]) * 1024)
-    return peak
 
 
 # -- round trips --------------------------------------------------------------------------------

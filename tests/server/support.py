@@ -217,6 +217,24 @@ def assert_error(response: httpx.Response, status: int, error: str) -> dict[str,
     return body  # type: ignore[no-any-return]
 
 
+def post_scope(path: str, headers: list[tuple[bytes, bytes]], client: Any) -> dict[str, Any]:
+    """The ASGI scope of an HTTP/1.1 POST to ``path`` on the test server."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": client,
+        "server": ("ots.test", 80),
+    }
+
+
 async def call_asgi(
     app: ASGIApp,
     path: str,
@@ -247,20 +265,7 @@ async def call_asgi(
     async def send(message: Message) -> None:
         sent.append(message)
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
-        "client": client,
-        "server": ("ots.test", 80),
-    }
+    scope = post_scope(path, [(k.lower().encode(), v.encode()) for k, v in headers.items()], client)
     await app(scope, receive, send)
     start = next(m for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
@@ -289,20 +294,7 @@ async def reveal_messages(app: ASGIApp, secret: SimSecret) -> list[Message]:
             done.set()
 
     path = f"/api/v1/secrets/{secret.sid}/reveal"
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"content-type", b"application/json")],
-        "client": ("127.0.0.1", 50000),
-        "server": ("ots.test", 80),
-    }
+    scope = post_scope(path, [(b"content-type", b"application/json")], ("127.0.0.1", 50000))
     with anyio.fail_after(10):
         await app(scope, receive, send)
     return sent

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from process_groups import group_peak_rss
 
 from ots_server.store.sqlite_blobs import INLINE_MAX
 
@@ -176,25 +177,6 @@ def test_a_server_killed_mid_upload_leaves_nothing_after_restart_and_sweep(
         assert _leftovers(server) == ([], 0)
 
 
-def _peak_rss(group: int) -> int:
-    """The largest peak resident set (the kernel's ``VmHWM``: exact, not sampled) of any
-    process in the server's process group (uvicorn and its workers)."""
-    peak = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if os.getpgid(int(entry.name)) != group:
-                continue
-            status = (entry / "status").read_text()
-        except (OSError, ProcessLookupError):
-            continue
-        for line in status.splitlines():
-            if line.startswith("VmHWM:"):
-                peak = max(peak, int(line.split()[1]) * 1024)
-    return peak
-
-
 @pytest.mark.slow
 def test_a_300_mib_round_trip(big_server: ServerProcess) -> None:
     _round_trip(big_server.base_url, 300 * MIB)
@@ -205,7 +187,7 @@ def test_server_memory_stays_flat_for_a_1_gib_create_and_reveal(tmp_path: Path) 
     with running_server(tmp_path, env=BIG_ENV) as server:
         assert server.process is not None
         _round_trip(server.base_url, 1024 * MIB)
-        peak = _peak_rss(server.process.pid)
+        peak = group_peak_rss(server.process.pid)
         assert peak > 10 * MIB  # the server's processes were found
         print(f"server peak RSS during a 1 GiB create+reveal: {peak / MIB:.1f} MiB")
         assert peak < 100 * MIB, peak
