@@ -52,6 +52,7 @@ from ots_server.ops import Operations
 from ots_server.ratelimit import Limiter, RateLimit, RateLimiter, SharesRateLimits
 from ots_server.settings import Settings
 from ots_server.store.base import Store, StoreFull, StoreUnavailable
+from ots_server.web import WebPages
 
 logger = logging.getLogger("ots_server")
 
@@ -178,8 +179,11 @@ def create_app(
         Route("/healthz", ops.healthz, methods=["GET"]),
         Route("/readyz", ops.readyz, methods=["GET"]),
         Route("/metrics", ops.metrics_text, methods=["GET"]),
-        Route("/s/{id}", ops.link_page, methods=["GET", "HEAD", "OPTIONS"]),
     ]
+    if settings.web:
+        routes += WebPages().routes()
+    else:
+        routes.append(Route("/s/{id}", ops.link_page, methods=["GET", "HEAD", "OPTIONS"]))
     limiter = _limiter(settings, store, clock, account=False)
     account_limiter = _limiter(settings, store, clock, account=True)
 

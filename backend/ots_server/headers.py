@@ -2,8 +2,8 @@
 
 It wraps the whole app, outside Starlette's error middleware, so 404s and 405s from the
 router and even 500s get the headers. Any ``Set-Cookie`` is dropped. A route may send its own
-``Content-Security-Policy`` (the link page allows one hashed stylesheet); every other header
-here is forced.
+``Content-Security-Policy`` (the pages allow what they load), and versioned page assets may
+say ``Cache-Control: public, max-age=31536000, immutable``; every other header here is forced.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ _FORCED: list[tuple[bytes, bytes]] = [
     (b"cross-origin-resource-policy", b"same-origin"),
 ]
 _REMOVED = {name for name, _ in _FORCED} | {b"set-cookie", b"server"}
+#: The one Cache-Control a route may choose instead of no-store: versioned page assets.
+_IMMUTABLE = b"public, max-age=31536000, immutable"
 
 
 class SecurityHeaders:
@@ -33,14 +35,15 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [
-                    (name, value)
-                    for name, value in message.get("headers", [])
-                    if name.lower() not in _REMOVED
-                ]
+                given = message.get("headers", [])
+                headers = [(name, value) for name, value in given if name.lower() not in _REMOVED]
                 if not any(name.lower() == b"content-security-policy" for name, _ in headers):
                     headers.append((b"content-security-policy", DEFAULT_CSP.encode()))
-                headers.extend(_FORCED)
+                immutable = (b"cache-control", _IMMUTABLE) in given
+                headers.extend(
+                    (name, _IMMUTABLE if immutable and name == b"cache-control" else value)
+                    for name, value in _FORCED
+                )
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -129,6 +129,11 @@ VARIABLES: tuple[Variable, ...] = (
         "how long receipts and tombstones outlive a secret's expiry", parse_duration,
     ),
     Variable(
+        "OTS_WEB", "web", "true/false", "true",
+        "serve the reveal page that decrypts in the browser (false: CLI instructions)",
+        parse_bool,
+    ),
+    Variable(
         "OTS_PUBLIC_URL", "public_url", "http(s) URL", "(unset)",
         "base URL clients should put in links; published by /api/v1/limits", parse_public_url,
     ),
@@ -231,6 +236,7 @@ class Settings:
     default_attempts: int = 5
     receipt_grace: int = 7 * DAY
     public_url: str | None = None
+    web: bool = True
     trusted_proxies: tuple[Network, ...] = ()
     rate_limit_per_minute: int = 120
     rate_limit_burst: int = 30

@@ -1,0 +1,618 @@
+/*
+ * ots-format.js: the browser's reader of docs/FORMAT.md (ots secret format, version 1).
+ *
+ * One module, no I/O, no DOM: base64url, links, the header, the key schedule (HKDF-SHA256 and
+ * Argon2id), suite 1 (XChaCha20-Poly1305) and suite 2 (secretstream), the envelope, padding and
+ * every strict check the spec names, with the spec's error classes. The UI module (reveal.js)
+ * talks to the network and the page; this file only turns bytes into bytes or an error.
+ *
+ * Invariants:
+ * - Every rejection is an OtsFormatError whose `kind` is one of BadLink, FormatError,
+ *   UnsupportedVersion, KdfParamsRefused, DecryptionFailed (docs/FORMAT.md "Errors").
+ * - Argon2id parameters are checked before Argon2id runs; a header announcing more than the
+ *   reader accepts is refused before any ciphertext is read.
+ * - Stream output is authentic as released but complete only after `finish()` returned without
+ *   error: a consumer must discard (abort) what it wrote when any call throws.
+ * - No message ever contains the key, a proof or any part of the input text.
+ *
+ * Needs libsodium-wrappers-sumo's `sodium` (ready) on the global object, in a page or a Worker.
+ */
+"use strict";
+
+(function (root) {
+  const MAGIC = [0x89, 0x4f, 0x54, 0x53];
+  const VERSION = 1;
+  const SUITE_SEALED = 1;
+  const SUITE_STREAM = 2;
+  const FLAG_PASSPHRASE = 0x01;
+  const ID_BYTES = 16;
+  const KEY_BYTES = 32;
+  const NONCE_BYTES = 24;
+  const HEADER_LENGTH = 55;
+  const HEADER_LENGTH_KDF = 79;
+  const CHUNK_SIZE = 65536;
+  const SEALED_ABYTES = 16;
+  const STREAM_ABYTES = 17;
+  const PAD_FLOOR = 1600;
+  const PAD_MAX = 2 ** 40;
+  const SEALED_MAX = 2 ** 27;
+  const KDF = Object.freeze({
+    opsMin: 2,
+    opsMax: 10,
+    memMin: 64 * 1024 * 1024,
+    memMax: 1024 * 1024 * 1024,
+    // The reference writer's default cost: below it a reader refuses unless told to allow it,
+    // since the header is not authenticated until decryption (a server could weaken it).
+    defaultOps: 6,
+    defaultMem: 256 * 1024 * 1024,
+  });
+  const TAG_MESSAGE = 0;
+  const TAG_FINAL = 3;
+  const KIND_TEXT = 1;
+  const KIND_FILE = 2;
+
+  const ascii = (text) => Uint8Array.from(text, (c) => c.charCodeAt(0));
+  const LABEL_SALT = ascii("ots/v1/salt");
+  const LABEL_LINK = ascii("ots/v1 link-proof");
+  const LABEL_PAYLOAD = ascii("ots/v1 payload-key");
+  const LABEL_PASSPHRASE = ascii("ots/v1 passphrase-proof");
+
+  class OtsFormatError extends Error {
+    constructor(kind, message) {
+      super(message);
+      this.name = "OtsFormatError";
+      this.kind = kind;
+    }
+  }
+  const fail = (kind, message) => {
+    throw new OtsFormatError(kind, message);
+  };
+
+  const sodium = () => {
+    const s = root.sodium;
+    if (!s || typeof s.crypto_auth_hmacsha256_init !== "function") {
+      throw new Error("libsodium is not loaded");
+    }
+    return s;
+  };
+
+  function concat(...parts) {
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let offset = 0;
+    for (const part of parts) {
+      out.set(part, offset);
+      offset += part.length;
+    }
+    return out;
+  }
+
+  function equalBytes(a, b) {
+    if (a.length !== b.length) return false;
+    let diff = 0;
+    for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
+    return diff === 0;
+  }
+
+  // --- base64url (unpadded, canonical only) ------------------------------------------------
+
+  const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  const B64_INDEX = new Map([...B64].map((c, i) => [c, i]));
+
+  function b64urlEncode(bytes) {
+    let out = "";
+    for (let i = 0; i < bytes.length; i += 3) {
+      const n = (bytes[i] << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
+      const chars = Math.min(4, Math.ceil(((bytes.length - i) * 8) / 6));
+      for (let j = 0; j < chars; j++) out += B64[(n >> (18 - 6 * j)) & 63];
+    }
+    return out;
+  }
+
+  function b64urlDecode(text, length = null) {
+    if (typeof text !== "string") fail("FormatError", "not base64url text");
+    if (text.length % 4 === 1) fail("FormatError", "base64url of an impossible length");
+    const out = new Uint8Array(Math.floor((text.length * 6) / 8));
+    let bits = 0;
+    let value = 0;
+    let o = 0;
+    for (const c of text) {
+      const v = B64_INDEX.get(c);
+      if (v === undefined) fail("FormatError", "a character outside unpadded base64url");
+      value = ((value << 6) | v) & 0xffffff;
+      bits += 6;
+      if (bits >= 8) {
+        bits -= 8;
+        out[o++] = (value >> bits) & 0xff;
+      }
+    }
+    if (bits > 0 && (value & ((1 << bits) - 1)) !== 0) {
+      fail("FormatError", "base64url with non-zero trailing bits");
+    }
+    if (length !== null && out.length !== length) {
+      fail("FormatError", `base64url of ${out.length} bytes, expected ${length}`);
+    }
+    return out;
+  }
+
+  // --- links -------------------------------------------------------------------------------
+
+  // Unicode White_Space, exactly (String.prototype.trim's set differs: it has U+FEFF, lacks U+0085).
+  const WHITE_SPACE = "\\u0009-\\u000d\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
+  const EDGE_SPACE = new RegExp(`^[${WHITE_SPACE}]+|[${WHITE_SPACE}]+$`, "gu");
+  const ANY_SPACE = new RegExp(`[${WHITE_SPACE}]`, "u");
+  const HOST_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+  const PATH_SEGMENT = /^[A-Za-z0-9\-._~!$&'()*+,;=:@]+$/;
+
+  function decodePart(text, length, what) {
+    if (!text) fail("BadLink", what === "key" ? "the link has no key" : `the link has no ${what}`);
+    if (text.includes("=")) fail("BadLink", `the ${what} in the link has padding characters`);
+    if (text.includes("%")) fail("BadLink", `the ${what} in the link is percent-encoded`);
+    const expected = Math.ceil((length * 8) / 6);
+    if (text.length !== expected) {
+      fail("BadLink", `the ${what} in the link has ${text.length} characters, expected ${expected}`);
+    }
+    try {
+      return b64urlDecode(text, length);
+    } catch (error) {
+      fail("BadLink", `the ${what} in the link is not canonical base64url`);
+    }
+  }
+
+  function isIPv6(host) {
+    if (!/^[0-9A-Fa-f:.]+$/.test(host) || !host.includes(":")) return false;
+    try {
+      new URL(`http://[${host}]/`);
+      return true;
+    } catch (error) {
+      return false;
+    }
+  }
+
+  function isLoopback(host) {
+    if (host === "localhost") return true;
+    const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
+    if (v4) {
+      const octets = v4.slice(1);
+      return octets.every((o) => (o === "0" || !o.startsWith("0")) && Number(o) <= 255) &&
+        octets[0] === "127";
+    }
+    return isIPv6(host) && new URL(`http://[${host}]/`).hostname === "[::1]";
+  }
+
+  function parseAuthority(authority) {
+    if (authority.includes("@")) fail("BadLink", "the link has user information");
+    let host;
+    let port = "";
+    if (authority.startsWith("[")) {
+      const close = authority.indexOf("]");
+      if (close < 0) fail("BadLink", "the link has an invalid host");
+      host = authority.slice(1, close).toLowerCase();
+      const rest = authority.slice(close + 1);
+      if (!isIPv6(host)) fail("BadLink", "the link has an invalid host");
+      if (rest && !rest.startsWith(":")) fail("BadLink", "the link has an invalid host");
+      if (rest) {
+        port = rest.slice(1);
+        if (!port) fail("BadLink", "the link has an invalid port");
+      }
+    } else {
+      const colon = authority.indexOf(":");
+      host = (colon < 0 ? authority : authority.slice(0, colon)).toLowerCase();
+      if (colon >= 0) {
+        port = authority.slice(colon + 1);
+        if (!port) fail("BadLink", "the link has an invalid port");
+      }
+      if (!host || !host.split(".").every((label) => HOST_LABEL.test(label))) {
+        fail("BadLink", "the link has an invalid host");
+      }
+    }
+    if (port && !(/^[0-9]+$/.test(port) && Number(port) >= 1 && Number(port) <= 65535)) {
+      fail("BadLink", "the link has an invalid port");
+    }
+    return { host, port };
+  }
+
+  /** Parse a full link or a bare id#key: {server (or null), id, key}. */
+  function parseLink(input, { allowInsecureHttp = false } = {}) {
+    const text = String(input).replace(EDGE_SPACE, "");
+    if (!text) fail("BadLink", "the link is empty");
+    if (text.startsWith("otsr_")) fail("BadLink", "this is a receipt, not a link");
+    if (ANY_SPACE.test(text)) fail("BadLink", "the link contains whitespace");
+    const schemeEnd = text.indexOf("://");
+    let server = null;
+    let idAndKey = text;
+    if (schemeEnd < 0) {
+      if (text.includes("/") || text.includes(":")) fail("BadLink", "the link has no scheme");
+    } else {
+      const scheme = text.slice(0, schemeEnd).toLowerCase();
+      if (scheme !== "https" && scheme !== "http") fail("BadLink", "unsupported link scheme");
+      const rest = text.slice(schemeEnd + 3);
+      const hash = rest.indexOf("#");
+      const beforeFragment = hash < 0 ? rest : rest.slice(0, hash);
+      if (beforeFragment.includes("?")) fail("BadLink", "the link has a query string");
+      const slash = beforeFragment.indexOf("/");
+      const authority = slash < 0 ? beforeFragment : beforeFragment.slice(0, slash);
+      const path = slash < 0 ? "" : beforeFragment.slice(slash);
+      const { host, port } = parseAuthority(authority);
+      if (scheme === "http" && !allowInsecureHttp && !isLoopback(host)) {
+        fail("BadLink", "http links are accepted only for loopback hosts");
+      }
+      const marker = path.lastIndexOf("/s/");
+      const idText = marker < 0 ? "" : path.slice(marker + 3);
+      const prefix = marker < 0 ? "" : path.slice(0, marker);
+      const prefixOk = prefix.split("/").slice(1).every((s) => PATH_SEGMENT.test(s));
+      if (marker < 0 || idText.includes("/") || !prefixOk) {
+        fail("BadLink", "the link does not point to a secret");
+      }
+      const netloc = host.includes(":") ? `[${host}]` : host;
+      server = `${scheme}://${netloc}${port ? ":" + port : ""}${prefix}`;
+      idAndKey = idText + (hash < 0 ? "" : rest.slice(hash));
+    }
+    const hash = idAndKey.indexOf("#");
+    if (hash < 0 || hash === idAndKey.length - 1) fail("BadLink", "the link has no key");
+    const keyText = idAndKey.slice(hash + 1);
+    if (keyText.includes("#")) fail("BadLink", "the link has more than one '#'");
+    return {
+      server,
+      id: decodePart(idAndKey.slice(0, hash), ID_BYTES, "secret id"),
+      key: decodePart(keyText, KEY_BYTES, "key"),
+    };
+  }
+
+  // --- padding -----------------------------------------------------------------------------
+
+  const bitLength = (n) => (n === 0 ? 0 : n.toString(2).length);
+
+  function padme(n) {
+    const e = bitLength(n) - 1;
+    const s = bitLength(e);
+    const step = 2 ** (e - s);
+    return Math.ceil(n / step) * step;
+  }
+
+  const paddedLength = (n) => (n <= PAD_FLOOR ? PAD_FLOOR : padme(n));
+
+  // --- header ------------------------------------------------------------------------------
+
+  function readU32(bytes, offset) {
+    return new DataView(bytes.buffer, bytes.byteOffset + offset, 4).getUint32(0, false);
+  }
+
+  function readU64(bytes, offset) {
+    const high = readU32(bytes, offset);
+    const low = readU32(bytes, offset + 4);
+    // Above 2^53 a Number is inexact; anything that large is refused by the caller anyway.
+    return high >= 2 ** 21 ? Infinity : high * 2 ** 32 + low;
+  }
+
+  /**
+   * Parse a header in the spec's order of checks: {header fields, length, bytes}. With
+   * `partial`, too few bytes (and nothing wrong so far) gives null instead of an error.
+   */
+  function parseHeader(data, { partial = false } = {}) {
+    const truncated = () => (partial ? null : fail("FormatError", "the header is truncated"));
+    for (let i = 0; i < Math.min(4, data.length); i++) {
+      if (data[i] !== MAGIC[i]) fail("FormatError", "not an ots secret");
+    }
+    if (data.length < 5) return truncated();
+    if (data[4] !== VERSION) fail("UnsupportedVersion", "unsupported format version");
+    if (data.length > 5 && data[5] !== SUITE_SEALED && data[5] !== SUITE_STREAM) {
+      fail("UnsupportedVersion", "unsupported suite");
+    }
+    if (data.length > 6 && (data[6] & ~FLAG_PASSPHRASE) !== 0) {
+      fail("UnsupportedVersion", "unsupported flags");
+    }
+    if (data.length < HEADER_LENGTH) return truncated();
+    const passphrase = (data[6] & FLAG_PASSPHRASE) !== 0;
+    const length = passphrase ? HEADER_LENGTH_KDF : HEADER_LENGTH;
+    if (data.length < length) return truncated();
+    const suite = data[5];
+    const padded = readU64(data, 23);
+    if (!(padded >= PAD_FLOOR && padded <= PAD_MAX && paddedLength(padded) === padded)) {
+      fail("FormatError", "the padded length is not a padding bucket");
+    }
+    if (suite === SUITE_SEALED && padded > SEALED_MAX) {
+      fail("FormatError", "a sealed secret above 128 MiB");
+    }
+    const bytes = data.slice(0, length);
+    return {
+      suite,
+      passphrase,
+      id: bytes.slice(7, 23),
+      paddedLength: padded,
+      kdf: passphrase
+        ? { opslimit: readU32(bytes, 31), memlimit: readU32(bytes, 35), salt: bytes.slice(39, 55) }
+        : null,
+      nonce: bytes.slice(length - NONCE_BYTES, length),
+      length,
+      bytes,
+    };
+  }
+
+  /** Ciphertext chunk sizes of a suite-2 body (suite 1: one piece). */
+  function chunkSizes(header) {
+    if (header.suite === SUITE_SEALED) return [header.paddedLength + SEALED_ABYTES];
+    const count = Math.max(1, Math.ceil(header.paddedLength / CHUNK_SIZE));
+    const last = header.paddedLength - CHUNK_SIZE * (count - 1);
+    return { count, full: CHUNK_SIZE + STREAM_ABYTES, last: last + STREAM_ABYTES };
+  }
+
+  function blobLength(header) {
+    const sizes = chunkSizes(header);
+    if (Array.isArray(sizes)) return header.length + sizes[0];
+    return header.length + (sizes.count - 1) * sizes.full + sizes.last;
+  }
+
+  // --- key schedule ------------------------------------------------------------------------
+
+  function hmac(key, ...messages) {
+    const s = sodium();
+    const state = s.crypto_auth_hmacsha256_init(key);
+    for (const message of messages) s.crypto_auth_hmacsha256_update(state, message);
+    return s.crypto_auth_hmacsha256_final(state);
+  }
+
+  /** HKDF-SHA256 (RFC 5869) for a 32-byte output: one expand block. */
+  function hkdf32(ikm, salt, info) {
+    const prk = hmac(salt, ikm);
+    return hmac(prk, info, Uint8Array.of(1));
+  }
+
+  /** Refuse Argon2id parameters before running it: the spec's bounds, and the default cost. */
+  function checkKdf(kdf, { allowWeakKdf = false } = {}) {
+    const { opslimit, memlimit } = kdf;
+    if (opslimit < KDF.opsMin || opslimit > KDF.opsMax || memlimit < KDF.memMin ||
+        memlimit > KDF.memMax || memlimit % 1024 !== 0) {
+      fail("KdfParamsRefused", "the passphrase parameters are outside the accepted bounds");
+    }
+    if (!allowWeakKdf && (opslimit < KDF.defaultOps || memlimit < KDF.defaultMem)) {
+      fail("KdfParamsRefused", "the passphrase parameters are weaker than the default cost");
+    }
+  }
+
+  function passphraseBytes(passphrase) {
+    if (typeof passphrase !== "string" || passphrase === "") {
+      throw new TypeError("an empty passphrase means no passphrase");
+    }
+    return new TextEncoder().encode(passphrase.normalize("NFC"));
+  }
+
+  /** libsodium's Argon2id: what the Worker runs (argon2-worker.js). */
+  function argon2id(password, salt, opslimit, memlimit) {
+    const s = sodium();
+    return s.crypto_pwhash(32, password, salt, opslimit, memlimit, s.crypto_pwhash_ALG_ARGON2ID13);
+  }
+
+  /** The link proof and its verifier: needed before any passphrase (peek). */
+  function linkProof(id, key) {
+    const proof = hkdf32(key, concat(LABEL_SALT, id), LABEL_LINK);
+    return { proof, verifier: sodium().crypto_hash_sha256(proof) };
+  }
+
+  /**
+   * Derive every key of a secret. `stretched` is Argon2id's 32-byte output for a passphrase
+   * secret (computed by the caller, usually in a Worker, after checkKdf), else null.
+   */
+  function deriveKeys(header, key, stretched = null) {
+    if (header.passphrase !== (stretched !== null)) {
+      throw new TypeError("a passphrase secret needs Argon2id's output, and only it does");
+    }
+    const salt = concat(LABEL_SALT, header.id);
+    const ikm = stretched === null ? key : concat(key, stretched);
+    const keys = {
+      linkProof: hkdf32(key, salt, LABEL_LINK),
+      payloadKey: hkdf32(ikm, salt, LABEL_PAYLOAD),
+      passphraseProof: stretched === null ? null : hkdf32(ikm, salt, LABEL_PASSPHRASE),
+    };
+    keys.linkVerifier = sodium().crypto_hash_sha256(keys.linkProof);
+    keys.passphraseVerifier =
+      keys.passphraseProof === null ? null : sodium().crypto_hash_sha256(keys.passphraseProof);
+    return keys;
+  }
+
+  // --- envelope ----------------------------------------------------------------------------
+
+  function validName(bytes) {
+    let name;
+    try {
+      name = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    } catch (error) {
+      return null;
+    }
+    if (name === "." || name === "..") return null;
+    for (const c of name) {
+      const code = c.codePointAt(0);
+      if (c === "/" || c === "\\" || code < 0x20 || (code >= 0x7f && code <= 0x9f)) return null;
+    }
+    return name;
+  }
+
+  /** Parse the envelope at the start of the plaintext: {kind, bodyLength, name, mediaType, length}. */
+  function parseEnvelope(plain, padded) {
+    const need = (n) => {
+      if (plain.length < n) fail("FormatError", "the envelope is truncated");
+    };
+    need(9);
+    const kind = plain[0];
+    if (kind !== KIND_TEXT && kind !== KIND_FILE) fail("FormatError", "unknown secret kind");
+    const bodyLength = readU64(plain, 1);
+    let offset = 9;
+    let name = null;
+    if (kind === KIND_FILE) {
+      need(offset + 1);
+      const n = plain[offset];
+      need(offset + 1 + n);
+      if (n > 0) {
+        name = validName(plain.subarray(offset + 1, offset + 1 + n));
+        if (name === null) fail("FormatError", "the file name is not a valid base name");
+      }
+      offset += 1 + n;
+    }
+    need(offset + 1);
+    const m = plain[offset];
+    need(offset + 1 + m);
+    let mediaType = null;
+    if (m > 0) {
+      const bytes = plain.subarray(offset + 1, offset + 1 + m);
+      if (!bytes.every((b) => b >= 0x20 && b <= 0x7e)) {
+        fail("FormatError", "the media type is not printable ASCII");
+      }
+      mediaType = String.fromCharCode(...bytes);
+    }
+    offset += 1 + m;
+    if (!(offset + bodyLength <= padded && paddedLength(offset + bodyLength) === padded)) {
+      fail("FormatError", "the body length does not match the padding");
+    }
+    return { kind: kind === KIND_TEXT ? "text" : "file", bodyLength, name, mediaType, length: offset };
+  }
+
+  // --- opening -----------------------------------------------------------------------------
+
+  /**
+   * An incremental reader of one blob: feed it the bytes of the reveal as they arrive
+   * (`push`), get body pieces back, and call `finish()` at the end of input. The header is
+   * parsed from the first bytes; its id must equal the link's and it must not announce more
+   * than `maxSize`. `keys` come from deriveKeys, or `keysFor(header)` derives them once the
+   * blob's own header is known (keys from a different peek header simply fail to decrypt).
+   */
+  class Opener {
+    constructor({ id, keys, maxSize = Infinity, onMeta = null }) {
+      this.id = id;
+      this.keys = keys;
+      this.maxSize = maxSize;
+      this.onMeta = onMeta;
+      this.header = null;
+      this.meta = null;
+      this.pending = new Uint8Array(0);
+      this.position = 0; // plaintext bytes authenticated so far
+      this.chunk = 0;
+      this.state = null;
+      this.done = false;
+      this.received = 0;
+    }
+
+    push(bytes) {
+      if (this.done) fail("DecryptionFailed", "bytes after the end of the secret");
+      this.received += bytes.length;
+      this.pending = this.pending.length ? concat(this.pending, bytes) : bytes;
+      const out = [];
+      if (this.header === null && !this.readHeader()) return out;
+      if (this.header.suite === SUITE_SEALED) {
+        if (this.received > this.expected) fail("DecryptionFailed", "the secret is too long");
+        return out;
+      }
+      const sizes = chunkSizes(this.header);
+      while (!this.done) {
+        const last = this.chunk === sizes.count - 1;
+        const size = last ? sizes.last : sizes.full;
+        if (this.pending.length < size) break;
+        const piece = this.pending.subarray(0, size);
+        this.pending = this.pending.slice(size);
+        const result = sodium().crypto_secretstream_xchacha20poly1305_pull(
+          this.state, piece, this.header.bytes
+        );
+        if (!result) fail("DecryptionFailed", "a chunk failed authentication");
+        if (result.tag !== (last ? TAG_FINAL : TAG_MESSAGE)) {
+          fail("DecryptionFailed", "a misplaced or missing final tag");
+        }
+        this.chunk += 1;
+        this.done = last;
+        const body = this.release(result.message);
+        if (body.length) out.push(body);
+      }
+      if (this.done && this.pending.length) fail("DecryptionFailed", "bytes after the end of the secret");
+      return out;
+    }
+
+    readHeader() {
+      // Fewer bytes than a header is not yet an error while more may come.
+      const header = parseHeader(this.pending, { partial: true });
+      if (header === null) return false;
+      if (!equalBytes(header.id, this.id)) fail("DecryptionFailed", "the secret's id is not the link's");
+      this.expected = blobLength(header);
+      if (this.expected > this.maxSize) fail("FormatError", "the secret is larger than accepted");
+      this.header = header;
+      this.pending = this.pending.slice(header.length);
+      if (typeof this.keys === "function") this.keys = this.keys(header);
+      if (header.suite === SUITE_STREAM) {
+        this.state = sodium().crypto_secretstream_xchacha20poly1305_init_pull(
+          header.nonce, this.keys.payloadKey
+        );
+      }
+      return true;
+    }
+
+    /** Authenticated plaintext -> the body bytes it holds; checks the envelope and padding. */
+    release(plain) {
+      const start = this.position;
+      this.position += plain.length;
+      if (this.meta === null) {
+        this.meta = parseEnvelope(plain, this.header.paddedLength);
+        if (this.onMeta) this.onMeta(this.meta);
+      }
+      const bodyStart = this.meta.length;
+      const bodyEnd = bodyStart + this.meta.bodyLength;
+      const from = Math.max(bodyStart, start) - start;
+      const to = Math.min(bodyEnd, this.position) - start;
+      const tail = plain.subarray(Math.max(bodyEnd - start, 0));
+      if (!tail.every((b) => b === 0)) fail("FormatError", "the padding is not zero");
+      return from < to ? plain.slice(from, to) : new Uint8Array(0);
+    }
+
+    /** End of input: the last body piece (suite 1), or an error if the stream is incomplete. */
+    finish() {
+      if (this.header === null) {
+        parseHeader(this.pending); // too short for a header: the precise header error
+        fail("DecryptionFailed", "the secret is truncated");
+      }
+      if (this.header.suite === SUITE_SEALED) {
+        if (this.done) return [];
+        if (this.pending.length !== this.expected - this.header.length) {
+          fail("DecryptionFailed", "the secret has the wrong length");
+        }
+        let plain;
+        try {
+          plain = sodium().crypto_aead_xchacha20poly1305_ietf_decrypt(
+            null, this.pending, this.header.bytes, this.header.nonce, this.keys.payloadKey
+          );
+        } catch (error) {
+          fail("DecryptionFailed", "the secret failed authentication");
+        }
+        this.pending = new Uint8Array(0);
+        this.done = true;
+        const body = this.release(plain);
+        return body.length ? [body] : [];
+      }
+      if (!this.done) fail("DecryptionFailed", "the secret is truncated");
+      return [];
+    }
+  }
+
+  /** Open a whole blob in memory: {meta, body}. */
+  function openBlob(blob, { id, keys, maxSize = Infinity }) {
+    const opener = new Opener({ id, keys, maxSize });
+    const pieces = [...opener.push(blob), ...opener.finish()];
+    return { meta: opener.meta, header: opener.header, body: concat(...pieces) };
+  }
+
+  root.OtsFormat = Object.freeze({
+    OtsFormatError,
+    KDF,
+    CHUNK_SIZE,
+    b64urlEncode,
+    b64urlDecode,
+    parseLink,
+    paddedLength,
+    parseHeader,
+    blobLength,
+    linkProof,
+    checkKdf,
+    passphraseBytes,
+    argon2id,
+    deriveKeys,
+    parseEnvelope,
+    Opener,
+    openBlob,
+    equalBytes,
+    concat,
+  });
+})(globalThis);

@@ -1,0 +1,543 @@
+/*
+ * reveal.js: the reveal page's UI. It reads the key from the URL's fragment, peeks, and
+ * reveals only when the person clicks; decryption is ots-format.js's (no crypto here).
+ *
+ * Invariants:
+ * - The key, and everything derived from it, stays in this page: requests carry only the id
+ *   (in the path) and the proofs (in JSON bodies, as the API requires). No cookie, no
+ *   storage API, no request to another origin.
+ * - Loading the page never consumes: only a click on the reveal button (a submit of its form)
+ *   sends a reveal.
+ * - A file is announced complete only after the final tag verified (Opener.finish); on any
+ *   error the destination is aborted, never left looking complete.
+ * - Text from the secret reaches the DOM only through textContent / value, never as HTML.
+ */
+"use strict";
+
+(function () {
+  const F = globalThis.OtsFormat;
+  const page = JSON.parse(document.getElementById("ots-page").textContent);
+  const M = page.messages;
+  const $ = (id) => document.getElementById(id);
+
+  const format = (template, values = {}) =>
+    template.replace(/\{(\w+)\}/g, (match, name) => (name in values ? String(values[name]) : match));
+
+  // --- presentation helpers --------------------------------------------------------------
+
+  const numberFormat = new Intl.NumberFormat(page.lang, { maximumFractionDigits: 1 });
+
+  function describeBytes(size) {
+    if (size < 1024) return `${size} ${M.unit_bytes}`;
+    let value = size;
+    for (const unit of ["KiB", "MiB", "GiB", "TiB"]) {
+      value /= 1024;
+      if (value < 1024 || unit === "TiB") return `${numberFormat.format(value)} ${unit}`;
+    }
+    return `${size}`;
+  }
+
+  function describeTime(seconds) {
+    const date = new Date(seconds * 1000);
+    const absolute = new Intl.DateTimeFormat(page.lang, {
+      dateStyle: "medium",
+      timeStyle: "short",
+    }).format(date);
+    const delta = Math.round(seconds - Date.now() / 1000);
+    const relative = new Intl.RelativeTimeFormat(page.lang, { numeric: "auto" });
+    const abs = Math.abs(delta);
+    const [value, unit] =
+      abs < 90 ? [delta, "second"] : abs < 5400 ? [Math.round(delta / 60), "minute"]
+        : abs < 129600 ? [Math.round(delta / 3600), "hour"] : [Math.round(delta / 86400), "day"];
+    return `${relative.format(value, unit)} (${absolute})`;
+  }
+
+  // The CLI's rule (ots_cli/output.py): control, format, private-use, surrogate, unassigned
+  // and line/paragraph separator characters are shown as escapes; newline and tab are kept.
+  const INVISIBLE = /[\p{Cc}\p{Cf}\p{Co}\p{Cs}\p{Cn}\p{Zl}\p{Zp}]/u;
+
+  function visible(text) {
+    let out = "";
+    let escaped = 0;
+    for (const char of text) {
+      const code = char.codePointAt(0);
+      if (char === "\n" || char === "\t" || !INVISIBLE.test(char)) {
+        out += char;
+      } else {
+        escaped += 1;
+        out += code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}`
+          : code < 0x10000 ? `\\u${code.toString(16).padStart(4, "0")}`
+            : `\\U${code.toString(16).padStart(8, "0")}`;
+      }
+    }
+    return { text: out, escaped };
+  }
+
+  /** A file name safe to offer to a save dialog: the envelope's name, stripped of anything odd. */
+  function safeName(name, fallback) {
+    if (!name) return fallback;
+    let clean = "";
+    for (const char of name) clean += INVISIBLE.test(char) || "/\\:*?\"<>|".includes(char) ? "_" : char;
+    clean = clean.replace(/^[.\s]+/, "").trim();
+    return clean || fallback;
+  }
+
+  // --- page state ------------------------------------------------------------------------
+
+  const sections = ["details", "reveal-form", "text-result", "file-result", "error"];
+
+  function show(...ids) {
+    for (const id of sections) $(id).hidden = !ids.includes(id);
+  }
+
+  function status(text) {
+    $("status").textContent = text;
+  }
+
+  function fail(messageKey, values = {}) {
+    status("");
+    $("error-text").textContent = format(M[messageKey], values);
+    show(...($("details").dataset.known ? ["details"] : []), "error");
+    $("error").dataset.reason = messageKey;
+    $("error-heading").focus();
+  }
+
+  function goneMessage(body) {
+    const at = typeof body.at === "number" ? describeTime(body.at) : M.now;
+    const key = { consumed: "consumed", burned: "burned", expired: "expired" }[body.state];
+    return key ? [key, { at }] : ["not_found", {}];
+  }
+
+  // --- the API (the same calls and bodies as the CLI) --------------------------------------
+
+  class HttpError extends Error {
+    constructor(response, body) {
+      super(`HTTP ${response.status}`);
+      this.status = response.status;
+      this.body = body || {};
+      this.retryAfter = Number(response.headers.get("retry-after")) || 1;
+    }
+  }
+
+  const apiBase = new URL("../api/v1/secrets/", location.href);
+
+  async function post(idText, action, body) {
+    const response = await fetch(new URL(`${idText}/${action}`, apiBase), {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+      credentials: "omit",
+      cache: "no-store",
+      referrerPolicy: "no-referrer",
+      redirect: "error",
+    });
+    if (!response.ok) {
+      let parsed = {};
+      try {
+        parsed = await response.json();
+      } catch (error) {
+        parsed = {};
+      }
+      throw new HttpError(response, parsed);
+    }
+    return response;
+  }
+
+  function explainHttp(error, { revealing = false } = {}) {
+    if (error instanceof HttpError) {
+      if (error.status === 404) return fail("not_found");
+      if (error.status === 410) return fail(...goneMessage(error.body));
+      if (error.status === 429) return fail("rate_limited", { seconds: error.retryAfter });
+      return fail("server_error", { status: error.status });
+    }
+    if (error instanceof F.OtsFormatError) {
+      if (error.kind === "UnsupportedVersion") return fail("unsupported");
+      if (error.kind === "KdfParamsRefused") return fail("weak_kdf");
+      return fail("integrity");
+    }
+    return fail(revealing ? "network_reveal" : "network");
+  }
+
+  // --- Argon2id in a dedicated Worker ----------------------------------------------------
+
+  function stretch(passphrase, kdf) {
+    return new Promise((resolve, reject) => {
+      const worker = new Worker(new URL(page.worker, location.href));
+      const password = F.passphraseBytes(passphrase);
+      worker.onmessage = ({ data }) => {
+        worker.terminate();
+        if (data.ok) resolve(new Uint8Array(data.ok));
+        else reject(new Error("Argon2id failed"));
+      };
+      worker.onerror = (event) => {
+        event.preventDefault();
+        worker.terminate();
+        reject(new Error("Argon2id failed"));
+      };
+      worker.postMessage(
+        { password, salt: kdf.salt, opslimit: kdf.opslimit, memlimit: kdf.memlimit },
+        [password.buffer]
+      );
+    });
+  }
+
+  // --- destinations for a file ------------------------------------------------------------
+
+  /** The File System Access API: straight to disk, aborted on error (Chromium). */
+  async function pickerSink(name) {
+    const handle = await window.showSaveFilePicker({ suggestedName: name });
+    const writable = await handle.createWritable();
+    return {
+      write: (bytes) => writable.write(bytes),
+      close: () => writable.close(),
+      abort: () => writable.abort(),
+    };
+  }
+
+  /** A same-origin Service Worker answers a download URL with a stream fed from here. */
+  async function serviceWorkerSink(name, size) {
+    const script = new URL(page.downloadWorker, location.href);
+    const registration = await navigator.serviceWorker.register(script, {
+      scope: new URL("./", script).pathname,
+    });
+    const worker = registration.active || (await activated(registration));
+    const channel = new MessageChannel();
+    const token = F.b64urlEncode(crypto.getRandomValues(new Uint8Array(16)));
+    let credit = 0;
+    let wake = null;
+    let cancelled = false;
+    const ready = new Promise((resolve) => {
+      channel.port1.onmessage = ({ data }) => {
+        if (data.ready) resolve();
+        if (data.pull) credit += 1;
+        if (data.cancelled) cancelled = true;
+        if (wake) {
+          wake();
+          wake = null;
+        }
+      };
+    });
+    worker.postMessage({ token, name, size }, [channel.port2]);
+    await ready;
+    const link = document.createElement("a");
+    link.href = new URL(`download/${token}`, script).href;
+    link.download = name;
+    link.rel = "noopener";
+    document.body.append(link);
+    link.click();
+    link.remove();
+    return {
+      async write(bytes) {
+        while (credit === 0 && !cancelled) await new Promise((resolve) => (wake = resolve));
+        if (cancelled) throw new DOMException("the download was cancelled", "AbortError");
+        credit -= 1;
+        channel.port1.postMessage({ chunk: bytes }, [bytes.buffer]);
+      },
+      async close() {
+        channel.port1.postMessage({ done: true });
+      },
+      async abort() {
+        channel.port1.postMessage({ abort: true });
+      },
+    };
+  }
+
+  function activated(registration) {
+    return new Promise((resolve) => {
+      const worker = registration.installing || registration.waiting;
+      worker.addEventListener("statechange", () => {
+        if (worker.state === "activated") resolve(worker);
+      });
+    });
+  }
+
+  /** Last resort: hold the file in memory up to a stated cap, then hand it over as a Blob. */
+  function memorySink(name) {
+    const parts = [];
+    return {
+      write: async (bytes) => parts.push(bytes),
+      close: async () => saveBlob(new Blob(parts, { type: "application/octet-stream" }), name),
+      abort: async () => parts.splice(0),
+    };
+  }
+
+  function saveBlob(blob, name) {
+    const url = URL.createObjectURL(blob);
+    const link = document.createElement("a");
+    link.href = url;
+    link.download = name;
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  }
+
+  async function openSink(name, size) {
+    if (typeof window.showSaveFilePicker === "function") return pickerSink(name);
+    if ("serviceWorker" in navigator && window.isSecureContext) {
+      try {
+        return await serviceWorkerSink(name, size);
+      } catch (error) {
+        // fall through to memory: a Service Worker may be disabled (private windows)
+      }
+    }
+    if (size > page.memorySaveCap) {
+      throw Object.assign(new Error("too large"), { tooLarge: true });
+    }
+    return memorySink(name);
+  }
+
+  // --- the flow ----------------------------------------------------------------------------
+
+  const state = { idText: null, id: null, key: null, peek: null, header: null };
+
+  async function start() {
+    const fragment = location.hash.slice(1);
+    const idText = decodeURIComponent(location.pathname.split("/").pop() || "");
+    if (!fragment) return fail("no_key");
+    try {
+      const link = F.parseLink(`${idText}#${fragment}`);
+      Object.assign(state, { idText, id: link.id, key: link.key });
+    } catch (error) {
+      return fail("bad_link");
+    }
+    status(M.checking);
+    try {
+      await globalThis.sodium.ready;
+    } catch (error) {
+      return fail("no_crypto");
+    }
+    try {
+      const proof = F.linkProof(state.id, state.key).proof;
+      const response = await post(idText, "peek", { proof: F.b64urlEncode(proof) });
+      state.peek = await response.json();
+      state.header = F.parseHeader(F.b64urlDecode(state.peek.header));
+    } catch (error) {
+      return explainHttp(error);
+    }
+    // A header for another id cannot open this link: refuse before anything is consumed.
+    if (!F.equalBytes(state.header.id, state.id)) return fail("not_found");
+    if (state.header.passphrase) {
+      try {
+        F.checkKdf(state.header.kdf);
+      } catch (error) {
+        return explainHttp(error);
+      }
+    }
+    showDetails();
+  }
+
+  function showDetails() {
+    const peek = state.peek;
+    $("fact-size").textContent = describeBytes(peek.size);
+    $("fact-expires").textContent = describeTime(peek.expires_at);
+    $("fact-views").textContent = String(peek.views_left);
+    $("fact-passphrase").textContent = peek.passphrase
+      ? format(M.passphrase_needed, { attempts: peek.attempts_left })
+      : M.passphrase_not_needed;
+    $("details").dataset.known = "1";
+    $("passphrase-field").hidden = !peek.passphrase;
+    status("");
+    show("details", "reveal-form");
+    $("reveal-form").addEventListener("submit", onReveal);
+  }
+
+  let busy = false;
+
+  async function onReveal(event) {
+    event.preventDefault();
+    if (busy) return;
+    busy = true;
+    $("reveal-button").disabled = true;
+    try {
+      await reveal();
+    } finally {
+      busy = false;
+      $("reveal-button").disabled = false;
+    }
+  }
+
+  async function reveal() {
+    const header = state.header;
+    let stretched = null;
+    $("passphrase-error").textContent = "";
+    if (header.passphrase) {
+      const passphrase = $("passphrase-input").value;
+      if (!passphrase) {
+        $("passphrase-error").textContent = M.passphrase_empty;
+        $("passphrase-input").focus();
+        return;
+      }
+      status(M.deriving);
+      try {
+        stretched = await stretch(passphrase, header.kdf);
+      } catch (error) {
+        return fail("no_crypto");
+      }
+    }
+    const keys = F.deriveKeys(header, state.key, stretched);
+    status(M.revealing);
+    let response;
+    try {
+      response = await post(state.idText, "reveal", {
+        proof: F.b64urlEncode(keys.linkProof),
+        passphrase_proof: keys.passphraseProof ? F.b64urlEncode(keys.passphraseProof) : null,
+      });
+    } catch (error) {
+      if (error instanceof HttpError && error.status === 403) return wrongPassphrase(error.body);
+      return explainHttp(error, { revealing: true });
+    }
+    // The view is spent: the key has no further use in the address bar or history.
+    history.replaceState(null, "", location.pathname + location.search);
+    await receive(response, keys);
+  }
+
+  function wrongPassphrase(body) {
+    status("");
+    if (body.burned) return fail("wrong_passphrase_burned");
+    state.peek.attempts_left = body.attempts_left;
+    $("fact-passphrase").textContent = format(M.passphrase_needed, { attempts: body.attempts_left });
+    $("passphrase-error").textContent = format(M.wrong_passphrase, { attempts: body.attempts_left });
+    $("passphrase-input").select();
+    $("passphrase-input").focus();
+  }
+
+  /** Read the reveal's body through the Opener into memory (text) or a file destination. */
+  async function receive(response, keys) {
+    const expected = Number(response.headers.get("content-length")) || state.peek.size;
+    const opener = new F.Opener({ id: state.id, keys, maxSize: state.peek.size });
+    const reader = response.body.getReader();
+    const pending = [];
+    let received = 0;
+    let sink = null;
+    const progress = { started: performance.now(), received: 0, total: expected };
+    try {
+      // Until the envelope is known (the first authenticated chunk), hold what comes.
+      while (opener.meta === null) {
+        const { value, done } = await reader.read();
+        if (done) {
+          pending.push(...opener.finish());
+          break;
+        }
+        received += value.length;
+        pending.push(...opener.push(value));
+      }
+      const meta = opener.meta;
+      const views = Number(response.headers.get("ots-views-left"));
+      if (meta.kind === "text" && meta.bodyLength <= page.textShownCap) {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          pending.push(...opener.push(value));
+        }
+        pending.push(...opener.finish());
+        return showText(F.concat(...pending), views);
+      }
+      // A file (or a large text): ask where to save it, holding the stream meanwhile.
+      const name = safeName(meta.name, meta.kind === "text" ? "secret.txt" : "secret");
+      sink = await chooseDestination(name, meta.bodyLength);
+      $("file-progress").hidden = false;
+      for (const piece of pending.splice(0)) await sink.write(piece);
+      progress.received = received;
+      report(progress);
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        progress.received += value.length;
+        for (const piece of opener.push(value)) await sink.write(piece);
+        report(progress);
+      }
+      for (const piece of opener.finish()) await sink.write(piece);
+      await sink.close();
+      $("file-progress").value = 100;
+      $("file-status").textContent = M.saved + (views > 0 ? " " + format(M.views_after, { views }) : "");
+    } catch (error) {
+      reader.cancel().catch(() => {});
+      if (sink) await sink.abort().catch(() => {});
+      $("file-progress").hidden = true;
+      if (error && error.tooLarge) {
+        return fail("too_large_for_browser", {
+          size: describeBytes(opener.meta.bodyLength),
+          cap: describeBytes(page.memorySaveCap),
+        });
+      }
+      if (error && error.name === "AbortError") return fail("save_cancelled");
+      if (error instanceof F.OtsFormatError) {
+        return fail(opener.meta && opener.meta.kind === "file" ? "integrity_partial" : "integrity");
+      }
+      return fail(opener.meta && opener.meta.kind === "file" ? "integrity_partial" : "network_reveal");
+    }
+  }
+
+  function report(progress) {
+    const seconds = Math.max((performance.now() - progress.started) / 1000, 0.001);
+    const percent = Math.min(100, Math.floor((progress.received / progress.total) * 100));
+    $("file-progress").value = percent;
+    $("file-status").textContent = format(M.saving, {
+      done: describeBytes(progress.received),
+      total: describeBytes(progress.total),
+      percent,
+      rate: describeBytes(Math.round(progress.received / seconds)),
+    });
+  }
+
+  /** Show the file's facts and wait for the click that lets a save dialog open. */
+  function chooseDestination(name, size) {
+    $("file-name").textContent = name === "secret" ? M.file_no_name : visible(name).text;
+    $("file-size").textContent = describeBytes(size);
+    status("");
+    show("file-result");
+    $("file-heading").focus();
+    return new Promise((resolve, reject) => {
+      $("save-file-button").addEventListener(
+        "click",
+        async () => {
+          $("save-file-button").disabled = true;
+          try {
+            resolve(await openSink(name, size));
+          } catch (error) {
+            reject(error);
+          }
+        },
+        { once: true }
+      );
+    });
+  }
+
+  function showText(bytes, views) {
+    let text;
+    try {
+      text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    } catch (error) {
+      // Not UTF-8: the exact bytes can only be saved, like a file.
+      return chooseDestination("secret.txt", bytes.length).then(async (sink) => {
+        await sink.write(bytes);
+        await sink.close();
+        $("file-status").textContent = M.saved;
+      });
+    }
+    const shown = visible(text);
+    $("secret-text").value = shown.text;
+    $("secret-text").rows = Math.min(20, Math.max(3, shown.text.split("\n").length + 1));
+    if (shown.escaped) {
+      $("escaped-note").textContent = format(M.escaped_note, { count: shown.escaped });
+      $("escaped-note").hidden = false;
+    }
+    $("copy-button").addEventListener("click", async () => {
+      try {
+        await navigator.clipboard.writeText(text);
+        $("copy-status").textContent = M.copied;
+      } catch (error) {
+        $("copy-status").textContent = M.copy_failed;
+      }
+    });
+    $("save-text-button").addEventListener("click", () => {
+      saveBlob(new Blob([bytes], { type: "text/plain;charset=utf-8" }), "secret.txt");
+    });
+    status(views > 0 ? format(M.views_after, { views }) : "");
+    show("text-result");
+    $("text-heading").focus();
+  }
+
+  start();
+})();

@@ -1,0 +1,92 @@
+"""Fixtures of the browser suite: Debian's Chromium driven by Playwright (pytest-playwright),
+a real ``ots-server`` process on SQLite per module, and a page that records everything a
+promise could be broken by: CSP violations, console errors, and every request it makes.
+
+Playwright's own browser download is not reachable here: ``executable_path`` points at the
+system Chromium (``OTS_TEST_CHROMIUM`` overrides it). Chromium runs with the flags this
+machine needs (no sandbox as root, no background networking to hosts it cannot reach).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import ConsoleMessage, Page, Request
+
+from tests.server.support import ServerProcess, running_server
+
+CHROMIUM = os.environ.get("OTS_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+#: Installed by the page before any of its own scripts: reports CSP violations to the test.
+WATCH_CSP = """
+window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', (e) => {
+  window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI);
+});
+"""
+
+
+@pytest.fixture(scope="session")
+def base_url() -> None:
+    """Pages are opened by full URL. (This also replaces pytest-playwright's fallback fixture,
+    which the installed pytest warns about.)"""
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args() -> dict[str, Any]:
+    return {"executable_path": CHROMIUM, "args": CHROMIUM_ARGS, "headless": True}
+
+
+@pytest.fixture(scope="module")
+def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    with running_server(tmp_path_factory.mktemp("web")) as server:
+        yield server
+
+
+@dataclass
+class Watch:
+    """What a page did: requests (method, url, headers, body), console errors, CSP reports."""
+
+    requests: list[Request] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+
+    def csp_violations(self, page: Page) -> list[str]:
+        violations: list[str] = page.evaluate("window.__cspViolations || []")
+        return violations
+
+
+@pytest.fixture
+def watched(page: Page) -> Watch:
+    watch = Watch()
+    page.add_init_script(WATCH_CSP)
+    page.on("request", lambda request: watch.requests.append(request))
+
+    def console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            watch.console_errors.append(message.text)
+
+    page.on("console", console)
+    page.on("pageerror", lambda error: watch.page_errors.append(str(error)))
+    return watch
+
+
+def artifacts_dir() -> Path:
+    path = Path(os.environ.get("OTS_TEST_ARTIFACTS", "test-artifacts")) / "web"
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,54 @@
+"""The vendored browser libraries are the registry's bytes, unchanged, with their licences, and
+the record of their integrity (vendor/vendor.json, written by backend/tools/refresh_vendor.py)
+matches what is served."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from ots_server.web.assets import FILES, Assets
+
+VENDOR = Path(__file__).resolve().parents[2] / "backend" / "ots_server" / "web" / "vendor"
+RECORD = json.loads((VENDOR / "vendor.json").read_text())
+
+
+def sha384(data: bytes) -> str:
+    return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
+
+
+@pytest.mark.parametrize("package", sorted(RECORD))
+def test_vendored_files_match_the_recorded_integrity(package: str) -> None:
+    entry = RECORD[package]
+    folder = VENDOR / f"{package}-{entry['version']}"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(entry["files"])
+    for name, integrity in entry["files"].items():
+        assert sha384((folder / name).read_bytes()) == integrity, f"{package}/{name} changed"
+
+
+@pytest.mark.parametrize("package", sorted(RECORD))
+def test_every_vendored_package_carries_its_licence(package: str) -> None:
+    entry = RECORD[package]
+    licence = (VENDOR / f"{package}-{entry['version']}" / "LICENSE").read_text()
+    assert "Permission to use, copy, modify, and/or distribute" in licence  # ISC
+    assert entry["npm_integrity"].startswith("sha512-")
+
+
+def test_versions_are_pinned_exactly() -> None:
+    for entry in RECORD.values():
+        parts = entry["version"].split(".")
+        assert len(parts) == 3 and all(p.isdigit() for p in parts)
+
+
+def test_served_assets_are_the_vendored_bytes_with_their_sri() -> None:
+    assets = Assets()
+    for name, path in FILES.items():
+        if not path.startswith("vendor/"):
+            continue
+        package_dir, file_name = path.split("/")[1:]
+        package = package_dir.rsplit("-", 1)[0]
+        assert assets.integrity(name) == RECORD[package]["files"][file_name]
