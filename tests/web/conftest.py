@@ -18,8 +18,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, Request
-
-from tests.server.support import ServerProcess, running_server
+from server.support import ServerProcess, running_server
 
 CHROMIUM = os.environ.get("OTS_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -10,10 +10,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from core.test_vectors import BY_NAME, GOLDEN, MALFORMED, _rebuild_blob, body_of, mutate
 from playwright.sync_api import Page
-
-from tests.core.test_vectors import BY_NAME, GOLDEN, MALFORMED, _rebuild_blob, body_of, mutate
-from tests.server.support import ServerProcess
+from server.support import ServerProcess
 
 from .conftest import Watch
 
@@ -46,7 +45,9 @@ async (cases) => {
     // As a download arrives: the keys come from the blob's own header once it is there.
     const opener = new F.Opener({ id, keys: (h) => keysFor(h, key, passphrase, trace) });
     const out = [];
-    for (let i = 0; i < blob.length; i += pieces) out.push(...opener.push(blob.slice(i, i + pieces)));
+    for (let i = 0; i < blob.length; i += pieces) {
+      out.push(...opener.push(blob.slice(i, i + pieces)));
+    }
     out.push(...opener.finish());
     return { meta: opener.meta, body: F.concat(...out) };
   }
@@ -98,6 +99,9 @@ async (cases) => {
 """
 
 
+Results = dict[str, dict[str, Any]]
+
+
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
@@ -107,41 +111,61 @@ def b64url(data: bytes) -> str:
 
 
 @pytest.fixture(scope="module")
-def results(web_server: ServerProcess, browser: Any) -> Iterator[dict[str, dict[str, Any]]]:
+def results(web_server: ServerProcess, browser: Any) -> Iterator[Results]:
     page: Page = browser.new_page()
     try:
         page.goto(f"{web_server.base_url}/s/AAAAAAAAAAAAAAAAAAAAAA")
         page.wait_for_load_state("load")
         cases: list[dict[str, Any]] = []
         for v in GOLDEN:
-            cases.append({
-                "type": "golden", "name": "golden/" + v["name"], "link": v["link"],
-                "id": v["id"], "key": v["key"], "passphrase": v["passphrase"],
-                "blob": b64(_rebuild_blob(v)),
-            })
+            cases.append(
+                {
+                    "type": "golden",
+                    "name": "golden/" + v["name"],
+                    "link": v["link"],
+                    "id": v["id"],
+                    "key": v["key"],
+                    "passphrase": v["passphrase"],
+                    "blob": b64(_rebuild_blob(v)),
+                }
+            )
         for m in MALFORMED["blob_mutations"]:
             v = BY_NAME[m["vector"]]
-            cases.append({
-                "type": "mutation", "name": "mutation/" + m["name"],
-                "blob": b64(mutate(_rebuild_blob(v), m["mutation"])),
-                "idB64": b64url(bytes.fromhex(v["id"])),
-                "keyB64": b64url(bytes.fromhex(m.get("key") or v["key"])),
-                "passphrase": m.get("passphrase") or v["passphrase"],
-            })
+            cases.append(
+                {
+                    "type": "mutation",
+                    "name": "mutation/" + m["name"],
+                    "blob": b64(mutate(_rebuild_blob(v), m["mutation"])),
+                    "idB64": b64url(bytes.fromhex(v["id"])),
+                    "keyB64": b64url(bytes.fromhex(m.get("key") or v["key"])),
+                    "passphrase": m.get("passphrase") or v["passphrase"],
+                }
+            )
         for f in MALFORMED["forged_plaintext"]:
-            cases.append({
-                "type": "forged", "name": "forged/" + f["name"], "blob": b64(bytes.fromhex(f["blob"])),
-                "idB64": b64url(bytes.fromhex(f["id"])), "keyB64": b64url(bytes.fromhex(f["key"])),
-                "passphrase": None,
-            })
+            cases.append(
+                {
+                    "type": "forged",
+                    "name": "forged/" + f["name"],
+                    "blob": b64(bytes.fromhex(f["blob"])),
+                    "idB64": b64url(bytes.fromhex(f["id"])),
+                    "keyB64": b64url(bytes.fromhex(f["key"])),
+                    "passphrase": None,
+                }
+            )
         for h in MALFORMED["headers"]:
-            cases.append({"type": "header", "name": "header/" + h["name"],
-                          "header": b64(bytes.fromhex(h["header"]))})
+            cases.append(
+                {
+                    "type": "header",
+                    "name": "header/" + h["name"],
+                    "header": b64(bytes.fromhex(h["header"])),
+                }
+            )
         for i, link in enumerate(MALFORMED["links"]):
             cases.append({"type": "link", "name": f"link/{i}", "text": link["text"]})
         for i, case in enumerate(MALFORMED["base64url"]):
-            cases.append({"type": "b64", "name": f"b64/{i}", "text": case["text"],
-                          "length": case["length"]})
+            cases.append(
+                {"type": "b64", "name": f"b64/{i}", "text": case["text"], "length": case["length"]}
+            )
         answers = page.evaluate(HARNESS, cases)
         yield {answer["name"]: answer for answer in answers}
     finally:
@@ -149,7 +173,7 @@ def results(web_server: ServerProcess, browser: Any) -> Iterator[dict[str, dict[
 
 
 @pytest.mark.parametrize("vector", GOLDEN, ids=[v["name"] for v in GOLDEN])
-def test_page_opens_golden_vector(results: dict[str, dict[str, Any]], vector: dict[str, Any]) -> None:
+def test_page_opens_golden_vector(results: Results, vector: dict[str, Any]) -> None:
     r = results["golden/" + vector["name"]]
     assert "unexpected" not in r, r.get("unexpected")
     assert r["idOk"]
@@ -165,33 +189,36 @@ def test_page_opens_golden_vector(results: dict[str, dict[str, Any]], vector: di
 @pytest.mark.parametrize(
     "case", MALFORMED["blob_mutations"], ids=[c["name"] for c in MALFORMED["blob_mutations"]]
 )
-def test_page_rejects_mutated_blob(results: dict[str, dict[str, Any]], case: dict[str, Any]) -> None:
+def test_page_rejects_mutated_blob(results: Results, case: dict[str, Any]) -> None:
     r = results["mutation/" + case["name"]]
     assert "unexpected" not in r, r.get("unexpected")
     assert r["error0"] == case["error"]
     assert r["error777"] == case["error"]
     if case["error"] == "KdfParamsRefused":
-        assert not r["argon2_0"] and not r["argon2_777"], "Argon2id ran for refused parameters"
+        assert not r["argon2_0"], "Argon2id ran for refused parameters"
+        assert not r["argon2_777"], "Argon2id ran for refused parameters"
 
 
 @pytest.mark.parametrize(
     "case", MALFORMED["forged_plaintext"], ids=[c["name"] for c in MALFORMED["forged_plaintext"]]
 )
-def test_page_rejects_forged_plaintext(results: dict[str, dict[str, Any]], case: dict[str, Any]) -> None:
+def test_page_rejects_forged_plaintext(results: Results, case: dict[str, Any]) -> None:
     r = results["forged/" + case["name"]]
     assert r["error0"] == case["error"]
     assert r["error777"] == case["error"]
 
 
-@pytest.mark.parametrize("case", MALFORMED["headers"], ids=[c["name"] for c in MALFORMED["headers"]])
-def test_page_header_cases(results: dict[str, dict[str, Any]], case: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "case", MALFORMED["headers"], ids=[c["name"] for c in MALFORMED["headers"]]
+)
+def test_page_header_cases(results: Results, case: dict[str, Any]) -> None:
     r = results["header/" + case["name"]]
     assert r["error"] == case["error"]
     if case["error"] is None:
         assert r["length"] == case["length"]
 
 
-def test_page_link_cases(results: dict[str, dict[str, Any]]) -> None:
+def test_page_link_cases(results: Results) -> None:
     for i, case in enumerate(MALFORMED["links"]):
         r = results[f"link/{i}"]
         if case["error"] is None:
@@ -201,13 +228,14 @@ def test_page_link_cases(results: dict[str, dict[str, Any]]) -> None:
             assert r["error"] == "BadLink", case["text"]
 
 
-def test_page_base64url_cases(results: dict[str, dict[str, Any]]) -> None:
+def test_page_base64url_cases(results: Results) -> None:
     for i, case in enumerate(MALFORMED["base64url"]):
         r = results[f"b64/{i}"]
         if "error" in case:
             assert r["error"] == "FormatError", case
         else:
-            assert r["error"] is None and r["hex"] == case["hex"], case
+            assert r["error"] is None, case
+            assert r["hex"] == case["hex"], case
 
 
 def test_reader_page_loads_without_violations(

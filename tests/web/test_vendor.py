@@ -1,5 +1,5 @@
 """The vendored browser libraries are the registry's bytes, unchanged, with their licences, and
-the record of their integrity (vendor/vendor.json, written by backend/tools/refresh_vendor.py)
+the record of their integrity (vendor/vendor.json, written by backend/maintenance/refresh_vendor.py)
 matches what is served."""
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ def test_every_vendored_package_carries_its_licence(package: str) -> None:
 def test_versions_are_pinned_exactly() -> None:
     for entry in RECORD.values():
         parts = entry["version"].split(".")
-        assert len(parts) == 3 and all(p.isdigit() for p in parts)
+        assert len(parts) == 3
+        assert all(p.isdigit() for p in parts)
 
 
 def test_served_assets_are_the_vendored_bytes_with_their_sri() -> None:

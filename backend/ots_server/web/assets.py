@@ -10,7 +10,7 @@ Invariants:
 - Only the files listed here are served; any other name or an old version is the server's
   one 404, byte for byte.
 - The vendored files are served unchanged; ``tests/web/test_vendor.py`` checks them against
-  ``vendor/vendor.json``, which ``backend/tools/refresh_vendor.py`` writes.
+  ``vendor/vendor.json``, which ``backend/maintenance/refresh_vendor.py`` writes.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ SHA-384 in ``vendor.json``. ``tests/web/test_vendor.py`` checks the vendored byt
 record on every test run. To move to a new version, change ``PINS`` and run this script
 (it needs ``npm`` and the npm registry); review the diff like any other code.
 
-Usage: python backend/tools/refresh_vendor.py
+Usage: python backend/maintenance/refresh_vendor.py
 """
 
 from __future__ import annotations
