@@ -219,9 +219,10 @@
     });
     worker.postMessage({ token, name, size }, [channel.port2]);
     await ready;
+    // A navigation (not an <a download>, which bypasses Service Workers) that the worker
+    // answers as an attachment: the browser saves it and the page stays.
     const link = document.createElement("a");
     link.href = new URL(`download/${token}`, script).href;
-    link.download = name;
     link.rel = "noopener";
     document.body.append(link);
     link.click();
@@ -539,5 +540,7 @@
     $("text-heading").focus();
   }
 
+  // A link pasted into this tab that differs only after "#" does not reload the page.
+  window.addEventListener("hashchange", () => location.reload());
   start();
 })();
