@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Page, Request
+from playwright.sync_api import ConsoleMessage, Page, Request, Response
 from server.support import ServerProcess, running_server
 
 CHROMIUM = os.environ.get("OTS_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -62,6 +62,7 @@ class Watch:
     """What a page did: requests (method, url, headers, body), console errors, CSP reports."""
 
     requests: list[Request] = field(default_factory=list)
+    responses: list[Response] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
 
@@ -75,6 +76,7 @@ def watched(page: Page) -> Watch:
     watch = Watch()
     page.add_init_script(WATCH_CSP)
     page.on("request", lambda request: watch.requests.append(request))
+    page.on("response", lambda response: watch.responses.append(response))
 
     def console(message: ConsoleMessage) -> None:
         if message.type == "error":

@@ -34,8 +34,13 @@ FILES: dict[str, str] = {
     "argon2-worker.js": "static/argon2-worker.js",
     "download-sw.js": "static/download-sw.js",
     "ots.css": "static/ots.css",
+    "icon.svg": "static/icon.svg",
 }
-_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+_TYPES = {
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
+}
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 

@@ -236,11 +236,18 @@
       },
       async close() {
         channel.port1.postMessage({ done: true });
+        forget(registration);
       },
       async abort() {
         channel.port1.postMessage({ abort: true });
+        forget(registration);
       },
     };
+  }
+
+  /** Nothing of this page stays in the browser: the worker goes once its stream is handed over. */
+  function forget(registration) {
+    setTimeout(() => registration.unregister().catch(() => {}), 1000);
   }
 
   function activated(registration) {
