@@ -594,7 +594,50 @@
     return { meta: opener.meta, header: opener.header, body: concat(...pieces) };
   }
 
+  // --- untrusted text ----------------------------------------------------------------------
+
+  // The CLI's rule, ots_cli/invisible.py: a character is hidden when its category is Cc, Cf,
+  // Co, Cs, Cn, Zl or Zp, or it is a Default_Ignorable_Code_Point (variation selectors, the
+  // combining grapheme joiner, Hangul fillers: drawn as nothing, they can carry hidden text).
+  const HIDDEN =
+    /[\p{Cc}\p{Cf}\p{Co}\p{Cs}\p{Cn}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]/u;
+
+  const isHidden = (char) => HIDDEN.test(char);
+
+  /** Text as the CLI prints it to a terminal: hidden characters escaped; newline and tab kept. */
+  function visible(text) {
+    let out = "";
+    let escaped = 0;
+    for (const char of text) {
+      if (char === "\n" || char === "\t" || !isHidden(char)) {
+        out += char;
+        continue;
+      }
+      escaped += 1;
+      const code = char.codePointAt(0);
+      const hex = code.toString(16);
+      out += code < 0x20 || (code >= 0x7f && code <= 0x9f) ? `\\x${hex.padStart(2, "0")}`
+        : code > 0xffff ? `\\U${hex.padStart(8, "0")}` : `\\u${hex.padStart(4, "0")}`;
+    }
+    return { text: out, escaped };
+  }
+
+  /** A file name to offer a save dialog: hidden characters dropped, path characters replaced. */
+  function safeName(name, fallback) {
+    if (!name) return fallback;
+    let clean = "";
+    for (const char of name) {
+      if (isHidden(char)) continue;
+      clean += "/\\:*?\"<>|".includes(char) ? "_" : char;
+    }
+    clean = clean.replace(/^[.\s]+/u, "").trim();
+    return clean || fallback;
+  }
+
   root.OtsFormat = Object.freeze({
+    isHidden,
+    visible,
+    safeName,
     OtsFormatError,
     KDF,
     CHUNK_SIZE,

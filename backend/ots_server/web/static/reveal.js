@@ -52,35 +52,8 @@
     return `${relative.format(value, unit)} (${absolute})`;
   }
 
-  // The CLI's rule (ots_cli/output.py): control, format, private-use, surrogate, unassigned
-  // and line/paragraph separator characters are shown as escapes; newline and tab are kept.
-  const INVISIBLE = /[\p{Cc}\p{Cf}\p{Co}\p{Cs}\p{Cn}\p{Zl}\p{Zp}]/u;
-
-  function visible(text) {
-    let out = "";
-    let escaped = 0;
-    for (const char of text) {
-      const code = char.codePointAt(0);
-      if (char === "\n" || char === "\t" || !INVISIBLE.test(char)) {
-        out += char;
-      } else {
-        escaped += 1;
-        out += code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}`
-          : code < 0x10000 ? `\\u${code.toString(16).padStart(4, "0")}`
-            : `\\U${code.toString(16).padStart(8, "0")}`;
-      }
-    }
-    return { text: out, escaped };
-  }
-
-  /** A file name safe to offer to a save dialog: the envelope's name, stripped of anything odd. */
-  function safeName(name, fallback) {
-    if (!name) return fallback;
-    let clean = "";
-    for (const char of name) clean += INVISIBLE.test(char) || "/\\:*?\"<>|".includes(char) ? "_" : char;
-    clean = clean.replace(/^[.\s]+/, "").trim();
-    return clean || fallback;
-  }
+  const visible = F.visible;
+  const safeName = F.safeName;
 
   // --- page state ------------------------------------------------------------------------
 
