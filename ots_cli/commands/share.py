@@ -4,6 +4,8 @@ Invariants:
 
 - The secret comes from a FILE, from stdin when it is not a terminal, or from a hidden prompt;
   never from argv. Its bytes are sealed exactly as read (no newline is stripped or added).
+- An empty input is refused before anything is sent (``</dev/null`` or an unset variable is a
+  mistake far more often than a secret), unless ``--allow-empty`` says it is meant.
 - Only ciphertext, the header length and verifiers reach the server; the key stays in the link,
   which is printed on stdout and nowhere else (never in the receipt, never in a log).
 - The receipt is saved before the link is printed; failing to save it is a warning, because a
@@ -128,6 +130,10 @@ def share(
     confirm: Annotated[
         bool, typer.Option("--confirm", help="At the prompt, ask for the secret twice.")
     ] = False,
+    allow_empty: Annotated[
+        bool,
+        typer.Option("--allow-empty", help="Share an empty input (refused by default, exit 2)."),
+    ] = False,
     copy: CopyOption = False,
     qr: QrOption = False,
     label: LabelOption = None,
@@ -159,6 +165,11 @@ def share(
         limit = parse_duration(timeout, what="--timeout")
     check = _LimitCheck(rt)
     with _read_secret(rt, file, check, confirm=confirm) as (payload, prompted):
+        if payload.length == 0 and not allow_empty:
+            raise UsageError(
+                "nothing to share: the input is empty",
+                hints=("to share an empty secret on purpose, pass --allow-empty",),
+            )
         if payload.data is not None:
             _check_not_a_link(rt, payload.data, prompted=prompted)
         shared = share_secret(rt, payload, options, limits=check.limits)

@@ -59,8 +59,8 @@ def big_backend(tmp_path: Path) -> Iterator[Backend]:
         yield server
 
 
-def _share_file(ots: Runner, path: Path) -> str:
-    result = ots("share", str(path))
+def _share_file(ots: Runner, path: Path, *options: str) -> str:
+    result = ots("share", *options, str(path))
     assert result.code == 0, result.err
     return result.text.strip()
 
@@ -82,7 +82,7 @@ def test_a_file_uses_the_stream_suite_and_round_trips_to_a_file(
 ) -> None:
     source = tmp_path / "in.bin"
     source.write_bytes(os.urandom(size))
-    link = _share_file(ots, source)
+    link = _share_file(ots, source, "--allow-empty")
     assert _peek_header(backend, link).suite == Suite.STREAM
     target = tmp_path / "out.bin"
     got = ots("get", link, "-o", str(target))

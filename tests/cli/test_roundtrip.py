@@ -29,7 +29,7 @@ SECRETS = {
 
 @pytest.mark.parametrize("secret", SECRETS.values(), ids=SECRETS.keys())
 def test_stdin_round_trip_is_byte_exact(ots: Runner, secret: bytes) -> None:
-    shared = ots("share", stdin=secret)
+    shared = ots("share", "--allow-empty", stdin=secret)
     assert shared.code == 0, shared.err
     link = shared.text
     assert link.endswith("\n")
@@ -43,7 +43,7 @@ def test_stdin_round_trip_is_byte_exact(ots: Runner, secret: bytes) -> None:
 def test_file_round_trip_is_byte_exact(ots: Runner, tmp_path: Path, secret: bytes) -> None:
     source = tmp_path / "secret.bin"
     source.write_bytes(secret)
-    shared = ots("share", str(source))
+    shared = ots("share", "--allow-empty", str(source))
     assert shared.code == 0, shared.err
     got = ots("--json", "get", shared.text.strip())
     assert got.code == 0, got.err
@@ -449,9 +449,31 @@ def test_global_options_work_after_the_command(ots: Runner) -> None:
 
 def test_empty_stdin_prompt_is_not_used_when_not_a_terminal(ots: Runner) -> None:
     # stdin is not a terminal: the (empty) input is the secret; nothing is asked.
-    result = ots("--no-input", "share", stdin=b"")
+    result = ots("--no-input", "share", "--allow-empty", stdin=b"")
     assert result.code == 0
     assert "Secret" not in result.err
+
+
+@pytest.mark.parametrize("source", ["stdin", "dash", "file"])
+def test_empty_input_is_refused_and_nothing_is_uploaded(
+    ots: Runner, backend: Backend, tmp_path: Path, source: str
+) -> None:
+    # `ots share </dev/null`, `printf %s "$UNSET" | ots share`, an empty FILE: a mistake, not
+    # a secret. Nothing reaches the server, not even a request for its limits.
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    argv = {"stdin": [], "dash": ["-"], "file": [str(empty)]}[source]
+    result = ots("share", *argv, stdin=b"")
+    assert result.code == 2
+    assert result.out == b""
+    assert "ots: error: nothing to share: the input is empty" in result.err
+    assert "--allow-empty" in result.err
+    assert backend.recorder.requests == []
+    assert ots("--json", "list", "--cached").json()["receipts"] == []
+    json_result = ots("--json", "share", *argv, stdin=b"")
+    assert json_result.code == 2
+    assert json_result.json()["error"]["message"] == "nothing to share: the input is empty"
+    assert backend.recorder.requests == []
 
 
 def test_share_from_a_missing_file_exits_2(ots: Runner, tmp_path: Path) -> None:
