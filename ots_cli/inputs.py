@@ -2,12 +2,14 @@
 
 Invariants:
 
-- A regular file is read once, as it is sealed and uploaded (the stream suite), in constant
-  memory; its size is taken first and a file that changes size meanwhile fails the upload.
+- A regular file larger than :data:`MEMORY_BYTES` is read once, as it is sealed and uploaded
+  (the stream suite), in constant memory; its size is taken first and a file that changes size
+  meanwhile fails the upload. A smaller one is read like a stream, so a file and a text of the
+  same size are held, sealed and sent alike (the suite depends on the size alone).
 - A regular file is also streamed when it is stdin (``ots share < FILE``), from stdin's
   position, as text.
 - A stream (stdin, a pipe, a FIFO given as FILE) is held in memory up to :data:`MEMORY_BYTES`
-  and sealed whole (suite 1). Beyond that it goes through an encrypted
+  and sealed whole. Beyond that it goes through an encrypted
   :class:`~ots_cli.spool.Spool` (no plaintext on disk) until its end, so its length is known
   before the header is written; then it is streamed like a file.
 - ``check`` is called with the number of bytes read so far each time more arrives beyond
@@ -27,7 +29,7 @@ from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
 from ots_cli.errors import UsageError
-from ots_cli.format import CHUNK_SIZE, Meta, encode_envelope
+from ots_cli.format import CHUNK_SIZE, SUITE_1_UP_TO, Meta, encode_envelope
 
 __all__ = [
     "MEMORY_BYTES",
@@ -38,8 +40,10 @@ __all__ = [
     "good_file_name",
 ]
 
-#: Streams up to this size are sealed in memory with suite 1; larger ones are streamed.
+#: Inputs up to this size are held and sealed in memory; larger ones are streamed. Every
+#: streamed input pads to more than SUITE_1_UP_TO, so it takes suite 2 by the suite rule.
 MEMORY_BYTES = 64 * 1024
+assert MEMORY_BYTES >= SUITE_1_UP_TO
 
 Check = Callable[[int], None]
 
@@ -84,14 +88,12 @@ def from_file(text: str, check: Check, *, spool_dir: str | None = None) -> Itera
     )
     with source:
         try:
-            mode = os.fstat(source.fileno()).st_mode
+            status = os.fstat(source.fileno())
         except OSError as exc:
             raise UsageError(f"cannot read {text}: {exc.strerror or exc}") from exc
-        if stat.S_ISREG(mode):
-            size = os.fstat(source.fileno()).st_size
-            if size > MEMORY_BYTES:
-                check(size)
-            yield Payload(meta, size, stream=source)
+        if stat.S_ISREG(status.st_mode) and status.st_size > MEMORY_BYTES:
+            check(status.st_size)
+            yield Payload(meta, status.st_size, stream=source)
             return
         with from_stream(source, meta, check, what=text, spool_dir=spool_dir) as payload:
             yield payload

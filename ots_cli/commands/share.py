@@ -34,7 +34,7 @@ from ots_cli.errors import (
     ProtocolError,
     UsageError,
 )
-from ots_cli.format import Meta
+from ots_cli.format import Meta, Suite
 from ots_cli.inputs import Payload, from_file, from_stdin
 from ots_cli.passphrases import kdf_cost, read_passphrase_file
 from ots_cli.progress import meter
@@ -378,19 +378,26 @@ def share_secret(
 def _seal(
     payload: Payload, id_: bytes, key: bytes, passphrase: str | None, cost: tuple[int, int]
 ) -> SealedStream:
-    """Seal in memory (suite 1) or lazily from the stream (suite 2); chunks are read later."""
+    """Seal in memory or lazily from the stream; chunks are read later.
+
+    The suite follows from the padded length alone (:func:`~ots_cli.crypto.suite_for`), so it
+    says nothing about where the secret came from. A stream is always above
+    :data:`~ots_cli.inputs.MEMORY_BYTES`, so suite 2; data in memory takes either.
+    """
     from ots_cli import crypto
 
     if passphrase is None:
         opslimit, memlimit = crypto.DEFAULT_OPSLIMIT, crypto.DEFAULT_MEMLIMIT
     else:
         opslimit, memlimit = cost
+    suite = crypto.suite_for(payload.meta, payload.length)
     seal: Callable[..., Sealed | SealedStream]
     if payload.data is None:
         assert payload.stream is not None
+        assert suite == Suite.STREAM  # inputs streams only what pads past SUITE_1_UP_TO
         seal = partial(crypto.seal_stream, payload.stream, payload.length)
     else:
-        seal = partial(crypto.seal, payload.data)
+        seal = partial(crypto.seal, payload.data, suite=suite)
     sealed = seal(
         id=id_,
         key=key,
