@@ -16,6 +16,9 @@ Invariants:
   :data:`MEMORY_BYTES`, so a caller can stop an input that is already too large for the
   server before reading the rest of it.
 - ``OSError`` does not escape: it becomes :class:`~ots_cli.errors.UsageError`.
+- A file's name is sent as it is when the format can carry it; otherwise (bytes that are not
+  UTF-8, control or invisible characters, a backslash) a cleaned name is sent, or none, and
+  ``warn`` tells the sender which, quoting the original (the warning escapes it).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ __all__ = [
     "from_stdin",
     "from_stream",
     "good_file_name",
+    "sendable_name",
 ]
 
 #: Inputs up to this size are held and sealed in memory; larger ones are streamed. Every
@@ -46,6 +50,7 @@ MEMORY_BYTES = 64 * 1024
 assert MEMORY_BYTES >= SUITE_1_UP_TO
 
 Check = Callable[[int], None]
+Warn = Callable[[str], None]
 
 
 class Payload(NamedTuple):
@@ -66,9 +71,44 @@ def good_file_name(name: str) -> bool:
     return True
 
 
+def sendable_name(name: str) -> str | None:
+    """The name to send for a file called ``name``: itself when the format accepts it, else the
+    name a receiver's :func:`~ots_cli.filenames.safe_name` would make of it (undecodable bytes
+    as ``_``), or None when nothing is left."""
+    if good_file_name(name):
+        return name
+    from ots_cli.filenames import hidden_variant, safe_name
+
+    # os.fsdecode carries bytes that are not UTF-8 as surrogate escapes (U+DC80-U+DCFF).
+    decoded = "".join("_" if "\udc80" <= char <= "\udcff" else char for char in name)
+    cleaned = hidden_variant(safe_name(decoded, fallback=""))
+    return cleaned if cleaned and good_file_name(cleaned) else None
+
+
+def _file_name(path: Path, warn: Warn) -> str | None:
+    """The name to send for ``path``, warning when it is not the file's own."""
+    name = path.name
+    sent = sendable_name(name)
+    if sent == name:
+        return sent
+    undecodable = any("\udc80" <= char <= "\udcff" for char in name)
+    problem = "is not valid UTF-8" if undecodable else "holds control or invisible characters"
+    if "\\" in name:  # a separator on Windows, so the format refuses it
+        problem = "holds a backslash"
+    outcome = (
+        "it is sent without a name: the recipient will see none"
+        if sent is None
+        else f'the recipient will see "{sent}"'
+    )
+    warn(f'the file name "{name}" {problem}; {outcome}')
+    return sent
+
+
 @contextmanager
-def from_file(text: str, check: Check, *, spool_dir: str | None = None) -> Iterator[Payload]:
-    """The file named ``text``: streamed when regular, spooled when a pipe or device."""
+def from_file(
+    text: str, check: Check, *, warn: Warn, spool_dir: str | None = None
+) -> Iterator[Payload]:
+    """The file named ``text``: streamed when regular and large, else read like a stream."""
     path = Path(text)
     try:
         source = path.open("rb")
@@ -81,11 +121,7 @@ def from_file(text: str, check: Check, *, spool_dir: str | None = None) -> Itera
         raise UsageError(f"{text} is a directory", hints=("share an archive of it",)) from None
     except OSError as exc:
         raise UsageError(f"cannot read {text}: {exc.strerror or exc}") from exc
-    meta = Meta(
-        kind="file",
-        name=path.name if good_file_name(path.name) else None,
-        media_type=_media_type(path.name),
-    )
+    meta = Meta(kind="file", name=_file_name(path, warn), media_type=_media_type(path.name))
     with source:
         try:
             status = os.fstat(source.fileno())

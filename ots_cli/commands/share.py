@@ -196,7 +196,7 @@ def _read_secret(
     """The secret to seal, and whether it was typed at a prompt."""
     spool_dir = rt.env.get("TMPDIR") or None  # the injected environment, like everything else
     if file is not None and file != "-":
-        with from_file(file, check, spool_dir=spool_dir) as payload:
+        with from_file(file, check, warn=rt.output.warn, spool_dir=spool_dir) as payload:
             yield payload, False
         return
     if file == "-" or not _isatty(rt.stdin):

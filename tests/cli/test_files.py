@@ -155,6 +155,42 @@ def test_a_file_and_a_text_of_the_same_size_look_the_same_to_the_server(
     assert as_file[5] == (Suite.SEALED if size <= 64_000 else Suite.STREAM)
 
 
+@pytest.mark.parametrize(
+    ("raw", "sent"),
+    [
+        (b"caf\xe9 menu.txt", "caf_ menu.txt"),  # Latin-1, not UTF-8
+        (b"report\x1b[31m.pdf", "report[31m.pdf"),  # an escape sequence
+        (b"two\nlines.txt", "twolines.txt"),
+        (b"back\\slash.txt", "back_slash.txt"),  # a separator elsewhere
+        (b"\x01\x02", None),  # nothing left: sent without a name
+    ],
+)
+def test_a_file_name_a_secret_cannot_carry_is_cleaned_and_the_sender_is_told(
+    ots: Runner, tmp_path: Path, raw: bytes, sent: str | None
+) -> None:
+    path = os.fsdecode(os.fsencode(tmp_path) + b"/" + raw)
+    Path(path).write_bytes(b"body")
+    result = ots("share", path)
+    assert result.code == 0, result.err
+    assert "ots: warning: the file name " in result.err
+    if sent is None:
+        assert "it is sent without a name" in result.err
+    else:
+        assert f'the recipient will see "{sent}"' in result.err
+    assert "\x1b" not in result.err  # the original name is shown escaped, never raw
+    got = ots("--json", "get", result.text.strip())
+    assert got.code == 0, got.err
+    assert (got.json()["name"], got.json()["secret"]) == (sent, "body")
+
+
+def test_a_good_file_name_is_sent_as_it_is_without_a_warning(ots: Runner, tmp_path: Path) -> None:
+    source = tmp_path / ".env ünï (1).txt"
+    source.write_bytes(b"body")
+    result = ots("share", str(source))
+    assert (result.code, result.err) == (0, "")
+    assert ots("--json", "get", result.text.strip()).json()["name"] == source.name
+
+
 def test_small_stdin_is_sealed_whole_and_large_stdin_streams(
     ots: Runner, backend: Backend, tmp_path: Path
 ) -> None:
