@@ -457,13 +457,19 @@ def _copy(rt: Runtime, link: str) -> None:
     except OtsError as exc:  # the secret is shared and its link printed: only warn
         rt.output.warn(f"{exc.message}; the link was not copied")
         return
-    if tool is None:
-        if not rt.output.stderr_is_tty:
-            rt.output.warn("no clipboard tool found and stderr is not a terminal; not copied")
-            return
-        rt.output.stderr_raw(clipboard.osc52(link))
+    kept = "clipboard managers and history may keep a copy of it"
+    if tool is not None:
+        rt.output.warn(f"copied the link to the clipboard with {tool}; {kept}")
+        return
+    if not rt.output.stderr_is_tty:
+        rt.output.warn("no clipboard tool found and stderr is not a terminal; not copied")
+        return
+    # OSC 52 is a request the terminal may ignore, and it cannot say whether it did: claim only
+    # what ots did.
+    rt.output.stderr_raw(clipboard.osc52(link))
     rt.output.warn(
-        "the link is on the clipboard; clipboard managers and history may keep a copy of it"
+        "sent the link to the terminal's clipboard (OSC 52); your terminal may ignore it, so "
+        f"check before you rely on it; {kept}"
     )
 
 
