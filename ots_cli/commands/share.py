@@ -232,15 +232,13 @@ class _LimitCheck:
         if self.limits is None:
             self.limits = self._rt.api().limits()
         if size > self.limits.max_bytes:
-            raise _too_large(self.limits.max_bytes)
+            raise _too_large(self._rt.api(), self.limits.max_bytes)
 
 
-def _too_large(max_bytes: int) -> PolicyRefused:
-    return PolicyRefused(
-        f"the secret is too large for this server (at most {max_bytes} bytes once "
-        "encrypted); nothing was shared",
-        reason="too_large",
-    )
+def _too_large(api: Api, max_bytes: int) -> PolicyRefused:
+    from ots_cli.answers import too_large
+
+    return too_large(max_bytes, account=api.credential() is not None)
 
 
 def _isatty(stream: object) -> bool:
@@ -440,7 +438,7 @@ def _precheck(
         host = urlsplit(api.server).netloc
         raise auth_error("account_required", host, api.server, None)
     if size > limits.max_bytes:
-        raise _too_large(limits.max_bytes)
+        raise _too_large(api, limits.max_bytes)
     if ttl is not None and not limits.ttl_min <= ttl <= limits.ttl_max:
         raise out_of_range("invalid_ttl", limits.ttl_min, limits.ttl_max, ttl)
     if views is not None and not 1 <= views <= limits.max_views:

@@ -232,10 +232,19 @@ def small_backend(tmp_path: Path) -> Iterator[Backend]:
 def test_oversized_secret_exits_10(small_backend: Backend) -> None:
     result = run_cli(["share"], stdin=os.urandom(8000), http=small_backend.client)
     assert result.code == 10
-    assert "too large" in result.err
+    # Refused by the server (413): the limit in human units, and where a larger one comes from.
+    assert (
+        "ots: error: the secret is too large for this server (it takes at most 4 KiB once "
+        "encrypted); nothing was shared\n" in result.err
+    )
+    assert "ots: hint: an account on this server may take more" in result.err
+    assert "OTS_MAX_BYTES" in result.err
     huge = run_cli(["share"], stdin=os.urandom(100_000), http=small_backend.client)
     assert huge.code == 10
-    assert "at most 4096 bytes" in huge.err
+    # Refused before the upload, from the published limits.
+    assert "(it takes at most 4 KiB once encrypted); nothing was shared" in huge.err
+    assert "ots: hint: an account on this server may take more" in huge.err
+    assert "OTS_MAX_BYTES" in huge.err
     # The pre-check answered without uploading the big one.
     assert not any(
         r.url.endswith("/secrets") and len(r.content) > 50_000
@@ -514,7 +523,7 @@ def test_stdin_larger_than_the_server_allows_stops_early_and_uploads_nothing(
         http_client=small_backend.client,
     )
     assert code == 10, err.getvalue()
-    assert b"at most 4096 bytes" in err.getvalue()
+    assert b"at most 4 KiB once encrypted" in err.getvalue()
     # It read a little past what it holds in memory, asked the limits, and stopped.
     assert stdin.taken < 256 * 1024
     assert [r.method for r in small_backend.recorder.requests] == ["GET"]
