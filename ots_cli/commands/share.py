@@ -46,7 +46,15 @@ if TYPE_CHECKING:
     from ots_cli.crypto import Sealed, SealedStream
     from ots_cli.receipts import Receipt
 
-__all__ = ["Payload", "ShareOptions", "Shared", "check_options", "share", "share_secret"]
+__all__ = [
+    "Payload",
+    "ShareOptions",
+    "Shared",
+    "check_options",
+    "share",
+    "share_secret",
+    "wait_if_asked",
+]
 
 #: Above this many bytes of ciphertext, ask the server's limit first rather than upload in vain.
 _PRECHECK_BYTES = 64 * 1024
@@ -61,6 +69,9 @@ class Shared(NamedTuple):
 
 
 class ShareOptions(NamedTuple):
+    """The options of every command that shares (``share``, ``generate --share``); the
+    defaults are "not given", so ``options != ShareOptions()`` means some were."""
+
     ttl: str | None = None
     views: int | None = None
     passphrase: bool = False
@@ -69,6 +80,8 @@ class ShareOptions(NamedTuple):
     copy: bool = False
     qr: bool = False
     label: str | None = None
+    wait: bool = False
+    timeout: str | None = None
 
 
 TtlOption = Annotated[
@@ -109,6 +122,22 @@ LabelOption = Annotated[
     str | None,
     typer.Option("--label", metavar="TEXT", help="A note kept in the local receipt only."),
 ]
+WaitOption = Annotated[
+    bool,
+    typer.Option(
+        "--wait",
+        help="After printing the link, wait until the secret is read (exit 0), burned (6) "
+        "or expires unread (7).",
+    ),
+]
+TimeoutOption = Annotated[
+    str | None,
+    typer.Option(
+        "--timeout",
+        metavar="DURATION",
+        help="With --wait, give up after DURATION (exit 9; the secret stays shared).",
+    ),
+]
 
 
 def share(
@@ -137,32 +166,15 @@ def share(
     copy: CopyOption = False,
     qr: QrOption = False,
     label: LabelOption = None,
-    wait: Annotated[
-        bool,
-        typer.Option(
-            "--wait",
-            help="After printing the link, wait until the secret is read (exit 0), burned (6) "
-            "or expires unread (7).",
-        ),
-    ] = False,
-    timeout: Annotated[
-        str | None,
-        typer.Option(
-            "--timeout",
-            metavar="DURATION",
-            help="With --wait, give up after DURATION (exit 9; the secret stays shared).",
-        ),
-    ] = None,
+    wait: WaitOption = False,
+    timeout: TimeoutOption = None,
 ) -> None:
     """Encrypt a secret locally and print a one-time link to it."""
     rt: Runtime = ctx.obj
-    options = ShareOptions(ttl, views, passphrase, passphrase_file, attempts, copy, qr, label)
+    options = ShareOptions(
+        ttl, views, passphrase, passphrase_file, attempts, copy, qr, label, wait, timeout
+    )
     check_options(options)
-    limit = None
-    if timeout is not None:
-        if not wait:
-            raise UsageError("--timeout only applies with --wait")
-        limit = parse_duration(timeout, what="--timeout")
     check = _LimitCheck(rt)
     with _read_secret(rt, file, check, confirm=confirm) as (payload, prompted):
         if payload.length == 0 and not allow_empty:
@@ -173,13 +185,11 @@ def share(
         if payload.data is not None:
             _check_not_a_link(rt, payload.data, prompted=prompted)
         shared = share_secret(rt, payload, options, limits=check.limits)
-    if wait:
-        from ots_cli.wait import wait_for_read
-
-        wait_for_read(rt, shared, limit)
+    wait_if_asked(rt, shared, options)
 
 
 def check_options(options: ShareOptions) -> None:
+    """Refuse bad combinations before anything is read, asked or sent."""
     if options.passphrase and options.passphrase_file is not None:
         raise UsageError("give --passphrase or --passphrase-file, not both")
     if options.attempts is not None:
@@ -187,6 +197,24 @@ def check_options(options: ShareOptions) -> None:
             raise UsageError("--attempts only applies with a passphrase")
         if options.attempts < 1:
             raise UsageError("--attempts must be at least 1")
+    _wait_limit(options)
+
+
+def _wait_limit(options: ShareOptions) -> int | None:
+    """``--timeout`` in seconds (None: wait until the end); a usage error without ``--wait``."""
+    if options.timeout is None:
+        return None
+    if not options.wait:
+        raise UsageError("--timeout only applies with --wait")
+    return parse_duration(options.timeout, what="--timeout")
+
+
+def wait_if_asked(rt: Runtime, shared: Shared, options: ShareOptions) -> None:
+    """With ``--wait``, wait for the secret just shared to be read (see :mod:`ots_cli.wait`)."""
+    if options.wait:
+        from ots_cli.wait import wait_for_read
+
+        wait_for_read(rt, shared, _wait_limit(options))
 
 
 @contextmanager
