@@ -6,8 +6,8 @@ Invariants:
   (the stream suite), in constant memory; its size is taken first and a file that changes size
   meanwhile fails the upload. A smaller one is read like a stream, so a file and a text of the
   same size are held, sealed and sent alike (the suite depends on the size alone).
-- A regular file is also streamed when it is stdin (``ots share < FILE``), from stdin's
-  position, as text.
+- A regular file larger than :data:`MEMORY_BYTES` is also streamed when it is stdin
+  (``ots share < FILE``), from stdin's position, as text.
 - A stream (stdin, a pipe, a FIFO given as FILE) is held in memory up to :data:`MEMORY_BYTES`
   and sealed whole. Beyond that it goes through an encrypted
   :class:`~ots_cli.spool.Spool` (no plaintext on disk) until its end, so its length is known
