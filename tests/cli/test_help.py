@@ -1,13 +1,18 @@
 """Help reads as documentation: parameters are named LINK, FILE, DURATION…, never by Typer's
-internals (``<str>``, ``<int>``, ``{LINK}``), for every command there is."""
+internals (``<str>``, ``<int>``, ``{LINK}``), for every command there is; and the man page
+generated from the help (docs/ots.1) is current, installed with the package and renders cleanly."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import tomllib
 
 import pytest
 
 from ots_cli.app import build_command
+from ots_cli.manpage import PAGE, ROOT, render
 
 from .support import Runner
 
@@ -62,3 +67,31 @@ def test_usage_lines_name_the_arguments(ots: Runner, command: str, usage: str) -
 
 def test_a_choice_option_lists_its_values_plainly(ots: Runner) -> None:
     assert re.search(r"--mask\s+auto\|github\|none\s", ots("get", "--help").text)
+
+
+def test_the_man_page_is_current() -> None:
+    assert PAGE.read_text(encoding="utf-8") == render(), (
+        f"{PAGE} is stale: run `python -m ots_cli.manpage`"
+    )
+
+
+def test_the_man_page_is_installed_where_man_looks() -> None:
+    with (ROOT / "pyproject.toml").open("rb") as file:
+        setuptools = tomllib.load(file)["tool"]["setuptools"]
+    assert setuptools["data-files"]["share/man/man1"] == ["docs/ots.1"]
+
+
+@pytest.mark.parametrize("argv", [["-l", "docs/ots.1"], ["./docs/ots.1"]])
+def test_man_renders_the_page_without_warnings(argv: list[str]) -> None:
+    env = {**os.environ, "MANWIDTH": "100", "MANPAGER": "cat", "LC_ALL": "C.UTF-8"}
+    done = subprocess.run(
+        ["man", "--warnings=w", *argv], cwd=ROOT, env=env, capture_output=True, timeout=60
+    )
+    assert done.returncode == 0
+    assert done.stderr.decode() == ""
+    text = done.stdout.decode()
+    for section in ("NAME", "SYNOPSIS", "GLOBAL OPTIONS", "COMMANDS", "EXIT STATUS"):
+        assert f"\n{section}\n" in text
+    for command in COMMAND_PATHS[1:]:
+        assert f"   ots {command} [OPTIONS]" in text
+    assert "--mask auto|github|none" in text
