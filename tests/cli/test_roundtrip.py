@@ -219,7 +219,7 @@ def test_views_out_of_range_exits_10(ots: Runner) -> None:
 def test_invalid_ttl_syntax_exits_2(ots: Runner) -> None:
     result = ots("share", "--ttl", "soon", stdin=b"x")
     assert result.code == 2
-    assert "--ttl: invalid duration" in result.err
+    assert "invalid duration 'soon' for --ttl" in result.err
 
 
 @pytest.fixture

@@ -215,7 +215,7 @@ def test_a_receipt_the_server_forgot_ends_the_wait(backend: Backend, tmp_path: P
 @pytest.mark.parametrize(
     ("argv", "message"),
     [(["--timeout", "1h"], "--timeout only applies with --wait"), (["--wait", "--timeout", "x"],
-     "--timeout: invalid duration")],
+     "invalid duration 'x' for --timeout")],
 )  # fmt: skip
 def test_timeout_usage_errors(ots: Runner, argv: list[str], message: str) -> None:
     result = ots("share", *argv, stdin=b"x")
