@@ -26,7 +26,7 @@ import nacl.pwhash.argon2id
 import pytest
 
 from . import spec_secretstream as cipher
-from .test_vectors import BY_NAME, GOLDEN, MALFORMED, _rebuild_blob, body_of, mutate
+from .test_vectors import BY_NAME, GOLDEN, MALFORMED, body_of, mutate, stored_blob
 
 Argon2 = Callable[[bytes, bytes, int, int], bytes]
 
@@ -216,10 +216,12 @@ def parse_plaintext(plaintext: bytes, padded_length: int) -> dict[str, Any]:
 
 
 class Server:
-    """A simulated server: answers the peek with ``peek_header`` and the reveal with ``blob``."""
+    """A simulated server: answers the peek with ``peek_header``, ``size`` (the whole blob's
+    length) and ``passphrase``, and the reveal with ``blob``."""
 
-    def __init__(self, peek_header: bytes, blob: bytes) -> None:
-        self.peek_header, self.blob = peek_header, blob
+    def __init__(self, peek_header: bytes, blob: bytes, passphrase: bool) -> None:
+        self.peek_header, self.blob, self.passphrase = peek_header, blob, passphrase
+        self.size = len(blob)
         self.reveals: list[dict[str, bytes]] = []
 
     def reveal(self, proofs: dict[str, bytes]) -> bytes:
@@ -227,14 +229,34 @@ class Server:
         return self.blob
 
 
+def blob_length(header: Header) -> int:
+    if header.suite == 1:
+        return len(header.raw) + header.padded_length + 16
+    return len(header.raw) + header.padded_length + 17 * max(1, -(-header.padded_length // 65536))
+
+
 def open_link(
-    link: str, server: Server, passphrase: str | None, argon2: Argon2 = argon2id
+    link: str,
+    server: Server,
+    passphrase: str | None,
+    argon2: Argon2 = argon2id,
+    *,
+    strict: bool = True,
 ) -> dict[str, Any]:
-    """FORMAT.md, Opening a blob, steps 1 to 8 in order, through the API."""
+    """FORMAT.md, Opening a blob, steps 1 to 8 in order, through the API.
+
+    ``strict``: also make step 2's SHOULD checks of the peek answer, as the reference client.
+    """
     link_id, key = parse_link(link)  # 1
     peeked = parse_header(server.peek_header)  # 2
+    if strict and len(peeked.raw) != len(server.peek_header):
+        raise FormatError("the peek's header has bytes after the header")
     if not hmac.compare_digest(peeked.id, link_id):
         raise NotThisLink("the peek's header belongs to another id: no reveal")
+    if strict and (peeked.kdf is not None) != server.passphrase:
+        raise FormatError("the peek's passphrase flag contradicts the header")
+    if strict and server.size != blob_length(peeked):
+        raise FormatError("the peek's size contradicts the header")
     keys = derive(peeked, key, passphrase, argon2)  # 3
     proofs = {k: v for k, v in keys.items() if k != "payload_key"}
     blob = server.reveal(proofs)  # 4: a view is spent from here on
@@ -263,9 +285,9 @@ def _open(blob: bytes, link_id: bytes, keys: dict[str, bytes]) -> dict[str, Any]
 
 @pytest.mark.parametrize("vector", GOLDEN, ids=[v["name"] for v in GOLDEN])
 def test_independent_reader_opens_every_golden_vector(vector: dict[str, Any]) -> None:
-    blob = _rebuild_blob(vector)
+    blob = stored_blob(vector)
     assert hashlib.sha256(blob).hexdigest() == vector["expected"]["blob_sha256"]
-    server = Server(blob[: vector["expected"]["header_length"]], blob)
+    server = Server(blob[: vector["expected"]["header_length"]], blob, bool(vector["passphrase"]))
     result = open_link(vector["link"], server, vector["passphrase"])
     assert len(server.reveals) == 1
     assert result["body"] == body_of(vector)
@@ -300,7 +322,7 @@ def test_independent_reader_rejects_every_blob_mutation(case: dict[str, Any]) ->
     and every error found in the peek's header spends no view.
     """
     vector = BY_NAME[case["vector"]]
-    blob = mutate(_rebuild_blob(vector), case["mutation"])
+    blob = mutate(stored_blob(vector), case["mutation"])
     link = vector["link"]
     if "key" in case:
         link = (
@@ -320,16 +342,39 @@ def test_independent_reader_rejects_every_blob_mutation(case: dict[str, Any]) ->
         open_blob(blob, link, passphrase)
     assert type(from_blob.value).__name__ == expected
 
-    server = Server(blob[: vector["expected"]["header_length"]], blob)
-    with pytest.raises(SpecError) as through_api:
-        open_link(link, server, passphrase, argon2)
-    error = type(through_api.value)
-    if bytes.fromhex(vector["id"]) != blob[7:23] and len(blob) >= 23:
-        assert error is NotThisLink
+    peek_header = blob[: vector["expected"]["header_length"]]
+    errors = {}
+    for strict in (False, True):
+        ran.clear()
+        server = Server(peek_header, blob, vector["passphrase"] is not None)
+        with pytest.raises(SpecError) as through_api:
+            open_link(link, server, passphrase, argon2, strict=strict)
+        error = errors[strict] = type(through_api.value)
+        assert not (ran and error is KdfParamsRefused)
+        assert bool(server.reveals) != _refused_at_the_peek(error)
+    if len(blob) >= 23 and bytes.fromhex(vector["id"]) != blob[7:23]:
+        assert errors[False] is NotThisLink
     else:
-        assert error.__name__ == expected
-    assert not (ran and error is KdfParamsRefused)
-    assert bool(server.reveals) != _refused_at_the_peek(error)
+        assert errors[False].__name__ == expected
+    # FORMAT.md, Test vectors: the SHOULD checks of the peek answer stop these at step 2.
+    if case["name"] in _STOPPED_BY_THE_PEEK_ANSWER:
+        assert errors[True] is FormatError
+    else:
+        assert errors[True] is errors[False]
+
+
+_STOPPED_BY_THE_PEEK_ANSWER = {
+    "passphrase flag cleared",
+    "one byte appended",
+    "truncated by one",
+    "stream extended",
+    "stream truncated inside the last chunk",
+    "chunk dropped",
+    "last chunk dropped",
+    "chunk repeated",
+    "padded length another bucket",
+    "suite 1 relabelled as 2",
+}
 
 
 @pytest.mark.parametrize(
@@ -364,11 +409,11 @@ def test_independent_reader_parses_headers_like_the_vectors(case: dict[str, Any]
 def test_a_peek_header_of_another_secret_is_refused_before_the_reveal() -> None:
     """Step 2 (issue 14, item 29): the view is not spent, no proof for another id is sent."""
     mine, theirs = BY_NAME["sealed-text"], BY_NAME["sealed-file"]
-    blob = _rebuild_blob(mine)
-    foreign_header = _rebuild_blob(theirs)[: theirs["expected"]["header_length"]]
-    server = Server(foreign_header, blob)
+    blob = stored_blob(mine)
+    foreign_header = stored_blob(theirs)[: theirs["expected"]["header_length"]]
+    server = Server(foreign_header, blob, False)
     with pytest.raises(NotThisLink):
         open_link(mine["link"], server, None)
     assert server.reveals == []
     # The same blob with its own header at the peek opens.
-    assert open_link(mine["link"], Server(blob[:55], blob), None)["body"] == body_of(mine)
+    assert open_link(mine["link"], Server(blob[:55], blob, False), None)["body"] == body_of(mine)
