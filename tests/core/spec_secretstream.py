@@ -1,6 +1,6 @@
 """ChaCha20, HChaCha20, Poly1305, XChaCha20-Poly1305 and secretstream in pure Python.
 
-Written from docs/FORMAT.md ("Suite 1" and "Suite 2: the construction") and the RFCs it cites,
+Written from docs/FORMAT.md ("Suite 1" and "The secretstream construction") and the RFCs it cites,
 never from libsodium: the second reader (tests/core/test_spec_reader.py) uses it to open every
 golden vector without libsodium, which proves the document is enough to implement both suites.
 
