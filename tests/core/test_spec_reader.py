@@ -20,7 +20,7 @@ import math
 import struct
 import unicodedata
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import nacl.pwhash.argon2id
 import pytest
@@ -128,6 +128,11 @@ def parse_header(data: bytes) -> Header:
     return Header(data[: offset + 24], suite, data[7:23], padded_length, kdf, data[offset:][:24])
 
 
+def link_proof(link_id: bytes, key: bytes) -> bytes:
+    """What a peek carries: it needs only the link (FORMAT.md, Key schedule)."""
+    return hkdf(key, b"ots/v1/salt" + link_id, b"ots/v1 link-proof")
+
+
 def derive(header: Header, key: bytes, passphrase: str | None, argon2: Argon2) -> dict[str, bytes]:
     """FORMAT.md, Key schedule, with the Argon2id bounds checked before Argon2id runs."""
     salt = b"ots/v1/salt" + header.id
@@ -215,6 +220,16 @@ def parse_plaintext(plaintext: bytes, padded_length: int) -> dict[str, Any]:
     }
 
 
+class Api(Protocol):
+    """What the reader needs from a server (docs/API.md): the peek's answer and a reveal."""
+
+    peek_header: bytes
+    size: int
+    passphrase: bool
+
+    def reveal(self, proofs: dict[str, bytes]) -> bytes: ...
+
+
 class Server:
     """A simulated server: answers the peek with ``peek_header``, ``size`` (the whole blob's
     length) and ``passphrase``, and the reveal with ``blob``."""
@@ -237,7 +252,7 @@ def blob_length(header: Header) -> int:
 
 def open_link(
     link: str,
-    server: Server,
+    server: Api,
     passphrase: str | None,
     argon2: Argon2 = argon2id,
     *,
