@@ -128,8 +128,17 @@ def build_schemas() -> dict[str, Any]:
             ],
             "properties": {
                 "id": {"type": "string", "pattern": ID_PATTERN},
-                "header": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"},
-                "size": {"type": "integer", "minimum": 1},
+                "header": {
+                    "type": "string",
+                    "pattern": "^[A-Za-z0-9_-]+$",
+                    "description": "Unpadded base64url of the blob's first header_length bytes",
+                },
+                "size": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "description": "Length in bytes of the whole blob (header and ciphertext): "
+                    "what a reveal sends",
+                },
                 "created_at": _TIME,
                 "expires_at": _TIME,
                 "views_left": {"type": "integer", "minimum": 1},

@@ -13,7 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
+from ots_cli import b64
 from ots_cli.app import COMMANDS
+from ots_cli.crypto import link_proof
+from ots_cli.links import parse_link
 
 from .support import SERVER, Backend, Runner, cli_env, other_key, run_cli
 
@@ -192,6 +195,42 @@ def test_a_size_that_contradicts_the_header_exits_8_before_consuming(
     assert result.code == 8
     assert "contradicts its header" in result.err
     assert ots("get", link).out == b"sized"  # nothing was consumed
+
+
+class _ForeignHeader(httpx.BaseTransport):
+    """Passes requests to the real app, but answers every peek with another secret's header."""
+
+    def __init__(self, inner: httpx.Client, header: str, size: int) -> None:
+        self.inner, self.header, self.size = inner, header, size
+        self.paths: list[str] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.paths.append(request.url.path)
+        response = self.inner.send(request)
+        body = response.read()
+        if request.url.path.endswith("/peek") and response.status_code == 200:
+            data = json.loads(body)
+            data["header"], data["size"] = self.header, self.size
+            body = json.dumps(data).encode()
+        return httpx.Response(response.status_code, headers=response.headers, content=body)
+
+
+def test_a_peek_header_of_another_secret_exits_5_before_any_reveal(
+    ots: Runner, backend: Backend
+) -> None:
+    """FORMAT.md, Opening a blob, step 2: the peek header's id is the link's, or no reveal."""
+    link = ots("share", stdin=b"mine").text.strip()
+    theirs = parse_link(ots("share", stdin=b"theirs").text.strip(), allow_insecure_http=True)
+    other = backend.client.post(
+        f"{SERVER}/api/v1/secrets/{theirs.id_text}/peek",
+        json={"proof": b64.encode(link_proof(theirs.id, theirs.key))},
+    ).json()
+    foreign = _ForeignHeader(backend.client, other["header"], other["size"])
+    result = ots("get", "--yes", link, http=httpx.Client(transport=foreign))
+    assert result.code == 5
+    assert "another secret" in result.err
+    assert [path.rsplit("/", 1)[1] for path in foreign.paths] == ["peek"]  # no reveal sent
+    assert ots("get", link).out == b"mine"  # nothing was consumed
 
 
 def test_expired_exits_7(ots: Runner, backend: Backend) -> None:

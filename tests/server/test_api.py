@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import dataclasses
 import os
 import re
 from pathlib import Path
@@ -396,3 +398,32 @@ def test_malformed_ids_never_touch_the_store(
             response = client.post(f"/api/v1/secrets/{bad}/{action}", json=body)
             assert_error(response, 404, "not_found")
     assert counting.calls == []
+
+
+def _api_md_peek_fields() -> set[str]:
+    """The fields docs/API.md's peek table names (first column, backticked)."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "API.md").read_text()
+    section = text[text.index("## Peek:") : text.index("## Reveal:")]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    return {name for row in rows for name in re.findall(r"`(\w+)`", row.split("|")[1])}
+
+
+def test_peek_fields_are_documented_as_the_app_answers(client: TestClient) -> None:
+    """docs/API.md and the OpenAPI description say what peek returns, field for field."""
+    secret = dataclasses.replace(SimSecret.make(300, passphrase=True), header_length=20)
+    create(client, secret)
+    answer = post(client, secret, "peek", secret.proof_body()).json()
+    schema = client.get("/api/v1/openapi.json").json()["components"]["schemas"]["Peek"]
+    assert set(answer) == set(schema["properties"]) == _api_md_peek_fields()
+    # header: the blob's first header_length bytes, and header_length itself is not returned.
+    header = base64.urlsafe_b64decode(answer["header"] + "=" * (-len(answer["header"]) % 4))
+    assert header == secret.blob[: secret.header_length]
+    assert "header_length" not in answer
+    api_md = (Path(__file__).resolve().parents[2] / "docs" / "API.md").read_text()
+    assert "returned by peek" not in api_md
+    # size: the whole blob, exactly what a reveal sends.
+    revealed = post(client, secret, "reveal", secret.reveal_body())
+    assert answer["size"] == len(secret.blob) == len(revealed.content)
+    assert answer["size"] == int(revealed.headers["content-length"])
+    assert "whole blob" in schema["properties"]["size"]["description"]
+    assert "first header_length bytes" in schema["properties"]["header"]["description"]
