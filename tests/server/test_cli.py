@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
+import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
@@ -83,3 +85,45 @@ def test_operator_docs_list_every_variable_with_its_default() -> None:
         row = next((line for line in text.splitlines() if f"`{variable.name}`" in line), None)
         assert row is not None, f"{variable.name} is missing from docs/server.md"
         assert variable.default.replace("|", "\\|") in row, variable.name
+
+
+def _blocked_entry(blocked: tuple[str, ...], argv: list[str]) -> subprocess.CompletedProcess[str]:
+    """The installed ``ots-server`` console script's entry point, run with ``blocked`` made
+    unimportable (``sys.modules[name] = None``), as on an install without the server extra."""
+    [script] = entry_points(group="console_scripts", name="ots-server")
+    module, _, attribute = script.value.partition(":")
+    code = (
+        "import sys\n"
+        f"for name in {blocked!r}:\n    sys.modules[name] = None\n"
+        f"sys.argv = ['ots-server', *{argv!r}]\n"
+        f"from {module} import {attribute}\n{attribute}()\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=False
+    )
+
+
+@pytest.mark.parametrize(
+    ("blocked", "argv"),
+    [
+        (("starlette", "uvicorn"), ["--help"]),
+        (("starlette",), ["serve"]),
+        (("uvicorn",), ["purge"]),
+        (("redis",), ["accounts", "list"]),
+    ],
+)
+def test_without_the_server_extra_the_script_says_what_to_install(
+    blocked: tuple[str, ...], argv: list[str]
+) -> None:
+    result = _blocked_entry(blocked, argv)
+    assert (result.returncode, result.stdout) == (3, "")
+    assert result.stderr == (
+        f"ots-server: error: the server needs the optional dependencies of ots-cli[server] "
+        f"(missing: {', '.join(blocked)}); install them with: pip install 'ots-cli[server]'\n"
+    )
+
+
+def test_with_the_server_extra_the_entry_point_runs() -> None:
+    result = _blocked_entry((), ["--help"])
+    assert (result.returncode, result.stderr) == (0, "")
+    assert "OTS_STORE_URL" in result.stdout
