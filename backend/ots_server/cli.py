@@ -27,7 +27,7 @@ from collections.abc import Sequence
 
 from ots_server import admin
 from ots_server.logs import configure_logging
-from ots_server.settings import Settings, SettingsError, describe_variables
+from ots_server.settings import Settings, SettingsError, describe_variables, unknown_variables
 from ots_server.store import open_store
 from ots_server.store.base import StoreError
 from ots_server.store.redis_preflight import RedisRefused
@@ -153,8 +153,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not 0 <= args.port <= 65535:
                 parser.error("--port must be between 0 and 65535")
             configure_logging(settings.log_level)
+            for warning in unknown_variables(os.environ):
+                logging.getLogger("ots_server.settings").warning(warning)
             asyncio.run(_check_store(settings))
             return _serve(settings, args.host, args.port, args.workers)
+        for warning in unknown_variables(os.environ):
+            print(f"ots-server: warning: {warning}", file=sys.stderr)
         if args.command == "accounts":
             return asyncio.run(admin.run(settings, args))
         print(json.dumps(asyncio.run(_purge(settings))))

@@ -127,3 +127,21 @@ def test_with_the_server_extra_the_entry_point_runs() -> None:
     result = _blocked_entry((), ["--help"])
     assert (result.returncode, result.stderr) == (0, "")
     assert "OTS_STORE_URL" in result.stdout
+
+
+@pytest.mark.parametrize("argv", [["purge"], ["accounts", "list"]])
+def test_a_misspelled_variable_is_warned_about_without_its_value(
+    argv: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("OTS_STORE_URL", f"sqlite://{tmp_path / 'typo.sqlite3'}")
+    monkeypatch.setenv("OTS_TTL_MAXX", "s3cret-looking-value")
+    monkeypatch.setenv("OTS_SERVER", "https://ots.example.org")  # the CLI's: no warning
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert err == (
+        "ots-server: warning: OTS_TTL_MAXX is not a setting of ots-server and is ignored; "
+        "did you mean OTS_TTL_MAX?\n"
+    )
