@@ -60,14 +60,26 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--workers", type=int, default=1, help="worker processes, each with its own store [1]"
     )
-    commands.add_parser(
+    purge = commands.add_parser(
         "purge",
         help="delete expired secrets and old receipts once, then exit",
         epilog=epilog,
         formatter_class=_Formatter,
     )
+    for command in (serve, purge):
+        command.set_defaults(usage_parser=command)
     admin.add_parser(commands, _Formatter)
     return parser
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse ``argv``; an unknown argument is reported with the usage of the (sub)command it
+    was given to (argparse alone would show the top-level usage)."""
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        command: argparse.ArgumentParser = getattr(args, "usage_parser", parser)
+        command.error(f"unrecognized arguments: {' '.join(unknown)}")
+    return args
 
 
 def _fail(message: str) -> int:
@@ -144,14 +156,14 @@ async def _purge(settings: Settings) -> dict[str, int]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
     try:
         settings = Settings.from_env(os.environ)
         if args.command == "serve":
             if not 1 <= args.workers <= 64:
-                parser.error("--workers must be between 1 and 64")
+                args.usage_parser.error("--workers must be between 1 and 64")
             if not 0 <= args.port <= 65535:
-                parser.error("--port must be between 0 and 65535")
+                args.usage_parser.error("--port must be between 0 and 65535")
             configure_logging(settings.log_level)
             for warning in unknown_variables(os.environ):
                 logging.getLogger("ots_server.settings").warning(warning)
