@@ -56,7 +56,9 @@ def test_unopenable_store_exits_3(
     blocker.write_text("not a directory")
     monkeypatch.setenv("OTS_STORE_URL", f"sqlite://{blocker}/ots.sqlite3")
     assert main(["purge"]) == 3
-    assert "cannot open the store" in capsys.readouterr().err
+    assert capsys.readouterr().err == (
+        f"ots-server: error: OTS_STORE_URL: {blocker} is not a directory\n"
+    )
 
 
 def test_bad_workers_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
