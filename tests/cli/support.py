@@ -18,7 +18,7 @@ import json
 import os
 import time
 import warnings
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -298,8 +298,9 @@ class ServerProcess:
 
 
 class Terminal:
-    """``python -m ots_cli ARGS`` with stdin and stderr on one pseudo-terminal (the person's
-    screen and keyboard) and stdout on another pseudo-terminal or a pipe."""
+    """``python -m ots_cli ARGS`` (or ``command ARGS``) with stdin and stderr on one
+    pseudo-terminal (the person's screen and keyboard) and stdout on another pseudo-terminal or
+    a pipe."""
 
     def __init__(
         self,
@@ -308,6 +309,7 @@ class Terminal:
         *,
         stdout_tty: bool = False,
         cwd: Path | None = None,
+        command: Sequence[str] | None = None,
     ) -> None:
         import pty
         import subprocess
@@ -319,7 +321,7 @@ class Terminal:
         else:
             self.out_fd, out_slave = os.pipe()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "ots_cli", *argv],
+            [*(command or (sys.executable, "-m", "ots_cli")), *argv],
             stdin=screen_slave,
             stdout=out_slave,
             stderr=screen_slave,
