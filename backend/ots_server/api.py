@@ -51,6 +51,7 @@ from ots_server.store.base import (
 _PROOF = frozenset({"proof"})
 _REVEAL = frozenset({"proof", "passphrase_proof"})
 _RECEIPT = frozenset({"receipt"})
+_RECEIPTS = frozenset({"receipts"})
 _OCTETS = "application/octet-stream"
 #: Slice size of a streamed reveal; a blob of at most this size is answered in one piece.
 STREAM_CHUNK = 64 * 1024
@@ -286,6 +287,21 @@ class SecretsApi:
         except NotFound:
             raise SecretNotFound from None
         return JSONResponse(receipt_body(status))
+
+    async def receipt_statuses(self, request: Request) -> Response:
+        """Many receipts in one request, answered in order; an unknown, forged or purged
+        receipt is ``null``, exactly what a single status tells by its 404 and no more."""
+        body = await read_json(
+            request,
+            _RECEIPTS,
+            _RECEIPTS,
+            timeout=self.settings.upload_timeout,
+            limit=codec.MAX_BATCH_JSON_BYTES,
+        )
+        statuses = await self.store.receipt_statuses(codec.receipt_hashes(body), self._now())
+        return JSONResponse(
+            {"receipts": [None if s is None else receipt_body(s) for s in statuses]}
+        )
 
     async def receipt_burn(self, request: Request) -> Response:
         receipt_hash = codec.receipt_hash(await self._json(request, _RECEIPT))
