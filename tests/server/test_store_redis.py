@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -144,19 +145,19 @@ async def test_a_batch_of_receipts_takes_a_fixed_number_of_round_trips(
         await store.create(SimSecret.make().new_secret(NOW, receipt_hash=receipt))
     old = receipts[0]
     bucket = f"{prefix}:x:{int.from_bytes(old[:2], 'big') >> (16 - INDEX_BITS):03x}"
-    with machine_client() as client:
-        secret_id = client.hget(bucket, old[:16])[:16]
-        client.hdel(bucket, old[:16])
-        client.set(f"{prefix}:x:{old.hex()}", secret_id, ex=3600)  # the old layout
-    client = store.connection.client
+    with machine_client() as machine:
+        secret_id = machine.hget(bucket, old[:16])[:16]
+        machine.hdel(bucket, old[:16])
+        machine.set(f"{prefix}:x:{old.hex()}", secret_id, ex=3600)  # the old layout
+    client: Any = store.connection.client
     calls = {"commands": 0, "pipelines": 0}
     original_command, original_pipeline = client.execute_command, client.pipeline
 
-    async def command(*args: object, **kwargs: object) -> object:
+    async def command(*args: Any, **kwargs: Any) -> Any:
         calls["commands"] += 1
         return await original_command(*args, **kwargs)
 
-    def pipeline(*args: object, **kwargs: object) -> object:
+    def pipeline(*args: Any, **kwargs: Any) -> Any:
         calls["pipelines"] += 1
         return original_pipeline(*args, **kwargs)
 
