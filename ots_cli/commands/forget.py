@@ -47,8 +47,8 @@ def forget(
         return
     label = f" ({visible(receipt.label, keep_newlines=False)[0]})" if receipt.label else ""
     rt.output.note(
-        f"forgot the receipt of {receipt.id[:SHORT_ID]}{label}; the secret itself is "
-        "unchanged (`ots burn` destroys one)"
+        f"forgot the receipt of {receipt.id[:SHORT_ID]}{label}; nothing changed on the "
+        "server (`ots burn` destroys a secret)"
     )
 
 
