@@ -10,6 +10,9 @@ limits and links the secret to the account; with ``OTS_REQUIRE_ACCOUNT=true`` a 
 one is answered ``401 account_required`` before its body is read. Nothing else ever needs an
 account. ``GET /api/v1/limits`` answers the caller's limits.
 
+The batch receipt status reads up to 100 receipts with one store call and answers ``null`` for
+each one the single status would answer 404: unknown, forged and purged alike.
+
 Creates are the only requests that may hold much memory (up to ``max_bytes`` until a store
 that buffers has the blob; with SQLite, blobs past 64 KiB are streamed to a file as they
 arrive), so a process receives at most ``max_concurrent_uploads`` of them at once; one more
