@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Annotated, NamedTuple
 
 import typer
 
-from ots_cli.commands.refresh import Freshness, apply, refresh
+from ots_cli.commands.refresh import Freshness, Outcome, apply, refresh
 from ots_cli.errors import (
     NotFound,
     OtsError,
@@ -272,11 +272,13 @@ def _refreshed(rt: Runtime, receipts: list[Receipt]) -> list[tuple[Receipt, Fres
         rt.output.warn(f"{failure.error.message}; showing the last known states")
         for hint in failure.error.hints:
             rt.output.note(hint)
-    reasons = {Freshness.FRESH: "", Freshness.FORGOTTEN: FORGOTTEN}
-    return [
-        (o.receipt, o.freshness, reasons.get(o.freshness) or why.get(o.receipt.server, CACHED))
-        for o in outcomes
-    ]
+
+    def reason(outcome: Outcome) -> str:
+        if outcome.freshness is Freshness.FORGOTTEN:
+            return FORGOTTEN
+        return why.get(outcome.receipt.server, "")  # "" for a fresh state: not shown
+
+    return [(o.receipt, o.freshness, reason(o)) for o in outcomes]
 
 
 def _stale_reason(error: OtsError) -> str:
