@@ -271,7 +271,7 @@ def error_for(
             "the server is rate limiting this client",
             reason="rate_limited",
             retry_after=retry,
-            hints=(f"try again in {retry} seconds",) if retry else (),
+            hints=(f"try again in {retry} second{'' if retry == 1 else 's'}",) if retry else (),
         )
     if status in (401, 403):
         return AuthError(

@@ -139,6 +139,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("ots_cli.commands.track", "status"),
     "list": ("ots_cli.commands.track", "list_receipts"),
     "burn": ("ots_cli.commands.track", "burn"),
+    "forget": ("ots_cli.commands.forget", "forget"),
     "generate": ("ots_cli.commands.generate", "generate"),
     "login": ("ots_cli.commands.account", "login"),
     "logout": ("ots_cli.commands.account", "logout"),

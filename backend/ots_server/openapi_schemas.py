@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ots_server.codec import MAX_BATCH_RECEIPTS
+
 ID_PATTERN = "^[A-Za-z0-9_-]{21}[AQgw]$"
 B32_PATTERN = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$"
 RECEIPT_PATTERN = "^otsr_[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$"
@@ -107,6 +109,29 @@ def build_schemas() -> dict[str, Any]:
             "required": ["receipt"],
             "additionalProperties": False,
             "properties": {"receipt": {"type": "string", "pattern": RECEIPT_PATTERN}},
+        },
+        "ReceiptBatchRequest": {
+            "type": "object",
+            "required": ["receipts"],
+            "additionalProperties": False,
+            "properties": {
+                "receipts": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": MAX_BATCH_RECEIPTS,
+                    "items": {"type": "string", "pattern": RECEIPT_PATTERN},
+                }
+            },
+        },
+        "ReceiptBatch": {
+            "type": "object",
+            "required": ["receipts"],
+            "properties": {
+                "receipts": {
+                    "type": "array",
+                    "items": {"anyOf": [ref("Receipt"), {"type": "null"}]},
+                }
+            },
         },
         "Created": {
             "type": "object",

@@ -27,6 +27,7 @@ import httpx
 
 from ots_cli.__main__ import main
 from ots_cli.keystore import Keystore
+from ots_cli.receipts import Receipt
 from ots_server.app import create_app
 from ots_server.settings import Settings
 from ots_server.store.sqlite import SQLiteStore
@@ -175,6 +176,73 @@ def revoke_token(db: Path, email: str, name: str) -> None:
         await store.revoke_token(account.id, name)
 
     _with_store(db, work)
+
+
+def add_secrets(
+    db: Path,
+    server: str,
+    receipts: Path,
+    count: int,
+    *,
+    now: int | None = None,
+    ttl: int = 3600,
+    burned: int = 0,
+) -> list[Receipt]:
+    """``count`` secrets created straight in the server's store (as many ``ots share`` would,
+    without spending their rate limit), each with the local receipt ``ots share`` saves in
+    ``receipts``, newest last; the first ``burned`` of them burned by their receipt."""
+    import hashlib
+    import secrets
+
+    from ots_cli import b64
+    from ots_cli.receipts import ReceiptStore
+    from ots_server.codec import new_receipt
+    from ots_server.store.base import NewSecret
+
+    start = int(time.time()) if now is None else now
+    made = []
+    for index in range(count):
+        token, receipt_hash = new_receipt()
+        id = secrets.token_bytes(16)
+        made.append(
+            (
+                NewSecret(
+                    id=id,
+                    blob=secrets.token_bytes(64),
+                    header_length=8,
+                    link_verifier=hashlib.sha256(secrets.token_bytes(32)).digest(),
+                    passphrase_verifier=None,
+                    attempts=None,
+                    views=1,
+                    created_at=start + index,
+                    expires_at=start + index + ttl,
+                    keep_until=start + index + ttl + 7 * 86_400,
+                    receipt_hash=receipt_hash,
+                ),
+                Receipt(
+                    id=b64.encode(id),
+                    server=server,
+                    token=token,
+                    created_at=start + index,
+                    expires_at=start + index + ttl,
+                    views=1,
+                    passphrase=False,
+                    label=f"secret {index}",
+                ),
+            )
+        )
+
+    async def work(store: SQLiteStore) -> None:
+        for index, (secret, _) in enumerate(made):
+            await store.create(secret)
+            if index < burned:
+                await store.burn_by_receipt(secret.receipt_hash, start + index)
+
+    _with_store(db, work)
+    local = ReceiptStore(receipts)
+    for _, receipt in made:
+        local.add(receipt)
+    return [receipt for _, receipt in made]
 
 
 Runner = Callable[..., Result]

@@ -427,3 +427,76 @@ def test_peek_fields_are_documented_as_the_app_answers(client: TestClient) -> No
     assert answer["size"] == int(revealed.headers["content-length"])
     assert "whole blob" in schema["properties"]["size"]["description"]
     assert "first header_length bytes" in schema["properties"]["header"]["description"]
+
+
+# -- receipts in a batch ----------------------------------------------------------------------
+
+BATCH = "/api/v1/receipts/status/batch"
+
+
+def _forged_receipt() -> str:
+    return "otsr_" + b64(os.urandom(32))
+
+
+def test_batch_status_answers_each_receipt_as_the_single_status_does(
+    client: TestClient, clock: FakeClock
+) -> None:
+    read, burned, live = SimSecret.make(), SimSecret.make(), SimSecret.make()
+    receipts = [
+        create(client, s, views=2 if s is live else 1).json()["receipt"]
+        for s in (read, burned, live)
+    ]
+    post(client, read, "reveal", read.reveal_body())
+    client.post("/api/v1/receipts/burn", json={"receipt": receipts[1]})
+    asked = [*receipts, _forged_receipt(), receipts[0]]
+    answer = client.post(BATCH, json={"receipts": asked})
+    assert answer.status_code == 200
+    singles = []
+    for receipt in asked:
+        single = client.post("/api/v1/receipts/status", json={"receipt": receipt})
+        singles.append(single.json() if single.status_code == 200 else None)
+    assert answer.json() == {"receipts": singles}
+    assert [None if r is None else r["state"] for r in singles] == [
+        "read", "burned", "pending", None, "read"
+    ]  # fmt: skip
+
+
+def test_batch_status_tells_a_forged_receipt_from_a_purged_one_in_no_way(
+    client: TestClient, settings: Settings, clock: FakeClock
+) -> None:
+    secret = SimSecret.make()
+    purged = create(client, secret, ttl=60).json()["receipt"]
+    clock.advance(60 + settings.receipt_grace)
+    forged = client.post(BATCH, json={"receipts": [_forged_receipt()]})
+    gone = client.post(BATCH, json={"receipts": [purged]})
+    assert (forged.status_code, forged.content) == (gone.status_code, gone.content)
+    assert gone.json() == {"receipts": [None]}
+    assert dict(forged.headers) == dict(gone.headers)
+
+
+def test_batch_status_limits(client: TestClient) -> None:
+    receipt = create(client, SimSecret.make()).json()["receipt"]
+    full = client.post(BATCH, json={"receipts": [receipt] * 100})
+    assert full.status_code == 200
+    assert len(full.json()["receipts"]) == 100
+    over = assert_error(
+        client.post(BATCH, json={"receipts": [receipt] * 101}), 422, "too_many_receipts"
+    )
+    assert (over["min"], over["max"]) == (1, 100)
+    assert "at most 100 receipts" in over["detail"]
+    huge = client.post(
+        BATCH,
+        content=b'{"receipts": [' + b" " * 8200 + b"]}",
+        headers={"Content-Type": "application/json"},
+    )
+    assert assert_error(huge, 413, "too_large")["max_bytes"] == 8192
+    bodies: list[dict[str, Any]] = [
+        {"receipts": []},
+        {"receipts": "otsr_"},
+        {"receipts": [receipt, "otsr_x"]},
+        {"receipt": receipt},
+        {"receipts": [receipt], "more": 1},
+    ]
+    for body in bodies:
+        detail = assert_error(client.post(BATCH, json=body), 400, "bad_request")["detail"]
+        assert receipt not in detail
