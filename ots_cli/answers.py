@@ -52,6 +52,7 @@ __all__ = [
     "out_of_range",
     "parse_account",
     "parse_receipt_status",
+    "too_large",
 ]
 
 
@@ -260,12 +261,7 @@ def error_for(
             attempts_left=left,
         )
     if code == "too_large":
-        limit = _lenient_int(data, "max_bytes")
-        return PolicyRefused(
-            "the secret is too large for this server"
-            + (f" (at most {limit} bytes once encrypted)" if limit else ""),
-            reason="too_large",
-        )
+        return too_large(_lenient_int(data, "max_bytes"), account=token_source is not None)
     if code in ("invalid_ttl", "invalid_views", "invalid_attempts"):
         low, high = _lenient_int(data, "min"), _lenient_int(data, "max")
         return out_of_range(code, low, high, ttl)
@@ -275,7 +271,7 @@ def error_for(
             "the server is rate limiting this client",
             reason="rate_limited",
             retry_after=retry,
-            hints=(f"try again in {retry} seconds",) if retry else (),
+            hints=(f"try again in {retry} second{'' if retry == 1 else 's'}",) if retry else (),
         )
     if status in (401, 403):
         return AuthError(
@@ -316,6 +312,26 @@ def auth_error(code: str, host: str, server: str, source: str | None) -> AuthErr
         f"the server {host} rejected the token in {source} (unknown or revoked)",
         hints=(f"{source} holds a bad or revoked token: replace it, or leave it out",),
     )
+
+
+def too_large(max_bytes: int | None, *, account: bool) -> PolicyRefused:
+    """The refusal of a secret above the server's size limit: the limit in human units, and
+    where a larger one would come from (an account, or the operator's setting)."""
+    from ots_cli.render import describe_bytes
+
+    message = "the secret is too large for this server"
+    if max_bytes:
+        message += f" (it takes at most {describe_bytes(max_bytes)} once encrypted)"
+    if account:
+        hints: tuple[str, ...] = (
+            "the server's operator sets your account's limit with OTS_ACCOUNT_MAX_BYTES",
+        )
+    else:
+        hints = (
+            "an account on this server may take more (OTS_ACCOUNT_MAX_BYTES): see `ots login`",
+            "the server's operator sets this limit with OTS_MAX_BYTES",
+        )
+    return PolicyRefused(f"{message}; nothing was shared", reason="too_large", hints=hints)
 
 
 def out_of_range(

@@ -4,7 +4,8 @@ Global options (``--server``, ``--json``, ``--no-input``, ``-q``, ``--debug``, `
 ``--token-file``)
 are declared once on the root callback and also accepted after any command name
 (``ots share --json``): :func:`build_command` copies them onto every leaf command and records
-them on the :class:`~ots_cli.runtime.Runtime` before the command runs.
+them on the :class:`~ots_cli.runtime.Runtime` before the command runs. It also makes every
+command's help name its parameters as the docs do (:func:`ots_cli.helpnames.plain_names`).
 
 Invariants:
 
@@ -24,6 +25,7 @@ from typer import _click as click
 from typer._click.globals import get_current_context
 
 from ots_cli import __version__
+from ots_cli.helpnames import plain_names
 
 if TYPE_CHECKING:
     from ots_cli.runtime import Runtime
@@ -137,6 +139,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("ots_cli.commands.track", "status"),
     "list": ("ots_cli.commands.track", "list_receipts"),
     "burn": ("ots_cli.commands.track", "burn"),
+    "forget": ("ots_cli.commands.forget", "forget"),
     "generate": ("ots_cli.commands.generate", "generate"),
     "login": ("ots_cli.commands.account", "login"),
     "logout": ("ots_cli.commands.account", "logout"),
@@ -194,12 +197,14 @@ class LazyCommands(MutableMapping[str, click.Command]):
 def build_command() -> click.Command:
     """The click command tree of :data:`app`, with global options on every leaf command."""
     command = typer.main.get_command(app)
+    plain_names(command)
     globals_ = [p for p in command.params if p.name in GLOBAL_OPTIONS]
     command.commands = LazyCommands(globals_)  # type: ignore[attr-defined]
     return command
 
 
 def _attach(command: click.Command, globals_: list[click.Parameter]) -> None:
+    plain_names(command)
     children = getattr(command, "commands", None)
     if children is not None:
         for child in children.values():

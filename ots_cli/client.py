@@ -23,7 +23,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import struct
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -47,12 +47,13 @@ from ots_cli.answers import (
     parse_account,
     parse_receipt_status,
 )
-from ots_cli.errors import ConfigError, FormatError, ProtocolError, Unavailable
+from ots_cli.errors import ConfigError, FormatError, NotFound, ProtocolError, Unavailable
 
 if TYPE_CHECKING:
     from ots_cli.tokens import Credential
 
 __all__ = [
+    "MAX_RECEIPTS_PER_REQUEST",
     "USER_AGENT",
     "Account",
     "Api",
@@ -73,6 +74,8 @@ TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 _INSECURE_HINT = "use https://, or pass --insecure if you accept that the traffic is readable"
 #: The integer fields of ``GET /limits``.
 _NUMBERS = frozenset(Limits._fields) - {"require_account"}
+#: Receipts one batch status request carries at most (the server's cap, docs/API.md).
+MAX_RECEIPTS_PER_REQUEST = 100
 #: Called once, on the first request that may carry a token: the token for this server, or None.
 TokenProvider = Callable[[], "Credential | None"]
 
@@ -264,6 +267,34 @@ class Api:
 
     def receipt_status(self, receipt: str) -> ReceiptStatus:
         return self._receipt("/receipts/status", receipt)
+
+    def receipt_statuses(self, receipts: Sequence[str]) -> list[ReceiptStatus | None]:
+        """The state of up to :data:`MAX_RECEIPTS_PER_REQUEST` receipts in one request, in
+        order; ``None`` for a receipt the server does not know (never issued, or purged).
+        A server older than the batch endpoint answers it 404: then one request each."""
+        if not 0 < len(receipts) <= MAX_RECEIPTS_PER_REQUEST:
+            raise ValueError("between 1 and MAX_RECEIPTS_PER_REQUEST receipts")
+        body = json.dumps({"receipts": list(receipts)}, separators=(",", ":")).encode()
+        try:
+            response = self._request(
+                "POST",
+                "/receipts/status/batch",
+                content=body,
+                content_type="application/json",
+                subject="receipt",
+            )
+        except NotFound:
+            return [self._receipt_or_none(receipt) for receipt in receipts]
+        items = self._json(response).get("receipts")
+        if not isinstance(items, list) or len(items) != len(receipts):
+            raise ProtocolError("the server's answer lacks a valid 'receipts'")
+        return [None if item is None else parse_receipt_status(item) for item in items]
+
+    def _receipt_or_none(self, receipt: str) -> ReceiptStatus | None:
+        try:
+            return self.receipt_status(receipt)
+        except NotFound:
+            return None
 
     def receipt_burn(self, receipt: str) -> ReceiptStatus:
         return self._receipt("/receipts/burn", receipt)

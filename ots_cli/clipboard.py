@@ -2,8 +2,9 @@
 
 Only links go through here, never a secret. Tools are looked up on the ``PATH`` of the
 environment ots runs with and chosen by what the session offers (Wayland, X11, macOS,
-Windows/WSL). OSC 52 asks the terminal itself to set the clipboard; most modern terminals
-honour it, also over SSH.
+Windows/WSL). OSC 52 asks the terminal itself to set the clipboard; many terminals honour it,
+also over SSH, but some ignore it (or ask first) and none answers, so a caller can say only
+that it was sent, never that the link is on the clipboard.
 """
 
 from __future__ import annotations

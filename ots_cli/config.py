@@ -125,7 +125,7 @@ class ConfigFile:
             node = node.setdefault(part, {})
         node[parts[-1]] = _coerce(key, value)
         try:
-            _validate(updated, source=f"config key {key}")
+            _validate(updated, source=_TYPED)
         except ConfigError as exc:  # the user typed the bad value just now
             raise UsageError(exc.message, hints=exc.hints) from None
         self._save(updated)
@@ -219,12 +219,28 @@ def server_url(value: str, config: ConfigFile, source: str) -> str:
     return url.rstrip("/")
 
 
+#: The source of a value the user is typing now (``ots config set``): its key alone names it.
+_TYPED = ""
+
+
+def _name(key: str, source: str) -> str:
+    """How a message names the setting ``key`` read from ``source``, once:
+    ``--ttl``, ``OTS_TTL``, ``ttl`` (typed just now) or ``ttl in /path/config.toml``."""
+    if source == "flag":
+        return f"--{key}"
+    if source == KEYS.get(key):
+        return source
+    if source == _TYPED:
+        return key
+    return f"{key} in {source}"
+
+
 def _ttl(value: Any, source: str) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
+    what = _name("ttl", source)
     if not isinstance(value, str):
-        raise ConfigError(f'{source}: ttl must be a duration such as "1h"')
-    what = "--ttl" if source == "flag" else f"{source}: ttl"
+        raise ConfigError(f'{what} must be a duration such as "1h"')
     if source == "flag":
         return parse_duration(value, what=what)
     try:
@@ -240,13 +256,15 @@ def _views(value: Any, source: str) -> int:
         number = -1
     if number < 1:
         error = UsageError if source == "flag" else ConfigError
-        raise error(f"{'--views' if source == 'flag' else source + ': views'} must be at least 1")
+        raise error(f"{_name('views', source)} must be at least 1")
     return number
 
 
 def _cost(value: Any, source: str) -> str:
     if value not in PASSPHRASE_COSTS:
-        raise ConfigError(f"{source}: passphrase_cost must be one of {', '.join(PASSPHRASE_COSTS)}")
+        raise ConfigError(
+            f"{_name('passphrase_cost', source)} must be one of {', '.join(PASSPHRASE_COSTS)}"
+        )
     return str(value)
 
 
@@ -279,29 +297,29 @@ def _validate(data: dict[str, Any], *, source: str) -> None:
     for key, value in data.items():
         if key == "servers":
             if not isinstance(value, dict):
-                raise ConfigError(f"{source}: servers must be a table of [servers.NAME]")
+                raise ConfigError(f"{_name('servers', source)} must be a table of [servers.NAME]")
             for name, table in value.items():
                 if not _SERVER_NAME.match(name) or not isinstance(table, dict):
-                    raise ConfigError(f"{source}: invalid server entry {name!r}")
+                    raise ConfigError(f"invalid server entry {_name(repr(name), source)}")
                 for field, item in table.items():
                     if field != "url" or not isinstance(item, str) or "://" not in item:
                         raise ConfigError(
-                            f'{source}: servers.{name}.{field} must be url = "https://…"'
+                            f'{_name(f"servers.{name}.{field}", source)} must be url = "https://…"'
                         )
         elif key == "server":
             if not isinstance(value, str) or not value.strip():
-                raise ConfigError(f"{source}: server must be a URL or a server name")
+                raise ConfigError(f"{_name('server', source)} must be a URL or a server name")
         elif key == "ttl":
             _ttl(value, source)
         elif key == "views":
             if not isinstance(value, int) or isinstance(value, bool):
-                raise ConfigError(f"{source}: views must be a whole number")
+                raise ConfigError(f"{_name('views', source)} must be a whole number")
             _views(value, source)
         elif key == "passphrase_cost":
             _cost(value, source)
         else:
             raise ConfigError(
-                f"{source}: unknown key {key!r}",
+                f"unknown key {_name(repr(key), source)}",
                 hints=(f"known keys: {', '.join(KEYS)}, [servers.NAME]",),
             )
 

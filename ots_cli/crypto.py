@@ -38,6 +38,7 @@ from ots_cli.format import (
     decode_header,
     encode_envelope,
     padded_length,
+    writer_suite,
 )
 from ots_cli.keyschedule import (
     DEFAULT_MEMLIMIT,
@@ -68,6 +69,7 @@ __all__ = [
     "open_stream",
     "seal",
     "seal_stream",
+    "suite_for",
     "xchacha20poly1305_decrypt",
     "xchacha20poly1305_encrypt",
 ]
@@ -170,6 +172,13 @@ def _random(random: Random, size: int) -> bytes:
     if len(data) != size:
         raise ValueError("the random source returned the wrong number of bytes")
     return data
+
+
+def suite_for(meta: Meta, body_length: int) -> Suite:
+    """The suite a writer seals this secret with: the padded length alone decides
+    (:func:`~ots_cli.format.writer_suite`), never the kind or how the bytes were read."""
+    envelope_length = len(encode_envelope(meta, body_length))
+    return writer_suite(padded_length(envelope_length + body_length))
 
 
 def seal(

@@ -26,9 +26,10 @@ _MAX = 100 * 365 * 86400
 
 
 def parse_duration(text: str, *, what: str = "--ttl") -> int:
-    """Seconds in ``text``; :class:`UsageError` naming ``what`` and the expected form."""
+    """Seconds in ``text``; :class:`UsageError` naming ``what`` once and the expected form."""
     value = text.strip().lower()
-    hint = ("use a duration like 90s, 30m, 1h, 1h30m, 7d or 2w",)
+    hint = ("units w, d, h, m, s, largest first (1h30m); bare digits are seconds",)
+    invalid = f"invalid duration {text!r} for {what}: use e.g. 30m, 1h, 2d, 1w"
     if value.isascii() and value.isdigit() and len(value) <= 10:
         seconds = int(value)
     else:
@@ -36,15 +37,15 @@ def parse_duration(text: str, *, what: str = "--ttl") -> int:
         for match in _GROUP.finditer(value):
             rank = [unit for unit, _ in _UNITS].index(match.group(2))
             if match.start() != position or rank <= last_rank:
-                raise UsageError(f"{what}: invalid duration {text!r}", hints=hint)
+                raise UsageError(invalid, hints=hint)
             seconds += int(match.group(1)) * _SECONDS[match.group(2)]
             position, last_rank = match.end(), rank
         if position == 0 or position != len(value):
-            raise UsageError(f"{what}: invalid duration {text!r}", hints=hint)
+            raise UsageError(invalid, hints=hint)
     if seconds <= 0:
-        raise UsageError(f"{what}: the duration must be positive", hints=hint)
+        raise UsageError(f"the duration for {what} must be positive", hints=hint)
     if seconds > _MAX:
-        raise UsageError(f"{what}: the duration is longer than 100 years", hints=hint)
+        raise UsageError(f"the duration for {what} is longer than 100 years", hints=hint)
     return seconds
 
 

@@ -6,7 +6,8 @@ Invariants:
 
 - Peek first: it needs no consent (nothing is consumed), gives the public header the
   passphrase proof is derived from, and lets a caller check every precondition (the
-  passphrase, an output file, several links at once) before anything is consumed.
+  passphrase, an output file, several links at once) before anything is consumed. A peek
+  header whose id is not the link's is refused there (not found), before any reveal.
 - The revealed blob must start with exactly the header the peek returned and is authenticated
   as a whole before a single byte of plaintext is returned.
 - Nothing is asked when the session is not interactive (``--no-input``, ``CI``, no terminal):
@@ -28,6 +29,7 @@ from ots_cli.errors import (
     Cancelled,
     DecryptionFailed,
     FormatError,
+    NotFound,
     OtsError,
     PassphraseRequired,
     SecretGone,
@@ -136,6 +138,13 @@ def peek(rt: Runtime, link: Link) -> Peek:
     header, length = decode_header(peeked.header)
     if length != len(peeked.header):
         raise FormatError("the server returned a header with trailing bytes")
+    # FORMAT.md, Opening a blob, step 2: a header for another id is refused here, before the
+    # reveal, so no view is spent and no proof derived from a foreign id is ever sent.
+    if not hmac.compare_digest(header.id, link.id):
+        raise NotFound(
+            "the server answered for another secret than this link's",
+            hints=("nothing was consumed; the server may be misconfigured or hostile",),
+        )
     if header.needs_passphrase != peeked.passphrase:
         raise FormatError("the server's passphrase flag contradicts the secret's header")
     # The header fixes the blob's exact size; checked here, before anything is consumed, so

@@ -7,8 +7,10 @@ a name that is valid to the format can still be a trap on a terminal or a file s
 Invariants of :func:`safe_name`:
 
 - The result is one path component: never empty, never ``.`` or ``..``, no ``/``, no ``\\``,
-  no NUL, no control, format (bidi, zero-width) or other invisible characters; at most
-  :data:`MAX_NAME_BYTES` bytes of UTF-8, keeping a short extension when it has to be cut.
+  no NUL, no control, format (bidi, zero-width) or other invisible characters
+  (:func:`ots_cli.invisible.is_hidden`, the predicate the terminal escaping uses), no space
+  but the plain one; at most :data:`MAX_NAME_BYTES` bytes of UTF-8, keeping a short extension
+  when it has to be cut.
 - It never starts with ``.`` or ``-``: a hidden file is made only when the caller decides so,
   with :func:`hidden_variant` (after asking); a leading ``-`` would read as an option later.
 - It is not a device name Windows reserves (``CON``, ``NUL``, ``COM1``…), so a file saved here
@@ -20,6 +22,8 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterator
+
+from ots_cli.invisible import is_hidden
 
 __all__ = ["MAX_NAME_BYTES", "SafeName", "candidates", "hidden_variant", "safe_name"]
 
@@ -48,11 +52,10 @@ class SafeName:
 
 
 def _allowed(char: str) -> bool:
-    # C (Cc control, Cf format such as bidi overrides and zero-width joiners, Cs surrogates,
-    # Co private use, Cn unassigned) and Z other than the plain space (line and paragraph
-    # separators) are invisible or move text around on a terminal.
-    category = unicodedata.category(char)
-    return not (category[0] == "C" or (category[0] == "Z" and char != " "))
+    # Hidden characters are what the terminal shows escaped (one predicate for both). Spaces
+    # other than the plain one (no-break, ideographic…) are dropped too: in a name they pass
+    # for a space the user cannot type.
+    return not is_hidden(char) and (char == " " or unicodedata.category(char) != "Zs")
 
 
 def safe_name(name: str | None, fallback: str) -> SafeName:

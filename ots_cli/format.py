@@ -38,6 +38,7 @@ __all__ = [
     "MAX_PADDED_LENGTH",
     "MAX_SEALED_PADDED_LENGTH",
     "MIN_PADDED_LENGTH",
+    "SUITE_1_UP_TO",
     "VERSION",
     "Header",
     "KdfParams",
@@ -49,6 +50,7 @@ __all__ = [
     "decode_header",
     "encode_envelope",
     "padded_length",
+    "writer_suite",
 ]
 
 #: First bytes of every blob. The high-bit first byte keeps it from passing for text.
@@ -77,6 +79,10 @@ MAX_PADDED_LENGTH = 1 << 40
 #: buffer up to MAX_PADDED_LENGTH. It leaves room for any 64 MiB secret with its padding
 #: (66 MiB); larger secrets use suite 2.
 MAX_SEALED_PADDED_LENGTH = 1 << 27
+
+#: The writer's suite rule (FORMAT.md, "Choosing a suite"): a padded plaintext of at most this
+#: many bytes (one stream chunk) is sealed with suite 1, a larger one with suite 2.
+SUITE_1_UP_TO = 1 << 16
 
 _FIXED = struct.Struct(">4sBBB16sQ")  # magic, version, suite, flags, id, padded_length
 _KDF = struct.Struct(">II16s")  # opslimit, memlimit, salt
@@ -421,6 +427,15 @@ def padded_length(n: int) -> int:
 def is_padded_length(value: int) -> bool:
     """True if ``value`` is a length :func:`padded_length` can return."""
     return MIN_PADDED_LENGTH <= value <= MAX_PADDED_LENGTH and _padme(value) == value
+
+
+def writer_suite(padded_length: int) -> Suite:
+    """The suite a writer uses for this padded length: suite 1 up to :data:`SUITE_1_UP_TO`.
+
+    The padded length alone decides, never the kind of secret or how it was read: the header
+    shows both suite and padded length, so the suite then tells the server nothing more.
+    """
+    return Suite.SEALED if padded_length <= SUITE_1_UP_TO else Suite.STREAM
 
 
 def chunk_count(padded_length: int) -> int:

@@ -2,18 +2,23 @@
 
 Invariants:
 
-- A regular file is read once, as it is sealed and uploaded (the stream suite), in constant
-  memory; its size is taken first and a file that changes size meanwhile fails the upload.
-- A regular file is also streamed when it is stdin (``ots share < FILE``), from stdin's
-  position, as text.
+- A regular file larger than :data:`MEMORY_BYTES` is read once, as it is sealed and uploaded
+  (the stream suite), in constant memory; its size is taken first and a file that changes size
+  meanwhile fails the upload. A smaller one is read like a stream, so a file and a text of the
+  same size are held, sealed and sent alike (the suite depends on the size alone).
+- A regular file larger than :data:`MEMORY_BYTES` is also streamed when it is stdin
+  (``ots share < FILE``), from stdin's position, as text.
 - A stream (stdin, a pipe, a FIFO given as FILE) is held in memory up to :data:`MEMORY_BYTES`
-  and sealed whole (suite 1). Beyond that it goes through an encrypted
+  and sealed whole. Beyond that it goes through an encrypted
   :class:`~ots_cli.spool.Spool` (no plaintext on disk) until its end, so its length is known
   before the header is written; then it is streamed like a file.
 - ``check`` is called with the number of bytes read so far each time more arrives beyond
   :data:`MEMORY_BYTES`, so a caller can stop an input that is already too large for the
   server before reading the rest of it.
 - ``OSError`` does not escape: it becomes :class:`~ots_cli.errors.UsageError`.
+- A file's name is sent as it is when the format can carry it; otherwise (bytes that are not
+  UTF-8, control or invisible characters, a backslash) a cleaned name is sent, or none, and
+  ``warn`` tells the sender which, quoting the original (the warning escapes it).
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
 from ots_cli.errors import UsageError
-from ots_cli.format import CHUNK_SIZE, Meta, encode_envelope
+from ots_cli.format import CHUNK_SIZE, SUITE_1_UP_TO, Meta, encode_envelope
 
 __all__ = [
     "MEMORY_BYTES",
@@ -36,12 +41,16 @@ __all__ = [
     "from_stdin",
     "from_stream",
     "good_file_name",
+    "sendable_name",
 ]
 
-#: Streams up to this size are sealed in memory with suite 1; larger ones are streamed.
+#: Inputs up to this size are held and sealed in memory; larger ones are streamed. Every
+#: streamed input pads to more than SUITE_1_UP_TO, so it takes suite 2 by the suite rule.
 MEMORY_BYTES = 64 * 1024
+assert MEMORY_BYTES >= SUITE_1_UP_TO
 
 Check = Callable[[int], None]
+Warn = Callable[[str], None]
 
 
 class Payload(NamedTuple):
@@ -62,9 +71,44 @@ def good_file_name(name: str) -> bool:
     return True
 
 
+def sendable_name(name: str) -> str | None:
+    """The name to send for a file called ``name``: itself when the format accepts it, else the
+    name a receiver's :func:`~ots_cli.filenames.safe_name` would make of it (undecodable bytes
+    as ``_``), or None when nothing is left."""
+    if good_file_name(name):
+        return name
+    from ots_cli.filenames import hidden_variant, safe_name
+
+    # os.fsdecode carries bytes that are not UTF-8 as surrogate escapes (U+DC80-U+DCFF).
+    decoded = "".join("_" if "\udc80" <= char <= "\udcff" else char for char in name)
+    cleaned = hidden_variant(safe_name(decoded, fallback=""))
+    return cleaned if cleaned and good_file_name(cleaned) else None
+
+
+def _file_name(path: Path, warn: Warn) -> str | None:
+    """The name to send for ``path``, warning when it is not the file's own."""
+    name = path.name
+    sent = sendable_name(name)
+    if sent == name:
+        return sent
+    undecodable = any("\udc80" <= char <= "\udcff" for char in name)
+    problem = "is not valid UTF-8" if undecodable else "holds control or invisible characters"
+    if "\\" in name:  # a separator on Windows, so the format refuses it
+        problem = "holds a backslash"
+    outcome = (
+        "it is sent without a name: the recipient will see none"
+        if sent is None
+        else f'the recipient will see "{sent}"'
+    )
+    warn(f'the file name "{name}" {problem}; {outcome}')
+    return sent
+
+
 @contextmanager
-def from_file(text: str, check: Check, *, spool_dir: str | None = None) -> Iterator[Payload]:
-    """The file named ``text``: streamed when regular, spooled when a pipe or device."""
+def from_file(
+    text: str, check: Check, *, warn: Warn, spool_dir: str | None = None
+) -> Iterator[Payload]:
+    """The file named ``text``: streamed when regular and large, else read like a stream."""
     path = Path(text)
     try:
         source = path.open("rb")
@@ -77,21 +121,15 @@ def from_file(text: str, check: Check, *, spool_dir: str | None = None) -> Itera
         raise UsageError(f"{text} is a directory", hints=("share an archive of it",)) from None
     except OSError as exc:
         raise UsageError(f"cannot read {text}: {exc.strerror or exc}") from exc
-    meta = Meta(
-        kind="file",
-        name=path.name if good_file_name(path.name) else None,
-        media_type=_media_type(path.name),
-    )
+    meta = Meta(kind="file", name=_file_name(path, warn), media_type=_media_type(path.name))
     with source:
         try:
-            mode = os.fstat(source.fileno()).st_mode
+            status = os.fstat(source.fileno())
         except OSError as exc:
             raise UsageError(f"cannot read {text}: {exc.strerror or exc}") from exc
-        if stat.S_ISREG(mode):
-            size = os.fstat(source.fileno()).st_size
-            if size > MEMORY_BYTES:
-                check(size)
-            yield Payload(meta, size, stream=source)
+        if stat.S_ISREG(status.st_mode) and status.st_size > MEMORY_BYTES:
+            check(status.st_size)
+            yield Payload(meta, status.st_size, stream=source)
             return
         with from_stream(source, meta, check, what=text, spool_dir=spool_dir) as payload:
             yield payload

@@ -8,9 +8,11 @@ Invariants:
 - stdout carries data only: a link, a secret, a table, or exactly one JSON document with
   ``--json`` (the result, or ``{"error": {...}}`` when the command fails).
 - Bytes of a secret reach stdout unchanged when stdout is not a terminal. On a terminal,
-  control, escape and bidi characters are shown as ``\\xNN``/``\\uNNNN`` unless the caller asks
-  for raw output. Other untrusted text is escaped too: labels and table cells on a terminal,
-  diagnostics (which may quote a server's words) always.
+  control, escape, bidi and every other hidden character (one predicate,
+  :func:`ots_cli.invisible.is_hidden`, shared with the file-name sanitiser) are shown as
+  ``\\xNN``/``\\uNNNN``/``\\UNNNNNNNN`` unless the caller asks for raw output. Other untrusted
+  text is escaped too: labels and table cells on a terminal, diagnostics (which may quote a
+  server's words) always.
 - No rich markup, no format strings: untrusted text is written as plain characters.
 - Colour only when stderr is a terminal, ``NO_COLOR`` is unset or empty and ``TERM`` is not
   ``dumb``.
@@ -23,51 +25,40 @@ from collections.abc import Mapping, Sequence
 from typing import BinaryIO
 
 from ots_cli.errors import OtsError
+from ots_cli.invisible import is_hidden
 
 __all__ = ["BUG_REPORT_URL", "Output", "StdoutClosed", "error_json", "visible", "visible_bytes"]
 
 BUG_REPORT_URL = "https://github.com/ots-cli/ots/issues"
 
-# Characters that reorder or hide text on a terminal (Trojan Source, CVE-2021-42574), and the
-# Unicode line separators that some terminals treat as newlines.
-_INVISIBLE = frozenset(
-    (
-        0x061C,
-        0x200B,
-        0x200E,
-        0x200F,
-        0x2028,
-        0x2029,
-        0xFEFF,
-        *range(0x202A, 0x202F),
-        *range(0x2066, 0x206A),
-    )
-)
-
 
 def visible(text: str, *, keep_newlines: bool = True) -> tuple[str, int]:
-    """``text`` with control, escape and bidi characters made visible; and how many there were.
+    """``text`` with every hidden character (:func:`ots_cli.invisible.is_hidden`) made visible;
+    and how many there were. Tab stays, and so does newline when ``keep_newlines``.
 
-    Undecodable bytes carried as surrogate escapes (``U+DC80``-``U+DCFF``) come out as ``\\xNN``.
+    Controls and undecodable bytes carried as surrogate escapes (``U+DC80``-``U+DCFF``) come
+    out as ``\\xNN``, other characters as ``\\uNNNN`` or ``\\UNNNNNNNN``.
     """
     parts: list[str] = []
     escaped = 0
     for char in text:
-        code = ord(char)
-        if (char == "\n" and keep_newlines) or char == "\t":
+        if (char == "\n" and keep_newlines) or char == "\t" or not is_hidden(char):
             parts.append(char)
-        elif code < 0x20 or 0x7F <= code <= 0x9F:
-            parts.append(f"\\x{code:02x}")
-            escaped += 1
-        elif 0xDC80 <= code <= 0xDCFF:
-            parts.append(f"\\x{code - 0xDC00:02x}")
-            escaped += 1
-        elif code in _INVISIBLE:
-            parts.append(f"\\u{code:04x}")
-            escaped += 1
-        else:
-            parts.append(char)
+            continue
+        escaped += 1
+        parts.append(_escape(char))
     return "".join(parts), escaped
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    if code < 0x20 or 0x7F <= code <= 0x9F:
+        return f"\\x{code:02x}"
+    if 0xDC80 <= code <= 0xDCFF:
+        return f"\\x{code - 0xDC00:02x}"
+    if code > 0xFFFF:
+        return f"\\U{code:08x}"
+    return f"\\u{code:04x}"
 
 
 def visible_bytes(data: bytes) -> tuple[str, int]:
@@ -134,7 +125,8 @@ class Output:
         if escaped:
             self.note(
                 f"{escaped} control or invisible character{'s' if escaped != 1 else ''} "
-                "shown escaped (\\xNN, \\uNNNN); use --raw or -o FILE for the exact bytes"
+                "shown escaped (\\xNN, \\uNNNN, \\UNNNNNNNN); "
+                "use --raw or -o FILE for the exact bytes"
             )
 
     def json(self, value: object) -> None:

@@ -11,6 +11,8 @@ Invariants:
 - Files live in ``<receipts dir>/<id>.json`` (0600, directory 0700), are created with O_EXCL and
   updated atomically. Names that are not ``<22 base64url chars>.json`` are ignored.
 - A file that does not parse is a :class:`~ots_cli.errors.ConfigError` naming the file.
+- A receipt is removed only on request (``ots forget``, ``ots list --prune``); removing one
+  changes nothing on the server.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ _NAME = re.compile(r"[A-Za-z0-9_-]{22}\.json\Z")
 _ID = re.compile(r"[A-Za-z0-9_-]{22}\Z")
 #: Shortest id prefix accepted as a reference (as shown by ``ots list``).
 MIN_PREFIX = 6
+#: How long a server keeps a receipt after its secret's expiry, when it cannot be asked: the
+#: server's default ``OTS_RECEIPT_GRACE`` (``ots list --prune`` drops receipts older than that).
+DEFAULT_GRACE = 7 * 86_400
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,15 @@ class ReceiptStore:
     def update(self, receipt: Receipt) -> None:
         ensure_dir(self.directory)
         write_atomic(self._path(receipt.id), _dump(receipt))
+
+    def remove(self, id: str) -> None:
+        """Delete the receipt file of ``id`` (:class:`NotFound` when there is none)."""
+        try:
+            self._path(id).unlink()
+        except FileNotFoundError:
+            raise NotFound("no local receipt matches that reference") from None
+        except OSError as exc:
+            raise ConfigError(f"cannot remove the receipt: {exc.strerror or exc}") from exc
 
     def get(self, id: str) -> Receipt | None:
         path = self._path(id)

@@ -3,18 +3,24 @@
 
 - ``accounts add EMAIL [--token-name NAME]`` creates the account with one token (default
   name ``default``) and prints the token on stdout, once, and nothing else there; the store
-  keeps only its SHA-256. ``accounts token add EMAIL [--name NAME]`` likewise (default name
-  ``token-2``, ``token-3``, … whichever is free first).
-- ``accounts token revoke EMAIL NAME``: the token fails from the next request on.
-- ``accounts delete EMAIL``: the email, every token and every link to a secret are removed;
-  the account's secrets keep working until read or expired.
+  keeps only its SHA-256. ``accounts token add EMAIL [--token-name NAME]`` likewise (default
+  name ``token-2``, ``token-3``, … whichever is free first).
+- ``accounts token revoke EMAIL --token-name NAME``: the token fails from the next request on.
+- ``accounts delete EMAIL [--yes]``: asks on the terminal first (without a terminal, only
+  ``--yes`` deletes); the email, every token and every link to a secret are removed; the
+  account's secrets keep working until read or expired.
 - ``accounts list [--json]``: email, created time, and each token's name, created time and
   last-used day; never a token or a hash.
 
-Exit status: 0 done; 1 refused by what the store holds (the account exists, there is no such
-account or token, the token name is taken); 2 usage (a malformed email or token name); 3 the
-settings or the store (as for ``serve``). Confirmations go to stderr and may name the email
-the operator typed; nothing here logs (the server's own logs never hold an email).
+A token is named the one way, ``--token-name NAME``, in every command. Emails and token names
+are checked while the arguments are parsed, so a malformed one is a usage error that shows the
+subcommand's usage, before any store is opened.
+
+Exit status: 0 done; 1 nothing done: refused by what the store holds (the account exists, there
+is no such account or token, the token name is taken) or declined at the prompt; 2 usage (a
+malformed argument, or ``delete`` without ``--yes`` where nothing can be asked); 3 the settings
+or the store (as for ``serve``). Confirmations go to stderr and may name the email the operator
+typed; nothing here logs (the server's own logs never hold an email).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import json
 import secrets
 import sys
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from ots_server.accounts import (
@@ -57,12 +64,41 @@ class Refused(Exception):
     """The store's state refuses the command (exit status 1); the message says why."""
 
 
-class BadArgument(Exception):
-    """A malformed email or token name (exit status 2)."""
+class Declined(Exception):
+    """The operator answered no (exit status 1, nothing done); not an error."""
+
+
+class NeedsConfirmation(Exception):
+    """A destructive command without ``--yes`` where nothing can be asked (exit status 2)."""
+
+
+@dataclass(frozen=True)
+class Email:
+    """An email argument: the address as it will be shown, and its key (:mod:`accounts`)."""
+
+    address: str
+    key: str
+
+
+def _email(text: str) -> Email:
+    """argparse ``type`` of EMAIL: a malformed one is a usage error of the subcommand."""
+    try:
+        return Email(*normalise_email(text))
+    except InvalidEmail as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _token_name(text: str) -> str:
+    """argparse ``type`` of ``--token-name``."""
+    if not valid_token_name(text):
+        raise argparse.ArgumentTypeError(f"expected {_NAME_FORM}")
+    return text
 
 
 def add_parser(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
-    """The ``accounts`` command and its subcommands, under ``ots-server``."""
+    """The ``accounts`` command and its subcommands, under ``ots-server``. A token is named
+    with ``--token-name NAME`` everywhere; a malformed argument is a usage error that shows
+    the subcommand's usage (argparse ``type`` functions check it before the store opens)."""
     accounts = commands.add_parser(
         "accounts",
         help="manage accounts and their tokens",
@@ -74,43 +110,52 @@ def add_parser(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
     )
     sub = accounts.add_subparsers(dest="accounts_command", metavar="COMMAND", required=True)
     add = sub.add_parser("add", help="create an account; print its first token once")
-    add.add_argument("email", metavar="EMAIL")
+    _email_argument(add)
     add.add_argument(
-        "--token-name", default=DEFAULT_TOKEN_NAME, help=f"[{DEFAULT_TOKEN_NAME}] {_NAME_FORM}"
+        "--token-name",
+        metavar="NAME",
+        type=_token_name,
+        default=DEFAULT_TOKEN_NAME,
+        help=f"name of its first token: {_NAME_FORM} (default: {DEFAULT_TOKEN_NAME})",
     )
     listing = sub.add_parser("list", help="list accounts and token names (never tokens)")
     listing.add_argument("--json", action="store_true", help="one JSON array on stdout")
     delete = sub.add_parser("delete", help="delete an account, its tokens and links")
-    delete.add_argument("email", metavar="EMAIL")
+    _email_argument(delete)
+    delete.add_argument(
+        "-y",
+        "--yes",
+        action="store_true",
+        help="do not ask (required when stdin is not a terminal)",
+    )
     token = sub.add_parser("token", help="add or revoke a token of an account")
     token_sub = token.add_subparsers(dest="token_command", metavar="COMMAND", required=True)
     token_add = token_sub.add_parser("add", help="add a token; print it once")
-    token_add.add_argument("email", metavar="EMAIL")
-    token_add.add_argument("--name", help=f"[token-2, token-3, …] {_NAME_FORM}")
+    _email_argument(token_add)
+    token_add.add_argument(
+        "--token-name",
+        metavar="NAME",
+        type=_token_name,
+        help=f"its name: {_NAME_FORM} (default: the first free of token-2, token-3, …)",
+    )
     revoke = token_sub.add_parser("revoke", help="revoke a token by name")
-    revoke.add_argument("email", metavar="EMAIL")
-    revoke.add_argument("name", metavar="NAME")
+    _email_argument(revoke)
+    revoke.add_argument(
+        "--token-name", metavar="NAME", type=_token_name, required=True, help="the token to revoke"
+    )
+    for parser in (add, listing, delete, token_add, revoke):
+        parser.set_defaults(usage_parser=parser)
 
 
-def _email_key(text: str) -> tuple[str, str]:
+def _email_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("email", metavar="EMAIL", type=_email, help="the account's email address")
+
+
+async def _find(store: Store, email: Email) -> Account:
     try:
-        return normalise_email(text)
-    except InvalidEmail as exc:
-        raise BadArgument(f"EMAIL: {exc}") from None
-
-
-def _name(name: str) -> str:
-    if not valid_token_name(name):
-        raise BadArgument(f"token name: expected {_NAME_FORM}")
-    return name
-
-
-async def _find(store: Store, email: str) -> Account:
-    _, key = _email_key(email)
-    try:
-        return await store.find_account(key)
+        return await store.find_account(email.key)
     except NoSuchAccount:
-        raise Refused(f"no account has the email {email.strip()}") from None
+        raise Refused(f"no account has the email {email.address}") from None
 
 
 def _free_name(account: Account) -> str:
@@ -151,8 +196,8 @@ def _note(message: str) -> None:
 
 
 async def _add(store: Store, args: argparse.Namespace, now: int) -> None:
-    email, key = _email_key(args.email)
-    name = _name(args.token_name)
+    email, key = args.email.address, args.email.key
+    name = args.token_name
     token, token_hash = new_token()
     account = NewAccount(secrets.token_bytes(16), email, key, now, NewToken(name, token_hash, now))
     try:
@@ -176,8 +221,39 @@ async def _list(store: Store, args: argparse.Namespace, now: int) -> None:
         print(_line(account))
 
 
+def _can_ask(email: Email, yes: bool) -> None:
+    """Without ``--yes``, refuse at once (before the store is asked) when nothing can be asked."""
+    if not yes and not sys.stdin.isatty():
+        raise NeedsConfirmation(
+            f"not deleting the account {email.address} without a confirmation: stdin is not a "
+            "terminal; pass --yes to delete without asking"
+        )
+
+
+def _confirm(account: Account) -> None:
+    """Ask on the terminal (stderr, stdin); anything but y or yes keeps the account."""
+    count = len(account.tokens)
+    print(
+        f"Delete the account {account.email} and its {count} token{'' if count == 1 else 's'}? "
+        "Its links to secrets go too (the secrets stay readable until read or expired). [y/N] ",
+        end="",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        answer = sys.stdin.readline()
+    except KeyboardInterrupt:
+        answer = ""
+        print(file=sys.stderr)
+    if answer.strip().lower() not in {"y", "yes"}:
+        raise Declined(f"kept the account {account.email}; nothing was deleted")
+
+
 async def _delete(store: Store, args: argparse.Namespace, now: int) -> None:
+    _can_ask(args.email, args.yes)
     account = await _find(store, args.email)
+    if not args.yes:
+        _confirm(account)
     try:
         await store.delete_account(account.id)
     except NoSuchAccount:
@@ -187,7 +263,7 @@ async def _delete(store: Store, args: argparse.Namespace, now: int) -> None:
 
 async def _token_add(store: Store, args: argparse.Namespace, now: int) -> None:
     account = await _find(store, args.email)
-    name = _name(args.name) if args.name is not None else _free_name(account)
+    name = args.token_name if args.token_name is not None else _free_name(account)
     token, token_hash = new_token()
     try:
         await store.add_token(account.id, NewToken(name, token_hash, now))
@@ -201,7 +277,7 @@ async def _token_add(store: Store, args: argparse.Namespace, now: int) -> None:
 
 async def _token_revoke(store: Store, args: argparse.Namespace, now: int) -> None:
     account = await _find(store, args.email)
-    name = _name(args.name)
+    name = args.token_name
     try:
         await store.revoke_token(account.id, name)
     except NoSuchAccount:
@@ -228,9 +304,12 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
         command += " " + args.token_command
     try:
         await _COMMANDS[command](store, args, int(time.time()))
-    except BadArgument as exc:
+    except NeedsConfirmation as exc:
         print(f"ots-server: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except Declined as exc:
+        _note(str(exc))
+        return EXIT_REFUSED
     except Refused as exc:
         print(f"ots-server: error: {exc}", file=sys.stderr)
         return EXIT_REFUSED

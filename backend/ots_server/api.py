@@ -10,6 +10,9 @@ limits and links the secret to the account; with ``OTS_REQUIRE_ACCOUNT=true`` a 
 one is answered ``401 account_required`` before its body is read. Nothing else ever needs an
 account. ``GET /api/v1/limits`` answers the caller's limits.
 
+The batch receipt status reads up to 100 receipts with one store call and answers ``null`` for
+each one the single status would answer 404: unknown, forged and purged alike.
+
 Creates are the only requests that may hold much memory (up to ``max_bytes`` until a store
 that buffers has the blob; with SQLite, blobs past 64 KiB are streamed to a file as they
 arrive), so a process receives at most ``max_concurrent_uploads`` of them at once; one more
@@ -51,6 +54,7 @@ from ots_server.store.base import (
 _PROOF = frozenset({"proof"})
 _REVEAL = frozenset({"proof", "passphrase_proof"})
 _RECEIPT = frozenset({"receipt"})
+_RECEIPTS = frozenset({"receipts"})
 _OCTETS = "application/octet-stream"
 #: Slice size of a streamed reveal; a blob of at most this size is answered in one piece.
 STREAM_CHUNK = 64 * 1024
@@ -286,6 +290,21 @@ class SecretsApi:
         except NotFound:
             raise SecretNotFound from None
         return JSONResponse(receipt_body(status))
+
+    async def receipt_statuses(self, request: Request) -> Response:
+        """Many receipts in one request, answered in order; an unknown, forged or purged
+        receipt is ``null``, exactly what a single status tells by its 404 and no more."""
+        body = await read_json(
+            request,
+            _RECEIPTS,
+            _RECEIPTS,
+            timeout=self.settings.upload_timeout,
+            limit=codec.MAX_BATCH_JSON_BYTES,
+        )
+        statuses = await self.store.receipt_statuses(codec.receipt_hashes(body), self._now())
+        return JSONResponse(
+            {"receipts": [None if s is None else receipt_body(s) for s in statuses]}
+        )
 
     async def receipt_burn(self, request: Request) -> Response:
         receipt_hash = codec.receipt_hash(await self._json(request, _RECEIPT))

@@ -171,6 +171,7 @@ def create_app(
         Route("/api/v1/secrets/{id}/reveal", api.reveal, methods=["POST"]),
         Route("/api/v1/secrets/{id}/burn", api.burn, methods=["POST"]),
         Route("/api/v1/receipts/status", api.receipt_status, methods=["POST"]),
+        Route("/api/v1/receipts/status/batch", api.receipt_statuses, methods=["POST"]),
         Route("/api/v1/receipts/burn", api.receipt_burn, methods=["POST"]),
         Route("/api/v1/limits", api.limits, methods=["GET"]),
         Route("/api/v1/account", account_api.account, methods=["GET"]),

@@ -1,7 +1,8 @@
 """Reading request bodies with their limits enforced while streaming.
 
 ``read_json`` reads the small JSON bodies of peek, reveal, burn and receipts (at most
-:data:`~ots_server.codec.MAX_JSON_BYTES`). ``read_create`` reads the create frame::
+:data:`~ots_server.codec.MAX_JSON_BYTES`; a batch of receipt tokens at most
+:data:`~ots_server.codec.MAX_BATCH_JSON_BYTES`). ``read_create`` reads the create frame::
 
     u32 big-endian meta_length (1..4096) | meta (UTF-8 JSON object) | blob (1..max_bytes)
 
@@ -151,22 +152,27 @@ def _timeout() -> ApiError:
 
 
 async def read_json(
-    request: Request, allowed: frozenset[str], required: frozenset[str], *, timeout: float
+    request: Request,
+    allowed: frozenset[str],
+    required: frozenset[str],
+    *,
+    timeout: float,
+    limit: int = codec.MAX_JSON_BYTES,
 ) -> dict[str, Any]:
+    """A small JSON object of at most ``limit`` bytes (the batch receipt status takes more)."""
     try:
         async with asyncio.timeout(timeout):
-            return await _read_json(request, allowed, required)
+            return await _read_json(request, allowed, required, limit)
     except TimeoutError:
         raise _timeout() from None
 
 
 async def _read_json(
-    request: Request, allowed: frozenset[str], required: frozenset[str]
+    request: Request, allowed: frozenset[str], required: frozenset[str], limit: int
 ) -> dict[str, Any]:
     kind, params = _media_type(request)
     if kind != "application/json" or any(p != "charset=utf-8" for p in params):
         raise ApiError(415, "unsupported_media_type", "expected Content-Type: application/json")
-    limit = codec.MAX_JSON_BYTES
     too_large = _too_large(limit, "the JSON body is too large")
     length = _content_length(request)
     if length is not None and length > limit:

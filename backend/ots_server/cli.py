@@ -2,9 +2,12 @@
 ``accounts …`` manages accounts and their tokens (:mod:`ots_server.admin`).
 
 Settings come only from ``OTS_*`` variables (listed with their defaults by ``--help``); they
-are parsed and the store is opened (and migrated) before uvicorn starts, so a bad setting
-fails at once with exit status 3 and a message naming the variable, instead of in every
-worker. A Redis store must answer then, and its configuration is checked
+are parsed, the SQLite directory checked (:mod:`ots_server.startup`: only ``OTS_DATA_DIR`` is
+ever created), the port bound and the store opened (and migrated) before uvicorn starts, so a
+bad setting, a bad directory or a port in use fails at once with exit status 3 and one line
+naming the variable or flag, instead of in every worker. The first log line of ``serve`` names
+the store and the data directory (never a credential); unknown ``OTS_*`` variables are warned
+about next. A Redis store must answer then, and its configuration is checked
 (:mod:`ots_server.store.redis_preflight`): a Redis that may evict unread secrets is refused
 (exit status 3), one that persists less than it could is logged as a warning.
 
@@ -26,8 +29,9 @@ import time
 from collections.abc import Sequence
 
 from ots_server import admin
-from ots_server.logs import configure_logging
-from ots_server.settings import Settings, SettingsError, describe_variables
+from ots_server.logs import FIELDS, configure_logging
+from ots_server.settings import Settings, SettingsError, describe_variables, unknown_variables
+from ots_server.startup import StartupError, bind, prepare_directories, store_description
 from ots_server.store import open_store
 from ots_server.store.base import StoreError
 from ots_server.store.redis_preflight import RedisRefused
@@ -60,14 +64,26 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--workers", type=int, default=1, help="worker processes, each with its own store [1]"
     )
-    commands.add_parser(
+    purge = commands.add_parser(
         "purge",
         help="delete expired secrets and old receipts once, then exit",
         epilog=epilog,
         formatter_class=_Formatter,
     )
+    for command in (serve, purge):
+        command.set_defaults(usage_parser=command)
     admin.add_parser(commands, _Formatter)
     return parser
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse ``argv``; an unknown argument is reported with the usage of the (sub)command it
+    was given to (argparse alone would show the top-level usage)."""
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        command: argparse.ArgumentParser = getattr(args, "usage_parser", parser)
+        command.error(f"unrecognized arguments: {' '.join(unknown)}")
+    return args
 
 
 def _fail(message: str) -> int:
@@ -90,9 +106,36 @@ async def _check_store(settings: Settings) -> None:
         await store.close()
 
 
-def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
+def _start(settings: Settings, host: str, port: int, workers: int) -> int:
+    """Bind, say what is in use, check the store, then serve until stopped."""
+    sock = bind(host, port)
+    try:
+        configure_logging(settings.log_level)
+        message, fields = store_description(settings)
+        logging.getLogger("ots_server.startup").info(message, extra={FIELDS: fields})
+        for warning in unknown_variables(os.environ):
+            logging.getLogger("ots_server.settings").warning(warning)
+        asyncio.run(_check_store(settings))
+        bound = sock.getsockname()[1]
+        plural = "" if workers == 1 else "s"
+        logging.getLogger("ots_server.startup").info(
+            f"listening on http://{_netloc(host, bound)} with {workers} worker{plural}"
+        )
+        return _serve(settings, sock, workers)
+    finally:
+        sock.close()
+
+
+def _netloc(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _serve(settings: Settings, sock: socket.socket, workers: int) -> int:
+    """uvicorn on ``sock`` (bound by :func:`ots_server.startup.bind`), in this process or in
+    ``workers`` processes that share it."""
     import uvicorn
 
+    host, port = sock.getsockname()[:2]
     config = uvicorn.Config(
         "ots_server.asgi:app_from_env",
         factory=True,
@@ -108,27 +151,12 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
         timeout_graceful_shutdown=10,
     )
     if workers == 1:
-        uvicorn.Server(config).run()
+        uvicorn.Server(config).run(sockets=[sock])
         return EXIT_OK
     from uvicorn.supervisors import Multiprocess
 
-    Multiprocess(config, sockets=[_tcp_socket(config.bind_socket())]).run()
+    Multiprocess(config, sockets=[sock]).run()
     return EXIT_OK
-
-
-def _tcp_socket(sock: socket.socket) -> socket.socket:
-    """``sock`` re-made with ``IPPROTO_TCP`` as its protocol.
-
-    uvicorn binds the shared socket of several workers with protocol 0; asyncio then does not
-    set ``TCP_NODELAY`` on the connections it accepts, and every response waits ~40 ms for the
-    client's delayed ACK (uvicorn issue 3149). The same file descriptor, described as TCP, gets
-    ``TCP_NODELAY`` like a single worker's socket does.
-    """
-    if sock.family not in (socket.AF_INET, socket.AF_INET6):
-        return sock
-    tcp = socket.socket(sock.family, socket.SOCK_STREAM, socket.IPPROTO_TCP, fileno=sock.detach())
-    tcp.set_inheritable(True)
-    return tcp
 
 
 async def _purge(settings: Settings) -> dict[str, int]:
@@ -144,22 +172,24 @@ async def _purge(settings: Settings) -> dict[str, int]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
     try:
-        settings = Settings.from_env(os.environ)
         if args.command == "serve":
             if not 1 <= args.workers <= 64:
-                parser.error("--workers must be between 1 and 64")
+                args.usage_parser.error("--workers must be between 1 and 64")
             if not 0 <= args.port <= 65535:
-                parser.error("--port must be between 0 and 65535")
-            configure_logging(settings.log_level)
-            asyncio.run(_check_store(settings))
-            return _serve(settings, args.host, args.port, args.workers)
+                args.usage_parser.error("--port must be between 0 and 65535")
+        settings = Settings.from_env(os.environ)
+        prepare_directories(settings)
+        if args.command == "serve":
+            return _start(settings, args.host, args.port, args.workers)
+        for warning in unknown_variables(os.environ):
+            print(f"ots-server: warning: {warning}", file=sys.stderr)
         if args.command == "accounts":
             return asyncio.run(admin.run(settings, args))
         print(json.dumps(asyncio.run(_purge(settings))))
         return EXIT_OK
-    except (SettingsError, RedisRefused) as exc:
+    except (SettingsError, RedisRefused, StartupError) as exc:
         return _fail(str(exc))
     except (StoreError, OSError) as exc:
         return _fail(f"cannot open the store: {exc}")

@@ -17,12 +17,16 @@ import re
 import secrets
 from typing import Any
 
-from ots_server.errors import bad_request
+from ots_server.errors import ApiError, bad_request
 
 ID_BYTES = 16
 PROOF_BYTES = 32
 RECEIPT_PREFIX = "otsr_"
 MAX_JSON_BYTES = 4096
+#: Receipt tokens one batch status request may carry, and the most bytes its body may take
+#: (100 tokens of 48 characters, quoted and comma-separated, with room for whitespace).
+MAX_BATCH_RECEIPTS = 100
+MAX_BATCH_JSON_BYTES = 8192
 
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
 
@@ -83,13 +87,37 @@ def new_receipt() -> tuple[str, bytes]:
 
 
 def receipt_hash(body: dict[str, Any]) -> bytes:
-    value = body.get("receipt")
+    hashed = _receipt_token_hash(body.get("receipt"))
+    if hashed is None:
+        raise bad_request("receipt: expected otsr_ followed by 43 base64url characters")
+    return hashed
+
+
+def receipt_hashes(body: dict[str, Any]) -> list[bytes]:
+    """The hashes of a batch's ``receipts`` (1..:data:`MAX_BATCH_RECEIPTS` tokens, in order,
+    repeats allowed); more tokens than that is 422 ``too_many_receipts``."""
+    values = body.get("receipts")
+    if not isinstance(values, list) or not values:
+        raise bad_request("receipts: expected a non-empty array of receipt tokens")
+    if len(values) > MAX_BATCH_RECEIPTS:
+        raise ApiError(
+            422,
+            "too_many_receipts",
+            f"at most {MAX_BATCH_RECEIPTS} receipts per request",
+            min=1,
+            max=MAX_BATCH_RECEIPTS,
+        )
+    hashes = [_receipt_token_hash(value) for value in values]
+    if any(hashed is None for hashed in hashes):
+        raise bad_request("receipts: expected otsr_ followed by 43 base64url characters each")
+    return [hashed for hashed in hashes if hashed is not None]
+
+
+def _receipt_token_hash(value: object) -> bytes | None:
     raw = None
     if isinstance(value, str) and value.startswith(RECEIPT_PREFIX):
         raw = b64decode(value[len(RECEIPT_PREFIX) :], 32)
-    if raw is None:
-        raise bad_request("receipt: expected otsr_ followed by 43 base64url characters")
-    return hashlib.sha256(raw).digest()
+    return None if raw is None else hashlib.sha256(raw).digest()
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ots_server.bodies import CREATE_MEDIA_TYPE, MAX_HEADER_LENGTH, MAX_META_BYTES
+from ots_server.codec import MAX_BATCH_RECEIPTS
 from ots_server.openapi_schemas import ID_PATTERN, build_schemas, ref
 
 #: Every /api/v1 operation takes an optional account token; the account ones require it.
@@ -196,6 +197,26 @@ def build_openapi() -> dict[str, Any]:
                 "responses": {
                     "200": _json(ref("Receipt"), "The receipt"),
                     **_errors(*_JSON_ERRORS),
+                },
+            }
+        },
+        "/api/v1/receipts/status/batch": {
+            "post": {
+                "operationId": "receiptStatuses",
+                "summary": "What happened to up to 100 secrets, for their sender",
+                "description": (
+                    f"Up to {MAX_BATCH_RECEIPTS} receipt tokens in one request (one rate-limit"
+                    " token). Answers in the request's order: each receipt as /receipts/status"
+                    " answers it, or null where that answers 404 (unknown, forged or purged)."
+                ),
+                "requestBody": _proof_body("ReceiptBatchRequest"),
+                "responses": {
+                    "200": _json(ref("ReceiptBatch"), "The receipts, in order"),
+                    **_errors(*_JSON_ERRORS),
+                    "422": _error(
+                        f"More than {MAX_BATCH_RECEIPTS} receipts (too_many_receipts)",
+                        "RangeError",
+                    ),
                 },
             }
         },

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ots_server.codec import MAX_BATCH_RECEIPTS
+
 ID_PATTERN = "^[A-Za-z0-9_-]{21}[AQgw]$"
 B32_PATTERN = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$"
 RECEIPT_PATTERN = "^otsr_[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$"
@@ -108,6 +110,29 @@ def build_schemas() -> dict[str, Any]:
             "additionalProperties": False,
             "properties": {"receipt": {"type": "string", "pattern": RECEIPT_PATTERN}},
         },
+        "ReceiptBatchRequest": {
+            "type": "object",
+            "required": ["receipts"],
+            "additionalProperties": False,
+            "properties": {
+                "receipts": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": MAX_BATCH_RECEIPTS,
+                    "items": {"type": "string", "pattern": RECEIPT_PATTERN},
+                }
+            },
+        },
+        "ReceiptBatch": {
+            "type": "object",
+            "required": ["receipts"],
+            "properties": {
+                "receipts": {
+                    "type": "array",
+                    "items": {"anyOf": [ref("Receipt"), {"type": "null"}]},
+                }
+            },
+        },
         "Created": {
             "type": "object",
             "required": ["id", "receipt", "created_at", "expires_at", "views", "attempts"],
@@ -128,8 +153,17 @@ def build_schemas() -> dict[str, Any]:
             ],
             "properties": {
                 "id": {"type": "string", "pattern": ID_PATTERN},
-                "header": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"},
-                "size": {"type": "integer", "minimum": 1},
+                "header": {
+                    "type": "string",
+                    "pattern": "^[A-Za-z0-9_-]+$",
+                    "description": "Unpadded base64url of the blob's first header_length bytes",
+                },
+                "size": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "description": "Length in bytes of the whole blob (header and ciphertext): "
+                    "what a reveal sends",
+                },
                 "created_at": _TIME,
                 "expires_at": _TIME,
                 "views_left": {"type": "integer", "minimum": 1},

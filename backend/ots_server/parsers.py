@@ -1,6 +1,8 @@
 """Strict parsers of ``OTS_*`` values: each takes the exact documented form or raises
 ``ValueError`` with a message that says what was expected (the caller names the variable and
-decides whether the value may be echoed). Nothing is trimmed, clamped or guessed.
+decides whether the value may be echoed). Nothing is trimmed, clamped or guessed. Durations are
+the CLI's grammar (:mod:`ots_cli.durations`, pure), so ``2w`` means the same to ``ots --ttl``
+and to ``OTS_TTL_MAX``.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from ots_cli.durations import parse_duration as cli_duration
+from ots_cli.errors import UsageError
 from ots_server.store.redis_url import is_redis_url, parse_redis_url
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -21,19 +25,25 @@ KIB = 1024
 MIB = 1024 * KIB
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
-_DURATION = re.compile(r"([0-9]{1,12})([smhd]?)")
-_DURATION_UNITS = {"": 1, "s": 1, "m": MINUTE, "h": HOUR, "d": DAY}
+_ZERO = re.compile(r"0{1,12}[wdhms]?")
+_DURATION_FORM = "expected a duration: seconds, or numbers with w, d, h, m, s (90s, 1h30m, 7d, 2w)"
 _SIZE = re.compile(r"([0-9]{1,15})(B|KiB|MiB|GiB)?")
 _SIZE_UNITS = {None: 1, "B": 1, "KiB": KIB, "MiB": MIB, "GiB": 1024 * MIB}
 _INTEGER = re.compile(r"[0-9]{1,12}")
 
 
 def parse_duration(text: str) -> int:
-    """``90``, ``90s``, ``30m``, ``1h`` or ``7d`` to seconds; anything else is an error."""
-    match = _DURATION.fullmatch(text)
-    if match is None:
-        raise ValueError("expected a duration: seconds, or a number with s, m, h or d (90s, 7d)")
-    return int(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    """A duration as the CLI's ``--ttl`` takes it (``90``, ``90s``, ``1h30m``, ``7d``, ``2w``:
+    :func:`ots_cli.durations.parse_duration`, one grammar for both), or zero (``0``, ``0s``),
+    to seconds. White space around it is an error here, not trimmed."""
+    if _ZERO.fullmatch(text):
+        return 0
+    if text != text.strip():
+        raise ValueError(_DURATION_FORM)
+    try:
+        return cli_duration(text)
+    except UsageError:
+        raise ValueError(_DURATION_FORM) from None
 
 
 def parse_size(text: str) -> int:
@@ -42,6 +52,14 @@ def parse_size(text: str) -> int:
     if match is None:
         raise ValueError("expected a size in bytes, optionally with B, KiB, MiB or GiB (1MiB)")
     return int(match.group(1)) * _SIZE_UNITS[match.group(2)]
+
+
+def format_size(size: int) -> str:
+    """``size`` in the largest unit of :func:`parse_size` that holds it exactly (``1536KiB``)."""
+    for unit in ("GiB", "MiB", "KiB"):
+        if size and size % _SIZE_UNITS[unit] == 0:
+            return f"{size // _SIZE_UNITS[unit]}{unit}"
+    return f"{size}B" if size else "0"
 
 
 def parse_positive_duration(text: str) -> int:

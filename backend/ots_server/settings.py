@@ -8,7 +8,14 @@ rules, so a ``Settings`` built with keyword overrides in a test is held to the s
 
 Every error is a :class:`SettingsError` whose message names the variable and the expected
 form. Values are echoed back, except for ``OTS_STORE_URL`` (it may carry a password) and
-``OTS_RATE_LIMIT_KEY``; neither appears in the ``repr`` of a ``Settings`` either.
+``OTS_RATE_LIMIT_KEY``; neither appears in the ``repr`` of a ``Settings`` either. A value out
+of range is an :class:`OutOfRange`, shown in the setting's units (as written, when it came from
+the environment): ``OTS_TTL_MAX=30s is below OTS_TTL_MIN (60s)``. Durations are the CLI's
+(:func:`ots_server.parsers.parse_duration`).
+
+:func:`unknown_variables` warns about ``OTS_*`` names that are neither settings nor the CLI's
+(:data:`CLIENT_VARIABLES`), naming the closest setting; it derives the known names from
+:data:`VARIABLES` and never reads a value.
 
 Account limits (``OTS_ACCOUNT_*``) apply to requests with a valid account token. Left unset,
 ``OTS_ACCOUNT_TTL_MAX`` is 30 days (or ``OTS_TTL_MAX`` if that is longer) and
@@ -28,6 +35,7 @@ staleness test of docs/server.md all read it. The value parsers are in
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -35,6 +43,7 @@ from typing import Any
 
 import platformdirs
 
+from ots_cli.durations import format_duration
 from ots_server.parsers import (
     DAY,
     HOUR,
@@ -42,6 +51,7 @@ from ots_server.parsers import (
     MIB,
     MINUTE,
     Network,
+    format_size,
     parse_bool,
     parse_duration,
     parse_int,
@@ -58,6 +68,7 @@ from ots_server.parsers import (
 from ots_server.store.redis_url import REDIS_MAX_BYTES, is_redis_url
 
 __all__ = [
+    "CLIENT_VARIABLES",
     "DAY",
     "HOUR",
     "MAX_BYTES_CEILING",
@@ -65,10 +76,12 @@ __all__ = [
     "MINUTE",
     "VARIABLES",
     "Network",
+    "OutOfRange",
     "Settings",
     "SettingsError",
     "Variable",
     "describe_variables",
+    "unknown_variables",
 ]
 
 #: Upper bound of ``OTS_MAX_BYTES`` with SQLite: blobs past 64 KiB are streamed to files, so
@@ -78,6 +91,29 @@ MAX_BYTES_CEILING = 16 * 1024 * MIB
 
 class SettingsError(ValueError):
     """A setting is malformed or out of range; the message names the variable."""
+
+
+class OutOfRange(SettingsError):
+    """A value outside its range. The message shows values in the setting's units: as the
+    operator wrote them when the environment is known (:meth:`message`), else formatted."""
+
+    def __init__(
+        self, variable: Variable, value: int, side: str, bound: Variable | None, limit: int
+    ) -> None:
+        self.variable, self.value, self.side, self.bound, self.limit = (
+            variable, value, side, bound, limit
+        )  # fmt: skip
+        super().__init__(self.message({}))
+
+    def message(self, environ: Mapping[str, str]) -> str:
+        """``OTS_TTL_MAX=30s is below OTS_TTL_MIN (60s)``; ``… is above the maximum (1h)``."""
+        shown = _shown(self.variable, self.value, environ)
+        if self.bound is not None:
+            what = f"{self.bound.name} ({_shown(self.bound, self.limit, environ)})"
+        else:
+            extreme = "the minimum" if self.side == "below" else "the maximum"
+            what = f"{extreme} ({_formatter(self.variable)(self.limit)})"
+        return f"{self.variable.name}={shown} is {self.side} {what}"
 
 
 @dataclass(frozen=True)
@@ -214,6 +250,44 @@ VARIABLES: tuple[Variable, ...] = (
 )  # fmt: skip
 
 _BY_FIELD = {variable.field: variable for variable in VARIABLES}
+_BY_NAME = {variable.name: variable for variable in VARIABLES}
+
+#: The CLI's own variables (``ots``, not ``ots-server``): never warned about as unknown. A test
+#: keeps this in step with the ``OTS_`` names in ots_cli's sources.
+CLIENT_VARIABLES = frozenset(
+    {
+        "OTS_CONFIG_DIR",
+        "OTS_KEYRING_TIMEOUT",
+        "OTS_PASSPHRASE_COST",
+        "OTS_SERVER",
+        "OTS_TOKEN",
+        "OTS_TTL",
+        "OTS_VIEWS",
+    }
+)
+
+
+def _shown(variable: Variable, value: int, environ: Mapping[str, str]) -> str:
+    """``value`` as the operator wrote it (or as its documented default reads), else formatted
+    in the variable's units (never in raw seconds or bytes when it has units)."""
+    for text in (environ.get(variable.name), variable.default):
+        if text is None:
+            continue
+        try:
+            if variable.parse(text) == value:
+                return text
+        except ValueError:
+            continue
+    return _formatter(variable)(value)
+
+
+def _formatter(variable: Variable) -> Callable[[int], str]:
+    """How a value of ``variable`` is shown in an error: in the units its form is written in."""
+    if variable.form == "duration":
+        return format_duration
+    if variable.form == "size":
+        return format_size
+    return str
 
 
 def _default_data_dir() -> Path:
@@ -328,7 +402,7 @@ class Settings:
         if self.max_bytes > REDIS_MAX_BYTES:
             raise SettingsError(
                 f"OTS_MAX_BYTES: expected at most {REDIS_MAX_BYTES // MIB}MiB with the Redis "
-                f"store, got {self.max_bytes}"
+                f"store, got {format_size(self.max_bytes)}"
             )
         if self.max_store_bytes:
             raise SettingsError(
@@ -337,13 +411,18 @@ class Settings:
             )
 
     def _check_range(self, name: str, low: int, high: int, bound: str = "") -> None:
+        """``low <= name <= high``, else :class:`OutOfRange`. ``bound`` names the variable a
+        bound comes from (``"OTS_TTL_MIN"``, or ``"OTS_TTL_MIN..OTS_TTL_MAX"`` for both); the
+        error calls a bound equal to that variable's value by the variable's name."""
+        variable = _BY_FIELD[name]
         value = getattr(self, name)
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            relative = f" ({bound})" if bound else ""
-            raise SettingsError(
-                f"{_BY_FIELD[name].name}: expected an integer between {low} and {high}"
-                f"{relative}, got {value!r}"
-            )
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise SettingsError(f"{variable.name}: expected an integer, got {value!r}")
+        if low <= value <= high:
+            return
+        limit, side = (low, "below") if value < low else (high, "above")
+        named = [n for n in bound.split("..") if n and getattr(self, _BY_NAME[n].field) == limit]
+        raise OutOfRange(variable, value, side, _BY_NAME[named[0]] if named else None, limit)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -358,7 +437,25 @@ class Settings:
             except ValueError as exc:
                 shown = "" if variable.secret else f", got {raw!r}"
                 raise SettingsError(f"{variable.name}: {exc}{shown}") from None
-        return cls(**values)
+        try:
+            return cls(**values)
+        except OutOfRange as exc:
+            raise SettingsError(exc.message(environ)) from None
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """A warning for each ``OTS_*`` name in ``environ`` that is neither a setting of the server
+    nor a variable of the CLI, naming the closest setting if one is close (a typo). Only names:
+    a value may be a secret and is never read."""
+    known = [variable.name for variable in VARIABLES]
+    warnings = []
+    for name in sorted(environ):
+        if not name.startswith("OTS_") or name in _BY_NAME or name in CLIENT_VARIABLES:
+            continue
+        warning = f"{name} is not a setting of ots-server and is ignored"
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
+        warnings.append(f"{warning}; did you mean {close[0]}?" if close else warning)
+    return warnings
 
 
 def describe_variables() -> str:

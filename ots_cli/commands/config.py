@@ -36,13 +36,15 @@ KeyArgument = Annotated[
 def path(ctx: typer.Context) -> None:
     """Print where the config file and the receipts live."""
     rt: Runtime = ctx.obj
-    paths = rt.paths
+    paths = {
+        "config_file": str(rt.paths.config_file),
+        "receipts_dir": str(rt.paths.receipts_dir),
+    }
     if rt.options.json:
-        rt.output.json(
-            {"config_file": str(paths.config_file), "receipts_dir": str(paths.receipts_dir)}
-        )
+        rt.output.json(paths)
     else:
-        rt.output.line(str(paths.config_file))
+        # The fields of --json, as `config show` prints settings: one `name = value` per line.
+        rt.output.lines([f"{name} = {value}" for name, value in paths.items()])
 
 
 @config_app.command("show")

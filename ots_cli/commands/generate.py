@@ -1,7 +1,9 @@
 """``ots generate``: a strong random value from the system CSPRNG, printed or shared directly.
 
 Invariants: values come from :func:`secrets.choice` over a fixed alphabet; with ``--share`` the
-value is sealed like any secret and never printed, logged or sent unencrypted.
+value is sealed like any secret and never printed, logged or sent unencrypted. ``--share``
+takes share's own option definitions and use case (:func:`share_secret`, then
+:func:`wait_if_asked`), every one of share's options but those about reading an input.
 """
 
 from __future__ import annotations
@@ -21,10 +23,13 @@ from ots_cli.commands.share import (
     Payload,
     QrOption,
     ShareOptions,
+    TimeoutOption,
     TtlOption,
     ViewsOption,
+    WaitOption,
     check_options,
     share_secret,
+    wait_if_asked,
 )
 from ots_cli.errors import UsageError
 from ots_cli.format import Meta
@@ -69,6 +74,8 @@ def generate(
     copy: CopyOption = False,
     qr: QrOption = False,
     label: LabelOption = None,
+    wait: WaitOption = False,
+    timeout: TimeoutOption = None,
 ) -> None:
     """Generate a strong random password; print it, or share it directly with --share."""
     rt: Runtime = ctx.obj
@@ -79,19 +86,20 @@ def generate(
         )
     if not 1 <= length <= 4096:
         raise UsageError("--length must be between 1 and 4096")
-    options = ShareOptions(ttl, views, passphrase, passphrase_file, attempts, copy, qr, label)
-    share_only = (ttl, views, passphrase_file, attempts, label) != (None,) * 5 or any(
-        (passphrase, copy, qr)
+    options = ShareOptions(
+        ttl, views, passphrase, passphrase_file, attempts, copy, qr, label, wait, timeout
     )
-    if share_only and not share_it:
+    if options != ShareOptions() and not share_it:
         raise UsageError("share options need --share")
+    if share_it:
+        check_options(options)
     import secrets
 
     value = "".join(secrets.choice(alphabet) for _ in range(length))
     if share_it:
-        check_options(options)
         data = value.encode("ascii")
-        share_secret(rt, Payload(Meta(), len(data), data=data), options)
+        shared = share_secret(rt, Payload(Meta(), len(data), data=data), options)
+        wait_if_asked(rt, shared, options)
         return
     bits = round(length * math.log2(len(alphabet)), 1)
     if rt.options.json:

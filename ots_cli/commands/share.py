@@ -4,6 +4,8 @@ Invariants:
 
 - The secret comes from a FILE, from stdin when it is not a terminal, or from a hidden prompt;
   never from argv. Its bytes are sealed exactly as read (no newline is stripped or added).
+- An empty input is refused before anything is sent (``</dev/null`` or an unset variable is a
+  mistake far more often than a secret), unless ``--allow-empty`` says it is meant.
 - Only ciphertext, the header length and verifiers reach the server; the key stays in the link,
   which is printed on stdout and nowhere else (never in the receipt, never in a log).
 - The receipt is saved before the link is printed; failing to save it is a warning, because a
@@ -32,7 +34,7 @@ from ots_cli.errors import (
     ProtocolError,
     UsageError,
 )
-from ots_cli.format import Meta
+from ots_cli.format import Meta, Suite
 from ots_cli.inputs import Payload, from_file, from_stdin
 from ots_cli.passphrases import kdf_cost, read_passphrase_file
 from ots_cli.progress import meter
@@ -44,7 +46,15 @@ if TYPE_CHECKING:
     from ots_cli.crypto import Sealed, SealedStream
     from ots_cli.receipts import Receipt
 
-__all__ = ["Payload", "ShareOptions", "Shared", "check_options", "share", "share_secret"]
+__all__ = [
+    "Payload",
+    "ShareOptions",
+    "Shared",
+    "check_options",
+    "share",
+    "share_secret",
+    "wait_if_asked",
+]
 
 #: Above this many bytes of ciphertext, ask the server's limit first rather than upload in vain.
 _PRECHECK_BYTES = 64 * 1024
@@ -59,6 +69,9 @@ class Shared(NamedTuple):
 
 
 class ShareOptions(NamedTuple):
+    """The options of every command that shares (``share``, ``generate --share``); the
+    defaults are "not given", so ``options != ShareOptions()`` means some were."""
+
     ttl: str | None = None
     views: int | None = None
     passphrase: bool = False
@@ -67,6 +80,8 @@ class ShareOptions(NamedTuple):
     copy: bool = False
     qr: bool = False
     label: str | None = None
+    wait: bool = False
+    timeout: str | None = None
 
 
 TtlOption = Annotated[
@@ -107,6 +122,22 @@ LabelOption = Annotated[
     str | None,
     typer.Option("--label", metavar="TEXT", help="A note kept in the local receipt only."),
 ]
+WaitOption = Annotated[
+    bool,
+    typer.Option(
+        "--wait",
+        help="After printing the link, wait until the secret is read (exit 0), burned (6) "
+        "or expires unread (7).",
+    ),
+]
+TimeoutOption = Annotated[
+    str | None,
+    typer.Option(
+        "--timeout",
+        metavar="DURATION",
+        help="With --wait, give up after DURATION (exit 9; the secret stays shared).",
+    ),
+]
 
 
 def share(
@@ -128,47 +159,37 @@ def share(
     confirm: Annotated[
         bool, typer.Option("--confirm", help="At the prompt, ask for the secret twice.")
     ] = False,
+    allow_empty: Annotated[
+        bool,
+        typer.Option("--allow-empty", help="Share an empty input (refused by default, exit 2)."),
+    ] = False,
     copy: CopyOption = False,
     qr: QrOption = False,
     label: LabelOption = None,
-    wait: Annotated[
-        bool,
-        typer.Option(
-            "--wait",
-            help="After printing the link, wait until the secret is read (exit 0), burned (6) "
-            "or expires unread (7).",
-        ),
-    ] = False,
-    timeout: Annotated[
-        str | None,
-        typer.Option(
-            "--timeout",
-            metavar="DURATION",
-            help="With --wait, give up after DURATION (exit 9; the secret stays shared).",
-        ),
-    ] = None,
+    wait: WaitOption = False,
+    timeout: TimeoutOption = None,
 ) -> None:
     """Encrypt a secret locally and print a one-time link to it."""
     rt: Runtime = ctx.obj
-    options = ShareOptions(ttl, views, passphrase, passphrase_file, attempts, copy, qr, label)
+    options = ShareOptions(
+        ttl, views, passphrase, passphrase_file, attempts, copy, qr, label, wait, timeout
+    )
     check_options(options)
-    limit = None
-    if timeout is not None:
-        if not wait:
-            raise UsageError("--timeout only applies with --wait")
-        limit = parse_duration(timeout, what="--timeout")
     check = _LimitCheck(rt)
     with _read_secret(rt, file, check, confirm=confirm) as (payload, prompted):
+        if payload.length == 0 and not allow_empty:
+            raise UsageError(
+                "nothing to share: the input is empty",
+                hints=("to share an empty secret on purpose, pass --allow-empty",),
+            )
         if payload.data is not None:
             _check_not_a_link(rt, payload.data, prompted=prompted)
         shared = share_secret(rt, payload, options, limits=check.limits)
-    if wait:
-        from ots_cli.wait import wait_for_read
-
-        wait_for_read(rt, shared, limit)
+    wait_if_asked(rt, shared, options)
 
 
 def check_options(options: ShareOptions) -> None:
+    """Refuse bad combinations before anything is read, asked or sent."""
     if options.passphrase and options.passphrase_file is not None:
         raise UsageError("give --passphrase or --passphrase-file, not both")
     if options.attempts is not None:
@@ -176,6 +197,24 @@ def check_options(options: ShareOptions) -> None:
             raise UsageError("--attempts only applies with a passphrase")
         if options.attempts < 1:
             raise UsageError("--attempts must be at least 1")
+    _wait_limit(options)
+
+
+def _wait_limit(options: ShareOptions) -> int | None:
+    """``--timeout`` in seconds (None: wait until the end); a usage error without ``--wait``."""
+    if options.timeout is None:
+        return None
+    if not options.wait:
+        raise UsageError("--timeout only applies with --wait")
+    return parse_duration(options.timeout, what="--timeout")
+
+
+def wait_if_asked(rt: Runtime, shared: Shared, options: ShareOptions) -> None:
+    """With ``--wait``, wait for the secret just shared to be read (see :mod:`ots_cli.wait`)."""
+    if options.wait:
+        from ots_cli.wait import wait_for_read
+
+        wait_for_read(rt, shared, _wait_limit(options))
 
 
 @contextmanager
@@ -185,7 +224,7 @@ def _read_secret(
     """The secret to seal, and whether it was typed at a prompt."""
     spool_dir = rt.env.get("TMPDIR") or None  # the injected environment, like everything else
     if file is not None and file != "-":
-        with from_file(file, check, spool_dir=spool_dir) as payload:
+        with from_file(file, check, warn=rt.output.warn, spool_dir=spool_dir) as payload:
             yield payload, False
         return
     if file == "-" or not _isatty(rt.stdin):
@@ -221,15 +260,13 @@ class _LimitCheck:
         if self.limits is None:
             self.limits = self._rt.api().limits()
         if size > self.limits.max_bytes:
-            raise _too_large(self.limits.max_bytes)
+            raise _too_large(self._rt.api(), self.limits.max_bytes)
 
 
-def _too_large(max_bytes: int) -> PolicyRefused:
-    return PolicyRefused(
-        f"the secret is too large for this server (at most {max_bytes} bytes once "
-        "encrypted); nothing was shared",
-        reason="too_large",
-    )
+def _too_large(api: Api, max_bytes: int) -> PolicyRefused:
+    from ots_cli.answers import too_large
+
+    return too_large(max_bytes, account=api.credential() is not None)
 
 
 def _isatty(stream: object) -> bool:
@@ -367,19 +404,26 @@ def share_secret(
 def _seal(
     payload: Payload, id_: bytes, key: bytes, passphrase: str | None, cost: tuple[int, int]
 ) -> SealedStream:
-    """Seal in memory (suite 1) or lazily from the stream (suite 2); chunks are read later."""
+    """Seal in memory or lazily from the stream; chunks are read later.
+
+    The suite follows from the padded length alone (:func:`~ots_cli.crypto.suite_for`), so it
+    says nothing about where the secret came from. A stream is always above
+    :data:`~ots_cli.inputs.MEMORY_BYTES`, so suite 2; data in memory takes either.
+    """
     from ots_cli import crypto
 
     if passphrase is None:
         opslimit, memlimit = crypto.DEFAULT_OPSLIMIT, crypto.DEFAULT_MEMLIMIT
     else:
         opslimit, memlimit = cost
+    suite = crypto.suite_for(payload.meta, payload.length)
     seal: Callable[..., Sealed | SealedStream]
     if payload.data is None:
         assert payload.stream is not None
+        assert suite == Suite.STREAM  # inputs streams only what pads past SUITE_1_UP_TO
         seal = partial(crypto.seal_stream, payload.stream, payload.length)
     else:
-        seal = partial(crypto.seal, payload.data)
+        seal = partial(crypto.seal, payload.data, suite=suite)
     sealed = seal(
         id=id_,
         key=key,
@@ -422,7 +466,7 @@ def _precheck(
         host = urlsplit(api.server).netloc
         raise auth_error("account_required", host, api.server, None)
     if size > limits.max_bytes:
-        raise _too_large(limits.max_bytes)
+        raise _too_large(api, limits.max_bytes)
     if ttl is not None and not limits.ttl_min <= ttl <= limits.ttl_max:
         raise out_of_range("invalid_ttl", limits.ttl_min, limits.ttl_max, ttl)
     if views is not None and not 1 <= views <= limits.max_views:
@@ -439,13 +483,19 @@ def _copy(rt: Runtime, link: str) -> None:
     except OtsError as exc:  # the secret is shared and its link printed: only warn
         rt.output.warn(f"{exc.message}; the link was not copied")
         return
-    if tool is None:
-        if not rt.output.stderr_is_tty:
-            rt.output.warn("no clipboard tool found and stderr is not a terminal; not copied")
-            return
-        rt.output.stderr_raw(clipboard.osc52(link))
+    kept = "clipboard managers and history may keep a copy of it"
+    if tool is not None:
+        rt.output.warn(f"copied the link to the clipboard with {tool}; {kept}")
+        return
+    if not rt.output.stderr_is_tty:
+        rt.output.warn("no clipboard tool found and stderr is not a terminal; not copied")
+        return
+    # OSC 52 is a request the terminal may ignore, and it cannot say whether it did: claim only
+    # what ots did.
+    rt.output.stderr_raw(clipboard.osc52(link))
     rt.output.warn(
-        "the link is on the clipboard; clipboard managers and history may keep a copy of it"
+        "sent the link to the terminal's clipboard (OSC 52); your terminal may ignore it, so "
+        f"check before you rely on it; {kept}"
     )
 
 

@@ -8,7 +8,10 @@ Invariants:
 - Status never consumes anything: it uses the receipt endpoints or a peek.
 - A state the secret is in (read, burned, expired) is reported as data with exit 0 by
   ``status`` and ``list``; ``burn`` fails with 6 or 7 when it came too late.
-- Local receipts are refreshed from the server and the fresh state is cached in them.
+- Local receipts are refreshed from the server and the fresh state is cached in them;
+  ``list`` asks in pages (:mod:`ots_cli.commands.refresh`) and always prints what it knows:
+  a receipt it could not refresh shows its last known state, marked, and ``list`` exits 0.
+- ``list --prune`` removes local receipts only (as ``ots forget`` does); it changes no secret.
 - ``list --remote`` asks the server for the account's receipts (any machine's); labels, which
   never leave this machine, are added from local receipts when they exist.
 """
@@ -19,14 +22,18 @@ from typing import TYPE_CHECKING, Annotated, NamedTuple
 
 import typer
 
+from ots_cli.commands.refresh import Freshness, Outcome, apply, refresh
 from ots_cli.errors import (
     NotFound,
+    OtsError,
+    ProtocolError,
     SecretExpired,
     SecretGone,
     Unavailable,
     UsageError,
 )
 from ots_cli.output import visible
+from ots_cli.receipts import DEFAULT_GRACE
 from ots_cli.render import describe_state
 from ots_cli.runtime import Runtime
 
@@ -35,7 +42,7 @@ if TYPE_CHECKING:
     from ots_cli.links import Link
     from ots_cli.receipts import Receipt
 
-__all__ = ["burn", "list_receipts", "status"]
+__all__ = ["RECEIPT_PREFIX", "SHORT_ID", "burn", "is_link", "list_receipts", "status"]
 
 RECEIPT_PREFIX = "otsr_"
 SHORT_ID = 8
@@ -56,9 +63,13 @@ class State(NamedTuple):
     burned_at: int | None
     source: str
     fresh: bool
+    #: Why a state is not fresh, for people (not in ``--json``, where ``fresh`` says it).
+    stale: str | None = None
 
     def json(self) -> dict[str, object]:
-        return self._asdict()
+        document = self._asdict()
+        del document["stale"]
+        return document
 
     def describe(self, now: int) -> str:
         text = describe_state(
@@ -70,10 +81,17 @@ class State(NamedTuple):
             expires_at=self.expires_at or 0,
             now=now,
         )
-        return text if self.fresh else f"{text} (last known; the server did not answer)"
+        return text if self.fresh else f"{text} ({self.stale or 'last known'})"
 
 
-def _from_receipt(receipt: Receipt, *, fresh: bool) -> State:
+#: What marks a state that was not refreshed, by the reason.
+CACHED = "last known"
+UNANSWERED = "last known; the server did not answer"
+NOT_REFRESHED = "last known; not refreshed"
+FORGOTTEN = "last known; the server no longer knows it"
+
+
+def _from_receipt(receipt: Receipt, *, fresh: bool, stale: str | None = None) -> State:
     return State(
         id=receipt.id,
         server=receipt.server,
@@ -87,26 +105,11 @@ def _from_receipt(receipt: Receipt, *, fresh: bool) -> State:
         burned_at=receipt.burned_at,
         source="receipt",
         fresh=fresh,
+        stale=None if fresh else stale,
     )
 
 
-def _apply(rt: Runtime, receipt: Receipt, answer: ReceiptStatus) -> Receipt:
-    updated = receipt.updated(
-        state=answer.state,
-        views_left=answer.views_left,
-        read_at=answer.read_at,
-        burned_at=answer.burned_at,
-        expires_at=answer.expires_at,
-        checked_at=rt.now(),
-    )
-    try:
-        rt.receipts.update(updated)
-    except Exception as exc:  # a cache write must not hide the answer
-        rt.output.warn(f"the local receipt was not updated: {exc}")
-    return updated
-
-
-def _is_link(reference: str) -> bool:
+def is_link(reference: str) -> bool:
     return "#" in reference or "://" in reference
 
 
@@ -155,7 +158,7 @@ def _resolve(rt: Runtime, reference: str | None) -> tuple[Receipt | None, Link |
         return receipts[0], None, None
     if reference.startswith(RECEIPT_PREFIX):
         return None, None, reference
-    if _is_link(reference):
+    if is_link(reference):
         link = load_link(rt, reference)
         return rt.receipts.get(link.id_text), link, None
     return rt.receipts.find(reference), None, None
@@ -163,13 +166,13 @@ def _resolve(rt: Runtime, reference: str | None) -> tuple[Receipt | None, Link |
 
 def _refresh(rt: Runtime, receipt: Receipt) -> State:
     answer = rt.api(receipt.server).receipt_status(receipt.token)
-    return _from_receipt(_apply(rt, receipt, answer), fresh=True)
+    return _from_receipt(apply(rt, receipt, answer), fresh=True)
 
 
 def _token_state(rt: Runtime, token: str, answer: ReceiptStatus, server: str) -> State:
     local = rt.receipts.get(answer.id)
     if local is not None:
-        return _from_receipt(_apply(rt, local, answer), fresh=True)
+        return _from_receipt(apply(rt, local, answer), fresh=True)
     return _from_answer(answer, server, label=None, source="receipt")
 
 
@@ -230,29 +233,85 @@ def list_receipts(
             "needs `ots login`).",
         ),
     ] = False,
+    prune: Annotated[
+        bool,
+        typer.Option(
+            "--prune",
+            help="Drop the local receipts of secrets that are over and whose server has "
+            "forgotten them (or, unasked, expired over 7 days ago).",
+        ),
+    ] = False,
 ) -> None:
     """List the secrets you shared from this machine, with their current state."""
     rt: Runtime = ctx.obj
     if remote:
-        if cached:
-            raise UsageError("give --cached or --remote, not both")
+        if cached or prune:
+            raise UsageError(f"give --{'cached' if cached else 'prune'} or --remote, not both")
         _print_states(rt, _remote_states(rt), single=False)
         return
-    states: list[State] = []
-    unreachable: set[str] = set()
-    for receipt in rt.receipts.all():
-        if cached or receipt.server in unreachable:
-            states.append(_from_receipt(receipt, fresh=False))
+    receipts = rt.receipts.all()
+    if cached:
+        outcomes = [(receipt, Freshness.STALE, CACHED) for receipt in receipts]
+    else:
+        outcomes = _refreshed(rt, receipts)
+    if prune:
+        outcomes = _prune(rt, outcomes)
+    states = [
+        _from_receipt(receipt, fresh=freshness is Freshness.FRESH, stale=why)
+        for receipt, freshness, why in outcomes
+    ]
+    _print_states(rt, states, single=False)
+
+
+def _refreshed(rt: Runtime, receipts: list[Receipt]) -> list[tuple[Receipt, Freshness, str]]:
+    """Each receipt refreshed in pages, with why it is not fresh; one warning per server
+    that failed."""
+    outcomes, failures = refresh(rt, receipts)
+    why = {failure.server: _stale_reason(failure.error) for failure in failures}
+    for failure in failures:
+        rt.output.warn(f"{failure.error.message}; showing the last known states")
+        for hint in failure.error.hints:
+            rt.output.note(hint)
+
+    def reason(outcome: Outcome) -> str:
+        if outcome.freshness is Freshness.FORGOTTEN:
+            return FORGOTTEN
+        return why.get(outcome.receipt.server, "")  # "" for a fresh state: not shown
+
+    return [(o.receipt, o.freshness, reason(o)) for o in outcomes]
+
+
+def _stale_reason(error: OtsError) -> str:
+    unanswered = isinstance(error, Unavailable) and not isinstance(error, ProtocolError)
+    return UNANSWERED if unanswered else NOT_REFRESHED
+
+
+def _prune(
+    rt: Runtime, outcomes: list[tuple[Receipt, Freshness, str]]
+) -> list[tuple[Receipt, Freshness, str]]:
+    """Remove the receipts of secrets that are over and past their grace: the server said it
+    no longer knows them, or (not asked, or it did not answer) they expired more than the
+    server's default receipt grace ago. A fresh answer means the server still keeps it."""
+    now = rt.now()
+    kept, dropped = [], 0
+    for receipt, freshness, why in outcomes:
+        over = freshness is Freshness.FORGOTTEN or (
+            freshness is Freshness.STALE and now >= receipt.expires_at + DEFAULT_GRACE
+        )
+        if not over:
+            kept.append((receipt, freshness, why))
             continue
         try:
-            states.append(_refresh(rt, receipt))
-        except NotFound:
-            states.append(_from_receipt(receipt, fresh=False))
-        except Unavailable as exc:
-            unreachable.add(receipt.server)
-            rt.output.warn(f"{exc.message}; showing the last known states")
-            states.append(_from_receipt(receipt, fresh=False))
-    _print_states(rt, states, single=False)
+            rt.receipts.remove(receipt.id)
+        except OtsError as exc:
+            rt.output.warn(f"{exc.message}; it is still listed")
+            kept.append((receipt, freshness, why))
+            continue
+        dropped += 1
+    rt.output.note(
+        f"dropped {dropped} receipt{'' if dropped == 1 else 's'} of secrets that are over"
+    )
+    return kept
 
 
 def _remote_states(rt: Runtime) -> list[State]:
@@ -330,7 +389,7 @@ def burn(
     else:
         assert receipt is not None
         answer = rt.api(receipt.server).receipt_burn(receipt.token)
-        final = _from_receipt(_apply(rt, receipt, answer), fresh=True)
+        final = _from_receipt(apply(rt, receipt, answer), fresh=True)
     if final.state == "read":
         raise SecretGone(
             "too late: the secret was already read",

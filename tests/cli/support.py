@@ -18,7 +18,7 @@ import json
 import os
 import time
 import warnings
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,6 +27,7 @@ import httpx
 
 from ots_cli.__main__ import main
 from ots_cli.keystore import Keystore
+from ots_cli.receipts import Receipt
 from ots_server.app import create_app
 from ots_server.settings import Settings
 from ots_server.store.sqlite import SQLiteStore
@@ -177,6 +178,73 @@ def revoke_token(db: Path, email: str, name: str) -> None:
     _with_store(db, work)
 
 
+def add_secrets(
+    db: Path,
+    server: str,
+    receipts: Path,
+    count: int,
+    *,
+    now: int | None = None,
+    ttl: int = 3600,
+    burned: int = 0,
+) -> list[Receipt]:
+    """``count`` secrets created straight in the server's store (as many ``ots share`` would,
+    without spending their rate limit), each with the local receipt ``ots share`` saves in
+    ``receipts``, newest last; the first ``burned`` of them burned by their receipt."""
+    import hashlib
+    import secrets
+
+    from ots_cli import b64
+    from ots_cli.receipts import ReceiptStore
+    from ots_server.codec import new_receipt
+    from ots_server.store.base import NewSecret
+
+    start = int(time.time()) if now is None else now
+    made = []
+    for index in range(count):
+        token, receipt_hash = new_receipt()
+        id = secrets.token_bytes(16)
+        made.append(
+            (
+                NewSecret(
+                    id=id,
+                    blob=secrets.token_bytes(64),
+                    header_length=8,
+                    link_verifier=hashlib.sha256(secrets.token_bytes(32)).digest(),
+                    passphrase_verifier=None,
+                    attempts=None,
+                    views=1,
+                    created_at=start + index,
+                    expires_at=start + index + ttl,
+                    keep_until=start + index + ttl + 7 * 86_400,
+                    receipt_hash=receipt_hash,
+                ),
+                Receipt(
+                    id=b64.encode(id),
+                    server=server,
+                    token=token,
+                    created_at=start + index,
+                    expires_at=start + index + ttl,
+                    views=1,
+                    passphrase=False,
+                    label=f"secret {index}",
+                ),
+            )
+        )
+
+    async def work(store: SQLiteStore) -> None:
+        for index, (secret, _) in enumerate(made):
+            await store.create(secret)
+            if index < burned:
+                await store.burn_by_receipt(secret.receipt_hash, start + index)
+
+    _with_store(db, work)
+    local = ReceiptStore(receipts)
+    for _, receipt in made:
+        local.add(receipt)
+    return [receipt for _, receipt in made]
+
+
 Runner = Callable[..., Result]
 
 
@@ -298,8 +366,9 @@ class ServerProcess:
 
 
 class Terminal:
-    """``python -m ots_cli ARGS`` with stdin and stderr on one pseudo-terminal (the person's
-    screen and keyboard) and stdout on another pseudo-terminal or a pipe."""
+    """``python -m ots_cli ARGS`` (or ``command ARGS``) with stdin and stderr on one
+    pseudo-terminal (the person's screen and keyboard) and stdout on another pseudo-terminal or
+    a pipe."""
 
     def __init__(
         self,
@@ -308,6 +377,7 @@ class Terminal:
         *,
         stdout_tty: bool = False,
         cwd: Path | None = None,
+        command: Sequence[str] | None = None,
     ) -> None:
         import pty
         import subprocess
@@ -319,7 +389,7 @@ class Terminal:
         else:
             self.out_fd, out_slave = os.pipe()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "ots_cli", *argv],
+            [*(command or (sys.executable, "-m", "ots_cli")), *argv],
             stdin=screen_slave,
             stdout=out_slave,
             stderr=screen_slave,

@@ -360,6 +360,8 @@ def test_the_account_s_limits_apply_and_are_checked_before_a_large_upload(tmp_pa
         large = os.urandom(200 * 1024)
         anonymous = run_cli(["share"], stdin=large, http=backend.client)
         assert anonymous.code == 10
+        assert "(it takes at most 128 KiB once encrypted)" in anonymous.err
+        assert "ots: hint: an account on this server may take more" in anonymous.err
         assert run_cli(["share", "--ttl", "14d"], stdin=b"x", http=backend.client).code == 10
         backend.recorder.requests.clear()
         shared = run_cli(["share"], stdin=large, env=env, http=backend.client)
@@ -375,6 +377,13 @@ def test_the_account_s_limits_apply_and_are_checked_before_a_large_upload(tmp_pa
         assert longer.code == 0, longer.err
         link = shared.text.strip()
         assert run_cli(["get", link], http=backend.client).out == large
+        # Past the account's own limit (4 x OTS_MAX_BYTES): no account to suggest, only the
+        # setting the operator would change.
+        too_large = run_cli(["share"], stdin=os.urandom(600 * 1024), env=env, http=backend.client)
+        assert too_large.code == 10
+        assert "(it takes at most 512 KiB once encrypted)" in too_large.err
+        assert "an account on this server may take more" not in too_large.err
+        assert "OTS_ACCOUNT_MAX_BYTES" in too_large.err
 
 
 def test_run_does_not_hand_ots_token_to_the_command(ots: Runner, backend: Backend) -> None:

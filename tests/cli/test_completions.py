@@ -53,3 +53,21 @@ def test_the_callback_completes_commands() -> None:
     )
     assert done.returncode == 0
     assert done.stdout.split() == [b"share"]
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [("ots fo", [b"forget"]), ("ots list --pr", [b"--prune"])],
+)
+def test_the_callback_completes_forget_and_prune(words: str, expected: list[bytes]) -> None:
+    env = {
+        **os.environ,
+        "_OTS_COMPLETE": "complete_bash",
+        "COMP_WORDS": words,
+        "COMP_CWORD": str(len(words.split()) - 1),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "ots_cli"], env=env, capture_output=True, timeout=60
+    )
+    assert done.returncode == 0
+    assert done.stdout.split() == expected

@@ -32,7 +32,11 @@ def test_config_path_is_under_ots_config_dir(ots: Runner, tmp_path: Path) -> Non
         "config_file": str(tmp_path / "ots-config" / "config.toml"),
         "receipts_dir": str(tmp_path / "ots-config" / "receipts"),
     }
-    assert ots("config", "path").text == f"{tmp_path / 'ots-config' / 'config.toml'}\n"
+    # The human form names both, as the help says, one per line, config file first.
+    assert ots("config", "path").text == (
+        f"config_file = {tmp_path / 'ots-config' / 'config.toml'}\n"
+        f"receipts_dir = {tmp_path / 'ots-config' / 'receipts'}\n"
+    )
 
 
 def test_without_ots_config_dir_platformdirs_decides(
@@ -116,6 +120,54 @@ def test_set_refuses_bad_keys_and_values(ots: Runner, key: str, value: str) -> N
     result = ots("config", "set", key, value)
     assert result.code == 2, result.err
     assert result.err.startswith("ots: error: ")
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("ttl", "banana", "invalid duration 'banana' for ttl: use e.g. 30m, 1h, 2d, 1w"),
+        ("ttl", "0", "the duration for ttl must be positive"),
+        ("views", "0", "views must be at least 1"),
+        (
+            "passphrase_cost",
+            "extreme",
+            "passphrase_cost must be one of interactive, default, sensitive",
+        ),
+        ("server", " ", "server must be a URL or a server name"),
+        ("servers.work.url", "work", 'servers.work.url must be url = "https://…"'),
+    ],
+)
+def test_set_names_the_key_once(ots: Runner, key: str, value: str, message: str) -> None:
+    result = ots("config", "set", key, value)
+    assert result.code == 2
+    assert result.err.splitlines()[0] == f"ots: error: {message}"
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "message"),
+    [
+        (["--ttl", "1 hour"], {}, "invalid duration '1 hour' for --ttl: use e.g."),
+        ([], {"OTS_TTL": "1 hour"}, "invalid duration '1 hour' for OTS_TTL: use e.g."),
+        ([], {"OTS_VIEWS": "0"}, "OTS_VIEWS must be at least 1"),
+    ],
+)
+def test_flags_and_variables_are_named_once(
+    ots: Runner, argv: list[str], env: dict[str, str], message: str
+) -> None:
+    result = ots("share", *argv, stdin=b"x", env=cli_env(**env))
+    assert result.code in (2, 3)
+    assert result.err.startswith(f"ots: error: {message}")
+
+
+def test_a_bad_ttl_in_the_file_names_key_and_file_once(ots: Runner, tmp_path: Path) -> None:
+    config_dir = tmp_path / "ots-config"
+    config_dir.mkdir(mode=0o700)
+    (config_dir / "config.toml").write_text('ttl = "forever"')
+    result = ots("share", stdin=b"x")
+    assert result.code == 3
+    assert result.err.startswith(
+        f"ots: error: invalid duration 'forever' for ttl in {config_dir / 'config.toml'}: use e.g."
+    )
 
 
 @pytest.mark.parametrize(

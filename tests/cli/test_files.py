@@ -59,8 +59,8 @@ def big_backend(tmp_path: Path) -> Iterator[Backend]:
         yield server
 
 
-def _share_file(ots: Runner, path: Path) -> str:
-    result = ots("share", str(path))
+def _share_file(ots: Runner, path: Path, *options: str) -> str:
+    result = ots("share", *options, str(path))
     assert result.code == 0, result.err
     return result.text.strip()
 
@@ -76,14 +76,24 @@ def _fresh_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 # -- sharing --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("size", [0, 1, CHUNK_SIZE, CHUNK_SIZE + 1, 3 * CHUNK_SIZE + 7])
-def test_a_file_uses_the_stream_suite_and_round_trips_to_a_file(
-    ots: Runner, backend: Backend, tmp_path: Path, size: int
+@pytest.mark.parametrize(
+    ("size", "suite"),
+    [
+        (0, Suite.SEALED),
+        (1, Suite.SEALED),
+        (CHUNK_SIZE - 64, Suite.SEALED),  # envelope + body still within 64 KiB
+        (CHUNK_SIZE, Suite.STREAM),
+        (CHUNK_SIZE + 1, Suite.STREAM),
+        (3 * CHUNK_SIZE + 7, Suite.STREAM),
+    ],
+)
+def test_a_file_takes_the_suite_its_padded_size_gives_and_round_trips_to_a_file(
+    ots: Runner, backend: Backend, tmp_path: Path, size: int, suite: Suite
 ) -> None:
     source = tmp_path / "in.bin"
     source.write_bytes(os.urandom(size))
-    link = _share_file(ots, source)
-    assert _peek_header(backend, link).suite == Suite.STREAM
+    link = _share_file(ots, source, "--allow-empty")
+    assert _peek_header(backend, link).suite == suite
     target = tmp_path / "out.bin"
     got = ots("get", link, "-o", str(target))
     assert got.code == 0, got.err
@@ -120,15 +130,78 @@ def test_a_file_carries_its_name_and_media_type_inside_the_encryption(
     assert ots("--json", "get", _share_file(ots, unknown)).json()["media_type"] is None
 
 
+def _uploaded_blob(backend: Backend) -> bytes:
+    """The blob of the last create request (the frame is u32 meta length, meta, blob)."""
+    create = [r for r in backend.recorder.requests if r.url.endswith("/secrets")][-1]
+    (meta_length,) = struct.unpack_from(">I", create.content)
+    return create.content[4 + meta_length :]
+
+
+@pytest.mark.parametrize("size", [5, 1000, 1500, 40_000, 64_000, 200_000])
+def test_a_file_and_a_text_of_the_same_size_look_the_same_to_the_server(
+    ots: Runner, backend: Backend, tmp_path: Path, size: int
+) -> None:
+    # The suite byte is public: it must not say "file" or "text", so the suite follows from
+    # the padded size alone (FORMAT.md, "Choosing a suite"), whatever the input was.
+    body = os.urandom(size)
+    source = tmp_path / "notes.txt"
+    source.write_bytes(body)
+    _share_file(ots, source)
+    as_file = _uploaded_blob(backend)
+    assert ots("share", stdin=body).code == 0
+    as_text = _uploaded_blob(backend)
+    assert as_file[5] == as_text[5]  # the suite byte (docs/FORMAT.md, "Header")
+    assert len(as_file) == len(as_text)
+    assert as_file[5] == (Suite.SEALED if size <= 64_000 else Suite.STREAM)
+
+
+@pytest.mark.parametrize(
+    ("raw", "sent"),
+    [
+        (b"caf\xe9 menu.txt", "caf_ menu.txt"),  # Latin-1, not UTF-8
+        (b"report\x1b[31m.pdf", "report[31m.pdf"),  # an escape sequence
+        (b"two\nlines.txt", "twolines.txt"),
+        (b"back\\slash.txt", "back_slash.txt"),  # a separator elsewhere
+        (b"\x01\x02", None),  # nothing left: sent without a name
+    ],
+)
+def test_a_file_name_a_secret_cannot_carry_is_cleaned_and_the_sender_is_told(
+    ots: Runner, tmp_path: Path, raw: bytes, sent: str | None
+) -> None:
+    path = os.fsdecode(os.fsencode(tmp_path) + b"/" + raw)
+    Path(path).write_bytes(b"body")
+    result = ots("share", path)
+    assert result.code == 0, result.err
+    assert "ots: warning: the file name " in result.err
+    if sent is None:
+        assert "it is sent without a name" in result.err
+    else:
+        assert f'the recipient will see "{sent}"' in result.err
+    assert "\x1b" not in result.err  # the original name is shown escaped, never raw
+    got = ots("--json", "get", result.text.strip())
+    assert got.code == 0, got.err
+    assert (got.json()["name"], got.json()["secret"]) == (sent, "body")
+
+
+def test_a_good_file_name_is_sent_as_it_is_without_a_warning(ots: Runner, tmp_path: Path) -> None:
+    source = tmp_path / ".env ünï (1).txt"
+    source.write_bytes(b"body")
+    result = ots("share", str(source))
+    assert (result.code, result.err) == (0, "")
+    assert ots("--json", "get", result.text.strip()).json()["name"] == source.name
+
+
 def test_small_stdin_is_sealed_whole_and_large_stdin_streams(
     ots: Runner, backend: Backend, tmp_path: Path
 ) -> None:
-    small = ots("share", stdin=b"x" * (64 * 1024))
+    small = ots("share", stdin=b"x" * 60_000)
+    held = ots("share", stdin=b"x" * (64 * 1024))  # in memory, but pads past 64 KiB
     large_secret = os.urandom(64 * 1024 + 1)
     spool_dir = tmp_path / "spool"
     spool_dir.mkdir()
     large = ots("share", stdin=large_secret, env=cli_env(TMPDIR=str(spool_dir)))
     assert _peek_header(backend, small.text.strip()).suite == Suite.SEALED
+    assert _peek_header(backend, held.text.strip()).suite == Suite.STREAM
     assert _peek_header(backend, large.text.strip()).suite == Suite.STREAM
     assert list(spool_dir.iterdir()) == []  # the spool left nothing behind
     got = ots("get", large.text.strip())

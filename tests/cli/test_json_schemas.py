@@ -32,7 +32,7 @@ def test_the_documentation_defines_every_schema() -> None:
         "config-show", "config-get", "config-unset", "config-path", "error", "error-object",
         "error-gone", "error-expired", "error-refused", "error-wrong_passphrase",
         "share-wait", "get-github", "completion", "login", "logout", "whoami",
-        "whoami-limits", "whoami-token",
+        "whoami-limits", "whoami-token", "forget",
     } <= schemas.schemas().keys()  # fmt: skip
 
 
@@ -65,7 +65,10 @@ def test_status_and_list(ots: Runner, tmp_path: Path) -> None:
     _valid(ots("--json", "status"), "status")
     _valid(ots("--json", "list"), "list")
     _valid(ots("--json", "list", "--cached"), "list")
-    shutil.rmtree(tmp_path / "ots-config" / "receipts")
+    _valid(ots("--json", "list", "--prune"), "list")
+    forgotten = _valid(ots("--json", "forget", link), "forget")
+    assert forgotten["label"] is None
+    shutil.rmtree(tmp_path / "ots-config" / "receipts", ignore_errors=True)
     by_link = _valid(ots("--json", "status", link), "status")
     assert by_link["views"] is None
 

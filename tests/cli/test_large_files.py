@@ -5,10 +5,11 @@ Issue #8. Every test runs ``.venv/bin/ots`` as a subprocess against uvicorn on 1
 SHA-256:
 
 - ``ots share FILE`` + ``ots get LINK -o OUT`` at 0 B, 1 B, one chunk (64 KiB), one chunk + 1
-  and 300 MiB; a file always travels in the stream suite (2), told from ``ots --json peek``
-  (the blob size a suite gives for a padded length, docs/FORMAT.md);
+  and 300 MiB; the suite follows from the padded size alone (suite 1 up to 64 KiB of padded
+  plaintext, docs/FORMAT.md "Choosing a suite"), told from ``ots --json peek`` (the blob size a
+  suite gives for a padded length);
 - the same sizes through pipes (``cat FILE | ots share``, ``ots get LINK | sha256``): up to
-  64 KiB held in memory (suite 1, no temporary file at all), beyond that spooled (suite 2);
+  64 KiB held in memory (no temporary file at all), beyond that spooled; the same suites;
   the spool in the CLI's private ``TMPDIR`` never has a name there and holds no plaintext;
 - peak resident memory for 1 GiB: ``ots share FILE`` and ``ots get -o`` (the kernel's
   ``ru_maxrss`` from ``wait4`` in a small wrapper: exact, not sampled) and the server
@@ -117,7 +118,7 @@ def ots(
 
 
 def share_file(path: Path, env: dict[str, str]) -> str:
-    shared = ots(["share", str(path)], env)
+    shared = ots(["share", "--allow-empty", str(path)], env)
     # stderr is not a terminal: no progress bar, nothing at all.
     assert (shared.returncode, shared.stderr) == (0, b""), shared.stderr
     return shared.stdout.decode().strip()
@@ -135,6 +136,12 @@ def suite_of(link: str, env: dict[str, str]) -> int:
         return 1
     assert overhead == 17 * max(1, -(-padded // CHUNK)), info
     return 2
+
+
+def suite_by_size(size: int) -> int:
+    """The suite of a secret of ``size`` bytes among SIZES, file or text alike: suite 1 while
+    envelope + body pad to at most 64 KiB (docs/FORMAT.md, "Choosing a suite")."""
+    return 1 if size < CHUNK - 1024 else 2
 
 
 def blob_files(server: ServerProcess) -> list[str]:
@@ -285,7 +292,7 @@ def test_a_file_round_trips_through_share_file_and_get_o(
         digest = make_file(source, size)
         env = env_for(server, tmp_path / "cli-tmp")
         link = share_file(source, env)
-        assert suite_of(link, env) == 2  # a file streams, whatever its size
+        assert suite_of(link, env) == suite_by_size(size)
         got = ots(["get", link, "-o", str(received)], env)
         assert got.returncode == 0, got.stderr
         [note] = stderr_lines(got.stderr)  # the one note, no progress bar off a terminal
@@ -313,7 +320,7 @@ def test_a_stream_round_trips_through_pipes(
         assert cat.stdout is not None
         try:
             share = subprocess.Popen(
-                [OTS, "share"],
+                [OTS, "share", "--allow-empty"],
                 stdin=cat.stdout,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -332,9 +339,7 @@ def test_a_stream_round_trips_through_pipes(
         assert os.listdir(cli_tmp) == []
         if size <= CHUNK:
             assert watched.open_files == 0  # held in memory: no temporary file at all
-            assert suite_of(link, env) == 1
-        else:
-            assert suite_of(link, env) == 2  # known length only at the end: spooled, streamed
+        assert suite_of(link, env) == suite_by_size(size)  # as for a file of the same size
         if size >= MIB:
             # Long enough to be seen: the spool lives in TMPDIR and holds only ciphertext.
             assert watched.open_files > 0

@@ -13,7 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
+from ots_cli import b64
 from ots_cli.app import COMMANDS
+from ots_cli.crypto import link_proof
+from ots_cli.links import parse_link
 
 from .support import SERVER, Backend, Runner, cli_env, other_key, run_cli
 
@@ -29,7 +32,7 @@ SECRETS = {
 
 @pytest.mark.parametrize("secret", SECRETS.values(), ids=SECRETS.keys())
 def test_stdin_round_trip_is_byte_exact(ots: Runner, secret: bytes) -> None:
-    shared = ots("share", stdin=secret)
+    shared = ots("share", "--allow-empty", stdin=secret)
     assert shared.code == 0, shared.err
     link = shared.text
     assert link.endswith("\n")
@@ -43,7 +46,7 @@ def test_stdin_round_trip_is_byte_exact(ots: Runner, secret: bytes) -> None:
 def test_file_round_trip_is_byte_exact(ots: Runner, tmp_path: Path, secret: bytes) -> None:
     source = tmp_path / "secret.bin"
     source.write_bytes(secret)
-    shared = ots("share", str(source))
+    shared = ots("share", "--allow-empty", str(source))
     assert shared.code == 0, shared.err
     got = ots("--json", "get", shared.text.strip())
     assert got.code == 0, got.err
@@ -194,6 +197,42 @@ def test_a_size_that_contradicts_the_header_exits_8_before_consuming(
     assert ots("get", link).out == b"sized"  # nothing was consumed
 
 
+class _ForeignHeader(httpx.BaseTransport):
+    """Passes requests to the real app, but answers every peek with another secret's header."""
+
+    def __init__(self, inner: httpx.Client, header: str, size: int) -> None:
+        self.inner, self.header, self.size = inner, header, size
+        self.paths: list[str] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.paths.append(request.url.path)
+        response = self.inner.send(request)
+        body = response.read()
+        if request.url.path.endswith("/peek") and response.status_code == 200:
+            data = json.loads(body)
+            data["header"], data["size"] = self.header, self.size
+            body = json.dumps(data).encode()
+        return httpx.Response(response.status_code, headers=response.headers, content=body)
+
+
+def test_a_peek_header_of_another_secret_exits_5_before_any_reveal(
+    ots: Runner, backend: Backend
+) -> None:
+    """FORMAT.md, Opening a blob, step 2: the peek header's id is the link's, or no reveal."""
+    link = ots("share", stdin=b"mine").text.strip()
+    theirs = parse_link(ots("share", stdin=b"theirs").text.strip(), allow_insecure_http=True)
+    other = backend.client.post(
+        f"{SERVER}/api/v1/secrets/{theirs.id_text}/peek",
+        json={"proof": b64.encode(link_proof(theirs.id, theirs.key))},
+    ).json()
+    foreign = _ForeignHeader(backend.client, other["header"], other["size"])
+    result = ots("get", "--yes", link, http=httpx.Client(transport=foreign))
+    assert result.code == 5
+    assert "another secret" in result.err
+    assert [path.rsplit("/", 1)[1] for path in foreign.paths] == ["peek"]  # no reveal sent
+    assert ots("get", link).out == b"mine"  # nothing was consumed
+
+
 def test_expired_exits_7(ots: Runner, backend: Backend) -> None:
     link = ots("share", "--ttl", "60s", stdin=b"short-lived").text.strip()
     backend.clock.advance(61)
@@ -219,7 +258,7 @@ def test_views_out_of_range_exits_10(ots: Runner) -> None:
 def test_invalid_ttl_syntax_exits_2(ots: Runner) -> None:
     result = ots("share", "--ttl", "soon", stdin=b"x")
     assert result.code == 2
-    assert "--ttl: invalid duration" in result.err
+    assert "invalid duration 'soon' for --ttl" in result.err
 
 
 @pytest.fixture
@@ -232,10 +271,19 @@ def small_backend(tmp_path: Path) -> Iterator[Backend]:
 def test_oversized_secret_exits_10(small_backend: Backend) -> None:
     result = run_cli(["share"], stdin=os.urandom(8000), http=small_backend.client)
     assert result.code == 10
-    assert "too large" in result.err
+    # Refused by the server (413): the limit in human units, and where a larger one comes from.
+    assert (
+        "ots: error: the secret is too large for this server (it takes at most 4 KiB once "
+        "encrypted); nothing was shared\n" in result.err
+    )
+    assert "ots: hint: an account on this server may take more" in result.err
+    assert "OTS_MAX_BYTES" in result.err
     huge = run_cli(["share"], stdin=os.urandom(100_000), http=small_backend.client)
     assert huge.code == 10
-    assert "at most 4096 bytes" in huge.err
+    # Refused before the upload, from the published limits.
+    assert "(it takes at most 4 KiB once encrypted); nothing was shared" in huge.err
+    assert "ots: hint: an account on this server may take more" in huge.err
+    assert "OTS_MAX_BYTES" in huge.err
     # The pre-check answered without uploading the big one.
     assert not any(
         r.url.endswith("/secrets") and len(r.content) > 50_000
@@ -449,9 +497,31 @@ def test_global_options_work_after_the_command(ots: Runner) -> None:
 
 def test_empty_stdin_prompt_is_not_used_when_not_a_terminal(ots: Runner) -> None:
     # stdin is not a terminal: the (empty) input is the secret; nothing is asked.
-    result = ots("--no-input", "share", stdin=b"")
+    result = ots("--no-input", "share", "--allow-empty", stdin=b"")
     assert result.code == 0
     assert "Secret" not in result.err
+
+
+@pytest.mark.parametrize("source", ["stdin", "dash", "file"])
+def test_empty_input_is_refused_and_nothing_is_uploaded(
+    ots: Runner, backend: Backend, tmp_path: Path, source: str
+) -> None:
+    # `ots share </dev/null`, `printf %s "$UNSET" | ots share`, an empty FILE: a mistake, not
+    # a secret. Nothing reaches the server, not even a request for its limits.
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    argv = {"stdin": [], "dash": ["-"], "file": [str(empty)]}[source]
+    result = ots("share", *argv, stdin=b"")
+    assert result.code == 2
+    assert result.out == b""
+    assert "ots: error: nothing to share: the input is empty" in result.err
+    assert "--allow-empty" in result.err
+    assert backend.recorder.requests == []
+    assert ots("--json", "list", "--cached").json()["receipts"] == []
+    json_result = ots("--json", "share", *argv, stdin=b"")
+    assert json_result.code == 2
+    assert json_result.json()["error"]["message"] == "nothing to share: the input is empty"
+    assert backend.recorder.requests == []
 
 
 def test_share_from_a_missing_file_exits_2(ots: Runner, tmp_path: Path) -> None:
@@ -492,7 +562,7 @@ def test_stdin_larger_than_the_server_allows_stops_early_and_uploads_nothing(
         http_client=small_backend.client,
     )
     assert code == 10, err.getvalue()
-    assert b"at most 4096 bytes" in err.getvalue()
+    assert b"at most 4 KiB once encrypted" in err.getvalue()
     # It read a little past what it holds in memory, asked the limits, and stopped.
     assert stdin.taken < 256 * 1024
     assert [r.method for r in small_backend.recorder.requests] == ["GET"]

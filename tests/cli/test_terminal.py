@@ -191,6 +191,44 @@ def test_escape_and_markup_are_shown_escaped_on_a_terminal(
     assert b"\x1b]52" not in terminal.screen
 
 
+#: Invisible characters (issue 14, item 11) and a sample of each hidden category, as sent and as
+#: a terminal must show them. U+D800 cannot be UTF-8: its bytes arrive undecodable.
+INVISIBLE = [
+    ("\u200d", b"\\u200d"),  # zero width joiner
+    ("\u2060", b"\\u2060"),  # word joiner
+    ("\u00ad", b"\\u00ad"),  # soft hyphen
+    ("\ufff9", b"\\ufff9"),  # interlinear annotation anchor
+    ("\U000e0001", b"\\U000e0001"),  # language tag
+    ("\U000e0041", b"\\U000e0041"),  # tag latin capital letter a
+    ("\x85", b"\\x85"),  # Cc: next line
+    ("\u2066", b"\\u2066"),  # Cf: left-to-right isolate
+    ("\ue000", b"\\ue000"),  # Co: private use
+    ("\U000f0000", b"\\U000f0000"),  # Co: supplementary private use
+    ("\u0378", b"\\u0378"),  # Cn: unassigned
+    ("\u2028", b"\\u2028"),  # Zl
+    ("\u2029", b"\\u2029"),  # Zp
+    ("\ufe0f", b"\\ufe0f"),  # default ignorable: variation selector 16
+    ("\u3164", b"\\u3164"),  # default ignorable: Hangul filler
+]
+
+
+def test_invisible_characters_are_shown_escaped_on_a_terminal(
+    env: dict[str, str], terminals: list[Terminal]
+) -> None:
+    secret = "".join(f"hunter2[{char}]" for char, _ in INVISIBLE).encode() + b"<\xed\xa0\x80>"
+    link = _share(env, secret + b"\nline two\tend\n")
+    terminal = _spawn(terminals, env, "get", "--yes", link, stdout_tty=True)
+    assert terminal.finish() == 0
+    shown = terminal.out
+    for char, escaped in INVISIBLE:
+        assert char.encode() not in shown
+        assert b"hunter2[" + escaped + b"]" in shown
+    assert b"<\\xed\\xa0\\x80>" in shown
+    assert b"line two\tend" in shown  # text keeps its newlines and tabs
+    assert shown.count(b"\n") == 2
+    assert b"18 control or invisible characters shown escaped" in terminal.screen
+
+
 def test_raw_prints_the_bytes_on_a_terminal(env: dict[str, str], terminals: list[Terminal]) -> None:
     link = _share(env, b"\x1b[1mraw\x1b[0m")
     terminal = _spawn(terminals, env, "get", "--yes", "--raw", link, stdout_tty=True)
@@ -230,6 +268,10 @@ def test_copy_without_a_clipboard_tool_uses_osc52_and_qr_goes_to_stderr(
     link = terminal.out.strip()
     osc52 = b"\x1b]52;c;" + base64.b64encode(link) + b"\x07"
     assert osc52 in terminal.screen
+    # Only the terminal can tell whether it honoured OSC 52: say what was done, claim no more.
+    said = b"sent the link to the terminal's clipboard (OSC 52); your terminal may ignore it"
+    assert said in terminal.screen
+    assert b"is on the clipboard" not in terminal.screen
     assert b"clipboard managers" in terminal.screen
     assert "▄".encode() in terminal.screen or "█".encode() in terminal.screen
     assert terminal.out == link + b"\n"
@@ -243,6 +285,7 @@ def test_copy_uses_a_clipboard_tool_when_there_is_one(env: dict[str, str], tmp_p
     result = _run({**env, "PATH": str(tmp_path), "DISPLAY": ":0"}, "share", "--copy", stdin=b"c")
     assert result.code == 0, result.err
     assert clipboard.read_bytes() == result.out.strip()
+    assert "ots: warning: copied the link to the clipboard with xclip; " in result.err
     assert "clipboard managers" in result.err
 
 

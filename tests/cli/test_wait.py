@@ -58,10 +58,12 @@ class Waiting:
         result = run_cli(["get", self.link()], http=self.backend.client)
         assert result.code == 0, result.err
 
-    def run(self, *argv: str, secret: bytes = b"waited for") -> Result:
+    def run(
+        self, *argv: str, secret: bytes = b"waited for", command: tuple[str, ...] = ("share",)
+    ) -> Result:
         err = io.BytesIO()
         code = main(
-            ["share", "--wait", *argv],
+            [*command, "--wait", *argv],
             stdin=io.BytesIO(secret),
             stdout=self.out,
             stderr=err,
@@ -213,7 +215,7 @@ def test_a_receipt_the_server_forgot_ends_the_wait(backend: Backend, tmp_path: P
 @pytest.mark.parametrize(
     ("argv", "message"),
     [(["--timeout", "1h"], "--timeout only applies with --wait"), (["--wait", "--timeout", "x"],
-     "--timeout: invalid duration")],
+     "invalid duration 'x' for --timeout")],
 )  # fmt: skip
 def test_timeout_usage_errors(ots: Runner, argv: list[str], message: str) -> None:
     result = ots("share", *argv, stdin=b"x")
@@ -229,3 +231,37 @@ def test_the_backoff_schedule() -> None:
     low, high = wait.delays(uniform=lambda a, b: a), wait.delays(uniform=lambda a, b: b)
     assert next(low) == pytest.approx(0.8)
     assert next(high) == pytest.approx(1.2)
+
+
+# -- generate --share waits the same way ----------------------------------------------------
+
+GENERATE = ("generate", "--share", "--length", "12")
+
+
+def test_generate_share_waits_for_the_read_like_share(backend: Backend) -> None:
+    waiting = Waiting(backend)
+    read: list[bytes] = []
+
+    def recipient() -> None:
+        got = run_cli(["get", waiting.link()], http=backend.client)
+        assert got.code == 0, got.err
+        read.append(got.out)
+
+    waiting.timer.hooks[2] = recipient
+    result = waiting.run("--json", "--views", "1", command=GENERATE)
+    assert result.code == 0, result.err
+    shared, done = _documents(result)
+    assert schemas.check(shared, "share") == []
+    assert schemas.check(done, "share-wait") == []
+    assert done["state"] == "read"
+    assert len(read[0]) == 12
+    assert read[0] not in result.out  # the value itself is never printed
+
+
+def test_generate_share_timeout_exits_9_and_leaves_the_secret_shared(backend: Backend) -> None:
+    waiting = Waiting(backend)
+    result = waiting.run("--timeout", "30s", command=GENERATE)
+    assert result.code == 9
+    assert "stopped waiting after 30s" in result.err
+    assert abs(sum(waiting.timer.sleeps) - 30) < 1e-6
+    assert len(run_cli(["get", waiting.link()], http=backend.client).out) == 12

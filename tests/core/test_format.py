@@ -22,6 +22,7 @@ from ots_cli.format import (
     MAX_PADDED_LENGTH,
     MAX_SEALED_PADDED_LENGTH,
     MIN_PADDED_LENGTH,
+    SUITE_1_UP_TO,
     Header,
     KdfParams,
     Meta,
@@ -33,6 +34,7 @@ from ots_cli.format import (
     encode_envelope,
     is_padded_length,
     padded_length,
+    writer_suite,
 )
 
 MIB = 1 << 20
@@ -356,6 +358,30 @@ def test_every_body_up_to_1_kib_gives_one_blob_length_whatever_its_envelope(
         for n in range(1025)
     }
     assert lengths == {blob_length(header_length, MIN_PADDED_LENGTH, suite)}
+
+
+def test_the_suite_rule_depends_on_the_padded_length_alone() -> None:
+    # FORMAT.md, "Choosing a suite": the suite byte is public, so it may say no more than the
+    # padded length (also public) already does.
+    assert SUITE_1_UP_TO == CHUNK_SIZE == 65536
+    assert is_padded_length(SUITE_1_UP_TO)
+    assert writer_suite(MIN_PADDED_LENGTH) == Suite.SEALED
+    assert writer_suite(SUITE_1_UP_TO) == Suite.SEALED
+    assert writer_suite(padded_length(SUITE_1_UP_TO + 1)) == Suite.STREAM
+    assert writer_suite(MAX_PADDED_LENGTH) == Suite.STREAM
+
+
+@pytest.mark.parametrize("n", [0, 5, 1024, 1600, 40_000, 64_000, 65_536, 200_000])
+def test_a_file_and_a_text_of_one_size_get_one_suite_and_one_blob_length(n: int) -> None:
+    from ots_cli.crypto import seal, suite_for
+
+    body = b"x" * n
+    seen = set()
+    for meta in (Meta(), Meta("file", "notes.txt", "text/plain"), Meta("file", "a")):
+        suite = suite_for(meta, n)
+        blob = seal(body, id=bytes(16), key=bytes(32), meta=meta, suite=suite).blob
+        seen.add((blob[5], len(blob)))
+    assert len(seen) == 1
 
 
 def _overhead_bound(n: int) -> float:

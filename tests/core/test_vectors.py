@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -90,8 +91,7 @@ def test_golden_vector_reencrypts_byte_for_byte(vector: dict[str, Any]) -> None:
     assert sealed.header.padded_length == expected["padded_length"]
     assert len(sealed.blob) == expected["blob_length"]
     assert hashlib.sha256(sealed.blob).hexdigest() == expected["blob_sha256"]
-    if "blob" in expected:
-        assert sealed.blob.hex() == expected["blob"]
+    assert sealed.blob == stored_blob(vector)
     keys = sealed.keys
     assert keys.payload_key.hex() == expected["payload_key"]
     assert keys.link_proof.hex() == expected["link_proof"]
@@ -123,6 +123,26 @@ def test_golden_stream_vector_through_seal_stream(vector: dict[str, Any]) -> Non
         digest.update(chunk)
     assert digest.hexdigest() == vector["expected"]["blob_sha256"]
     assert sealed.length == vector["expected"]["blob_length"]
+
+
+def stored_blob(vector: dict[str, Any]) -> bytes:
+    """The vector's blob as the files hold it: inline hex, or the file named by ``blob_file``."""
+    expected = vector["expected"]
+    if "blob" in expected:
+        return bytes.fromhex(expected["blob"])
+    return (VECTORS / str(expected["blob_file"])).read_bytes()
+
+
+@pytest.mark.parametrize("vector", GOLDEN, ids=[v["name"] for v in GOLDEN])
+def test_every_golden_blob_is_in_the_files(vector: dict[str, Any]) -> None:
+    """Inline up to 4096 bytes, else in tests/vectors/v1-blobs/: a reader needs no writer."""
+    expected = vector["expected"]
+    assert ("blob" in expected) == (expected["blob_length"] <= 4096)
+    assert ("blob_file" in expected) == (expected["blob_length"] > 4096)
+    blob = stored_blob(vector)
+    assert len(blob) == expected["blob_length"]
+    assert hashlib.sha256(blob).hexdigest() == expected["blob_sha256"]
+    assert blob[: expected["header_length"]].hex() == expected["header"]
 
 
 def _rebuild_blob(vector: dict[str, Any]) -> bytes:
@@ -281,7 +301,11 @@ def test_header_cases(case: dict[str, Any]) -> None:
 def test_link_cases(case: dict[str, Any]) -> None:
     if case["error"] is None:
         link = parse_link(case["text"])
-        assert b64.encode(link.id) in case["text"]
+        assert (link.server, link.id.hex(), link.key.hex()) == (
+            case["server"],
+            case["id"],
+            case["key"],
+        )
     else:
         with pytest.raises(errors.BadLink):
             parse_link(case["text"])
@@ -294,3 +318,31 @@ def test_base64url_cases(case: dict[str, Any]) -> None:
             b64.decode(case["text"], case["length"])
     else:
         assert b64.decode(case["text"], case["length"]).hex() == case["hex"]
+
+
+def _field_names(value: Any) -> set[str]:
+    """Every object key in ``value``, and every mutation ``op``, recursively."""
+    names: set[str] = set()
+    if isinstance(value, dict):
+        for key, item in value.items():
+            names.add(key)
+            if key == "op":
+                names.add(item)
+            names |= _field_names(item)
+    elif isinstance(value, list):
+        for item in value:
+            names |= _field_names(item)
+    return names
+
+
+def test_format_md_describes_every_field_of_the_vector_files() -> None:
+    """docs/FORMAT.md's "Test vectors" section names every field (and mutation) the files use."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "FORMAT.md").read_text()
+    section = text[text.index("## Test vectors") : text.index("## Performance")]
+    files = [json.loads((VECTORS / "v1-blobs.json").read_text()), MALFORMED]
+    missing = {
+        name
+        for name in _field_names(files)
+        if not re.search(rf"[`\".]{re.escape(name)}[`\"]", section)
+    }
+    assert not missing, f"FORMAT.md, Test vectors, does not describe {sorted(missing)}"

@@ -48,7 +48,7 @@ class Operator:
         return {"Authorization": f"Bearer {out.strip()}"}
 
     def token(self, email: str, name: str) -> dict[str, str]:
-        code, out, _ = self.run("token", "add", email, "--name", name)
+        code, out, _ = self.run("token", "add", email, "--token-name", name)
         assert code == 0
         return {"Authorization": f"Bearer {out.strip()}"}
 
@@ -172,12 +172,12 @@ def test_revocation_and_deletion_take_effect_on_the_next_request(
     default = operator.add("grace@example.org")
     ci = operator.token("grace@example.org", "ci")
     assert client.get("/api/v1/account", headers=ci).status_code == 200
-    assert operator.run("token", "revoke", "grace@example.org", "ci")[0] == 0
+    assert operator.run("token", "revoke", "grace@example.org", "--token-name", "ci")[0] == 0
     assert_error(client.get("/api/v1/account", headers=ci), 401, "unauthorized")
     assert client.get("/api/v1/account", headers=default).status_code == 200
     secret = SimSecret.make()
     assert create_as(client, secret, default).status_code == 201
-    assert operator.run("delete", "grace@example.org")[0] == 0
+    assert operator.run("delete", "grace@example.org", "--yes")[0] == 0
     assert_error(client.get("/api/v1/limits", headers=default), 401, "unauthorized")
     assert_error(create_as(client, SimSecret.make(), default), 401, "unauthorized")
     # The deleted account's secret still works, for anyone with the link.

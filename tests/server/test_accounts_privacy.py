@@ -71,10 +71,10 @@ def test_no_email_or_token_in_logs_or_metrics(
         ]
         for _ in range(4):  # the account's rate limit: 429
             responses.append(client.post("/api/v1/receipts/status", json={}, headers=headers))
-        assert main(["accounts", "token", "add", EMAIL, "--name", "ci"]) == 0
+        assert main(["accounts", "token", "add", EMAIL, "--token-name", "ci"]) == 0
         assert main(["accounts", "list"]) == 0
-        assert main(["accounts", "token", "revoke", EMAIL, "ci"]) == 0
-        assert main(["accounts", "delete", EMAIL]) == 0
+        assert main(["accounts", "token", "revoke", EMAIL, "--token-name", "ci"]) == 0
+        assert main(["accounts", "delete", EMAIL, "--yes"]) == 0
         responses.append(client.get("/api/v1/account", headers=headers))
         metrics = client.get("/metrics").text
     capsys.readouterr()
@@ -123,9 +123,9 @@ def test_a_real_server_never_logs_the_email(tmp_path: Path) -> None:
             )
             listed = client.get("/api/v1/account/receipts", headers=headers).json()["receipts"]
             assert [receipt["id"] for receipt in listed] == [secret.sid]
-            operator("token", "revoke", EMAIL, "default")
+            operator("token", "revoke", EMAIL, "--token-name", "default")
             assert client.get("/api/v1/account", headers=headers).status_code == 401
-            operator("delete", EMAIL)
+            operator("delete", EMAIL, "--yes")
         server.stop()
         log = server.output()
     assert '"route":"/api/v1/account/receipts"' in log

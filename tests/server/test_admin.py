@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cli.support import Terminal
 
 from ots_server.accounts import hash_token
 from ots_server.cli import main
@@ -43,7 +44,10 @@ def _run(
     url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *argv: str
 ) -> tuple[int, str, str]:
     monkeypatch.setenv("OTS_STORE_URL", url)
-    code = main(["accounts", *argv])
+    try:
+        code = main(["accounts", *argv])
+    except SystemExit as exit:  # argparse: a usage error
+        code = int(exit.code or 0)
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -75,13 +79,27 @@ def test_the_account_lifecycle(
     assert code == 0
     assert TOKEN.fullmatch(second)
     code, third, _ = _run(
-        store_url, monkeypatch, capsys, "token", "add", "NINA@example.org", "--name", "ci.main"
+        store_url,
+        monkeypatch,
+        capsys,
+        "token",
+        "add",
+        "NINA@example.org",
+        "--token-name",
+        "ci.main",
     )
     assert code == 0
     assert TOKEN.fullmatch(third)
     assert len({first, second.strip(), third.strip()}) == 3
     code, out, err = _run(
-        store_url, monkeypatch, capsys, "token", "add", "nina@example.org", "--name", "ci.main"
+        store_url,
+        monkeypatch,
+        capsys,
+        "token",
+        "add",
+        "nina@example.org",
+        "--token-name",
+        "ci.main",
     )
     assert (code, out) == (1, "")
     assert "has a token named 'ci.main'" in err
@@ -97,54 +115,139 @@ def test_the_account_lifecycle(
     assert out.startswith("Nina@example.org\tcreated ")
     assert "default (last used 2026-09-21)" in out
     assert "token-2 (never used)" in out
-    code, _, err = _run(
-        store_url, monkeypatch, capsys, "token", "revoke", "nina@example.org", "ci.main"
-    )
+    revoke = ("token", "revoke", "nina@example.org", "--token-name", "ci.main")
+    code, _, err = _run(store_url, monkeypatch, capsys, *revoke)
     assert code == 0
     assert "revoked" in err
-    code, _, err = _run(
-        store_url, monkeypatch, capsys, "token", "revoke", "nina@example.org", "ci.main"
-    )
+    code, _, err = _run(store_url, monkeypatch, capsys, *revoke)
     assert code == 1
     assert "no token named 'ci.main'" in err
-    code, _, err = _run(store_url, monkeypatch, capsys, "delete", "nina@example.org")
+    code, _, err = _run(store_url, monkeypatch, capsys, "delete", "nina@example.org", "--yes")
     assert code == 0
     assert "deleted" in err
-    code, _, err = _run(store_url, monkeypatch, capsys, "delete", "nina@example.org")
+    code, _, err = _run(store_url, monkeypatch, capsys, "delete", "nina@example.org", "--yes")
     assert (code, err) == (1, "ots-server: error: no account has the email nina@example.org\n")
     assert _run(store_url, monkeypatch, capsys, "list", "--json")[1] == "[]\n"
 
 
 @pytest.mark.parametrize(
-    ("argv", "message"),
+    ("argv", "usage", "message"),
     [
-        (["add", "no-at-sign"], "EMAIL: expected exactly one @"),
-        (["add", "a@b"], "EMAIL: the domain must be a host name with a dot"),
-        (["add", "a b@example.org"], "EMAIL: the part before @ has white space"),
-        (["add", "ok@example.org", "--token-name", "bad name"], "token name: expected 1 to 64"),
-        (["add", "ok@example.org", "--token-name", "x" * 65], "token name: expected 1 to 64"),
-        (["token", "revoke", "@example.org", "x"], "EMAIL: the part before @ must have 1 to 64"),
+        (["add", "no-at-sign"], "add", "argument EMAIL: expected exactly one @"),
+        (["add", "a@b"], "add", "argument EMAIL: the domain must be a host name with a dot"),
+        (["add", "a b@example.org"], "add", "argument EMAIL: the part before @ has white space"),
+        (["add", "ok@example.org", "--token-name", "bad name"], "add",
+         "argument --token-name: expected 1 to 64"),
+        (["add", "ok@example.org", "--token-name", "x" * 65], "add",
+         "argument --token-name: expected 1 to 64"),
+        (["token", "revoke", "@example.org", "--token-name", "x"], "token revoke",
+         "argument EMAIL: the part before @ must have 1 to 64"),
+        (["token", "revoke", "ok@example.org", "x"], "token revoke",
+         "the following arguments are required: --token-name"),
+        (["token", "add", "ok@example.org", "--name", "x"], "token add",
+         "unrecognized arguments: --name x"),
+        (["delete"], "delete", "the following arguments are required: EMAIL"),
     ],
-)
-def test_malformed_arguments_exit_2_and_store_nothing(
+)  # fmt: skip
+def test_malformed_arguments_show_the_usage_exit_2_and_store_nothing(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     argv: list[str],
+    usage: str,
     message: str,
 ) -> None:
     url = f"sqlite://{tmp_path / 'bad.sqlite3'}"
     code, out, err = _run(url, monkeypatch, capsys, *argv)
     assert (code, out) == (2, "")
-    assert err.startswith(f"ots-server: error: {message}")
+    assert err.startswith(f"usage: ots-server accounts {usage} [-h]"), err
+    assert f"\nots-server accounts {usage}: error: {message}" in err, err
     assert _run(url, monkeypatch, capsys, "list", "--json")[1] == "[]\n"
+
+
+@pytest.mark.parametrize("argv", [["add"], ["delete"], ["token", "add"], ["token", "revoke"]])
+def test_help_names_tokens_one_way(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit:
+        main(["accounts", *argv, "--help"])
+    assert exit.value.code == 0
+    out = capsys.readouterr().out
+    assert "TOKEN_NAME" not in out
+    assert "[default]" not in out
+    if argv != ["delete"]:
+        assert "--token-name NAME" in out
+    assert "--name" not in out
+
+
+def _delete_at_a_terminal(url: str, answer: bytes) -> tuple[int, str, str]:
+    """``accounts delete`` with stdin and stderr on a pseudo-terminal; ``answer`` typed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTS_")}
+    env["OTS_STORE_URL"] = url
+    terminal = Terminal(["accounts", "delete", "nina@example.org"], env, command=server_command())
+    try:
+        terminal.expect(b"[y/N] ")
+        terminal.type(answer)
+        code = terminal.finish()
+    finally:
+        terminal.close()
+    return code, terminal.screen.decode(), terminal.out.decode()
+
+
+@pytest.mark.parametrize(("answer", "kept"), [(b"y\n", False), (b"n\n", True), (b"\n", True)])
+def test_delete_asks_at_a_terminal(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    answer: bytes,
+    kept: bool,
+) -> None:
+    url = f"sqlite://{tmp_path / 'ask.sqlite3'}"
+    assert _run(url, monkeypatch, capsys, "add", "nina@example.org")[0] == 0
+    code, screen, out = _delete_at_a_terminal(url, answer)
+    assert "Delete the account nina@example.org and its 1 token?" in screen
+    assert out == ""
+    listed = json.loads(_run(url, monkeypatch, capsys, "list", "--json")[1])
+    assert (len(listed) == 1) is kept
+    if kept:
+        assert code == 1
+        assert "ots-server: kept the account nina@example.org; nothing was deleted" in screen
+    else:
+        assert code == 0
+        assert "deleted the account nina@example.org" in screen
+
+
+def test_delete_without_a_terminal_needs_yes(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTS_")}
+    env["OTS_STORE_URL"] = f"sqlite://{tmp_path / 'script.sqlite3'}"
+
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*server_command(), "accounts", *argv],
+            capture_output=True,
+            text=True,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            timeout=30,
+            check=False,
+        )
+
+    assert run("add", "nina@example.org").returncode == 0
+    refused = run("delete", "nina@example.org")
+    assert (refused.returncode, refused.stdout) == (2, "")
+    assert refused.stderr == (
+        "ots-server: error: not deleting the account nina@example.org without a confirmation: "
+        "stdin is not a terminal; pass --yes to delete without asking\n"
+    )
+    assert "nina@example.org" in run("list").stdout
+    deleted = run("delete", "nina@example.org", "--yes")
+    assert deleted.returncode == 0, deleted.stderr
+    assert run("list").stdout == ""
 
 
 def test_commands_on_unknown_accounts_exit_1(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = f"sqlite://{tmp_path / 'empty.sqlite3'}"
-    for argv in (["delete", "x@example.org"], ["token", "add", "x@example.org"]):
+    for argv in (["delete", "x@example.org", "--yes"], ["token", "add", "x@example.org"]):
         code, out, err = _run(url, monkeypatch, capsys, *argv)
         assert (code, out) == (1, "")
         assert err == "ots-server: error: no account has the email x@example.org\n"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import dataclasses
 import os
 import re
 from pathlib import Path
@@ -396,3 +398,105 @@ def test_malformed_ids_never_touch_the_store(
             response = client.post(f"/api/v1/secrets/{bad}/{action}", json=body)
             assert_error(response, 404, "not_found")
     assert counting.calls == []
+
+
+def _api_md_peek_fields() -> set[str]:
+    """The fields docs/API.md's peek table names (first column, backticked)."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "API.md").read_text()
+    section = text[text.index("## Peek:") : text.index("## Reveal:")]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    return {name for row in rows for name in re.findall(r"`(\w+)`", row.split("|")[1])}
+
+
+def test_peek_fields_are_documented_as_the_app_answers(client: TestClient) -> None:
+    """docs/API.md and the OpenAPI description say what peek returns, field for field."""
+    secret = dataclasses.replace(SimSecret.make(300, passphrase=True), header_length=20)
+    create(client, secret)
+    answer = post(client, secret, "peek", secret.proof_body()).json()
+    schema = client.get("/api/v1/openapi.json").json()["components"]["schemas"]["Peek"]
+    assert set(answer) == set(schema["properties"]) == _api_md_peek_fields()
+    # header: the blob's first header_length bytes, and header_length itself is not returned.
+    header = base64.urlsafe_b64decode(answer["header"] + "=" * (-len(answer["header"]) % 4))
+    assert header == secret.blob[: secret.header_length]
+    assert "header_length" not in answer
+    api_md = (Path(__file__).resolve().parents[2] / "docs" / "API.md").read_text()
+    assert "returned by peek" not in api_md
+    # size: the whole blob, exactly what a reveal sends.
+    revealed = post(client, secret, "reveal", secret.reveal_body())
+    assert answer["size"] == len(secret.blob) == len(revealed.content)
+    assert answer["size"] == int(revealed.headers["content-length"])
+    assert "whole blob" in schema["properties"]["size"]["description"]
+    assert "first header_length bytes" in schema["properties"]["header"]["description"]
+
+
+# -- receipts in a batch ----------------------------------------------------------------------
+
+BATCH = "/api/v1/receipts/status/batch"
+
+
+def _forged_receipt() -> str:
+    return "otsr_" + b64(os.urandom(32))
+
+
+def test_batch_status_answers_each_receipt_as_the_single_status_does(
+    client: TestClient, clock: FakeClock
+) -> None:
+    read, burned, live = SimSecret.make(), SimSecret.make(), SimSecret.make()
+    receipts = [
+        create(client, s, views=2 if s is live else 1).json()["receipt"]
+        for s in (read, burned, live)
+    ]
+    post(client, read, "reveal", read.reveal_body())
+    client.post("/api/v1/receipts/burn", json={"receipt": receipts[1]})
+    asked = [*receipts, _forged_receipt(), receipts[0]]
+    answer = client.post(BATCH, json={"receipts": asked})
+    assert answer.status_code == 200
+    singles = []
+    for receipt in asked:
+        single = client.post("/api/v1/receipts/status", json={"receipt": receipt})
+        singles.append(single.json() if single.status_code == 200 else None)
+    assert answer.json() == {"receipts": singles}
+    assert [None if r is None else r["state"] for r in singles] == [
+        "read", "burned", "pending", None, "read"
+    ]  # fmt: skip
+
+
+def test_batch_status_tells_a_forged_receipt_from_a_purged_one_in_no_way(
+    client: TestClient, settings: Settings, clock: FakeClock
+) -> None:
+    secret = SimSecret.make()
+    purged = create(client, secret, ttl=60).json()["receipt"]
+    clock.advance(60 + settings.receipt_grace)
+    forged = client.post(BATCH, json={"receipts": [_forged_receipt()]})
+    gone = client.post(BATCH, json={"receipts": [purged]})
+    assert (forged.status_code, forged.content) == (gone.status_code, gone.content)
+    assert gone.json() == {"receipts": [None]}
+    assert dict(forged.headers) == dict(gone.headers)
+
+
+def test_batch_status_limits(client: TestClient) -> None:
+    receipt = create(client, SimSecret.make()).json()["receipt"]
+    full = client.post(BATCH, json={"receipts": [receipt] * 100})
+    assert full.status_code == 200
+    assert len(full.json()["receipts"]) == 100
+    over = assert_error(
+        client.post(BATCH, json={"receipts": [receipt] * 101}), 422, "too_many_receipts"
+    )
+    assert (over["min"], over["max"]) == (1, 100)
+    assert "at most 100 receipts" in over["detail"]
+    huge = client.post(
+        BATCH,
+        content=b'{"receipts": [' + b" " * 8200 + b"]}",
+        headers={"Content-Type": "application/json"},
+    )
+    assert assert_error(huge, 413, "too_large")["max_bytes"] == 8192
+    bodies: list[dict[str, Any]] = [
+        {"receipts": []},
+        {"receipts": "otsr_"},
+        {"receipts": [receipt, "otsr_x"]},
+        {"receipt": receipt},
+        {"receipts": [receipt], "more": 1},
+    ]
+    for body in bodies:
+        detail = assert_error(client.post(BATCH, json=body), 400, "bad_request")["detail"]
+        assert receipt not in detail

@@ -41,6 +41,17 @@ def test_burst_then_429_with_retry_after_then_refill(
         assert client.post("/api/v1/receipts/status", json=RECEIPT).status_code == 429
 
 
+def test_a_batch_of_receipts_counts_as_one_request(
+    tmp_path: Path, sqlite_store: SQLiteStore, clock: FakeClock
+) -> None:
+    batch = {"receipts": [RECEIPT["receipt"]] * 100}
+    with _app(tmp_path, sqlite_store, clock) as client:
+        for _ in range(3):  # the burst: 3 requests, 300 receipts
+            assert client.post("/api/v1/receipts/status/batch", json=batch).status_code == 200
+        limited = client.post("/api/v1/receipts/status/batch", json=batch)
+        assert_error(limited, 429, "rate_limited")
+
+
 def test_limit_applies_to_every_api_post_but_not_to_gets(
     tmp_path: Path, sqlite_store: SQLiteStore, clock: FakeClock
 ) -> None:

@@ -230,8 +230,8 @@ def test_accounts_work_on_redis(
         ]
         account = client.get("/api/v1/account", headers=headers).json()
         assert sorted(t["name"] for t in account["tokens"]) == ["default", "token-2"]
-        operator("token", "revoke", "rita@example.org", "token-2")
+        operator("token", "revoke", "rita@example.org", "--token-name", "token-2")
         assert_error(client.get("/api/v1/account", headers=ci), 401, "unauthorized")
-        operator("delete", "rita@example.org")
+        operator("delete", "rita@example.org", "--yes")
         assert_error(client.get("/api/v1/account", headers=headers), 401, "unauthorized")
         assert post(client, secret, "reveal", secret.reveal_body()).content == secret.blob

@@ -91,6 +91,16 @@ def test_lifecycle_answers_match_the_description(api_schema: Any) -> None:
     call("/api/v1/secrets/{id}/reveal", "POST", 403, path_parameters=sid, body=wrong)
     call("/api/v1/secrets/{id}/reveal", "POST", 200, path_parameters=sid, body=secret.reveal_body())
     call("/api/v1/receipts/status", "POST", 200, body=receipt)
+    forged = "otsr_" + "A" * 43
+    batch = call(
+        "/api/v1/receipts/status/batch",
+        "POST",
+        200,
+        body={"receipts": [receipt["receipt"], forged]},
+    )
+    assert [r and r["state"] for r in batch.json()["receipts"]] == ["pending", None]
+    too_many = {"receipts": [forged] * 101}
+    call("/api/v1/receipts/status/batch", "POST", 422, body=too_many)
     call("/api/v1/secrets/{id}/burn", "POST", 200, path_parameters=sid, body=secret.proof_body())
     call("/api/v1/secrets/{id}/peek", "POST", 410, path_parameters=sid, body=secret.proof_body())
     call("/api/v1/receipts/burn", "POST", 200, body=receipt)

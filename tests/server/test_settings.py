@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 
 import platformdirs
 import pytest
 
-from ots_server.settings import DAY, MIB, VARIABLES, Settings, SettingsError, describe_variables
+from ots_cli.durations import parse_duration as cli_duration
+from ots_server.settings import (
+    CLIENT_VARIABLES,
+    DAY,
+    MIB,
+    VARIABLES,
+    Settings,
+    SettingsError,
+    describe_variables,
+    unknown_variables,
+)
+
+CLI_SOURCES = Path(__file__).resolve().parents[2] / "ots_cli"
 
 
 def test_defaults() -> None:
@@ -106,7 +119,6 @@ def test_other_variables_are_ignored() -> None:
         ("OTS_TTL_MIN", "60 s"),
         ("OTS_TTL_MIN", "-60"),
         ("OTS_TTL_MIN", "1_000"),
-        ("OTS_TTL_MIN", "1w"),
         ("OTS_TTL_MIN", "0"),
         ("OTS_TTL_MAX", ""),
         ("OTS_TTL_MAX", "30"),  # below OTS_TTL_MIN
@@ -157,7 +169,7 @@ def test_bad_values_name_the_variable(name: str, value: str) -> None:
     with pytest.raises(SettingsError) as error:
         Settings.from_env({name: value})
     message = str(error.value)
-    assert message.startswith(f"{name}: expected"), message
+    assert message.startswith((f"{name}: expected", f"{name}=")), message
 
 
 def test_account_limits_follow_the_anonymous_ones_when_unset(tmp_path: Path) -> None:
@@ -193,3 +205,79 @@ def test_help_lists_every_variable_with_its_default() -> None:
     for variable in VARIABLES:
         line = next(line for line in text.splitlines() if variable.name in line)
         assert f"[{variable.default}]" in line
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("2w", 14 * DAY), ("1h30m", 5400), ("1d12h", 36 * 3600), ("90", 90), ("7D", 7 * DAY)],
+)
+def test_durations_are_those_the_cli_accepts(text: str, seconds: int) -> None:
+    assert cli_duration(text) == seconds
+    assert Settings.from_env({"OTS_RECEIPT_GRACE": text}).receipt_grace == seconds
+
+
+def test_a_zero_duration_is_still_zero() -> None:
+    assert Settings.from_env({"OTS_RECEIPT_GRACE": "0"}).receipt_grace == 0
+    assert Settings.from_env({"OTS_RECEIPT_GRACE": "0s"}).receipt_grace == 0
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"OTS_TTL_MAX": "30s"}, "OTS_TTL_MAX=30s is below OTS_TTL_MIN (60s)"),
+        ({"OTS_TTL_MAX": "30"}, "OTS_TTL_MAX=30 is below OTS_TTL_MIN (60s)"),
+        ({"OTS_TTL_MIN": "2h", "OTS_TTL_MAX": "90m"}, "OTS_TTL_MAX=90m is below OTS_TTL_MIN (2h)"),
+        ({"OTS_TTL_DEFAULT": "8d"}, "OTS_TTL_DEFAULT=8d is above OTS_TTL_MAX (7d)"),
+        ({"OTS_TTL_MAX": "40d", "OTS_ACCOUNT_TTL_MAX": "5w"},
+         "OTS_ACCOUNT_TTL_MAX=5w is below OTS_TTL_MAX (40d)"),
+        ({"OTS_UPLOAD_TIMEOUT": "2h"}, "OTS_UPLOAD_TIMEOUT=2h is above the maximum (1h)"),
+        ({"OTS_TTL_MIN": "0"}, "OTS_TTL_MIN=0 is below the minimum (1s)"),
+        ({"OTS_MAX_BYTES": "17GiB"}, "OTS_MAX_BYTES=17GiB is above the maximum (16GiB)"),
+        ({"OTS_ACCOUNT_MAX_BYTES": "1536KiB", "OTS_MAX_BYTES": "2MiB"},
+         "OTS_ACCOUNT_MAX_BYTES=1536KiB is below OTS_MAX_BYTES (2MiB)"),
+        ({"OTS_DEFAULT_ATTEMPTS": "11"}, "OTS_DEFAULT_ATTEMPTS=11 is above OTS_MAX_ATTEMPTS (10)"),
+        ({"OTS_MAX_VIEWS": "0"}, "OTS_MAX_VIEWS=0 is below the minimum (1)"),
+    ],
+)  # fmt: skip
+def test_range_errors_are_in_the_units_of_the_setting(env: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError) as error:
+        Settings.from_env(env)
+    assert str(error.value) == message
+
+
+def test_range_errors_without_the_environment_are_in_units_too(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError) as error:
+        Settings(data_dir=tmp_path, ttl_min=100, ttl_default=50)
+    assert str(error.value) == "OTS_TTL_DEFAULT=50s is below OTS_TTL_MIN (1m40s)"
+    with pytest.raises(SettingsError) as error:
+        Settings(data_dir=tmp_path, max_bytes=3 * 1024 * 1024 * MIB)
+    assert str(error.value) == "OTS_MAX_BYTES=3072GiB is above the maximum (16GiB)"
+
+
+def test_a_misspelled_variable_is_warned_about_with_the_closest_name() -> None:
+    env = {"OTS_TTL_MAXX": "hunter2-value", "OTS_TTL_MAX": "7d", "HOME": "/root"}
+    [warning] = unknown_variables(env)
+    assert warning == (
+        "OTS_TTL_MAXX is not a setting of ots-server and is ignored; did you mean OTS_TTL_MAX?"
+    )
+    assert unknown_variables({"OTS_NOTHING_LIKE_IT": "x"}) == [
+        "OTS_NOTHING_LIKE_IT is not a setting of ots-server and is ignored"
+    ]
+
+
+def test_every_setting_and_every_cli_variable_is_known() -> None:
+    env = {variable.name: "x" for variable in VARIABLES}
+    env.update(dict.fromkeys(CLIENT_VARIABLES, "x"))
+    assert unknown_variables(env) == []
+
+
+def test_the_cli_variables_are_those_the_cli_reads() -> None:
+    """Every ``OTS_`` name in the CLI's sources is the server's or listed as the CLI's (so a
+    new CLI variable does not make the server warn about it)."""
+    names = {
+        name
+        for path in CLI_SOURCES.rglob("*.py")
+        for name in re.findall(r"\bOTS_[A-Z0-9_]*[A-Z0-9]\b", path.read_text())
+    }
+    server = {variable.name for variable in VARIABLES}
+    assert names - server == set(CLIENT_VARIABLES)

@@ -21,6 +21,7 @@ from ots_server.store.base import (
     IdExists,
     NotFound,
     PassphraseRequired,
+    ReceiptStatus,
     Store,
     StoreUnavailable,
     WrongPassphrase,
@@ -325,6 +326,42 @@ class StoreContract(AccountContract):
             await store.receipt_status(os.urandom(32), NOW)
         with pytest.raises(NotFound):
             await store.burn_by_receipt(os.urandom(32), NOW)
+
+    async def test_receipt_statuses_answer_as_receipt_status_does(self, store: Store) -> None:
+        """One call for many receipts: in order, duplicates repeated, and ``None`` exactly
+        where ``receipt_status`` says ``NotFound`` (unknown and purged alike)."""
+        hashes = {name: os.urandom(32) for name in ("partly", "read", "burned", "expired", "gone")}
+        partly, read = SimSecret.make(), SimSecret.make()
+        await store.create(partly.new_secret(NOW, views=2, receipt_hash=hashes["partly"]))
+        await store.create(read.new_secret(NOW, receipt_hash=hashes["read"]))
+        await store.create(SimSecret.make().new_secret(NOW, receipt_hash=hashes["burned"]))
+        await store.create(SimSecret.make().new_secret(NOW, ttl=60, receipt_hash=hashes["expired"]))
+        gone = SimSecret.make().new_secret(NOW, ttl=60, grace=30, receipt_hash=hashes["gone"])
+        await store.create(gone)
+        await store.reveal(partly.id, partly.link_check, None, NOW + 1)
+        await store.reveal(read.id, read.link_check, None, NOW + 2)
+        await store.burn_by_receipt(hashes["burned"], NOW + 3)
+        unknown = os.urandom(32)
+        asked = [*hashes.values(), unknown, hashes["read"]]
+        answers = await store.receipt_statuses(asked, NOW + 100)
+        expected: list[ReceiptStatus | None] = []
+        for receipt_hash in asked:
+            try:
+                expected.append(await store.receipt_status(receipt_hash, NOW + 100))
+            except NotFound:
+                expected.append(None)
+        assert answers == expected
+        states = [None if a is None else (a.state, a.read_at, a.burned_at) for a in answers]
+        assert states == [
+            ("pending", NOW + 1, None),
+            ("read", NOW + 2, None),
+            ("burned", None, NOW + 3),
+            ("expired", None, None),
+            None,
+            None,
+            ("read", NOW + 2, None),
+        ]
+        assert await store.receipt_statuses([], NOW) == []
 
     # -- health -----------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -131,6 +132,42 @@ async def test_a_receipt_indexed_by_an_earlier_version_is_still_found(
     assert (status.id, status.state) == (secret.id, "burned")
     with pytest.raises(NotFound):
         await store.receipt_status(os.urandom(32), NOW)
+
+
+async def test_a_batch_of_receipts_takes_a_fixed_number_of_round_trips(
+    machine_store: tuple[RedisStore, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """100 receipts: no command of its own per receipt, only pipelines (the index, the
+    earlier version's index for the one receipt found there, the records)."""
+    store, prefix = machine_store
+    receipts = [os.urandom(32) for _ in range(100)]
+    for receipt in receipts:
+        await store.create(SimSecret.make().new_secret(NOW, receipt_hash=receipt))
+    old = receipts[0]
+    bucket = f"{prefix}:x:{int.from_bytes(old[:2], 'big') >> (16 - INDEX_BITS):03x}"
+    with machine_client() as machine:
+        secret_id = machine.hget(bucket, old[:16])[:16]
+        machine.hdel(bucket, old[:16])
+        machine.set(f"{prefix}:x:{old.hex()}", secret_id, ex=3600)  # the old layout
+    client: Any = store.connection.client
+    calls = {"commands": 0, "pipelines": 0}
+    original_command, original_pipeline = client.execute_command, client.pipeline
+
+    async def command(*args: Any, **kwargs: Any) -> Any:
+        calls["commands"] += 1
+        return await original_command(*args, **kwargs)
+
+    def pipeline(*args: Any, **kwargs: Any) -> Any:
+        calls["pipelines"] += 1
+        return original_pipeline(*args, **kwargs)
+
+    monkeypatch.setattr(client, "execute_command", command)
+    monkeypatch.setattr(client, "pipeline", pipeline)
+    answers = await store.receipt_statuses([*receipts, os.urandom(32)], NOW)
+    assert calls == {"commands": 0, "pipelines": 3}
+    assert [a is None for a in answers] == [False] * 100 + [True]
+    assert answers[0] is not None
+    assert answers[0].id == secret_id
 
 
 async def test_the_sweep_removes_index_entries_past_keep_until(

@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -272,3 +273,27 @@ async def test_reveal_answers_blobs_up_to_64_kib_in_one_piece(
     assert b"transfer-encoding" not in headers
     assert [(len(m["body"]), bool(m.get("more_body"))) for m in bodies] == messages
     assert b"".join(bytes(m["body"]) for m in bodies) == secret.blob
+
+
+async def test_a_batch_of_receipts_is_one_statement(
+    sqlite_store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    receipts = [bytes([n]) * 32 for n in range(100)]
+    for receipt in receipts:
+        await sqlite_store.create(SimSecret.make().new_secret(START, receipt_hash=receipt))
+    statements: list[str] = []
+    call = sqlite_store._call
+
+    def traced(fn: Any) -> Any:
+        conn = sqlite_store._thread_connection()
+        conn.set_trace_callback(statements.append)
+        try:
+            return call(fn)
+        finally:
+            conn.set_trace_callback(None)
+
+    monkeypatch.setattr(sqlite_store, "_call", traced)
+    answers = await sqlite_store.receipt_statuses(receipts, START)
+    assert all(answer is not None for answer in answers)
+    assert len(statements) == 1
+    assert statements[0].lstrip().startswith("SELECT")

@@ -46,8 +46,10 @@ from ots_cli.links import build_link
 HERE = Path(__file__).resolve().parent
 SERVER = "https://ots.example.com"
 INTERACTIVE = (nacl.pwhash.argon2id.OPSLIMIT_INTERACTIVE, nacl.pwhash.argon2id.MEMLIMIT_INTERACTIVE)
-#: Full blobs up to this size are written out in hex; larger ones as SHA-256 only.
+#: Full blobs up to this size are written out in hex; larger ones to a file of their own
+#: (BLOB_DIR/<name>.bin, named by the vector's ``blob_file``).
 INLINE_LIMIT = 4096
+BLOB_DIR = "v1-blobs"
 
 
 def det(label: str, size: int) -> bytes:
@@ -159,10 +161,13 @@ def body_of(spec: dict[str, Any]) -> bytes:
     return pattern(int(spec["pattern"]))
 
 
-def blob_fields(blob: bytes) -> dict[str, Any]:
+def blob_fields(name: str, blob: bytes, files: dict[str, bytes]) -> dict[str, Any]:
     fields: dict[str, Any] = {"blob_length": len(blob), "blob_sha256": sha256(blob)}
     if len(blob) <= INLINE_LIMIT:
         fields["blob"] = blob.hex()
+    else:
+        fields["blob_file"] = f"{BLOB_DIR}/{name}.bin"
+        files[fields["blob_file"]] = blob
     return fields
 
 
@@ -170,7 +175,8 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def golden() -> list[dict[str, Any]]:
+def golden(files: dict[str, bytes]) -> list[dict[str, Any]]:
+    """The golden vectors; the blobs too large to inline are added to ``files``."""
     vectors = []
     for name, description, suite, meta, spec, passphrase in CASES:
         id_, key = det(name + "/id", 16), det(name + "/key", 32)
@@ -232,7 +238,7 @@ def golden() -> list[dict[str, Any]]:
                     "passphrase_verifier": (
                         keys.passphrase_verifier.hex() if keys.passphrase_verifier else None
                     ),
-                    **blob_fields(sealed.blob),
+                    **blob_fields(name, sealed.blob, files),
                 },
             }
         )
@@ -575,14 +581,22 @@ def malformed(vectors: list[dict[str, Any]]) -> dict[str, Any]:
 
     link_id, link_key = b64.encode(det("link/id", 16)), b64.encode(det("link/key", 32))
     good = f"{SERVER}/s/{link_id}#{link_key}"
-    links = [
-        (good, None),
-        (f"  {good}\n", None),
+    # Accepted texts carry what they parse to: the server's base URL (None for a bare id#key),
+    # the id and the key.
+    accepted = [
+        (good, SERVER),
+        (f"  {good}\n", SERVER),
         (f"{link_id}#{link_key}", None),
-        (f"https://ots.example.com:8443/base/path/s/{link_id}#{link_key}", None),
-        (f"http://127.0.0.1:8000/s/{link_id}#{link_key}", None),
-        (f"http://localhost/s/{link_id}#{link_key}", None),
-        (f"http://[::1]:9/s/{link_id}#{link_key}", None),
+        (
+            f"https://ots.example.com:8443/base/path/s/{link_id}#{link_key}",
+            "https://ots.example.com:8443/base/path",
+        ),
+        (f"http://127.0.0.1:8000/s/{link_id}#{link_key}", "http://127.0.0.1:8000"),
+        (f"http://localhost/s/{link_id}#{link_key}", "http://localhost"),
+        (f"http://[::1]:9/s/{link_id}#{link_key}", "http://[::1]:9"),
+    ]
+    expected = {"id": det("link/id", 16).hex(), "key": det("link/key", 32).hex()}
+    links = [
         ("", "BadLink"),
         (f"{SERVER}/s/{link_id}", "BadLink"),
         (f"{SERVER}/s/{link_id}#", "BadLink"),
@@ -603,7 +617,9 @@ def malformed(vectors: list[dict[str, Any]]) -> dict[str, Any]:
         ("otsr_" + link_key, "BadLink"),
         (f"{SERVER}/s/{link_id}#{link_key[:20]} {link_key[20:]}", "BadLink"),
     ]
-    link_cases = [{"text": t, "error": e} for t, e in links]
+    link_cases = [
+        {"text": t, "error": None, "server": server, **expected} for t, server in accepted
+    ] + [{"text": t, "error": e} for t, e in links]
 
     base64_cases = [
         {"text": "", "length": None, "hex": ""},
@@ -627,7 +643,11 @@ def malformed(vectors: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def main() -> None:
-    vectors = golden()
+    files: dict[str, bytes] = {}
+    vectors = golden(files)
+    (HERE / BLOB_DIR).mkdir(exist_ok=True)
+    for path, blob in files.items():
+        (HERE / path).write_bytes(blob)
     write(
         "v1-blobs.json",
         {

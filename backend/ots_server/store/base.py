@@ -50,6 +50,7 @@ Outcomes other than success are exceptions, so the app maps each to one HTTP ans
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -295,6 +296,13 @@ class Store(Protocol):
 
     async def receipt_status(self, receipt_hash: bytes, now: int) -> ReceiptStatus:
         """Read-only; ``NotFound`` for unknown or purged receipts."""
+
+    async def receipt_statuses(
+        self, receipt_hashes: Sequence[bytes], now: int
+    ) -> list[ReceiptStatus | None]:
+        """Read-only: for each hash, in order, what ``receipt_status`` answers, or ``None``
+        where it raises ``NotFound`` (unknown and purged alike). One query, pipeline or script
+        per call, not one per receipt; callers bound the length (the API: 100)."""
 
     async def burn_by_receipt(self, receipt_hash: bytes, now: int) -> ReceiptStatus:
         """Burn a pending secret; otherwise report its state unchanged (idempotent)."""

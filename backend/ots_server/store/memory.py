@@ -9,6 +9,7 @@ the operation takes effect (no wait to add, see :mod:`ots_server.store.base`).
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ots_server.store import rules
@@ -207,6 +208,19 @@ class MemoryStore:
         with self._lock:
             self._guard()
             return self._status(receipt_hash, now)[1]
+
+    async def receipt_statuses(
+        self, receipt_hashes: Sequence[bytes], now: int
+    ) -> list[ReceiptStatus | None]:
+        with self._lock:
+            self._guard()
+            return [self._maybe_status(receipt_hash, now) for receipt_hash in receipt_hashes]
+
+    def _maybe_status(self, receipt_hash: bytes, now: int) -> ReceiptStatus | None:
+        try:
+            return self._status(receipt_hash, now)[1]
+        except NotFound:
+            return None
 
     async def burn_by_receipt(self, receipt_hash: bytes, now: int) -> ReceiptStatus:
         with self._lock:

@@ -41,6 +41,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import hmac
 from collections.abc import Awaitable
 from typing import Any
 
@@ -332,27 +333,41 @@ class RedisAccounts:
         return found[:limit]
 
     async def _statuses(self, links: list[bytes], now: int) -> list[ReceiptStatus]:
-        if not links:
+        rows = await self._status_rows([(link[:16], link[16:]) for link in links], now)
+        return [status for status in rows if status is not None]
+
+    async def _status_rows(
+        self, wanted: list[tuple[bytes, bytes]], now: int
+    ) -> list[ReceiptStatus | None]:
+        """The receipt of each (id, receipt hash) pair, in order, read in one pipeline;
+        ``None`` where the record is gone, purged, or holds another receipt hash (its id
+        reused by another secret)."""
+        if not wanted:
             return []
         pipe = self._redis.pipeline(transaction=False)
-        for link in links:
-            record, blob = self._secret_keys(link[:16])
+        for id, _ in wanted:
+            record, blob = self._secret_keys(id)
             pipe.hmget(record, ["rh", "st", "sa", "ca", "ea", "ku", "v", "vl", "ra"])
             pipe.exists(blob)
         replies = await translated(pipe.execute())
-        statuses = []
-        for index, link in enumerate(links):
+        statuses: list[ReceiptStatus | None] = []
+        for index, (id, wanted_hash) in enumerate(wanted):
             row, blob_exists = replies[2 * index], replies[2 * index + 1]
             receipt_hash, state, at, created_at, expires_at, keep_until = row[:6]
-            if receipt_hash != link[16:] or int(keep_until) <= now:
-                continue  # a purged record, or its id reused by another secret
+            if (
+                receipt_hash is None
+                or not hmac.compare_digest(bytes(receipt_hash), wanted_hash)
+                or int(keep_until) <= now
+            ):
+                statuses.append(None)
+                continue
             stored, ea = _text(state), int(expires_at)
             shown: ReceiptState = rules.receipt_state(stored, ea, now)
             if stored == "pending" and not blob_exists:
                 shown = "expired"  # Redis expired the ciphertext on its own clock
             statuses.append(
                 ReceiptStatus(
-                    id=link[:16],
+                    id=id,
                     state=shown,
                     created_at=int(created_at),
                     expires_at=ea,

@@ -61,7 +61,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
@@ -337,6 +337,22 @@ class SQLiteStore(SQLiteAccounts):
     async def receipt_status(self, receipt_hash: bytes, now: int) -> ReceiptStatus:
         def run(conn: sqlite3.Connection, now: int) -> ReceiptStatus:
             return tx.receipt(conn.execute(tx.RECEIPT, (receipt_hash, now)).fetchone(), now)
+
+        return await self._read(run, now)
+
+    async def receipt_statuses(
+        self, receipt_hashes: Sequence[bytes], now: int
+    ) -> list[ReceiptStatus | None]:
+        wanted = list(dict.fromkeys(bytes(h) for h in receipt_hashes))
+        if not wanted:
+            return []
+
+        def run(conn: sqlite3.Connection, now: int) -> list[ReceiptStatus | None]:
+            # One statement for the whole batch: each hash is one lookup in the UNIQUE index.
+            query = tx.RECEIPTS.format(marks=",".join("?" * len(wanted)))
+            rows = conn.execute(query, (*wanted, now)).fetchall()
+            found = {bytes(row[0]): tx.receipt(row[1:], now) for row in rows}
+            return [found.get(bytes(h)) for h in receipt_hashes]
 
         return await self._read(run, now)
 

@@ -30,6 +30,11 @@ RECEIPT = """
     SELECT id, state, state_at, created_at, expires_at, views, views_left, read_at
     FROM records WHERE receipt_hash = ? AND keep_until > ?
 """
+#: ``RECEIPT`` for many hashes at once (``marks``: one ``?`` per hash), each row led by its hash.
+RECEIPTS = """
+    SELECT receipt_hash, id, state, state_at, created_at, expires_at, views, views_left, read_at
+    FROM records WHERE receipt_hash IN ({marks}) AND keep_until > ?
+"""
 
 
 def check_quota(conn: sqlite3.Connection, size: int, limit: int) -> None:
