@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Refresh the browser libraries vendored into ``backend/ots_server/web/vendor/``.
+"""Refresh the browser libraries vendored into ``backend/ots_server/web/vendor/`` (served by the
+pages) and ``tests/web/vendor/`` (loaded by the browser tests only).
 
 For each pinned npm package: ``npm pack NAME@VERSION`` (the registry's tarball, unchanged),
 check the tarball against the integrity hash the registry publishes (``npm view … dist.integrity``,
 SHA-512), copy the listed files and the licence unchanged, and record each copied file's
-SHA-384 in ``vendor.json``. ``tests/web/test_vendor.py`` checks the vendored bytes against that
-record on every test run. To move to a new version, change ``PINS`` and run this script
+SHA-384 in ``vendor.json``. ``tests/web/test_vendor.py`` checks the vendored bytes against
+that record on every test run. To move to a new version, change ``PINS`` and run this script
 (it needs ``npm`` and the npm registry); review the diff like any other code.
 
 Usage: python backend/maintenance/refresh_vendor.py
@@ -23,7 +24,10 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-VENDOR = Path(__file__).resolve().parents[1] / "ots_server" / "web" / "vendor"
+ROOT = Path(__file__).resolve().parents[2]
+VENDOR = ROOT / "backend" / "ots_server" / "web" / "vendor"
+#: Libraries the tests load into the page (never served by ots-server).
+TEST_VENDOR = ROOT / "tests" / "web" / "vendor"
 
 #: npm package -> (exact version, files taken from the package, relative to ``package/``).
 #: The UMD builds are used: they load as classic scripts (no import map, which the page's CSP
@@ -35,6 +39,10 @@ PINS: dict[str, tuple[str, tuple[str, ...]]] = {
         "0.8.4",
         ("dist/modules-sumo/libsodium-wrappers.js", "LICENSE"),
     ),
+}
+TEST_PINS: dict[str, tuple[str, tuple[str, ...]]] = {
+    # Accessibility checks in the browser tests (tests/web/test_accessibility.py).
+    "axe-core": ("4.14.1", ("axe.min.js", "LICENSE")),
 }
 
 
@@ -50,18 +58,18 @@ def npm(*args: str, cwd: Path) -> str:
     ).stdout.strip()
 
 
-def refresh() -> dict[str, object]:
+def refresh(pins: dict[str, tuple[str, tuple[str, ...]]], vendor: Path) -> dict[str, object]:
     record: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        for name, (version, files) in PINS.items():
+        for name, (version, files) in pins.items():
             spec = f"{name}@{version}"
             published = npm("view", spec, "dist.integrity", cwd=work)
             tarball = work / npm("pack", spec, "--silent", cwd=work).splitlines()[-1]
             got = sri(tarball.read_bytes(), "sha512")
             if got != published:
                 sys.exit(f"{spec}: tarball integrity {got} != registry's {published}")
-            target = VENDOR / f"{name}-{version}"
+            target = vendor / f"{name}-{version}"
             if target.exists():
                 shutil.rmtree(target)
             target.mkdir(parents=True)
@@ -76,10 +84,11 @@ def refresh() -> dict[str, object]:
                     out.write_bytes(data)
                     entries[out.name] = sri(data)
             record[name] = {"version": version, "npm_integrity": published, "files": entries}
-    (VENDOR / "vendor.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    (vendor / "vendor.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     return record
 
 
 if __name__ == "__main__":
-    for name, entry in refresh().items():
-        print(name, entry["version"])  # type: ignore[index]
+    for pins, vendor in ((PINS, VENDOR), (TEST_PINS, TEST_VENDOR)):
+        for name, entry in refresh(pins, vendor).items():
+            print(name, entry["version"])  # type: ignore[index]

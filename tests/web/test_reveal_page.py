@@ -76,7 +76,7 @@ def test_invisible_characters_are_shown_escaped_and_copied_exactly(
         expect(page.locator("#text-result")).to_be_visible()
         shown = page.locator("#secret-text").input_value()
         assert shown == "hunter2\\u200d\\u2060\\u202ehidden\\U000e0041"
-        expect(page.locator("#escaped-note")).to_contain_text("4 invisible")
+        expect(page.locator("#escaped-note")).to_contain_text("codes: 4")
         page.get_by_role("button", name="Copy").click()
         expect(page.locator("#copy-status")).to_contain_text("Copied")
         assert page.evaluate("navigator.clipboard.readText()") == text
@@ -107,9 +107,9 @@ def test_passphrase_right_after_a_wrong_one(cli: Cli, page: Page, tmp_path: Path
     phrase.write_text("blue tuesday")
     link = cli.share(b"behind a passphrase", "--passphrase-file", str(phrase), "--attempts", "3")
     open_link(page, link)
-    expect(page.locator("#fact-passphrase")).to_contain_text("3 wrong tries")
+    expect(page.locator("#fact-passphrase")).to_contain_text("destroyed: 3")
     reveal(page, "green monday")
-    expect(page.locator("#passphrase-error")).to_contain_text("2 tries left")
+    expect(page.locator("#passphrase-error")).to_contain_text("destroyed: 2")
     expect(page.locator("#passphrase-input")).to_be_focused()
     reveal(page, "blue tuesday")
     expect(page.locator("#text-result")).to_be_visible()
@@ -122,7 +122,7 @@ def test_wrong_passphrases_count_down_then_burn(cli: Cli, page: Page, tmp_path: 
     link = cli.share(b"x", "--passphrase-file", str(phrase), "--attempts", "2")
     open_link(page, link)
     reveal(page, "wrong one")
-    expect(page.locator("#passphrase-error")).to_contain_text("1 tries left")
+    expect(page.locator("#passphrase-error")).to_contain_text("destroyed: 1")
     reveal(page, "wrong two")
     assert error_reason(page) == "wrong_passphrase_burned"
     assert cli.run("get", link).returncode == 6

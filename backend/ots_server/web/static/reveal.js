@@ -49,7 +49,7 @@
     const [value, unit] =
       abs < 90 ? [delta, "second"] : abs < 5400 ? [Math.round(delta / 60), "minute"]
         : abs < 129600 ? [Math.round(delta / 3600), "hour"] : [Math.round(delta / 86400), "day"];
-    return `${relative.format(value, unit)} (${absolute})`;
+    return `${relative.format(value, unit)}, ${absolute}`;
   }
 
   const visible = F.visible;
