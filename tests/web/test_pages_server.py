@@ -29,9 +29,9 @@ EXACT_CSP = (
 )
 
 
-def make_client(tmp_path: Path, **settings: object) -> Iterator[TestClient]:
+def make_client(tmp_path: Path, *, web: bool = True) -> Iterator[TestClient]:
     store = SQLiteStore(tmp_path / "web.sqlite3")
-    app = create_app(Settings(data_dir=tmp_path, rate_limit_per_minute=0, **settings), store)
+    app = create_app(Settings(data_dir=tmp_path, rate_limit_per_minute=0, web=web), store)
     try:
         with TestClient(app, base_url="http://ots.test") as client:
             yield client
