@@ -468,11 +468,58 @@
   // --- opening -----------------------------------------------------------------------------
 
   /**
+   * libsodium's secretstream pull on buffers allocated once in its WebAssembly memory, so that
+   * a stream of any size leaves one copy of its plaintext (the output) and no other garbage:
+   * the wrapper's `crypto_secretstream_xchacha20poly1305_pull` allocates and copies twice per
+   * chunk, which left 80 MiB of garbage behind a 256 MiB file.
+   */
+  class Puller {
+    constructor(header, payloadKey) {
+      this.raw = root.libsodium;
+      this.state = sodium().crypto_secretstream_xchacha20poly1305_init_pull(header.nonce, payloadKey);
+      const raw = this.raw;
+      this.cipher = raw._malloc(CHUNK_SIZE + STREAM_ABYTES);
+      this.message = raw._malloc(CHUNK_SIZE);
+      this.tag = raw._malloc(1);
+      this.ad = raw._malloc(header.bytes.length);
+      this.adLength = header.bytes.length;
+      raw.HEAPU8.set(header.bytes, this.ad);
+    }
+
+    /** {message, tag} for one ciphertext chunk, or null when it fails authentication. */
+    pull(chunk) {
+      const raw = this.raw;
+      raw.HEAPU8.set(chunk, this.cipher); // HEAPU8 is re-read: the memory may have grown
+      // The C function's unsigned long long lengths are two 32-bit words each here (low,
+      // high), as libsodium-wrappers passes them.
+      const rc = raw._crypto_secretstream_xchacha20poly1305_pull(
+        this.state, this.message, 0, this.tag, this.cipher, chunk.length, 0, this.ad,
+        this.adLength, 0
+      );
+      if (rc !== 0) return null;
+      const length = chunk.length - STREAM_ABYTES;
+      const message = raw.HEAPU8.slice(this.message, this.message + length);
+      raw.HEAPU8.fill(0, this.message, this.message + length);
+      return { message, tag: raw.HEAPU8[this.tag] };
+    }
+
+    free() {
+      const raw = this.raw;
+      raw.HEAPU8.fill(0, this.message, this.message + CHUNK_SIZE);
+      for (const address of [this.cipher, this.message, this.tag, this.ad, this.state]) {
+        raw._free(address);
+      }
+    }
+  }
+
+  /**
    * An incremental reader of one blob: feed it the bytes of the reveal as they arrive
    * (`push`), get body pieces back, and call `finish()` at the end of input. The header is
    * parsed from the first bytes; its id must equal the link's and it must not announce more
    * than `maxSize`. `keys` come from deriveKeys, or `keysFor(header)` derives them once the
    * blob's own header is known (keys from a different peek header simply fail to decrypt).
+   * Input is copied into the reader's own buffers: a caller may reuse its buffer (a BYOB
+   * stream read) as soon as `push` returns. Output pieces are views of fresh buffers.
    */
   class Opener {
     constructor({ id, keys, maxSize = Infinity, onMeta = null }) {
@@ -482,63 +529,98 @@
       this.onMeta = onMeta;
       this.header = null;
       this.meta = null;
-      this.pending = new Uint8Array(0);
+      this.headerBytes = new Uint8Array(HEADER_LENGTH_KDF);
+      this.buffer = null; // the chunk (suite 2) or the whole ciphertext (suite 1) being filled
+      this.filled = 0;
       this.position = 0; // plaintext bytes authenticated so far
       this.chunk = 0;
-      this.state = null;
+      this.puller = null;
       this.done = false;
       this.received = 0;
     }
 
     push(bytes) {
-      if (this.done) fail("DecryptionFailed", "bytes after the end of the secret");
+      try {
+        return this.take(bytes);
+      } catch (error) {
+        this.end(); // a failed reader is done: its libsodium buffers are wiped and freed
+        throw error;
+      }
+    }
+
+    take(bytes) {
+      if (this.done && bytes.length) fail("DecryptionFailed", "bytes after the end of the secret");
       this.received += bytes.length;
-      this.pending = this.pending.length ? concat(this.pending, bytes) : bytes;
       const out = [];
-      if (this.header === null && !this.readHeader()) return out;
+      let offset = 0;
+      if (this.header === null) {
+        offset = this.readHeader(bytes);
+        if (this.header === null) return out;
+      }
       if (this.header.suite === SUITE_SEALED) {
         if (this.received > this.expected) fail("DecryptionFailed", "the secret is too long");
+        this.buffer.set(bytes.subarray(offset), this.filled);
+        this.filled += bytes.length - offset;
         return out;
       }
       const sizes = chunkSizes(this.header);
-      while (!this.done) {
+      while (offset < bytes.length) {
+        if (this.done) fail("DecryptionFailed", "bytes after the end of the secret");
         const last = this.chunk === sizes.count - 1;
         const size = last ? sizes.last : sizes.full;
-        if (this.pending.length < size) break;
-        const piece = this.pending.subarray(0, size);
-        this.pending = this.pending.slice(size);
-        const result = sodium().crypto_secretstream_xchacha20poly1305_pull(
-          this.state, piece, this.header.bytes
-        );
+        const take = Math.min(size - this.filled, bytes.length - offset);
+        this.buffer.set(bytes.subarray(offset, offset + take), this.filled);
+        this.filled += take;
+        offset += take;
+        if (this.filled < size) break;
+        this.filled = 0;
+        const result = this.puller.pull(this.buffer.subarray(0, size));
         if (!result) fail("DecryptionFailed", "a chunk failed authentication");
         if (result.tag !== (last ? TAG_FINAL : TAG_MESSAGE)) {
           fail("DecryptionFailed", "a misplaced or missing final tag");
         }
         this.chunk += 1;
-        this.done = last;
+        if (last) this.end();
         const body = this.release(result.message);
         if (body.length) out.push(body);
       }
-      if (this.done && this.pending.length) fail("DecryptionFailed", "bytes after the end of the secret");
       return out;
     }
 
-    readHeader() {
+    /** Take header bytes from `bytes`; returns how many were used. */
+    readHeader(bytes) {
+      const room = this.headerBytes.length - this.filled;
+      const take = Math.min(room, bytes.length);
+      this.headerBytes.set(bytes.subarray(0, take), this.filled);
+      const have = this.filled + take;
       // Fewer bytes than a header is not yet an error while more may come.
-      const header = parseHeader(this.pending, { partial: true });
-      if (header === null) return false;
+      const header = parseHeader(this.headerBytes.subarray(0, have), { partial: true });
+      if (header === null) {
+        this.filled = have;
+        return take;
+      }
       if (!equalBytes(header.id, this.id)) fail("DecryptionFailed", "the secret's id is not the link's");
       this.expected = blobLength(header);
       if (this.expected > this.maxSize) fail("FormatError", "the secret is larger than accepted");
       this.header = header;
-      this.pending = this.pending.slice(header.length);
       if (typeof this.keys === "function") this.keys = this.keys(header);
+      const sizes = chunkSizes(header);
       if (header.suite === SUITE_STREAM) {
-        this.state = sodium().crypto_secretstream_xchacha20poly1305_init_pull(
-          header.nonce, this.keys.payloadKey
-        );
+        this.puller = new Puller(header, this.keys.payloadKey);
+        this.buffer = new Uint8Array(sizes.count > 1 ? sizes.full : sizes.last);
+      } else {
+        this.buffer = new Uint8Array(sizes[0]);
       }
-      return true;
+      // The header bytes past its end (read ahead into headerBytes) are the first ciphertext.
+      const extra = this.headerBytes.subarray(header.length, have);
+      this.filled = 0;
+      return take - extra.length;
+    }
+
+    end() {
+      this.done = true;
+      if (this.puller) this.puller.free();
+      this.puller = null;
     }
 
     /** Authenticated plaintext -> the body bytes it holds; checks the envelope and padding. */
@@ -555,34 +637,36 @@
       const to = Math.min(bodyEnd, this.position) - start;
       const tail = plain.subarray(Math.max(bodyEnd - start, 0));
       if (!tail.every((b) => b === 0)) fail("FormatError", "the padding is not zero");
-      return from < to ? plain.slice(from, to) : new Uint8Array(0);
+      // `plain` is this chunk's own buffer (copied out of libsodium's memory): hand out a view.
+      return from < to ? plain.subarray(from, to) : new Uint8Array(0);
     }
 
     /** End of input: the last body piece (suite 1), or an error if the stream is incomplete. */
     finish() {
       if (this.header === null) {
-        parseHeader(this.pending); // too short for a header: the precise header error
+        parseHeader(this.headerBytes.subarray(0, this.filled)); // the precise header error
         fail("DecryptionFailed", "the secret is truncated");
       }
       if (this.header.suite === SUITE_SEALED) {
         if (this.done) return [];
-        if (this.pending.length !== this.expected - this.header.length) {
-          fail("DecryptionFailed", "the secret has the wrong length");
-        }
+        if (this.filled !== this.buffer.length) fail("DecryptionFailed", "the secret has the wrong length");
         let plain;
         try {
           plain = sodium().crypto_aead_xchacha20poly1305_ietf_decrypt(
-            null, this.pending, this.header.bytes, this.header.nonce, this.keys.payloadKey
+            null, this.buffer, this.header.bytes, this.header.nonce, this.keys.payloadKey
           );
         } catch (error) {
           fail("DecryptionFailed", "the secret failed authentication");
         }
-        this.pending = new Uint8Array(0);
+        this.buffer = null;
         this.done = true;
         const body = this.release(plain);
         return body.length ? [body] : [];
       }
-      if (!this.done) fail("DecryptionFailed", "the secret is truncated");
+      if (!this.done) {
+        this.end();
+        fail("DecryptionFailed", "the secret is truncated");
+      }
       return [];
     }
   }

@@ -387,7 +387,7 @@
   async function receive(response, keys) {
     const expected = Number(response.headers.get("content-length")) || state.peek.size;
     const opener = new F.Opener({ id: state.id, keys, maxSize: state.peek.size });
-    const reader = response.body.getReader();
+    const reader = byteReader(response.body);
     const pending = [];
     let received = 0;
     let sink = null;
@@ -448,6 +448,34 @@
       }
       return fail(opener.meta && opener.meta.kind === "file" ? "integrity_partial" : "network_reveal");
     }
+  }
+
+  /**
+   * A reader of the response that reuses one buffer (a BYOB read) where the browser allows it,
+   * so a large download allocates nothing per read; the Opener copies what it keeps.
+   */
+  function byteReader(body) {
+    let reader;
+    try {
+      reader = body.getReader({ mode: "byob" });
+    } catch (error) {
+      return body.getReader();
+    }
+    let buffer = new ArrayBuffer(256 * 1024);
+    let finished = false;
+    return {
+      async read() {
+        if (finished) return { value: undefined, done: true };
+        const { value, done } = await reader.read(new Uint8Array(buffer));
+        if (done) {
+          finished = true;
+          return { value: undefined, done: true };
+        }
+        buffer = value.buffer; // the same memory, handed back for the next read
+        return { value, done: false };
+      },
+      cancel: () => reader.cancel(),
+    };
   }
 
   function report(progress) {
