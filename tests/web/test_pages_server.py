@@ -3,6 +3,7 @@ negotiation without cookies, the exact CSP, immutable versioned assets, and OTS_
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import warnings
@@ -138,6 +139,12 @@ def test_assets_are_versioned_immutable_and_carry_sri(client: TestClient) -> Non
         assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
         assert response.headers["content-security-policy"] == EXACT_CSP
         assert integrity.startswith("sha384-")
+    plain = client.get(scripts[0][0].removeprefix(".."), headers={"Accept-Encoding": "identity"})
+    zipped = client.get(scripts[0][0].removeprefix(".."), headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in plain.headers
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert zipped.headers["vary"] == "Accept-Encoding"
+    assert zipped.content == plain.content  # decoded by the client, as a browser does
     version = scripts[0][0].split("/")[2]
     assert client.get(f"/assets/{version}/nope.js").status_code == 404
     old = client.get("/assets/0000000000000000/ots-format.js")
@@ -161,3 +168,22 @@ def test_web_false_serves_the_plain_cli_page(tmp_path: Path) -> None:
         assert b"ots get" in page.content
         assert b"<script" not in page.content
         assert client.get("/assets/x/ots-format.js").status_code == 404
+
+
+#: The reveal page's own weight: HTML, its own scripts and stylesheet, gzip'd (libsodium.js,
+#: fetched once and cached as immutable, and the workers loaded on demand are not counted).
+PAGE_WEIGHT_LIMIT = 20_000
+
+
+def test_the_page_weighs_at_most_20_kb_gzipped(client: TestClient) -> None:
+    page = client.get("/s/x")
+    own = [
+        src
+        for src in re.findall(r'(?:src|href)="(\.\./assets/[^"]+)"', page.text)
+        if "libsodium" not in src and not src.endswith(".svg")
+    ]
+    assert {src.rsplit("/", 1)[1] for src in own} == {"ots-format.js", "reveal.js", "ots.css"}
+    total = len(gzip.compress(page.content, 9))
+    for src in own:
+        total += len(gzip.compress(client.get(src.removeprefix("..")).content, 9))
+    assert total <= PAGE_WEIGHT_LIMIT, total

@@ -33,7 +33,7 @@ class WebPages:
             "memorySaveCap": MEMORY_SAVE_CAP,
             "textShownCap": TEXT_SHOWN_CAP,
         }
-        self.reveal = Page("reveal.html", self.assets, data)
+        self.reveal = Page("reveal.html", "reveal.js", self.assets, data)
 
     async def reveal_page(self, request: Request) -> Response:
         if request.method == "OPTIONS":

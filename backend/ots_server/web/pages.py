@@ -35,6 +35,14 @@ PAGE_CSP = (
     "form-action 'none'; frame-ancestors 'none'"
 )
 _SLOT = re.compile(r"\{\{(\w+)(?::([\w.-]+))?\}\}")
+_SLOT_NAME = re.compile(r"\{\{(\w+)\}\}")
+
+
+def _uses(code: str, key: str) -> bool:
+    """Whether a page script refers to message ``key`` (``M.key`` or ``"key"``)."""
+    return re.search(rf'\bM\.{key}\b|"{key}"', code) is not None
+
+
 _QUALITY = re.compile(r"^\s*q\s*=\s*([01](?:\.\d{0,3})?)\s*$")
 
 
@@ -67,12 +75,17 @@ def negotiate(accept_language: str | None) -> str:
 class Page:
     """One template, rendered for every language at build time."""
 
-    def __init__(self, template: str, assets: Assets, data: dict[str, object]) -> None:
-        source = resources.files("ots_server.web").joinpath(f"templates/{template}").read_text()
+    def __init__(self, template: str, script: str, assets: Assets, data: dict[str, object]) -> None:
+        web = resources.files("ots_server.web")
+        source = web.joinpath(f"templates/{template}").read_text()
+        code = web.joinpath(f"static/{script}").read_text()
+        slots = set(_SLOT_NAME.findall(source))
         self.rendered: dict[str, bytes] = {}
         for language in LANGUAGES:
             messages = load_catalogue(language)
-            page_data = {**data, "lang": language, "messages": messages}
+            # The script gets the messages it can show; the rest are already in the HTML.
+            wanted = {k: v for k, v in messages.items() if k not in slots or _uses(code, k)}
+            page_data = {**data, "lang": language, "messages": wanted}
             self.rendered[language] = self._render(source, language, messages, assets, page_data)
 
     @staticmethod

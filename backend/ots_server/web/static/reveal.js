@@ -277,8 +277,9 @@
     const idText = decodeURIComponent(location.pathname.split("/").pop() || "");
     if (!fragment) return fail("no_key");
     try {
-      const link = F.parseLink(`${idText}#${fragment}`);
-      Object.assign(state, { idText, id: link.id, key: link.key });
+      // The browser parsed the address; the two parts must still be canonical and whole.
+      const id = F.b64urlDecode(idText, 16);
+      Object.assign(state, { idText, id, key: F.b64urlDecode(fragment, 32) });
     } catch (error) {
       return fail("bad_link");
     }
