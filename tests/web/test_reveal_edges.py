@@ -4,6 +4,8 @@ JavaScript, network failures before and during a reveal, and the Argon2id status
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -103,3 +105,53 @@ def test_argon2id_runs_in_a_worker_with_a_visible_status(
     expect(page.locator("#status")).to_contain_text("Deriving the key")
     expect(page.locator("#text-result")).to_be_visible(timeout=30_000)
     assert any(url.endswith("/argon2-worker.js") for url in workers)
+
+
+def test_a_weak_passphrase_cost_is_refused_before_anything_is_consumed(
+    web_server: ServerProcess, page: Page, tmp_path: Path
+) -> None:
+    cli = Cli(web_server.base_url, tmp_path)
+    phrase = tmp_path / "phrase"
+    phrase.write_text("cheap")
+    env = cli.env() | {"OTS_PASSPHRASE_COST": "interactive"}
+    shared = subprocess.run(
+        [sys.executable, "-m", "ots_cli", "share", "--passphrase-file", str(phrase)],
+        input=b"weakly kept",
+        capture_output=True,
+        env=env,
+        check=True,
+        timeout=120,
+    )
+    link = shared.stdout.decode().strip()
+    page.goto(link)
+    assert error_reason(page) == "weak_kdf"
+    got = cli.run("get", link, "--passphrase-file", str(phrase), "--allow-weak-kdf")
+    assert (got.returncode, got.stdout) == (0, b"weakly kept")
+
+
+@pytest.mark.parametrize(
+    ("opslimit", "memlimit", "verdict"),
+    [
+        (6, 256 << 20, None),
+        (4, 1 << 30, None),  # "sensitive": more work than the default
+        (10, 128 << 20, None),
+        (2, 64 << 20, "WeakKdf"),  # libsodium INTERACTIVE
+        (5, 256 << 20, "WeakKdf"),
+        (11, 256 << 20, "KdfParamsRefused"),
+        (6, (1 << 30) + 1024, "KdfParamsRefused"),
+        (6, (256 << 20) + 1, "KdfParamsRefused"),
+    ],
+)
+def test_the_page_applies_the_clis_kdf_rule(
+    web_server: ServerProcess, page: Page, opslimit: int, memlimit: int, verdict: str | None
+) -> None:
+    page.goto(f"{web_server.base_url}/s/AAAAAAAAAAAAAAAAAAAAAA")
+    page.wait_for_load_state("load")
+    got = page.evaluate(
+        """([opslimit, memlimit]) => {
+          try { OtsFormat.checkKdf({ opslimit, memlimit }); return null; }
+          catch (e) { return e.kind; }
+        }""",
+        [opslimit, memlimit],
+    )
+    assert got == verdict

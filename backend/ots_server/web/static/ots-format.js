@@ -10,7 +10,8 @@
  *
  * Invariants:
  * - Every rejection is an OtsFormatError whose `kind` is one of BadLink, FormatError,
- *   UnsupportedVersion, KdfParamsRefused, DecryptionFailed (docs/FORMAT.md "Errors").
+ *   UnsupportedVersion, KdfParamsRefused, WeakKdf, DecryptionFailed (docs/FORMAT.md
+ *   "Errors").
  * - Argon2id parameters are checked before Argon2id runs; a header announcing more than the
  *   reader accepts is refused before any ciphertext is read.
  * - Stream output is authentic as released but complete only after `finish()` returned without
@@ -233,15 +234,20 @@
     return hmac(prk, info, Uint8Array.of(1));
   }
 
-  /** Refuse Argon2id parameters before running it: the spec's bounds, and the default cost. */
+  /**
+   * Refuse Argon2id parameters before running it: outside the spec's bounds
+   * (KdfParamsRefused), or less work (passes x memory) than the default writer cost (WeakKdf,
+   * the CLI's reader rule: the header is the server's word until decryption, and a hostile
+   * server could lower the cost to make the passphrase proof cheaper to attack).
+   */
   function checkKdf(kdf, { allowWeakKdf = false } = {}) {
     const { opslimit, memlimit } = kdf;
     if (opslimit < KDF.opsMin || opslimit > KDF.opsMax || memlimit < KDF.memMin ||
         memlimit > KDF.memMax || memlimit % 1024 !== 0) {
       fail("KdfParamsRefused", "the passphrase parameters are outside the accepted bounds");
     }
-    if (!allowWeakKdf && (opslimit < KDF.defaultOps || memlimit < KDF.defaultMem)) {
-      fail("KdfParamsRefused", "the passphrase parameters are weaker than the default cost");
+    if (!allowWeakKdf && opslimit * memlimit < KDF.defaultOps * KDF.defaultMem) {
+      fail("WeakKdf", "the passphrase parameters are weaker than the default cost");
     }
   }
 
@@ -362,26 +368,29 @@
       raw.HEAPU8.set(header.bytes, this.ad);
     }
 
-    /** {message, tag} for one ciphertext chunk, or null when it fails authentication. */
-    pull(chunk) {
+    /** Copy ciphertext bytes to `offset` of the chunk being assembled in libsodium's memory. */
+    fill(bytes, offset) {
+      this.raw.HEAPU8.set(bytes, this.cipher + offset); // re-read: the memory may have grown
+    }
+
+    /** {message, tag} for the `length` bytes fill() assembled, or null if they fail to verify. */
+    pull(length) {
       const raw = this.raw;
-      raw.HEAPU8.set(chunk, this.cipher); // HEAPU8 is re-read: the memory may have grown
       // The C function's unsigned long long lengths are two 32-bit words each here (low,
       // high), as libsodium-wrappers passes them.
       const rc = raw._crypto_secretstream_xchacha20poly1305_pull(
-        this.state, this.message, 0, this.tag, this.cipher, chunk.length, 0, this.ad,
-        this.adLength, 0
+        this.state, this.message, 0, this.tag, this.cipher, length, 0, this.ad, this.adLength, 0
       );
       if (rc !== 0) return null;
-      const length = chunk.length - STREAM_ABYTES;
-      const message = raw.HEAPU8.slice(this.message, this.message + length);
-      raw.HEAPU8.fill(0, this.message, this.message + length);
+      // The plaintext's only copy outside libsodium; its buffer there is wiped by free().
+      const message = raw.HEAPU8.slice(this.message, this.message + length - STREAM_ABYTES);
       return { message, tag: raw.HEAPU8[this.tag] };
     }
 
     free() {
       const raw = this.raw;
       raw.HEAPU8.fill(0, this.message, this.message + CHUNK_SIZE);
+      raw.HEAPU8.fill(0, this.cipher, this.cipher + CHUNK_SIZE + STREAM_ABYTES);
       for (const address of [this.cipher, this.message, this.tag, this.ad, this.state]) {
         raw._free(address);
       }
@@ -406,7 +415,7 @@
       this.header = null;
       this.meta = null;
       this.headerBytes = new Uint8Array(HEADER_LENGTH_KDF);
-      this.buffer = null; // the chunk (suite 2) or the whole ciphertext (suite 1) being filled
+      this.buffer = null; // suite 1: the whole ciphertext (suite 2 assembles in libsodium's memory)
       this.filled = 0;
       this.position = 0; // plaintext bytes authenticated so far
       this.chunk = 0;
@@ -445,12 +454,12 @@
         const last = this.chunk === sizes.count - 1;
         const size = last ? sizes.last : sizes.full;
         const take = Math.min(size - this.filled, bytes.length - offset);
-        this.buffer.set(bytes.subarray(offset, offset + take), this.filled);
+        this.puller.fill(bytes.subarray(offset, offset + take), this.filled);
         this.filled += take;
         offset += take;
         if (this.filled < size) break;
         this.filled = 0;
-        const result = this.puller.pull(this.buffer.subarray(0, size));
+        const result = this.puller.pull(size);
         if (!result) fail("DecryptionFailed", "a chunk failed authentication");
         if (result.tag !== (last ? TAG_FINAL : TAG_MESSAGE)) {
           fail("DecryptionFailed", "a misplaced or missing final tag");
@@ -483,7 +492,6 @@
       const sizes = chunkSizes(header);
       if (header.suite === SUITE_STREAM) {
         this.puller = new Puller(header, this.keys.payloadKey);
-        this.buffer = new Uint8Array(sizes.count > 1 ? sizes.full : sizes.last);
       } else {
         this.buffer = new Uint8Array(sizes[0]);
       }

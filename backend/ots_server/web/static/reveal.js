@@ -125,7 +125,7 @@
     }
     if (error instanceof F.OtsFormatError) {
       if (error.kind === "UnsupportedVersion") return fail("unsupported");
-      if (error.kind === "KdfParamsRefused") return fail("weak_kdf");
+      if (error.kind === "WeakKdf") return fail("weak_kdf");
       return fail("integrity");
     }
     return fail(revealing ? "network_reveal" : "network");
@@ -161,11 +161,15 @@
     const handle = await window.showSaveFilePicker({ suggestedName: name });
     const writable = await handle.createWritable();
     return {
-      write: (bytes) => writable.write(bytes),
+      async write(pieces) {
+        for (const piece of pieces) await writable.write(piece);
+      },
       close: () => writable.close(),
       abort: () => writable.abort(),
     };
   }
+
+  const DOWNLOAD_WINDOW = 16;
 
   /** A same-origin Service Worker answers a download URL with a stream fed from here. */
   async function serviceWorkerSink(name, size) {
@@ -176,7 +180,7 @@
     const worker = registration.active || (await activated(registration));
     const channel = new MessageChannel();
     const token = F.b64urlEncode(crypto.getRandomValues(new Uint8Array(16)));
-    let credit = 0;
+    let credit = DOWNLOAD_WINDOW; // chunks the worker will hold (download-sw.js)
     let wake = null;
     let cancelled = false;
     const ready = new Promise((resolve) => {
@@ -201,11 +205,13 @@
     link.click();
     link.remove();
     return {
-      async write(bytes) {
-        while (credit === 0 && !cancelled) await new Promise((resolve) => (wake = resolve));
+      // Pieces go in one message (one per network read, a few chunks): fewer hand-offs.
+      async write(pieces) {
+        const need = Math.min(pieces.length, DOWNLOAD_WINDOW);
+        while (credit < need && !cancelled) await new Promise((resolve) => (wake = resolve));
         if (cancelled) throw new DOMException("the download was cancelled", "AbortError");
-        credit -= 1;
-        channel.port1.postMessage({ chunk: bytes }, [bytes.buffer]);
+        credit -= pieces.length;
+        channel.port1.postMessage({ chunks: pieces }, pieces.map((piece) => piece.buffer));
       },
       async close() {
         channel.port1.postMessage({ done: true });
@@ -236,7 +242,7 @@
   function memorySink(name) {
     const parts = [];
     return {
-      write: async (bytes) => parts.push(bytes),
+      write: async (pieces) => parts.push(...pieces),
       close: async () => saveBlob(new Blob(parts, { type: "application/octet-stream" }), name),
       abort: async () => parts.splice(0),
     };
@@ -419,17 +425,18 @@
       const name = safeName(meta.name, meta.kind === "text" ? "secret.txt" : "secret");
       sink = await chooseDestination(name, meta.bodyLength);
       $("file-progress").hidden = false;
-      for (const piece of pending.splice(0)) await sink.write(piece);
+      await sink.write(pending.splice(0));
       progress.received = received;
       report(progress);
       for (;;) {
         const { value, done } = await reader.read();
         if (done) break;
         progress.received += value.length;
-        for (const piece of opener.push(value)) await sink.write(piece);
+        const pieces = opener.push(value);
+        if (pieces.length) await sink.write(pieces);
         report(progress);
       }
-      for (const piece of opener.finish()) await sink.write(piece);
+      await sink.write(opener.finish());
       await sink.close();
       $("file-progress").value = 100;
       $("file-status").textContent = M.saved + (views > 0 ? " " + format(M.views_after, { views }) : "");
@@ -521,7 +528,7 @@
     } catch (error) {
       // Not UTF-8: the exact bytes can only be saved, like a file.
       return chooseDestination("secret.txt", bytes.length).then(async (sink) => {
-        await sink.write(bytes);
+        await sink.write([bytes]);
         await sink.close();
         $("file-status").textContent = M.saved;
       });

@@ -1,0 +1,235 @@
+"""The reveal page's figures, each next to its reference measured in the same run.
+
+    python bench/web.py            # about two minutes; --quick for a smaller run
+
+1. Page load to a revealed 1 KiB text in headless Chromium (open the link, click "Reveal",
+   text shown), cold (a new browser context: libsodium.js fetched) and warm (cached), next to
+   `ots get LINK` of the same kind of secret (a process each, as a script runs it).
+2. Argon2id at the default writer cost (opslimit 6, memlimit 256 MiB) in the page
+   (libsodium.js, WebAssembly) next to PyNaCl natively. Target: at most 8x.
+3. A 256 MiB file through the page (reveal, decrypt, streamed to disk by the download worker)
+   next to `ots get LINK -o FILE`. Target: at least 50 % of the CLI's throughput.
+4. The page's own weight (HTML, its scripts and stylesheet, gzip'd). Target: at most 20 KB.
+
+Everything runs against one `ots-server` on SQLite on 127.0.0.1, started and stopped here.
+Needs Debian's chromium (`apt-get install chromium`) and the test extras (Playwright).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import nacl.pwhash.argon2id
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from procs import Processes, free_port, wait_http
+from tools import machine
+
+CHROMIUM = os.environ.get("OTS_TEST_CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+NO_SAVE_PICKER = "delete window.showSaveFilePicker;"
+OPS, MEM = 6, 256 * 1024 * 1024
+
+
+class Bench:
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        self.procs = Processes(work)
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OTS_")}
+        env |= {
+            "OTS_STORE_URL": f"sqlite://{work / 'ots.sqlite3'}",
+            "OTS_RATE_LIMIT_PER_MINUTE": "0",
+            "OTS_MAX_BYTES": "300MiB",
+            "OTS_UPLOAD_TIMEOUT": "10m",
+        }
+        server = Path(sys.executable).with_name("ots-server")
+        self.server = self.procs.start("ots-server", [str(server), "serve", "--port", str(port)],
+                                       env, port)  # fmt: skip
+        wait_http(self.server, "/readyz")
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("OTS_")} | {
+            "OTS_SERVER": self.server.url,
+            "OTS_CONFIG_DIR": str(work / "config"),
+            "OTS_DATA_DIR": str(work / "data"),
+            "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+        }
+
+    def ots(self, *args: str, stdin: bytes = b"") -> bytes:
+        done = subprocess.run([sys.executable, "-m", "ots_cli", *args], input=stdin,
+                              capture_output=True, env=self.env, check=True)  # fmt: skip
+        return done.stdout
+
+    def share(self, data: bytes) -> str:
+        return self.ots("share", stdin=data).decode().strip()
+
+
+def timed(action: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def reveal_text(page: Page, link: str) -> None:
+    page.goto(link)
+    page.locator("#reveal-button").click()
+    expect(page.locator("#text-result")).to_be_visible(timeout=30_000)
+
+
+def page_load(bench: Bench, browser: Browser, runs: int) -> dict[str, float]:
+    text = os.urandom(512).hex().encode()  # 1 KiB
+    cold, warm, cli = [], [], []
+    warm_context = browser.new_context()
+    warm_page = warm_context.new_page()
+    reveal_text(warm_page, bench.share(text))  # fills the cache
+    for _ in range(runs):
+        context = browser.new_context()
+        page = context.new_page()
+        link = bench.share(text)
+        cold.append(timed(lambda page=page, link=link: reveal_text(page, link)))
+        context.close()
+        link = bench.share(text)
+        warm.append(timed(lambda link=link: reveal_text(warm_page, link)))
+        link = bench.share(text)
+        cli.append(timed(lambda link=link: bench.ots("get", link)))
+    warm_context.close()
+    return {
+        "cold_ms": statistics.median(cold) * 1000,
+        "warm_ms": statistics.median(warm) * 1000,
+        "cli_ms": statistics.median(cli) * 1000,
+    }
+
+
+ARGON2_IN_PAGE = """async ([ops, mem]) => {
+  await sodium.ready;
+  const salt = new Uint8Array(16), password = new TextEncoder().encode('correct horse');
+  const t0 = performance.now();
+  sodium.crypto_pwhash(32, password, salt, ops, mem, sodium.crypto_pwhash_ALG_ARGON2ID13);
+  return performance.now() - t0;
+}"""
+
+
+def argon2(bench: Bench, browser: Browser, runs: int) -> dict[str, float]:
+    page = browser.new_page()
+    page.goto(f"{bench.server.url}/s/AAAAAAAAAAAAAAAAAAAAAA")
+    page.wait_for_load_state("load")
+    browser_ms = [page.evaluate(ARGON2_IN_PAGE, [OPS, MEM]) for _ in range(runs)]
+    page.close()
+    native = [
+        timed(lambda: nacl.pwhash.argon2id.kdf(32, b"correct horse", bytes(16), OPS, MEM))
+        for _ in range(runs)
+    ]
+    return {
+        "browser_ms": statistics.median(browser_ms),
+        "native_ms": statistics.median(native) * 1000,
+    }
+
+
+def big_file(bench: Bench, browser: Browser, size: int, runs: int) -> dict[str, float]:
+    source = bench.work / "big.bin"
+    block = hashlib.shake_256(b"bench web").digest(1 << 20)
+    with source.open("wb") as out:
+        for _ in range(size // len(block)):
+            out.write(block)
+    page_s, cli_s = [], []
+    for run in range(runs):
+        link = bench.ots("share", str(source)).decode().strip()
+        context = browser.new_context()
+        page = context.new_page()
+        page.add_init_script(NO_SAVE_PICKER)
+        page.goto(link)
+        started = time.perf_counter()
+        page.locator("#reveal-button").click()
+        with page.expect_download(timeout=600_000) as info:
+            page.locator("#save-file-button").click()
+        expect(page.locator("#file-status")).to_contain_text("Saved", timeout=600_000)
+        page_s.append(time.perf_counter() - started)
+        assert Path(info.value.path()).stat().st_size == size
+        context.close()
+        link = bench.ots("share", str(source)).decode().strip()
+        target = bench.work / f"got-{run}.bin"
+        cli_s.append(
+            timed(lambda link=link, target=target: bench.ots("get", link, "-o", str(target)))
+        )
+        target.unlink()
+    mib = size / 2**20
+    return {
+        "page_mib_s": mib / statistics.median(page_s),
+        "cli_mib_s": mib / statistics.median(cli_s),
+    }
+
+
+def weight(bench: Bench) -> int:
+    page = httpx.get(f"{bench.server.url}/s/x")
+    total = len(gzip.compress(page.content, 9))
+    for src in re.findall(r'(?:src|href)="\.\.(/assets/[^"]+)"', page.text):
+        if "libsodium" not in src and not src.endswith(".svg"):
+            total += len(gzip.compress(httpx.get(bench.server.url + src).content, 9))
+    return total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer runs, a 64 MiB file")
+    options = parser.parse_args()
+    runs = 3 if options.quick else 7
+    size = (64 if options.quick else 256) * 2**20
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
+        bench = Bench(Path(tmp))
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            load = page_load(bench, browser, runs)
+            kdf = argon2(bench, browser, max(3, runs // 2))
+            big = big_file(bench, browser, size, max(1, runs // 3))
+            grams = weight(bench)
+        finally:
+            browser.close()
+            bench.procs.stop_all()
+    print(f"# bench/web.py, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {machine()}")
+    print("| figure | page | reference (same run) | ratio | target |")
+    print("| --- | ---: | ---: | ---: | --- |")
+    cli_ms = load["cli_ms"]
+    for cache in ("cold", "warm"):
+        page_ms = load[f"{cache}_ms"]
+        print(
+            f"| 1 KiB text, link to text shown, {cache} cache | {page_ms:.0f} ms "
+            f"| `ots get` {cli_ms:.0f} ms | {page_ms / cli_ms:.2f} | (information) |"
+        )
+    ratio = kdf["browser_ms"] / kdf["native_ms"]
+    print(
+        f"| Argon2id, {OPS} passes, {MEM >> 20} MiB | {kdf['browser_ms']:.0f} ms "
+        f"| PyNaCl {kdf['native_ms']:.0f} ms | {ratio:.2f}x | ≤ 8x {mark(ratio <= 8)} |"
+    )
+    share = big["page_mib_s"] / big["cli_mib_s"]
+    print(
+        f"| {size >> 20} MiB file to disk | {big['page_mib_s']:.0f} MiB/s "
+        f"| `ots get -o` {big['cli_mib_s']:.0f} MiB/s | {share:.0%} "
+        f"| ≥ 50 % {mark(share >= 0.5)} |"
+    )
+    print(f"| page weight, gzip'd | {grams:,} B | | | ≤ 20,000 B {mark(grams <= 20_000)} |")
+
+
+def mark(met: bool) -> str:
+    return "✓" if met else "✗"
+
+
+if __name__ == "__main__":
+    main()
