@@ -11,6 +11,8 @@ import inspect
 import json
 import select
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -215,3 +217,26 @@ def test_the_uvicorn_hooks_the_protocol_overrides_still_exist() -> None:
         assert attribute in source, attribute
     assert "self.server_state.default_headers" in source
     assert "self.cycle.more_body" in inspect.getsource(HttpToolsProtocol.on_message_complete)
+
+
+@pytest.mark.parametrize(
+    ("limits", "expected"),
+    [((300, 300), "44 300"), ((300, 4000), "1000 1256")],
+    ids=["hard-limit-too-low", "soft-limit-raised"],
+)
+def test_the_connection_cap_fits_the_descriptor_limit(
+    limits: tuple[int, int], expected: str
+) -> None:
+    """The cap and the soft descriptor limit after :func:`connection_budget`, in a process of
+    its own (it changes the process's limit)."""
+    code = (
+        "import resource, sys\n"
+        f"resource.setrlimit(resource.RLIMIT_NOFILE, {limits})\n"
+        "from ots_server.protocol import connection_budget\n"
+        "cap = connection_budget(1000)\n"
+        "print(cap, resource.getrlimit(resource.RLIMIT_NOFILE)[0])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.split() == expected.split()
