@@ -13,7 +13,9 @@ account. ``GET /api/v1/limits`` answers the caller's limits.
 Creates are the only requests that may hold much memory (up to ``max_bytes`` until a store
 that buffers has the blob; with SQLite, blobs past 64 KiB are streamed to a file as they
 arrive), so a process receives at most ``max_concurrent_uploads`` of them at once; one more
-is answered 503 with ``Retry-After`` before its body is read. Reveal answers after the
+is answered 503 with ``Retry-After`` before its body is read. With a store quota
+(``OTS_MAX_STORE_BYTES``), each create also holds room for its upload while it arrives
+(:mod:`ots_server.quota`). Reveal answers after the
 consume was committed, always with ``Content-Length``: a blob of at most 64 KiB in one piece
 (a plain ``Response``: a streaming one costs a task group per request, about a fifth of the
 event loop's time in profiles of small reveals), a larger one streamed in 64 KiB slices of one
@@ -36,6 +38,7 @@ from ots_server.bodies import read_create, read_json
 from ots_server.errors import ApiError, SecretNotFound
 from ots_server.limits import Limits
 from ots_server.metrics import Metrics
+from ots_server.quota import Hold, MeasuresUsage, Quota
 from ots_server.settings import Settings
 from ots_server.store.base import (
     Gone,
@@ -105,6 +108,10 @@ class SecretsApi:
         self.metrics = metrics
         #: Creates being received or stored right now (one event loop: no lock needed).
         self.uploads = 0
+        #: Room for uploads in flight under the store's quota (SQLite with a quota only).
+        self.quota: Quota | None = None
+        if settings.max_store_bytes and isinstance(store, MeasuresUsage):
+            self.quota = Quota(settings.max_store_bytes, store)
 
     def _now(self) -> int:
         return int(self.clock())
@@ -151,6 +158,14 @@ class SecretsApi:
             self.uploads -= 1
 
     async def _create(self, request: Request) -> Response:
+        hold = None if self.quota is None else await self.quota.hold()
+        try:
+            return await self._receive_and_store(request, hold)
+        finally:
+            if hold is not None:
+                hold.release()
+
+    async def _receive_and_store(self, request: Request, hold: Hold | None) -> Response:
         caller = principal(request.scope)
         try:
             meta, blob, staged = await read_create(
@@ -158,6 +173,7 @@ class SecretsApi:
                 self._limits(request),
                 timeout=self.settings.upload_timeout,
                 stage=getattr(self.store, "stage", None),
+                reserve=None if hold is None else hold.grow,
             )
         except ApiError as exc:
             if exc.error == "timeout":
@@ -186,6 +202,8 @@ class SecretsApi:
             )
         except IdExists:
             raise ApiError(409, "exists", "a secret with this id exists") from None
+        if hold is not None:
+            hold.stored()
         del blob  # the store has it; do not hold the buffer while answering
         self.metrics.event("created")
         body = {
