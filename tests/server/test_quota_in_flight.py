@@ -20,7 +20,11 @@ from .support import CREATE_TYPE, ServerProcess, SimSecret, create, running_serv
 
 MIB = 1024 * 1024
 QUOTA = 2 * MIB
-ENV = {"OTS_MAX_STORE_BYTES": "2MiB", "OTS_MAX_BYTES": "8MiB", "OTS_MAX_CONCURRENT_UPLOADS": "32"}
+ENV = {
+    "OTS_MAX_STORE_BYTES": "2MiB",
+    "OTS_MAX_BYTES": "8MiB",
+    "OTS_MAX_CONCURRENT_UPLOADS": "32",
+}
 
 
 def _disk(server: ServerProcess) -> int:
