@@ -20,6 +20,12 @@ _FORCED: list[tuple[bytes, bytes]] = [
     (b"cross-origin-resource-policy", b"same-origin"),
 ]
 _REMOVED = {name for name, _ in _FORCED} | {b"set-cookie", b"server"}
+#: Every security header of an answer that does not set its own CSP; for the answers the
+#: connection edge writes itself (:mod:`ots_server.protocol`), which never reach this middleware.
+SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
+    (b"content-security-policy", DEFAULT_CSP.encode()),
+    *_FORCED,
+]
 
 
 class SecurityHeaders:
