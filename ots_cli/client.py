@@ -47,7 +47,7 @@ from ots_cli.answers import (
     parse_account,
     parse_receipt_status,
 )
-from ots_cli.errors import ConfigError, FormatError, ProtocolError, Unavailable
+from ots_cli.errors import ConfigError, FormatError, InsecureHttp, ProtocolError, Unavailable
 
 if TYPE_CHECKING:
     from ots_cli.tokens import Credential
@@ -70,7 +70,6 @@ __all__ = [
 USER_AGENT = f"ots/{__version__}"
 SECRET_MEDIA_TYPE = "application/vnd.ots.secret"  # noqa: S105 - a media type
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
-_INSECURE_HINT = "use https://, or pass --insecure if you accept that the traffic is readable"
 #: The integer fields of ``GET /limits``.
 _NUMBERS = frozenset(Limits._fields) - {"require_account"}
 #: Called once, on the first request that may carry a token: the token for this server, or None.
@@ -83,7 +82,8 @@ def new_http_client() -> httpx.Client:
 
 
 def check_server_url(url: str, *, insecure: bool = False) -> str:
-    """``url`` without a trailing slash, or :class:`ConfigError` when it is not a server base."""
+    """``url`` without a trailing slash; :class:`ConfigError` when it is not a server base,
+    :class:`InsecureHttp` when it is plain http to a remote host and ``insecure`` is false."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ConfigError(
@@ -96,9 +96,7 @@ def check_server_url(url: str, *, insecure: bool = False) -> str:
     except ValueError:
         raise ConfigError("the server URL has an invalid port") from None
     if parts.scheme == "http" and not insecure and not _is_loopback(parts.hostname):
-        raise ConfigError(
-            "refusing plain http:// to a host that is not this machine", hints=(_INSECURE_HINT,)
-        )
+        raise InsecureHttp()
     return url.strip().rstrip("/")
 
 

@@ -25,7 +25,7 @@ import os
 from collections.abc import Callable
 
 from ots_cli import b64
-from ots_cli.errors import BadLink, FormatError
+from ots_cli.errors import BadLink, FormatError, InsecureHttp
 from ots_cli.format import ID_BYTES, Record
 
 __all__ = [
@@ -207,13 +207,7 @@ def parse_link(text: str, *, allow_insecure_http: bool = False) -> Link:
     authority, slash, path = before_fragment.partition("/")
     host, port = _parse_authority(authority)
     if scheme == "http" and not allow_insecure_http and not _is_loopback(host):
-        raise BadLink(
-            "http links are accepted only for loopback hosts",
-            hints=(
-                "an ots link should start with https://; over plain http the secret id and the "
-                "proofs travel unprotected",
-            ),
-        )
+        raise InsecureHttp()
     prefix, marker, id_text = (slash + path).rpartition(SECRET_PATH)
     if not marker or "/" in id_text or not _is_prefix(prefix):
         raise BadLink(

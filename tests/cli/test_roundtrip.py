@@ -350,7 +350,7 @@ def test_no_server_configured_exits_3(backend: Backend) -> None:
 def test_plain_http_to_a_remote_host_needs_insecure(ots: Runner) -> None:
     env = cli_env(OTS_SERVER="http://ots.example.com")
     refused = ots("share", stdin=b"x", env=env)
-    assert refused.code == 3
+    assert refused.code == 2
     assert "--insecure" in refused.err
     allowed = ots("--insecure", "share", stdin=b"x", env=env)
     assert allowed.code == 0
@@ -358,6 +358,36 @@ def test_plain_http_to_a_remote_host_needs_insecure(ots: Runner) -> None:
     assert link.startswith("http://ots.example.com/s/")
     assert ots("get", link).code == 2  # the link's http:// is refused as well
     assert ots("get", "--insecure", link).out == b"x"
+
+
+def test_plain_http_to_a_remote_host_is_one_refusal_before_any_connection() -> None:
+    """A link's server and the configured server: the same exit code, message and hint, and
+    not one request (the transport records any; nothing can reach 10.x from a test)."""
+    from ots_cli import b64
+
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(500)
+
+    http = httpx.Client(transport=httpx.MockTransport(handler))
+    link = f"http://10.9.9.9:8000/s/{b64.encode(bytes(16))}#{b64.encode(bytes(32))}"
+    got = run_cli(["get", link], http=http)
+    shared = run_cli(["--server", "http://10.9.9.9:8000", "share"], stdin=b"x", http=http)
+    configured = run_cli(
+        ["share"], stdin=b"x", http=http, env=cli_env(OTS_SERVER="http://10.9.9.9")
+    )
+    expected = (
+        "ots: error: refusing plain http:// to a host that is not this machine\n"
+        "ots: hint: use https://, or pass --insecure if you accept that the secret id and the "
+        "proofs travel readable (the key stays in the link either way)\n"
+    )
+    for result in (got, shared, configured):
+        assert (result.code, result.out, result.err) == (2, b"", expected)
+    assert sent == []
+    document = run_cli(["--json", "get", link], http=http).json()
+    assert (document["error"]["code"], document["error"]["exit_code"]) == ("insecure_http", 2)
 
 
 def test_server_down_exits_9(tmp_path: Path) -> None:
