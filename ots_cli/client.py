@@ -71,7 +71,7 @@ USER_AGENT = f"ots/{__version__}"
 SECRET_MEDIA_TYPE = "application/vnd.ots.secret"  # noqa: S105 - a media type
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 #: The integer fields of ``GET /limits``.
-_NUMBERS = frozenset(Limits._fields) - {"require_account"}
+_NUMBERS = frozenset(Limits._fields) - {"require_account", "public_url"}
 #: Called once, on the first request that may carry a token: the token for this server, or None.
 TokenProvider = Callable[[], "Credential | None"]
 
@@ -142,7 +142,12 @@ class Api:
         """The limits for this client: the account's with a token, else the anonymous ones."""
         data = self._json(self._request("GET", "/limits", auth=True))
         numbers = {name: field_int(data, name) for name in Limits._fields if name in _NUMBERS}
-        return Limits(**numbers, require_account=data.get("require_account") is True)
+        public_url = data.get("public_url")
+        if public_url is not None and not isinstance(public_url, str):
+            raise ProtocolError("the server's answer lacks a valid 'public_url'")
+        return Limits(
+            **numbers, require_account=data.get("require_account") is True, public_url=public_url
+        )
 
     def account(self) -> Account:
         """``GET /account``: the account the token belongs to (the caller checks there is one)."""

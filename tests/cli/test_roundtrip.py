@@ -581,3 +581,42 @@ def test_a_closed_stdout_exits_141_quietly(backend: Backend) -> None:
     )
     assert code == 141
     assert err.getvalue() == b""
+
+
+# -- the server's public URL (OTS_PUBLIC_URL) ----------------------------------------------------
+
+
+def test_the_link_uses_the_servers_public_url(tmp_path: Path) -> None:
+    """Reached at 127.0.0.1, the server publishes its public URL: the link carries that, the
+    receipt keeps the address ots reached it at, and the link reads back (the in-process app
+    answers for any host)."""
+    backend = Backend(tmp_path, public_url="https://ots.example.com")
+    shared = run_cli(["--json", "share"], stdin=b"public", http=backend.client)
+    assert shared.code == 0, shared.err
+    document = shared.json()
+    assert document["link"].startswith(f"https://ots.example.com/s/{document['id']}#")
+    assert document["server"] == SERVER
+    assert {r.url.split("/api/")[0] for r in backend.recorder.requests} == {SERVER}
+    status = run_cli(["--json", "status", document["id"]], http=backend.client)
+    assert status.code == 0, status.err
+    got = run_cli(["get", document["link"]], http=backend.client)
+    assert (got.code, got.out) == (0, b"public")
+    assert backend.recorder.requests[-1].url.startswith("https://ots.example.com/api/v1/")
+
+
+def test_a_public_url_with_a_prefix_is_normalised_into_the_link(tmp_path: Path) -> None:
+    backend = Backend(tmp_path, public_url="https://OTS.Example.com/team/")
+    shared = run_cli(["share"], stdin=b"x", http=backend.client)
+    assert shared.code == 0, shared.err
+    assert shared.text.startswith("https://ots.example.com/team/s/")
+
+
+def test_a_public_url_that_makes_no_valid_link_is_not_used(tmp_path: Path) -> None:
+    backend = Backend(tmp_path, public_url="http://ots.example.com")
+    shared = run_cli(["share"], stdin=b"x", http=backend.client)
+    assert shared.code == 0, shared.err
+    assert shared.text.startswith(f"{SERVER}/s/")
+    assert "public URL (OTS_PUBLIC_URL) makes no valid link" in shared.err
+    # With --insecure the plain-http public URL is what the operator asked for.
+    insecure = run_cli(["--insecure", "share"], stdin=b"x", http=backend.client)
+    assert insecure.text.startswith("http://ots.example.com/s/")
