@@ -8,6 +8,7 @@ these, prints them and turns them into an exit status.
     OtsError                      message + hints; .exit_code
     ├── UsageError                 2  bad flags, missing input, wrong kind of argument
     │   ├── BadLink                2  a link or id#key that does not parse
+    │   │   └── InsecureHttp       2  plain http:// to a remote host without --insecure
     │   └── PassphraseRequired     2  the secret needs a passphrase and none can be asked for
     ├── ConfigError                3  a bad config file, setting or environment variable
     ├── AuthError                  4  authentication required or rejected
@@ -81,6 +82,25 @@ class UsageError(OtsError):
 
 class BadLink(UsageError):
     code = "bad_link"
+
+
+class InsecureHttp(BadLink):
+    """Plain ``http://`` to a host that is not this machine, without ``--insecure``: a link's
+    server and the configured server alike, with one message and one hint. Refused before any
+    connection. A :class:`BadLink` because a link with such a server is one no reader accepts
+    by default (the spec's link vectors say so); a usage error because the cure is a flag of
+    this command (docs/decisions.md)."""
+
+    code = "insecure_http"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "refusing plain http:// to a host that is not this machine",
+            hints=(
+                "use https://, or pass --insecure if you accept that the secret id and the "
+                "proofs travel readable (the key stays in the link either way)",
+            ),
+        )
 
 
 class PassphraseRequired(UsageError):
