@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import shutil
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -289,3 +290,94 @@ def test_login_asks_for_the_token_at_a_hidden_prompt(
     whoami = _run(env, "--json", "whoami")
     assert whoami.json()["token_source"] == "insecure file"
     assert _run(env, "logout").code == 0
+
+
+PASTE_ON, PASTE_OFF = b"\x1b[?2004h", b"\x1b[?2004l"
+PEM = b"-----BEGIN KEY-----\nline-two-of-key\n-----END KEY-----\n"
+
+
+def _paste(text: bytes) -> bytes:
+    """What a terminal sends for a paste while bracketed paste is on."""
+    return b"\x1b[200~" + text + b"\x1b[201~"
+
+
+def test_a_multi_line_paste_is_shared_whole_and_nothing_is_left_for_the_shell(
+    env: dict[str, str], terminals: list[Terminal]
+) -> None:
+    terminal = _spawn(terminals, env, "share")
+    terminal.hold_input()
+    terminal.expect(b"Secret (hidden): ")
+    assert PASTE_ON in terminal.screen
+    terminal.type(_paste(PEM) + b"\r")
+    assert terminal.unread_input() == b""  # no line of the key reaches the shell
+    assert terminal.finish() == 0
+    assert terminal.screen.rfind(PASTE_OFF) > terminal.screen.rfind(PASTE_ON)
+    assert b"line-two" not in terminal.screen
+    assert terminal.echo_is_on()
+    assert _run(env, "get", terminal.out.decode().strip()).out == PEM
+
+
+def test_typing_after_a_paste_and_erasing_edit_the_hidden_answer(
+    env: dict[str, str], terminals: list[Terminal]
+) -> None:
+    terminal = _spawn(terminals, env, "share")
+    terminal.expect(b"Secret (hidden): ")
+    terminal.type(b"ab\x7fc " + _paste(b"x\x7fy\nz") + b" end\x15typed\r")
+    assert terminal.finish() == 0
+    # Erase (DEL) and kill (Ctrl-U) edit what was typed; inside a paste every byte is kept.
+    assert _run(env, "get", terminal.out.decode().strip()).out == b"typed"
+    again = _spawn(terminals, env, "share")
+    again.expect(b"Secret (hidden): ")
+    again.type(b"ab\x7fc " + _paste(b"x\x7fy\nz") + b" end\r")
+    assert again.finish() == 0
+    assert _run(env, "get", again.out.decode().strip()).out == b"ac x\x7fy\nz end"
+
+
+def test_lines_that_arrive_unmarked_are_refused_not_left_for_the_shell(
+    env: dict[str, str], terminals: list[Terminal]
+) -> None:
+    terminal = _spawn(terminals, env, "share")
+    terminal.hold_input()
+    terminal.expect(b"Secret (hidden): ")
+    # A terminal without bracketed paste sends the lines as if typed: more of them than one
+    # read takes, so that some are still waiting in the terminal when the prompt gives up.
+    terminal.type(PEM + b"more-of-the-key\n" * 512)
+    assert terminal.unread_input() == b""
+    assert terminal.finish() == 2
+    assert b"more than one line" in terminal.screen
+    assert terminal.out == b""
+
+
+def test_ctrl_c_mid_answer_restores_the_terminal_and_leaves_no_input(
+    env: dict[str, str], terminals: list[Terminal]
+) -> None:
+    terminal = _spawn(terminals, env, "share")
+    terminal.hold_input()
+    terminal.expect(b"Secret (hidden): ")
+    terminal.type(b"half typed")
+    terminal.expect(PASTE_ON)
+    time.sleep(0.2)  # let the typing reach the prompt before the interrupt
+    terminal.process.send_signal(signal.SIGINT)
+    assert terminal.unread_input() == b""
+    assert terminal.finish() == 130
+    assert terminal.echo_is_on()
+    assert terminal.screen.rfind(PASTE_OFF) > terminal.screen.rfind(PASTE_ON)
+    assert terminal.out == b""
+
+
+def test_a_pasted_passphrase_loses_its_line_ending_and_several_lines_are_refused(
+    env: dict[str, str], terminals: list[Terminal], tmp_path: Path
+) -> None:
+    phrase = tmp_path / "phrase"
+    phrase.write_text("open sesame\n")
+    link = _share(env, b"guarded", "--passphrase-file", str(phrase))
+    refused = _spawn(terminals, env, "get", "--yes", link)
+    refused.expect(b"Passphrase (hidden")
+    refused.type(_paste(b"open\nsesame") + b"\r")
+    assert refused.finish() == 2
+    assert b"more than one line" in refused.screen
+    terminal = _spawn(terminals, env, "get", "--yes", link)
+    terminal.expect(b"Passphrase (hidden, 5 attempts left): ")
+    terminal.type(_paste(b"open sesame\n") + b"\r")
+    assert terminal.finish() == 0
+    assert terminal.out == b"guarded"
