@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from ots_cli.errors import (
     BadLink,
     Cancelled,
+    Declined,
     DecryptionFailed,
     FormatError,
     OtsError,
@@ -163,11 +164,11 @@ def describe(rt: Runtime, found: Peek) -> list[str]:
 
 
 def confirm(rt: Runtime, lines: list[str], question: str, refused: str) -> None:
-    """Show ``lines`` and ask ``question``; no is :class:`Cancelled` with ``refused``."""
+    """Show ``lines`` and ask ``question``; no is :class:`Declined` with ``refused``."""
     for line in lines:
         rt.output.prompt(f"ots: {line}\n")
     if not ask_yes_no(rt.stdin, rt.output, question):
-        raise Cancelled(refused)
+        raise Declined(refused)
 
 
 def passphrase_for(rt: Runtime, found: Peek, passphrase_file: Path | None) -> str | None:

@@ -172,7 +172,7 @@ def get(
                 rt,
                 fetch.describe(rt, found),
                 "Reveal it now?",
-                "not revealed; the secret is still there",
+                "not revealed; the link still works",
             )
         passphrase = fetch.passphrase_for(rt, found, passphrase_file)
         if to_github:

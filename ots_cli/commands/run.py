@@ -217,7 +217,7 @@ def _fetch_all(
             rt,
             lines,
             "Reveal and run the command?",
-            "nothing was revealed; the secrets are still there",
+            "nothing was revealed and the command did not run; the links still work",
         )
     passphrases = [fetch.passphrase_for(rt, one, passphrase_file) for one in found]
     fetched: dict[bytes, Fetched] = {}

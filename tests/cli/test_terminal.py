@@ -8,6 +8,7 @@ process. Secrets are created and checked in-process with the real HTTP client.
 from __future__ import annotations
 
 import base64
+import json
 import shutil
 import signal
 import time
@@ -135,9 +136,15 @@ def test_get_shows_what_it_will_consume_and_no_keeps_it(
     assert b"a secret of up to 1.6 KiB" in terminal.screen
     assert b"2 views left" in terminal.screen
     terminal.type(b"n\n")
-    assert terminal.finish() == 130
+    assert terminal.finish() == 13  # not 130: nothing was interrupted
     assert terminal.out == b""
-    assert b"not revealed" in terminal.screen
+    assert b"ots: note: not revealed; the link still works\r\n" in terminal.screen
+    assert b"error" not in terminal.screen  # declining is not an error
+    as_json = _spawn(terminals, env, "--json", "get", link)
+    as_json.expect(b"Reveal it now? [y/N] ")
+    as_json.type(b"no\n")
+    assert as_json.finish() == 13
+    assert json.loads(as_json.out)["error"]["code"] == "declined"
     peek = _run(env, "--json", "peek", link)
     assert peek.json()["views_left"] == 2
 
