@@ -388,3 +388,64 @@ def test_a_pasted_passphrase_loses_its_line_ending_and_several_lines_are_refused
     terminal.type(_paste(b"open sesame\n") + b"\r")
     assert terminal.finish() == 0
     assert terminal.out == b"guarded"
+
+
+def test_a_wrong_passphrase_at_a_terminal_asks_again_while_attempts_remain(
+    env: dict[str, str], terminals: list[Terminal], tmp_path: Path
+) -> None:
+    phrase = tmp_path / "phrase"
+    phrase.write_text("open sesame")
+    link = _share(env, b"guarded", "--passphrase-file", str(phrase), "--attempts", "3")
+    terminal = _spawn(terminals, env, "get", "--yes", link)
+    terminal.expect(b"Passphrase (hidden, 3 attempts left): ")
+    terminal.type(b"wrong\n")
+    terminal.expect(b"Passphrase (hidden, 2 attempts left): ")
+    assert b"wrong passphrase; 2 attempts left" in terminal.screen
+    terminal.type(b"open sesame\n")
+    assert terminal.finish() == 0
+    assert terminal.out == b"guarded"
+
+
+def test_the_prompt_never_asks_past_the_last_attempt(
+    env: dict[str, str], terminals: list[Terminal], tmp_path: Path
+) -> None:
+    phrase = tmp_path / "phrase"
+    phrase.write_text("open sesame")
+    link = _share(env, b"guarded", "--passphrase-file", str(phrase), "--attempts", "2")
+    terminal = _spawn(terminals, env, "get", "--yes", link)
+    terminal.expect(b"Passphrase (hidden, 2 attempts left): ")
+    terminal.type(b"wrong\n")
+    terminal.expect(b"Passphrase (hidden, 1 attempt left): ")
+    terminal.type(b"still wrong\n")
+    assert terminal.finish() == 11
+    assert terminal.screen.count(b"Passphrase (hidden") == 2
+    assert b"that was the last attempt and the secret is now burned" in terminal.screen
+    assert _run(env, "--json", "peek", link).json()["error"]["state"] == "burned"
+
+
+def test_a_wrong_passphrase_file_at_a_terminal_still_exits_11_at_once(
+    env: dict[str, str], terminals: list[Terminal], tmp_path: Path
+) -> None:
+    phrase, wrong = tmp_path / "phrase", tmp_path / "wrong"
+    phrase.write_text("open sesame")
+    wrong.write_text("wrong")
+    link = _share(env, b"guarded", "--passphrase-file", str(phrase), "--attempts", "3")
+    terminal = _spawn(terminals, env, "get", "--yes", "--passphrase-file", str(wrong), link)
+    assert terminal.finish() == 11
+    assert b"Passphrase (hidden" not in terminal.screen
+    assert _run(env, "--json", "peek", link).json()["attempts_left"] == 2
+
+
+def test_run_asks_again_after_a_wrong_passphrase(
+    env: dict[str, str], terminals: list[Terminal], tmp_path: Path
+) -> None:
+    phrase = tmp_path / "phrase"
+    phrase.write_text("open sesame")
+    link = _share(env, b"guarded", "--passphrase-file", str(phrase))
+    check = 'test "$A" = guarded'
+    terminal = _spawn(terminals, env, "run", "--yes", link, "--env", "A", "--", "sh", "-c", check)
+    terminal.expect(b"Passphrase (hidden, 5 attempts left): ")
+    terminal.type(b"wrong\n")
+    terminal.expect(b"Passphrase (hidden, 4 attempts left): ")
+    terminal.type(b"open sesame\n")
+    assert terminal.finish() == 0
