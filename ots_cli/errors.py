@@ -18,7 +18,8 @@ these, prints them and turns them into an exit status.
     │   ├── FormatError            8  malformed header, envelope or padding
     │   ├── UnsupportedVersion     8  a version, suite or flag this client does not know
     │   ├── DecryptionFailed       8  authentication failed: tampered, truncated, wrong key
-    │   └── KdfParamsRefused       8  Argon2id parameters outside the accepted bounds
+    │   ├── KdfParamsRefused       8  Argon2id parameters outside the accepted bounds
+    │   └── WeakKdf                8  a passphrase cost below the default writer cost
     ├── Unavailable                9  network error or server unavailable (retryable)
     │   ├── ProtocolError          9  an answer the API does not allow (not an ots server?)
     │   └── WaitTimedOut           9  ``share --wait --timeout`` ran out; the secret is unread
@@ -162,6 +163,13 @@ class DecryptionFailed(CryptoError):
 
 class KdfParamsRefused(CryptoError):
     code = "kdf_params_refused"
+
+
+class WeakKdf(CryptoError):
+    """A passphrase-protected secret whose header asks for less Argon2id work than the default
+    writer cost: refused before the passphrase is used, unless ``--allow-weak-kdf``."""
+
+    code = "weak_kdf"
 
 
 class Unavailable(OtsError):

@@ -11,6 +11,8 @@ Invariants:
   as a whole before a single byte of plaintext is returned.
 - Nothing is asked when the session is not interactive (``--no-input``, ``CI``, no terminal):
   a missing passphrase is a usage error that names ``--passphrase-file``.
+- A passphrase cost below the default writer cost is refused (:func:`check_kdf_cost`) before
+  a passphrase is read, Argon2id runs or anything is consumed, unless the reader allows it.
 - A wrong passphrase typed at the terminal is asked again while the server reports attempts
   left, never past them; a passphrase from a file is never retried (exit 11 at once).
 - With ``CI`` set, a secret that someone else already read is an alarm: the message says the
@@ -37,6 +39,7 @@ from ots_cli.errors import (
     TransferLost,
     Unavailable,
     UsageError,
+    WeakKdf,
     WrongPassphrase,
 )
 from ots_cli.passphrases import read_passphrase_file
@@ -56,6 +59,7 @@ __all__ = [
     "Opening",
     "Passphrase",
     "Peek",
+    "check_kdf_cost",
     "confirm",
     "consumed",
     "describe",
@@ -231,6 +235,34 @@ def _unlock(
                 raise
             rt.output.warn(exc.message)
             passphrase = _ask_passphrase(rt, exc.attempts_left)
+
+
+def check_kdf_cost(rt: Runtime, found: Peek, *, allow_weak: bool) -> None:
+    """Refuse, before anything is consumed, a passphrase cost below the default writer cost.
+
+    ``allow_weak`` is ``--allow-weak-kdf``; ``OTS_ALLOW_WEAK_KDF`` set to anything but empty,
+    ``0``, ``false`` or ``no`` allows it too.
+    """
+    from ots_cli.keyschedule import DEFAULT_MEMLIMIT, DEFAULT_OPSLIMIT, kdf_is_weak
+
+    kdf = found.header.kdf
+    if kdf is None or allow_weak or _env_flag(rt, "OTS_ALLOW_WEAK_KDF") or not kdf_is_weak(kdf):
+        return
+    raise WeakKdf(
+        f"the secret's passphrase cost ({kdf.opslimit} passes over {kdf.memlimit >> 20} MiB) "
+        f"is below the default ({DEFAULT_OPSLIMIT} passes over {DEFAULT_MEMLIMIT >> 20} MiB); "
+        "nothing was consumed",
+        hints=(
+            "the server chooses what this header says until the secret is decrypted: a weaker "
+            "cost makes the passphrase cheaper to guess for whoever also has the link",
+            "if the sender chose a low cost on purpose (passphrase_cost = interactive), run "
+            "again with --allow-weak-kdf",
+        ),
+    )
+
+
+def _env_flag(rt: Runtime, name: str) -> bool:
+    return rt.env.get(name, "").strip().lower() not in ("", "0", "false", "no")
 
 
 def check_fits_memory(found: Peek, what: str) -> None:

@@ -186,6 +186,8 @@ def cli_env(**extra: str) -> dict[str, str]:
     env["OTS_SERVER"] = SERVER
     # The cheapest Argon2id cost the format accepts; the default is unchanged.
     env["OTS_PASSPHRASE_COST"] = "interactive"
+    # ...which readers refuse unless told to expect it (tests/cli/test_kdf_floor.py).
+    env["OTS_ALLOW_WEAK_KDF"] = "1"
     # A CLI in a subprocess must not find the keyring of the machine running the tests.
     env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
     env.update(extra)
