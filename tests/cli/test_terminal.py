@@ -449,3 +449,13 @@ def test_run_asks_again_after_a_wrong_passphrase(
     terminal.expect(b"Passphrase (hidden, 4 attempts left): ")
     terminal.type(b"open sesame\n")
     assert terminal.finish() == 0
+
+
+def test_login_without_a_usable_keyring_fails_before_asking_for_the_token(
+    env: dict[str, str], terminals: list[Terminal]
+) -> None:
+    terminal = _spawn(terminals, env, "login")  # keyring's "fail" backend: no keyring
+    assert terminal.finish(timeout=15) == 3
+    assert b"no system keyring is available" in terminal.screen
+    assert b"ots login --insecure-storage" in terminal.screen
+    assert b"Token for" not in terminal.screen
