@@ -41,7 +41,7 @@ from ots_cli.format import Meta, Suite
 from ots_cli.inputs import Payload, from_file, from_stdin
 from ots_cli.passphrases import kdf_cost, read_passphrase_file
 from ots_cli.progress import meter
-from ots_cli.prompts import ask_hidden
+from ots_cli.prompts import ask_hidden, ask_secret
 from ots_cli.runtime import Runtime
 
 if TYPE_CHECKING:
@@ -239,13 +239,12 @@ def _read_secret(
             "no secret given",
             hints=(f"pipe the secret on stdin, or pass a FILE ({rt.no_prompt_reason()})",),
         )
-    answer = ask_hidden(rt.stdin, rt.output, "Secret (hidden): ")
+    answer = ask_secret(rt.stdin, rt.output, "Secret (hidden): ")
     if not answer:
         raise UsageError("no secret entered", hints=("type or paste the secret, then Enter",))
-    if confirm and ask_hidden(rt.stdin, rt.output, "Secret again: ") != answer:
+    if confirm and ask_secret(rt.stdin, rt.output, "Secret again: ") != answer:
         raise UsageError("the two entries differ; nothing was shared")
-    data = answer.encode("utf-8")
-    yield Payload(Meta(), len(data), data=data), True
+    yield Payload(Meta(), len(answer), data=answer), True
 
 
 class _LimitCheck:
