@@ -269,9 +269,12 @@ _BY_NAME = {variable.name: variable for variable in VARIABLES}
 #: keeps this in step with the ``OTS_`` names in ots_cli's sources.
 CLIENT_VARIABLES = frozenset(
     {
+        "OTS_ALLOW_WEAK_KDF",
         "OTS_CONFIG_DIR",
         "OTS_KEYRING_TIMEOUT",
+        "OTS_MIN_DOWNLOAD_RATE",
         "OTS_PASSPHRASE_COST",
+        "OTS_REQUEST_TIMEOUT",
         "OTS_SERVER",
         "OTS_TOKEN",
         "OTS_TTL",
