@@ -109,6 +109,7 @@ def _open(kind: str, data: Path, redis_url: str | None) -> tuple[Settings, Store
         "OTS_DATA_DIR": str(data),
         "OTS_RATE_LIMIT_PER_MINUTE": str(servers.RATE_LIMIT),
         "OTS_RATE_LIMIT_BURST": str(servers.RATE_LIMIT),
+        "OTS_MAX_UPLOADS_PER_CLIENT": str(servers.UPLOAD_SHARE),
         "OTS_LOG_LEVEL": "warning",
     }
     if kind == "redis":

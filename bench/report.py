@@ -498,7 +498,8 @@ def render(results: dict[str, Any], chart: str) -> str:
         "",
         f"- ots-server: `ots-server serve` with the defaults except `OTS_RATE_LIMIT_PER_MINUTE="
         f"{r['rate_limit']}` and `OTS_RATE_LIMIT_BURST={r['rate_limit']}` (the limiter runs on "
-        "every POST and never trips) and `OTS_LOG_LEVEL=warning` (no log line per request; "
+        "every POST and never trips), `OTS_MAX_UPLOADS_PER_CLIENT=100000` (the load comes from "
+        "one address) and `OTS_LOG_LEVEL=warning` (no log line per request; "
         "gunicorn writes no access log by default either). Full protocol: proofs checked "
         "against verifiers, receipts issued, tombstones written, security headers, metrics.",
         "- SQLite: a temporary data directory on the machine's disk; WAL, `synchronous=FULL` "

@@ -28,6 +28,8 @@ HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
 #: ots rate limit for the benchmark: checked on every POST, far above what a run sends.
 RATE_LIMIT = 1_000_000
+#: ``OTS_MAX_UPLOADS_PER_CLIENT`` of the servers measured: every upload slot for one client.
+UPLOAD_SHARE = 100_000
 #: gunicorn threads per SnapPass worker (``--worker-class gthread``).
 SNAPPASS_THREADS = 4
 
@@ -87,6 +89,8 @@ def start_ots(
         "OTS_DATA_DIR": str(data_dir),
         "OTS_RATE_LIMIT_PER_MINUTE": str(RATE_LIMIT),
         "OTS_RATE_LIMIT_BURST": str(RATE_LIMIT),
+        # The load comes from one address: no share of the upload slots per client.
+        "OTS_MAX_UPLOADS_PER_CLIENT": str(UPLOAD_SHARE),
         "OTS_LOG_LEVEL": "warning",
     }
     if store_url is not None:

@@ -6,6 +6,7 @@ This is the only place that catches exceptions and decides the exit status (see
 - :class:`~ots_cli.errors.OtsError` → ``ots: error: …`` and ``ots: hint: …`` on stderr (plus
   ``{"error": {...}}`` on stdout with ``--json``), exit code from the error.
 - A usage error from the command-line parser → exit 2, same shape.
+- :class:`~ots_cli.errors.Declined` (no to "Reveal it now?") → ``ots: note: …``, exit 13.
 - Ctrl-C → 130. A closed stdout pipe → 141, silently, like other Unix tools.
 - Anything else is a bug: exit 1, a message that says so, the traceback only with ``--debug``.
   Tracebacks never show local variables (they may hold plaintext).
@@ -91,11 +92,14 @@ def main(
 
 
 def _run(rt: Runtime, args: list[str], *, redirect: bool) -> int:
-    from ots_cli.errors import Cancelled, ExitCode, OtsError
+    from ots_cli.errors import Cancelled, Declined, ExitCode, OtsError
     from ots_cli.output import StdoutClosed
 
     try:
         return _dispatch(rt, args, redirect=redirect)
+    except Declined as declined:  # an answer, not a failure: a note, and its own exit code
+        rt.output.declined(declined)
+        return declined.exit_code
     except OtsError as error:
         rt.output.error(error)
         return error.exit_code

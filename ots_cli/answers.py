@@ -66,6 +66,8 @@ class Limits(NamedTuple):
     default_attempts: int
     #: Only account holders may create secrets (false from servers that predate accounts).
     require_account: bool = False
+    #: The operator's ``OTS_PUBLIC_URL``: the base URL links should use, or None.
+    public_url: str | None = None
 
 
 class Created(NamedTuple):

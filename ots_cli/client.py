@@ -15,7 +15,16 @@ Invariants:
   so a reader's token is not tied to what they read. The token is resolved on the first
   such request (:data:`TokenProvider`), so requests without one never open a keyring.
 - Reads at most the size the server announced (plus the frame), so a hostile server cannot make
-  the client buffer without bound.
+  the client buffer without bound: a JSON answer or an error body at most
+  :data:`MAX_ANSWER_BYTES`, a revealed blob at most the size its peek announced, bytes as they
+  came off the wire (``Accept-Encoding: identity``; an answer in another encoding is refused, so
+  no decompression can inflate it). Past the cap: :class:`ProtocolError`, "the server sent more
+  than expected", and nothing more is read.
+- Every request has an overall deadline (:class:`Deadlines`, ``OTS_REQUEST_TIMEOUT``): connect,
+  headers and a JSON body together, with an upload's time added at ``OTS_MIN_DOWNLOAD_RATE``.
+  A blob must arrive at that average rate, measured over windows of network waiting time as
+  long as the deadline. Sockets of :func:`new_http_client` never wait past the deadline
+  (:class:`_DeadlineBackend`), so a server that dribbles bytes cannot hold a request open.
 """
 
 from __future__ import annotations
@@ -23,11 +32,14 @@ from __future__ import annotations
 import ipaddress
 import json
 import struct
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 
 from ots_cli import __version__, b64
@@ -47,7 +59,14 @@ from ots_cli.answers import (
     parse_account,
     parse_receipt_status,
 )
-from ots_cli.errors import ConfigError, FormatError, NotFound, ProtocolError, Unavailable
+from ots_cli.errors import (
+    ConfigError,
+    FormatError,
+    InsecureHttp,
+    NotFound,
+    ProtocolError,
+    Unavailable,
+)
 
 if TYPE_CHECKING:
     from ots_cli.tokens import Credential
@@ -59,6 +78,7 @@ __all__ = [
     "Api",
     "Burned",
     "Created",
+    "Deadlines",
     "Limits",
     "Peeked",
     "ReceiptStatus",
@@ -71,9 +91,25 @@ __all__ = [
 USER_AGENT = f"ots/{__version__}"
 SECRET_MEDIA_TYPE = "application/vnd.ots.secret"  # noqa: S105 - a media type
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
-_INSECURE_HINT = "use https://, or pass --insecure if you accept that the traffic is readable"
+#: The most a JSON answer or an error body may hold (a page of 100 receipts is ~20 KiB).
+MAX_ANSWER_BYTES = 64 * 1024
+_TOO_MUCH = "the server sent more than expected"
+#: When the current request must be done (``time.monotonic``), or None: read by the sockets of
+#: :func:`new_http_client` before every wait, set by :class:`Api` around every request.
+_DEADLINE: ContextVar[float | None] = ContextVar("ots_deadline", default=None)
+
+
+class Deadlines(NamedTuple):
+    """How long a request may take. ``request``: seconds for an answer (connect, headers, a
+    JSON body); ``min_rate``: bytes per second an upload is allowed and a blob must average,
+    over each window of ``request`` seconds spent waiting for the network."""
+
+    request: float = 30.0
+    min_rate: int = 1024
+
+
 #: The integer fields of ``GET /limits``.
-_NUMBERS = frozenset(Limits._fields) - {"require_account"}
+_NUMBERS = frozenset(Limits._fields) - {"require_account", "public_url"}
 #: Receipts one batch status request carries at most (the server's cap, docs/API.md).
 MAX_RECEIPTS_PER_REQUEST = 100
 #: Called once, on the first request that may carry a token: the token for this server, or None.
@@ -81,12 +117,84 @@ TokenProvider = Callable[[], "Credential | None"]
 
 
 def new_http_client() -> httpx.Client:
-    """The client ``main`` builds when none is injected."""
-    return httpx.Client(timeout=TIMEOUT, follow_redirects=False, headers={"User-Agent": USER_AGENT})
+    """The client ``main`` builds when none is injected: httpx's, with sockets that never wait
+    past the current request's deadline (the proxy transports from the environment too)."""
+    client = httpx.Client(
+        timeout=TIMEOUT, follow_redirects=False, headers={"User-Agent": USER_AGENT}
+    )
+    # httpx has no public hook for its network backend; httpx < 0.29 (pinned) keeps it here.
+    for transport in (client._transport, *client._mounts.values()):
+        pool = getattr(transport, "_pool", None)
+        if pool is not None:
+            pool._network_backend = _DeadlineBackend(pool._network_backend)
+    return client
+
+
+def _bounded(timeout: float | None) -> float | None:
+    """``timeout`` shortened to what is left of the current deadline (never zero: a zero
+    timeout would make the socket non-blocking; a tiny one times out as a timeout)."""
+    deadline = _DEADLINE.get()
+    if deadline is None:
+        return timeout
+    left = max(deadline - time.monotonic(), 0.001)
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A socket stream whose every wait ends by the current request's deadline."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _bounded(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _bounded(timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        tls = self._inner.start_tls(ssl_context, server_hostname, _bounded(timeout))
+        return _DeadlineStream(tls)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self._inner = inner
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._inner.connect_tcp(
+            host, port, _bounded(timeout), local_address, socket_options
+        )
+        return _DeadlineStream(stream)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> httpcore.NetworkStream:
+        stream = self._inner.connect_unix_socket(path, _bounded(timeout), socket_options)
+        return _DeadlineStream(stream)
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
 
 
 def check_server_url(url: str, *, insecure: bool = False) -> str:
-    """``url`` without a trailing slash, or :class:`ConfigError` when it is not a server base."""
+    """``url`` without a trailing slash; :class:`ConfigError` when it is not a server base,
+    :class:`InsecureHttp` when it is plain http to a remote host and ``insecure`` is false."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ConfigError(
@@ -99,9 +207,7 @@ def check_server_url(url: str, *, insecure: bool = False) -> str:
     except ValueError:
         raise ConfigError("the server URL has an invalid port") from None
     if parts.scheme == "http" and not insecure and not _is_loopback(parts.hostname):
-        raise ConfigError(
-            "refusing plain http:// to a host that is not this machine", hints=(_INSECURE_HINT,)
-        )
+        raise InsecureHttp()
     return url.strip().rstrip("/")
 
 
@@ -124,8 +230,12 @@ class Api:
         *,
         insecure: bool = False,
         credential: TokenProvider | None = None,
+        deadlines: Deadlines | None = None,
     ) -> None:
         self.server = check_server_url(server, insecure=insecure)
+        self._deadlines = deadlines or Deadlines()
+        #: The blob size each peek announced, by id: the cap of its reveal.
+        self._announced: dict[bytes, int] = {}
         self._http = http
         self._api = f"{self.server}/api/v1"
         self._host = urlsplit(self.server).netloc
@@ -147,7 +257,12 @@ class Api:
         """The limits for this client: the account's with a token, else the anonymous ones."""
         data = self._json(self._request("GET", "/limits", auth=True))
         numbers = {name: field_int(data, name) for name in Limits._fields if name in _NUMBERS}
-        return Limits(**numbers, require_account=data.get("require_account") is True)
+        public_url = data.get("public_url")
+        if public_url is not None and not isinstance(public_url, str):
+            raise ProtocolError("the server's answer lacks a valid 'public_url'")
+        return Limits(
+            **numbers, require_account=data.get("require_account") is True, public_url=public_url
+        )
 
     def account(self) -> Account:
         """``GET /account``: the account the token belongs to (the caller checks there is one)."""
@@ -221,6 +336,7 @@ class Api:
             header = b64.decode(field_str(data, "header"))
         except FormatError as exc:
             raise ProtocolError("the server sent a malformed header") from exc
+        self._announced[id] = field_int(data, "size")
         return Peeked(
             id=field_str(data, "id"),
             header=header,
@@ -236,27 +352,34 @@ class Api:
         self, id: bytes, proof: bytes, passphrase_proof: bytes | None = None, *, max_bytes: int
     ) -> Revealed:
         """Consume one view and return the whole blob (at most ``max_bytes``)."""
-        with self.reveal_stream(id, proof, passphrase_proof) as (views_left, chunks):
-            parts: list[bytes] = []
-            received = 0
-            for chunk in chunks:
-                received += len(chunk)
-                if received > max_bytes:
-                    raise ProtocolError("the server sent more data than it announced")
-                parts.append(chunk)
-        return Revealed(blob=b"".join(parts), views_left=views_left)
+        with self.reveal_stream(id, proof, passphrase_proof, max_bytes=max_bytes) as (
+            views_left,
+            chunks,
+        ):
+            blob = b"".join(chunks)
+        return Revealed(blob=blob, views_left=views_left)
 
     @contextmanager
     def reveal_stream(
-        self, id: bytes, proof: bytes, passphrase_proof: bytes | None = None
+        self,
+        id: bytes,
+        proof: bytes,
+        passphrase_proof: bytes | None = None,
+        *,
+        max_bytes: int | None = None,
     ) -> Iterator[tuple[int | None, Iterator[bytes]]]:
-        """Consume one view; yield ``(views_left, chunks)`` while the response streams."""
+        """Consume one view; yield ``(views_left, chunks)`` while the response streams.
+
+        ``max_bytes``: the blob's size as the peek announced it; a byte more is
+        :class:`ProtocolError` before it is yielded. Without it, the size the last peek of
+        ``id`` announced."""
         body: dict[str, bytes] = {"proof": proof}
         if passphrase_proof is not None:
             body["passphrase_proof"] = passphrase_proof
         with self._stream("POST", f"/secrets/{b64.encode(id)}/reveal", body=body) as response:
             views_left = _header_int(response, "Ots-Views-Left")
-            yield views_left, self._chunks(response)
+            limit = self._announced.get(id) if max_bytes is None else max_bytes
+            yield views_left, self._chunks(response, limit)
 
     def burn(self, id: bytes, proof: bytes) -> Burned:
         response = self._request("POST", f"/secrets/{b64.encode(id)}/burn", body={"proof": proof})
@@ -316,7 +439,12 @@ class Api:
         content_length: int | None = None,
         credential: Credential | None = None,
     ) -> httpx.Request:
-        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        # identity: bytes are counted as they come off the wire, never after decompression.
+        headers = {
+            "User-Agent": USER_AGENT,
+            "Accept": "application/json",
+            "Accept-Encoding": "identity",
+        }
         if content_length is not None:
             headers["Content-Length"] = str(content_length)
         if credential is not None:
@@ -359,9 +487,22 @@ class Api:
             content_length=content_length,
             credential=credential,
         )
-        with self._translate():
-            response = self._http.send(request, follow_redirects=False)
-            response.read()
+        seconds: float | None = self._deadlines.request
+        if content_length is not None:  # an upload: its time at the minimum rate on top
+            seconds = self._deadlines.request + content_length / self._deadlines.min_rate
+        elif content is not None and not isinstance(content, bytes):
+            seconds = None  # chunked, of unknown length: each write bounded by httpx alone
+        with _until(seconds), self._translate():
+            streamed = self._http.send(request, follow_redirects=False, stream=True)
+            try:
+                if seconds is None:  # the upload is over: the answer gets the usual deadline
+                    _DEADLINE.set(time.monotonic() + self._deadlines.request)
+                answer = self._read_capped(streamed, MAX_ANSWER_BYTES)
+            finally:
+                streamed.close()
+        response = httpx.Response(
+            streamed.status_code, headers=streamed.headers, content=answer, request=request
+        )
         self._check(
             response,
             subject=subject,
@@ -375,20 +516,86 @@ class Api:
         self, method: str, path: str, *, body: dict[str, bytes]
     ) -> Iterator[httpx.Response]:
         request = self._build(method, path, body=dict(body))
-        with self._translate():
+        with _until(self._deadlines.request), self._translate():
             response = self._http.send(request, follow_redirects=False, stream=True)
         try:
             if not 200 <= response.status_code < 300:
-                with self._translate():
-                    response.read()
-                self._check(response, subject="secret")
+                with _until(self._deadlines.request), self._translate():
+                    content = self._read_capped(response, MAX_ANSWER_BYTES)
+                self._check(
+                    httpx.Response(response.status_code, headers=response.headers, content=content),
+                    subject="secret",
+                )
+            _check_identity(response)
             yield response
         finally:
             response.close()
 
-    def _chunks(self, response: httpx.Response) -> Iterator[bytes]:
+    def _read_capped(self, response: httpx.Response, limit: int) -> bytes:
+        """The whole body, at most ``limit`` bytes, by the current deadline."""
+        _check_identity(response)
+        declared = _header_int(response, "Content-Length")
+        if declared is not None and declared > limit:
+            raise ProtocolError(_TOO_MUCH)
+        parts: list[bytes] = []
+        received = 0
+        for chunk in response.iter_bytes():
+            received += len(chunk)
+            if received > limit:
+                raise ProtocolError(_TOO_MUCH)
+            deadline = _DEADLINE.get()
+            if deadline is not None and time.monotonic() > deadline:
+                raise self._late()
+            parts.append(chunk)
+        return b"".join(parts)
+
+    def _chunks(self, response: httpx.Response, limit: int | None) -> Iterator[bytes]:
+        """The blob as it arrives: at most ``limit`` bytes, at least ``min_rate`` bytes per
+        second over each window of ``request`` seconds spent waiting for the network (time
+        the caller spends between chunks, writing them out, does not count)."""
+        window = self._deadlines.request
+        quota = self._deadlines.min_rate * window
+        waited, arrived, received = 0.0, 0, 0
+        chunks = response.iter_bytes()
         with self._translate():
-            yield from response.iter_bytes()
+            while True:
+                start = time.monotonic()
+                token = _DEADLINE.set(start + window - waited)
+                try:
+                    chunk = next(chunks)
+                except StopIteration:
+                    return
+                except httpx.TimeoutException:
+                    raise self._too_slow() from None
+                finally:
+                    _DEADLINE.reset(token)
+                waited += time.monotonic() - start
+                received += len(chunk)
+                if limit is not None and received > limit:
+                    raise ProtocolError(_TOO_MUCH)
+                if waited > window:
+                    raise self._too_slow()
+                arrived += len(chunk)
+                if arrived >= quota:
+                    waited, arrived = 0.0, 0
+                yield chunk
+
+    def _late(self) -> Unavailable:
+        return Unavailable(
+            f"the server {self._host} did not answer within {self._deadlines.request:g} s",
+            hints=(
+                "the server or the network is too slow, or the server stalls on purpose; "
+                "OTS_REQUEST_TIMEOUT sets the limit",
+            ),
+        )
+
+    def _too_slow(self) -> Unavailable:
+        rate, window = self._deadlines.min_rate, self._deadlines.request
+        return Unavailable(
+            f"the server {self._host} sent the secret too slowly "
+            f"(under {rate} bytes/s over {window:g} s)",
+            hints=("OTS_MIN_DOWNLOAD_RATE and OTS_REQUEST_TIMEOUT set these limits",),
+        )
 
     @contextmanager
     def _translate(self) -> Iterator[None]:
@@ -396,6 +603,9 @@ class Api:
         try:
             yield
         except httpx.TimeoutException as exc:
+            deadline = _DEADLINE.get()
+            if deadline is not None and time.monotonic() >= deadline - 0.05:
+                raise self._late() from exc
             raise Unavailable(
                 f"the server {self._host} did not answer in time",
                 hints=("try again later; the server or the network may be overloaded",),
@@ -459,6 +669,25 @@ class Api:
         if not isinstance(data, dict):
             raise ProtocolError("the server's answer is not a JSON object")
         return data
+
+
+@contextmanager
+def _until(seconds: float | None) -> Iterator[None]:
+    """Run the block under a deadline ``seconds`` from now (None: none)."""
+    token = _DEADLINE.set(None if seconds is None else time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def _check_identity(response: httpx.Response) -> None:
+    """Refuse a body in a content encoding: ots asked for identity, and decompressing would
+    let a small answer inflate past every cap. After this check ``iter_bytes`` yields the
+    bytes as they came (and also works on an answer an injected client already read)."""
+    encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding not in ("", "identity"):
+        raise ProtocolError("the server sent a compressed answer, which ots did not ask for")
 
 
 def _chain(prefix: bytes, rest: Iterable[bytes]) -> Iterator[bytes]:

@@ -8,6 +8,7 @@ these, prints them and turns them into an exit status.
     OtsError                      message + hints; .exit_code
     ├── UsageError                 2  bad flags, missing input, wrong kind of argument
     │   ├── BadLink                2  a link or id#key that does not parse
+    │   │   └── InsecureHttp       2  plain http:// to a remote host without --insecure
     │   └── PassphraseRequired     2  the secret needs a passphrase and none can be asked for
     ├── ConfigError                3  a bad config file, setting or environment variable
     ├── AuthError                  4  authentication required or rejected
@@ -18,18 +19,21 @@ these, prints them and turns them into an exit status.
     │   ├── FormatError            8  malformed header, envelope or padding
     │   ├── UnsupportedVersion     8  a version, suite or flag this client does not know
     │   ├── DecryptionFailed       8  authentication failed: tampered, truncated, wrong key
-    │   └── KdfParamsRefused       8  Argon2id parameters outside the accepted bounds
+    │   ├── KdfParamsRefused       8  Argon2id parameters outside the accepted bounds
+    │   └── WeakKdf                8  a passphrase cost below the default writer cost
     ├── Unavailable                9  network error or server unavailable (retryable)
     │   ├── ProtocolError          9  an answer the API does not allow (not an ots server?)
     │   └── WaitTimedOut           9  ``share --wait --timeout`` ran out; the secret is unread
     ├── PolicyRefused             10  too large, TTL or views out of range, rate limited
     ├── WrongPassphrase           11  wrong passphrase; .attempts_left says how many remain
     ├── TransferLost              12  consumed on the server, but cut off on the way: it is gone
-    └── Cancelled                130  the user declined a confirmation or pressed Ctrl-C
+    ├── Declined                  13  the user answered no to "Reveal it now?": nothing consumed
+    └── Cancelled                130  the user pressed Ctrl-C
 
 The invariant: an error's message and hints never contain a secret, a key, a proof, a token
 or a passphrase. Messages are lowercase without a trailing period; main() prefixes them with
-``ots: error:`` and each hint with ``ots: hint:``.
+``ots: error:`` and each hint with ``ots: hint:``. :class:`Declined` is the exception: it is
+no failure, so main() shows its message as a plain ``ots: note:``.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ class ExitCode(IntEnum):
     REFUSED = 10
     WRONG_PASSPHRASE = 11
     LOST = 12
+    DECLINED = 13
     INTERRUPTED = 130
 
 
@@ -81,6 +86,25 @@ class UsageError(OtsError):
 
 class BadLink(UsageError):
     code = "bad_link"
+
+
+class InsecureHttp(BadLink):
+    """Plain ``http://`` to a host that is not this machine, without ``--insecure``: a link's
+    server and the configured server alike, with one message and one hint. Refused before any
+    connection. A :class:`BadLink` because a link with such a server is one no reader accepts
+    by default (the spec's link vectors say so); a usage error because the cure is a flag of
+    this command (docs/decisions.md)."""
+
+    code = "insecure_http"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "refusing plain http:// to a host that is not this machine",
+            hints=(
+                "use https://, or pass --insecure if you accept that the secret id and the "
+                "proofs travel readable (the key stays in the link either way)",
+            ),
+        )
 
 
 class PassphraseRequired(UsageError):
@@ -161,6 +185,13 @@ class KdfParamsRefused(CryptoError):
     code = "kdf_params_refused"
 
 
+class WeakKdf(CryptoError):
+    """A passphrase-protected secret whose header asks for less Argon2id work than the default
+    writer cost: refused before the passphrase is used, unless ``--allow-weak-kdf``."""
+
+    code = "weak_kdf"
+
+
 class Unavailable(OtsError):
     exit_code = ExitCode.UNAVAILABLE
     code = "unavailable"
@@ -233,9 +264,18 @@ class TransferLost(OtsError):
     code = "lost"
 
 
+class Declined(OtsError):
+    """The person at the terminal answered no when asked to consume a secret: nothing was
+    consumed and the link still works. Not a failure, but not a success either (nothing was
+    printed), hence its own exit code."""
+
+    exit_code = ExitCode.DECLINED
+    code = "declined"
+
+
 class Cancelled(OtsError):
-    """The person at the terminal said no or pressed Ctrl-C. Before a reveal nothing was
-    consumed; during a download the message says the secret was."""
+    """The person at the terminal pressed Ctrl-C. Before a reveal nothing was consumed; during
+    a download the message says the secret was."""
 
     exit_code = ExitCode.INTERRUPTED
     code = "cancelled"

@@ -12,6 +12,10 @@ Invariants:
   as a whole before a single byte of plaintext is returned.
 - Nothing is asked when the session is not interactive (``--no-input``, ``CI``, no terminal):
   a missing passphrase is a usage error that names ``--passphrase-file``.
+- A passphrase cost below the default writer cost is refused (:func:`check_kdf_cost`) before
+  a passphrase is read, Argon2id runs or anything is consumed, unless the reader allows it.
+- A wrong passphrase typed at the terminal is asked again while the server reports attempts
+  left, never past them; a passphrase from a file is never retried (exit 11 at once).
 - With ``CI`` set, a secret that someone else already read is an alarm: the message says the
   credential may be compromised, because a job cannot have read it before.
 """
@@ -19,14 +23,15 @@ Invariants:
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from ots_cli.errors import (
     BadLink,
     Cancelled,
+    Declined,
     DecryptionFailed,
     FormatError,
     NotFound,
@@ -36,6 +41,8 @@ from ots_cli.errors import (
     TransferLost,
     Unavailable,
     UsageError,
+    WeakKdf,
+    WrongPassphrase,
 )
 from ots_cli.passphrases import read_passphrase_file
 from ots_cli.prompts import ask_hidden, ask_yes_no, ci_is_set
@@ -45,13 +52,16 @@ from ots_cli.runtime import Runtime
 if TYPE_CHECKING:
     from ots_cli.client import Api, Peeked
     from ots_cli.format import Header, Meta
+    from ots_cli.keyschedule import Keys
     from ots_cli.links import Link
 
 __all__ = [
     "MEMORY_LIMIT",
     "Fetched",
     "Opening",
+    "Passphrase",
     "Peek",
+    "check_kdf_cost",
     "confirm",
     "consumed",
     "describe",
@@ -66,12 +76,22 @@ __all__ = [
 #: and ``--json``; anything larger streams to a file or a pipe.
 MEMORY_LIMIT = 64 << 20
 
+T = TypeVar("T")
+
 
 class Peek(NamedTuple):
     link: Link
     api: Api
     peeked: Peeked
     header: Header
+
+
+class Passphrase(NamedTuple):
+    """A secret's passphrase, and whether it was typed at the terminal (which may be asked
+    again after a wrong one) rather than read from a file (which may not)."""
+
+    text: str
+    asked: bool
 
 
 class Fetched(NamedTuple):
@@ -172,30 +192,86 @@ def describe(rt: Runtime, found: Peek) -> list[str]:
 
 
 def confirm(rt: Runtime, lines: list[str], question: str, refused: str) -> None:
-    """Show ``lines`` and ask ``question``; no is :class:`Cancelled` with ``refused``."""
+    """Show ``lines`` and ask ``question``; no is :class:`Declined` with ``refused``."""
     for line in lines:
         rt.output.prompt(f"ots: {line}\n")
     if not ask_yes_no(rt.stdin, rt.output, question):
-        raise Cancelled(refused)
+        raise Declined(refused)
 
 
-def passphrase_for(rt: Runtime, found: Peek, passphrase_file: Path | None) -> str | None:
+def passphrase_for(rt: Runtime, found: Peek, passphrase_file: Path | None) -> Passphrase | None:
     """The passphrase the secret needs, from the file or a prompt; None when it needs none."""
     if not found.header.needs_passphrase:
         return None
     if passphrase_file is not None:
-        return read_passphrase_file(passphrase_file)
+        return Passphrase(read_passphrase_file(passphrase_file), asked=False)
     if not rt.can_prompt():
         raise PassphraseRequired(
             "this secret needs a passphrase",
             hints=(f"pass --passphrase-file PATH ({rt.no_prompt_reason()})",),
         )
-    left = found.peeked.attempts_left
+    return _ask_passphrase(rt, found.peeked.attempts_left)
+
+
+def _ask_passphrase(rt: Runtime, left: int | None) -> Passphrase:
     suffix = f", {left} attempt{'s' if left != 1 else ''} left" if left else ""
     passphrase = ask_hidden(rt.stdin, rt.output, f"Passphrase (hidden{suffix}): ")
     if not passphrase:
         raise UsageError("no passphrase entered; nothing was consumed")
-    return passphrase
+    return Passphrase(passphrase, asked=True)
+
+
+def _unlock(
+    rt: Runtime, found: Peek, passphrase: Passphrase | None, reveal: Callable[[Keys], T]
+) -> tuple[Keys, T]:
+    """``reveal(keys)`` with the keys for ``passphrase``, and those keys.
+
+    A wrong passphrase typed at the terminal is asked for again while the server reports
+    attempts left (each wrong try spends one; none consumes the secret). One from a file, or
+    the last attempt, ends with :class:`WrongPassphrase`.
+    """
+    from ots_cli import crypto
+
+    while True:
+        if passphrase is not None:
+            rt.output.progress("deriving a key from the passphrase…")
+        text = None if passphrase is None else passphrase.text
+        keys = crypto.derive_keys(found.header, found.link.key, text)
+        try:
+            return keys, reveal(keys)
+        except WrongPassphrase as exc:
+            if passphrase is None or not passphrase.asked or exc.burned or exc.attempts_left < 1:
+                raise
+            rt.output.warn(exc.message)
+            passphrase = _ask_passphrase(rt, exc.attempts_left)
+
+
+def check_kdf_cost(rt: Runtime, found: Peek, *, allow_weak: bool) -> None:
+    """Refuse, before anything is consumed, a passphrase cost below the default writer cost.
+
+    ``allow_weak`` is ``--allow-weak-kdf``; ``OTS_ALLOW_WEAK_KDF`` set to anything but empty,
+    ``0``, ``false`` or ``no`` allows it too.
+    """
+    from ots_cli.keyschedule import DEFAULT_MEMLIMIT, DEFAULT_OPSLIMIT, kdf_is_weak
+
+    kdf = found.header.kdf
+    if kdf is None or allow_weak or _env_flag(rt, "OTS_ALLOW_WEAK_KDF") or not kdf_is_weak(kdf):
+        return
+    raise WeakKdf(
+        f"the secret's passphrase cost ({kdf.opslimit} passes over {kdf.memlimit >> 20} MiB) "
+        f"is below the default ({DEFAULT_OPSLIMIT} passes over {DEFAULT_MEMLIMIT >> 20} MiB); "
+        "nothing was consumed",
+        hints=(
+            "the server chooses what this header says until the secret is decrypted: a weaker "
+            "cost makes the passphrase cheaper to guess for whoever also has the link",
+            "if the sender chose a low cost on purpose (passphrase_cost = interactive), run "
+            "again with --allow-weak-kdf",
+        ),
+    )
+
+
+def _env_flag(rt: Runtime, name: str) -> bool:
+    return rt.env.get(name, "").strip().lower() not in ("", "0", "false", "no")
 
 
 def check_fits_memory(found: Peek, what: str) -> None:
@@ -208,18 +284,20 @@ def check_fits_memory(found: Peek, what: str) -> None:
         )
 
 
-def reveal(rt: Runtime, found: Peek, passphrase: str | None) -> Fetched:
+def reveal(rt: Runtime, found: Peek, passphrase: Passphrase | None) -> Fetched:
     """Consume one view and return the authenticated plaintext, held in memory."""
     from ots_cli import crypto
 
     check_fits_memory(found, "memory")
     link, peeked = found.link, found.peeked
-    if passphrase is not None:
-        rt.output.progress("deriving a key from the passphrase…")
-    keys = crypto.derive_keys(found.header, link.key, passphrase)
     try:
-        revealed = found.api.reveal(
-            link.id, keys.link_proof, keys.passphrase_proof, max_bytes=peeked.size
+        keys, revealed = _unlock(
+            rt,
+            found,
+            passphrase,
+            lambda keys: found.api.reveal(
+                link.id, keys.link_proof, keys.passphrase_proof, max_bytes=peeked.size
+            ),
         )
     except SecretGone as exc:  # someone else was faster, between the peek and now
         raise _ci_alarm(rt, exc) from exc
@@ -233,7 +311,7 @@ def reveal(rt: Runtime, found: Peek, passphrase: str | None) -> Fetched:
 
 
 @contextmanager
-def reveal_stream(rt: Runtime, found: Peek, passphrase: str | None) -> Iterator[Opening]:
+def reveal_stream(rt: Runtime, found: Peek, passphrase: Passphrase | None) -> Iterator[Opening]:
     """Consume one view and stream the body, decrypting as it arrives, in constant memory.
 
     Errors once the server has answered mean the view is spent: a broken connection or an
@@ -244,17 +322,19 @@ def reveal_stream(rt: Runtime, found: Peek, passphrase: str | None) -> Iterator[
     from ots_cli.progress import meter
 
     link, peeked = found.link, found.peeked
-    if passphrase is not None:
-        rt.output.progress("deriving a key from the passphrase…")
-    keys = crypto.derive_keys(found.header, link.key, passphrase)
     try:
-        with (
-            found.api.reveal_stream(link.id, keys.link_proof, keys.passphrase_proof) as (
-                views_left,
-                chunks,
-            ),
-            meter(rt.output, "downloading and decrypting", peeked.size) as progress,
-        ):
+        with ExitStack() as stack:
+            keys, (views_left, chunks) = _unlock(
+                rt,
+                found,
+                passphrase,
+                lambda keys: stack.enter_context(
+                    found.api.reveal_stream(link.id, keys.link_proof, keys.passphrase_proof)
+                ),
+            )
+            progress = stack.enter_context(
+                meter(rt.output, "downloading and decrypting", peeked.size)
+            )
             try:
                 opened = crypto.open_stream(
                     _same_header(progress.counted(chunks), peeked.header),

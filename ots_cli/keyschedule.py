@@ -15,6 +15,8 @@ Invariants:
   peek at a secret before being asked for its passphrase.
 - Argon2id parameters are checked against the bounds *before* Argon2id runs; the Argon2id
   function is injected so tests can prove it.
+- :func:`kdf_is_weak` is the reader's floor (FORMAT.md, "reader rule"): less work than the
+  default writer cost, measured as passes x memory. Readers apply it before Argon2id runs.
 - Keys and proofs are excluded from every ``repr``.
 """
 
@@ -50,6 +52,7 @@ __all__ = [
     "check_kdf_params",
     "derive_keys",
     "hkdf_sha256",
+    "kdf_is_weak",
     "link_proof",
     "normalize_passphrase",
 ]
@@ -70,6 +73,17 @@ MAX_MEMLIMIT = 1 << 30
 #: Default cost: about 0.6 s on the reference machine (measurement in docs/FORMAT.md).
 DEFAULT_OPSLIMIT = 6
 DEFAULT_MEMLIMIT = 256 << 20
+
+
+def kdf_is_weak(params: KdfParams) -> bool:
+    """Less Argon2id work (passes x memory) than the default writer cost.
+
+    The header is not authenticated until the secret is decrypted, so its parameters are the
+    server's word: a hostile one can lower them (and choose the salt) to make the passphrase
+    proof the reader sends cheaper to attack. ``sensitive`` (4 x 1 GiB) passes; libsodium's
+    ``interactive`` (2 x 64 MiB, 12 times less work) does not.
+    """
+    return params.opslimit * params.memlimit < DEFAULT_OPSLIMIT * DEFAULT_MEMLIMIT
 
 
 def argon2id_kdf(size: int, password: bytes, salt: bytes, opslimit: int, memlimit: int) -> bytes:

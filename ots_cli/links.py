@@ -9,6 +9,11 @@ Invariants:
 - :func:`parse_link` accepts exactly one shape and rejects everything else with
   :class:`~ots_cli.errors.BadLink`: no query string, no user info, no scheme other than https
   (http only for loopback hosts unless the caller allows it), no padding, no stray characters.
+  Around that shape it takes only what people and apps add when they quote a link: Unicode
+  ``White_Space`` (exactly :data:`WHITE_SPACE`, not ``str.isspace``), one pair of quotes and
+  one pair of angle brackets (docs/FORMAT.md, "Link").
+- A host is valid exactly as docs/FORMAT.md defines it (:func:`_parse_authority`): ASCII DNS
+  labels, or a canonical dotted-decimal IPv4 address, or a bracketed IPv6 address.
 - No error message or hint ever contains the key, or any other part of the input text: the
   text may be a key, a link or a receipt token.
 - The id and key are excluded from ``repr(Link)`` so they cannot leak into a traceback or a log.
@@ -20,7 +25,7 @@ import os
 from collections.abc import Callable
 
 from ots_cli import b64
-from ots_cli.errors import BadLink, FormatError
+from ots_cli.errors import BadLink, FormatError, InsecureHttp
 from ots_cli.format import ID_BYTES, Record
 
 __all__ = [
@@ -42,6 +47,20 @@ _CUT_OFF_HINT = "copy the whole link, including the part after '#'"
 _RECEIPT_PREFIX = "otsr_"
 _ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 _HOST_LABEL_CHARACTERS = _ALNUM | {"-"}
+_DIGITS = frozenset("0123456789")
+_HEX_DIGITS = frozenset("0123456789abcdef")
+#: Unicode ``White_Space`` (PropList.txt), the only characters stripped around a link. Python's
+#: ``str.isspace()`` also counts U+001C..U+001F, control characters that are not white space.
+WHITE_SPACE = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680"
+    "\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
+)
+#: The quotes one pair of which may enclose a link (opening -> closing): ASCII quotes and
+#: backticks, and the typographic quotes that editors and chat apps substitute for them.
+_QUOTES = {'"': '"', "'": "'", "`": "`", "\u201c": "\u201d", "\u2018": "\u2019"}
+#: The longest host name DNS allows (RFC 1035: 255 octets on the wire).
+_MAX_HOST_LENGTH = 253
 # RFC 3986 path characters (pchar) without percent-encoding, for a prefix such as "/ots".
 _PATH_CHARACTERS = _ALNUM | frozenset("-._~!$&'()*+,;=:@")
 
@@ -53,6 +72,25 @@ def _is_host_label(label: str) -> bool:
         and _HOST_LABEL_CHARACTERS.issuperset(label)
         and not label.startswith("-")
         and not label.endswith("-")
+    )
+
+
+def _is_numeric_label(label: str) -> bool:
+    """A label that makes the host an IPv4 address (as URL parsers see it): decimal or 0x hex."""
+    if label[:2] in ("0x", "0X"):
+        return _HEX_DIGITS.issuperset(label[2:].lower())
+    return _DIGITS.issuperset(label)
+
+
+def _is_dotted_ipv4(host: str) -> bool:
+    """Exactly four decimal numbers 0-255 without leading zeros, as ``127.0.0.1``."""
+    parts = host.split(".")
+    return len(parts) == 4 and all(
+        part
+        and _DIGITS.issuperset(part)
+        and (part == "0" or not part.startswith("0"))
+        and int(part) <= 255
+        for part in parts
     )
 
 
@@ -105,12 +143,27 @@ def build_link(server: str, id: bytes, key: bytes) -> str:
     return f"{server.rstrip('/')}{SECRET_PATH}{b64.encode(id)}#{b64.encode(key)}"
 
 
+def unwrap(text: str) -> str:
+    """``text`` without surrounding white space, one pair of quotes, then one pair of ``<>``.
+
+    ``"<https://…>"`` is a link as Markdown and chat apps write it. Nothing inside is changed;
+    a valid link never starts with a quote or ``<``, so the unwrapping cannot eat a part of it.
+    """
+    text = text.strip(WHITE_SPACE)
+    if len(text) >= 2 and _QUOTES.get(text[0]) == text[-1]:
+        text = text[1:-1].strip(WHITE_SPACE)
+    if len(text) >= 2 and text[0] == "<" and text[-1] == ">":
+        text = text[1:-1].strip(WHITE_SPACE)
+    return text
+
+
 def parse_link(text: str, *, allow_insecure_http: bool = False) -> Link:
-    """Parse a full link or a bare ``id#key``; surrounding whitespace is ignored.
+    """Parse a full link or a bare ``id#key``; white space, quotes and ``<>`` around it are
+    ignored (:func:`unwrap`).
 
     Raises :class:`~ots_cli.errors.BadLink` with a message and hints that never quote the input.
     """
-    text = text.strip()
+    text = unwrap(text)
     if not text:
         raise BadLink("the link is empty")
     if text.startswith(_RECEIPT_PREFIX):
@@ -121,7 +174,12 @@ def parse_link(text: str, *, allow_insecure_http: bool = False) -> Link:
                 "the link to share was printed when the secret was created",
             ),
         )
-    if any(c.isspace() for c in text):
+    if text[0] == "<" or text[-1] == ">":
+        raise BadLink(
+            "the link has an unmatched '<' or '>'",
+            hints=("give the link alone, or enclosed in one pair of <>",),
+        )
+    if any(c in WHITE_SPACE for c in text):
         raise BadLink(
             "the link contains whitespace",
             hints=("the link may have been wrapped over several lines when it was copied",),
@@ -149,13 +207,7 @@ def parse_link(text: str, *, allow_insecure_http: bool = False) -> Link:
     authority, slash, path = before_fragment.partition("/")
     host, port = _parse_authority(authority)
     if scheme == "http" and not allow_insecure_http and not _is_loopback(host):
-        raise BadLink(
-            "http links are accepted only for loopback hosts",
-            hints=(
-                "an ots link should start with https://; over plain http the secret id and the "
-                "proofs travel unprotected",
-            ),
-        )
+        raise InsecureHttp()
     prefix, marker, id_text = (slash + path).rpartition(SECRET_PATH)
     if not marker or "/" in id_text or not _is_prefix(prefix):
         raise BadLink(
@@ -168,33 +220,55 @@ def parse_link(text: str, *, allow_insecure_http: bool = False) -> Link:
 
 
 def _parse_authority(authority: str) -> tuple[str, str]:
+    """The host (lower case) and port (digits, or empty) of ``authority``; see
+    docs/FORMAT.md, "Link", for what an invalid host is."""
     if "@" in authority:
         raise BadLink("the link has a user name or password before the host; ots links have none")
     if authority.startswith("["):
-        import ipaddress  # only for IPv6 literals: most links never need the module
-
         host, bracket, port_part = authority[1:].partition("]")
-        try:
-            if not bracket or ipaddress.ip_address(host).version != 6:
-                raise ValueError
-        except ValueError:
-            raise BadLink("the link has an invalid host") from None
+        if not bracket or not _is_ipv6(host):
+            raise BadLink("the link has an invalid host")
         if port_part and not port_part.startswith(":"):
             raise BadLink("the link has an invalid host")
         port = port_part[1:] if port_part else ""
         if port_part and not port:
             raise BadLink("the link has an invalid port")
-        host = host.lower()
     else:
         host, colon, port = authority.partition(":")
         if colon and not port:
             raise BadLink("the link has an invalid port")
-        host = host.lower()
-        if not host or not all(_is_host_label(label) for label in host.split(".")):
+        if not _is_host_name(host):
             raise BadLink("the link has an invalid host")
     if port and not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
         raise BadLink("the link has an invalid port")
-    return host, port
+    return host.lower(), port
+
+
+def _is_ipv6(host: str) -> bool:
+    """An IPv6 address as RFC 4291 writes it (IPv4-embedded forms too), without a zone id."""
+    import ipaddress  # only for IPv6 literals: most links never need the module
+
+    if not host.isascii() or "%" in host:
+        return False
+    try:
+        return ipaddress.ip_address(host).version == 6
+    except ValueError:
+        return False
+
+
+def _is_host_name(host: str) -> bool:
+    """ASCII DNS labels joined by single dots, at most 253 characters, no trailing dot; when
+    the last label is numeric (``123``, ``0x7f``), a canonical dotted-decimal IPv4 address.
+
+    ASCII is checked first: ``str.lower`` would turn some non-ASCII letters (KELVIN SIGN) into
+    ASCII ones. An internationalised name must be given in its ``xn--`` form.
+    """
+    if not host.isascii() or not 0 < len(host) <= _MAX_HOST_LENGTH:
+        return False
+    labels = host.split(".")
+    if not all(_is_host_label(label) for label in labels):
+        return False
+    return not _is_numeric_label(labels[-1]) or _is_dotted_ipv4(host)
 
 
 def _is_loopback(host: str) -> bool:

@@ -160,6 +160,13 @@ class Output:
         if self.json_mode:
             self.json({"error": error_json(error)})
 
+    def declined(self, declined: OtsError) -> None:
+        """A "no" at a confirmation: a plain note (even with ``-q``: it explains the exit
+        status), and with ``--json`` the error document, so a script can tell it apart."""
+        self._diagnostic("note", declined.message, "2")
+        if self.json_mode:
+            self.json({"error": error_json(declined)})
+
     def bug(self, summary: str, traceback_text: str | None) -> None:
         self._diagnostic("error", summary, "1;31")
         self._diagnostic(

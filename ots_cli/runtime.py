@@ -23,14 +23,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO
 
 from ots_cli.config import ConfigFile, Paths, Settings, paths_from_env, resolve
-from ots_cli.errors import ConfigError
+from ots_cli.errors import ConfigError, UsageError
 from ots_cli.output import Output
 from ots_cli.prompts import can_prompt, no_prompt_reason
 
 if TYPE_CHECKING:
     import httpx
 
-    from ots_cli.client import Api
+    from ots_cli.client import Api, Deadlines
     from ots_cli.keystore import Keystore
     from ots_cli.receipts import ReceiptStore
     from ots_cli.tokens import Credential, TokenFiles
@@ -192,12 +192,40 @@ class Runtime:
         def provider() -> Credential | None:
             return credential if credential is not None else self.credential(target)
 
-        return Api(self._http, target, insecure=self.options.insecure, credential=provider)
+        return Api(
+            self._http,
+            target,
+            insecure=self.options.insecure,
+            credential=provider,
+            deadlines=_deadlines(self.env),
+        )
 
     def close(self) -> None:
         if self._owns_http and self._http is not None:
             self._http.close()
             self._http = None
+
+
+def _deadlines(env: Mapping[str, str]) -> Deadlines:
+    """``OTS_REQUEST_TIMEOUT`` (a duration, default 30s) and ``OTS_MIN_DOWNLOAD_RATE`` (bytes
+    per second, default 1024): see :class:`~ots_cli.client.Deadlines`."""
+    from ots_cli.client import Deadlines
+    from ots_cli.durations import parse_duration
+
+    default = Deadlines()
+    timeout, rate = env.get("OTS_REQUEST_TIMEOUT"), env.get("OTS_MIN_DOWNLOAD_RATE")
+    try:
+        seconds = parse_duration(timeout, what="OTS_REQUEST_TIMEOUT") if timeout else None
+    except UsageError as exc:
+        raise ConfigError(exc.message, hints=exc.hints) from None
+    if rate and not (rate.isascii() and rate.isdigit() and int(rate) >= 1):
+        raise ConfigError(
+            "OTS_MIN_DOWNLOAD_RATE must be a whole number of bytes per second, such as 1024"
+        )
+    return Deadlines(
+        request=default.request if seconds is None else float(seconds),
+        min_rate=int(rate) if rate else default.min_rate,
+    )
 
 
 def _keyring_timeout(env: Mapping[str, str], default: float) -> float:

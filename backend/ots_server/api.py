@@ -13,14 +13,16 @@ account. ``GET /api/v1/limits`` answers the caller's limits.
 The batch receipt status reads up to 100 receipts with one store call and answers ``null`` for
 each one the single status would answer 404: unknown, forged and purged alike.
 
-Creates are the only requests that may hold much memory (up to ``max_bytes`` until a store
-that buffers has the blob; with SQLite, blobs past 64 KiB are streamed to a file as they
-arrive), so a process receives at most ``max_concurrent_uploads`` of them at once; one more
-is answered 503 with ``Retry-After`` before its body is read. Reveal answers after the
-consume was committed, always with ``Content-Length``: a blob of at most 64 KiB in one piece
-(a plain ``Response``: a streaming one costs a task group per request, about a fifth of the
-event loop's time in profiles of small reveals), a larger one streamed in 64 KiB slices of one
-buffer, or 64 KiB reads of its file.
+Creates are the only requests that may hold much memory (up to ``max_bytes`` until a store that
+buffers has the blob; with SQLite, blobs past 64 KiB are streamed to a file as they arrive), so
+a process receives at most ``max_concurrent_uploads`` of them at once; one more is answered 503
+with ``Retry-After`` before its body is read, and one client or account holds at most
+``max_uploads_per_client`` of them (429 past it; :mod:`ots_server.upload_slots`). With a store
+quota (``OTS_MAX_STORE_BYTES``), each create also holds room for its upload while it arrives
+(:mod:`ots_server.quota`). Reveal answers after the consume was committed, always with
+``Content-Length``: a blob of at most 64 KiB in one piece (a plain ``Response``: a streaming
+one costs a task group per request, about a fifth of the event loop's time in profiles of small
+reveals), a larger one streamed in 64 KiB slices of one buffer, or 64 KiB reads of its file.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ from ots_server.bodies import read_create, read_json
 from ots_server.errors import ApiError, SecretNotFound
 from ots_server.limits import Limits
 from ots_server.metrics import Metrics
+from ots_server.quota import Hold, MeasuresUsage, Quota
+from ots_server.ratelimit import limit_subject
 from ots_server.settings import Settings
 from ots_server.store.base import (
     Gone,
@@ -50,6 +54,7 @@ from ots_server.store.base import (
     Store,
     WrongPassphrase,
 )
+from ots_server.upload_slots import UploadSlots
 
 _PROOF = frozenset({"proof"})
 _REVEAL = frozenset({"proof", "passphrase_proof"})
@@ -107,8 +112,12 @@ class SecretsApi:
         self.store = store
         self.clock = clock
         self.metrics = metrics
-        #: Creates being received or stored right now (one event loop: no lock needed).
-        self.uploads = 0
+        #: Creates being received or stored right now, in total and per client or account.
+        self.slots = UploadSlots(settings.max_concurrent_uploads, settings.max_uploads_per_client)
+        #: Room for uploads in flight under the store's quota (SQLite with a quota only).
+        self.quota: Quota | None = None
+        if settings.max_store_bytes and isinstance(store, MeasuresUsage):
+            self.quota = Quota(settings.max_store_bytes, store)
 
     def _now(self) -> int:
         return int(self.clock())
@@ -140,7 +149,20 @@ class SecretsApi:
                 "this server only lets account holders create secrets",
                 headers={"WWW-Authenticate": CHALLENGE, "Connection": "close"},
             )
-        if self.uploads >= self.settings.max_concurrent_uploads:
+        settings = self.settings
+        key = self.slots.key(
+            limit_subject(request.scope, settings.trusted_proxies, settings.rate_limit_ipv6_prefix)
+        )
+        if self.slots.subject_full(key):
+            self.metrics.event("upload_share_refused")
+            raise ApiError(
+                429,
+                "rate_limited",
+                "too many uploads in progress from this client; retry later",
+                headers={"Retry-After": "1", "Connection": "close"},
+                retry_after=1,
+            )
+        if self.slots.full():
             self.metrics.event("upload_refused")
             raise ApiError(
                 503,
@@ -148,13 +170,21 @@ class SecretsApi:
                 "too many uploads in progress; retry later",
                 headers={"Retry-After": "1", "Connection": "close"},
             )
-        self.uploads += 1
+        self.slots.take(key)
         try:
             return await self._create(request)
         finally:
-            self.uploads -= 1
+            self.slots.give_back(key)
 
     async def _create(self, request: Request) -> Response:
+        hold = None if self.quota is None else await self.quota.hold()
+        try:
+            return await self._receive_and_store(request, hold)
+        finally:
+            if hold is not None:
+                hold.release()
+
+    async def _receive_and_store(self, request: Request, hold: Hold | None) -> Response:
         caller = principal(request.scope)
         try:
             meta, blob, staged = await read_create(
@@ -162,6 +192,7 @@ class SecretsApi:
                 self._limits(request),
                 timeout=self.settings.upload_timeout,
                 stage=getattr(self.store, "stage", None),
+                reserve=None if hold is None else hold.grow,
             )
         except ApiError as exc:
             if exc.error == "timeout":
@@ -190,6 +221,8 @@ class SecretsApi:
             )
         except IdExists:
             raise ApiError(409, "exists", "a secret with this id exists") from None
+        if hold is not None:
+            hold.stored()
         del blob  # the store has it; do not hold the buffer while answering
         self.metrics.event("created")
         body = {

@@ -234,4 +234,5 @@ def create_app(
     app.state.metrics = metrics
     app.state.rate_limiter = limiter
     app.state.account_rate_limiter = account_limiter
+    app.state.upload_slots = api.slots
     return app

@@ -23,6 +23,10 @@ the same way (the store's fixed message only), but with ``Connection: close`` li
 error found while reading: the client stops sending a blob that cannot be kept. Stores that
 keep blobs in memory (memory, Redis) get the whole buffer as before.
 
+With a store quota, ``read_create`` is given the create's hold on it (:mod:`ots_server.quota`):
+a declared ``Content-Length`` is reserved before the body is read and every chunk before it
+is kept, so a refused upload (507) stops before it reaches the disk.
+
 Every body must arrive whole within ``timeout`` seconds (``OTS_UPLOAD_TIMEOUT``), else 408
 ``timeout``: a client trickling bytes cannot hold a connection and its buffer open forever.
 The deadline is ``asyncio.timeout`` (the server runs on asyncio only): one timer handle, where
@@ -74,6 +78,8 @@ class Staging(Protocol):
 
 #: Starts a :class:`Staging` (``SQLiteStore.stage``); ``None`` for stores that buffer.
 Stager = Callable[[], Staging]
+#: Holds room for this many bytes of the upload or raises ``StoreFull`` (``Hold.grow``).
+Reserve = Callable[[int], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,12 +94,15 @@ class CreateMeta:
 
 
 class _Stream:
-    """Pulls request chunks on demand so limits apply before more is read."""
+    """Pulls request chunks on demand so limits apply before more is read; ``reserve`` is
+    told the bytes received so far before a chunk is kept (and may refuse it)."""
 
-    def __init__(self, chunks: AsyncGenerator[bytes, None]) -> None:
+    def __init__(self, chunks: AsyncGenerator[bytes, None], reserve: Reserve | None = None) -> None:
         self._chunks = chunks
         self._buffer = bytearray()
         self._done = False
+        self._received = 0
+        self._reserve = reserve
 
     @property
     def buffer(self) -> bytearray:
@@ -106,10 +115,14 @@ class _Stream:
         if self._done:
             return False
         try:
-            self._buffer += await anext(self._chunks)
+            chunk = await anext(self._chunks)
         except StopAsyncIteration:
             self._done = True
             return False
+        self._received += len(chunk)
+        if self._reserve is not None:
+            self._reserve(self._received)
+        self._buffer += chunk
         return True
 
     async def take(self, size: int) -> bytes | None:
@@ -183,9 +196,18 @@ async def _read_json(
 
 
 async def read_create(
-    request: Request, limits: Limits, *, timeout: float, stage: Stager | None = None
+    request: Request,
+    limits: Limits,
+    *,
+    timeout: float,
+    stage: Stager | None = None,
+    reserve: Reserve | None = None,
 ) -> tuple[CreateMeta, bytearray, StagedFile | None]:
     """The create frame, held to the caller's ``limits`` (anonymous or an account's).
+
+    With ``reserve`` (the store's quota, :mod:`ots_server.quota`), a declared length is
+    reserved before the body is read and a chunked body as it arrives; ``StoreFull`` from it
+    is the 507 of a full store.
 
     With ``stage``, a blob past :data:`SPOOL_AT` is streamed into a staged file as it
     arrives and returned as a :class:`StagedFile` with the blob's first bytes (at least the
@@ -193,7 +215,7 @@ async def read_create(
     the file."""
     try:
         async with asyncio.timeout(timeout):
-            return await _read_create(request, limits, stage)
+            return await _read_create(request, limits, stage, reserve)
     except TimeoutError:
         raise _timeout() from None
     except ApiError as exc:
@@ -205,7 +227,7 @@ async def read_create(
 
 
 async def _read_create(
-    request: Request, limits: Limits, stage: Stager | None
+    request: Request, limits: Limits, stage: Stager | None, reserve: Reserve | None
 ) -> tuple[CreateMeta, bytearray, StagedFile | None]:
     kind, params = _media_type(request)
     if kind != CREATE_MEDIA_TYPE or params:
@@ -214,8 +236,10 @@ async def _read_create(
     length = _content_length(request)
     if length is not None and length > 4 + MAX_META_BYTES + limits.max_bytes:
         raise too_large
+    if length is not None and reserve is not None:
+        reserve(length)
     async with aclosing(request.stream()) as chunks:
-        stream = _Stream(chunks)
+        stream = _Stream(chunks, reserve)
         prefix = await stream.take(4)
         if prefix is None:
             raise bad_request("truncated frame")

@@ -13,7 +13,8 @@ about next. A Redis store must answer then, and its configuration is checked
 
 Uvicorn runs with its access log off (it would log paths, which hold ids), without
 its own proxy-header handling (``OTS_TRUSTED_PROXIES`` decides whom to believe) and with the
-app built by a factory in each worker.
+app built by a factory in each worker. Its HTTP protocol is uvicorn's httptools one with the
+limits on request heads and open connections of :mod:`ots_server.protocol`.
 """
 
 from __future__ import annotations
@@ -136,8 +137,12 @@ def _serve(settings: Settings, sock: socket.socket, workers: int) -> int:
     import uvicorn
 
     host, port = sock.getsockname()[:2]
-    config = uvicorn.Config(
+    from ots_server.protocol import Edge, EdgeConfig, connection_budget
+
+    edge = Edge.from_settings(settings, max_connections=connection_budget(settings.max_connections))
+    config = EdgeConfig(
         "ots_server.asgi:app_from_env",
+        edge=edge,
         factory=True,
         host=host,
         port=port,

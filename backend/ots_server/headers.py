@@ -22,6 +22,12 @@ _FORCED: list[tuple[bytes, bytes]] = [
 _REMOVED = {name for name, _ in _FORCED} | {b"set-cookie", b"server"}
 #: The one Cache-Control a route may choose instead of no-store: versioned page assets.
 _IMMUTABLE = b"public, max-age=31536000, immutable"
+#: Every security header of an answer that does not set its own CSP; for the answers the
+#: connection edge writes itself (:mod:`ots_server.protocol`), which never reach this middleware.
+SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
+    (b"content-security-policy", DEFAULT_CSP.encode()),
+    *_FORCED,
+]
 
 
 class SecurityHeaders:

@@ -55,14 +55,15 @@ def _errors(*statuses: int) -> dict[str, Any]:
         415: _error("Wrong Content-Type"),
         422: _error("TTL, views or attempts out of the published range", "RangeError"),
         429: _error(
-            "Rate limited",
+            "Rate limited, or (create) too many uploads in progress from this client or account",
             "RateLimitedError",
             headers={
                 "Retry-After": {"schema": {"type": "integer", "minimum": 1}, "required": True}
             },
         ),
         503: _error(
-            "The store is unavailable, or (create) too many uploads are in progress",
+            "The store is unavailable, (create) too many uploads are in progress, or the"
+            " process has too many open connections",
             headers={
                 "Retry-After": {"schema": {"type": "integer", "minimum": 1}, "required": False}
             },

@@ -97,6 +97,20 @@ def subject(address: IPAddress | None, ipv6_prefix: int) -> str:
     return str(address)
 
 
+def subject_hash(key: bytes, subject: str) -> bytes:
+    """The keyed hash a subject is known by in memory (16 bytes of HMAC-SHA256)."""
+    return hmac.new(key, subject.encode(), "sha256").digest()[:16]
+
+
+def limit_subject(scope: Scope, trusted: Sequence[Network], ipv6_prefix: int) -> str:
+    """Whom a request counts against: its account if it sent a valid token, else its client's
+    address (its IPv6 network)."""
+    account = principal(scope)
+    if account is None:
+        return subject(client_address(scope, trusted), ipv6_prefix)
+    return "account:" + account.account_id.hex()
+
+
 class Limiter(Protocol):
     async def acquire(self, subject: str) -> float:
         """Take one token for ``subject``: 0 when allowed, else seconds until one is free."""
@@ -132,7 +146,7 @@ class RateLimiter:
         self._overflow = (float(burst), clock())
 
     def key(self, subject: str) -> bytes:
-        return hmac.new(self._key, subject.encode(), "sha256").digest()[:16]
+        return subject_hash(self._key, subject)
 
     def take(self, subject: str) -> float:
         """Take one token; return 0 when allowed, else the seconds until one is available."""
@@ -197,10 +211,7 @@ class RateLimit:
             and scope["method"] == "POST"
             and scope["path"].startswith("/api/")
         ):
-            if account is None:
-                key = subject(client_address(scope, self.trusted), self.ipv6_prefix)
-            else:
-                key = "account:" + account.account_id.hex()
+            key = limit_subject(scope, self.trusted, self.ipv6_prefix)
             try:
                 wait = await limiter.acquire(key)
             except StoreFull:

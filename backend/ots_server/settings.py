@@ -227,6 +227,24 @@ VARIABLES: tuple[Variable, ...] = (
         "time a client has to send a whole request body; slower ones get 408", parse_duration,
     ),
     Variable(
+        "OTS_MAX_UPLOADS_PER_CLIENT", "max_uploads_per_client", "integer", "4",
+        "of those, creates one client or account sends at once; more get 429", parse_int,
+    ),
+    Variable(
+        "OTS_MAX_HEADER_BYTES", "max_header_bytes", "size", "16KiB",
+        "largest request line and headers; a larger head is answered 431 and closed",
+        parse_size,
+    ),
+    Variable(
+        "OTS_HEADER_TIMEOUT", "header_timeout", "duration", "10s",
+        "time a connection has to send a request's line and headers; then it is closed",
+        parse_duration,
+    ),
+    Variable(
+        "OTS_MAX_CONNECTIONS", "max_connections", "integer", "1000",
+        "open connections per process; one more is answered 503 and closed", parse_int,
+    ),
+    Variable(
         "OTS_MAX_STORE_BYTES", "max_store_bytes", "size", "0",
         "SQLite store: stored data past which creates get 507; 0: no limit", parse_size,
     ),
@@ -256,9 +274,12 @@ _BY_NAME = {variable.name: variable for variable in VARIABLES}
 #: keeps this in step with the ``OTS_`` names in ots_cli's sources.
 CLIENT_VARIABLES = frozenset(
     {
+        "OTS_ALLOW_WEAK_KDF",
         "OTS_CONFIG_DIR",
         "OTS_KEYRING_TIMEOUT",
+        "OTS_MIN_DOWNLOAD_RATE",
         "OTS_PASSPHRASE_COST",
+        "OTS_REQUEST_TIMEOUT",
         "OTS_SERVER",
         "OTS_TOKEN",
         "OTS_TTL",
@@ -325,6 +346,10 @@ class Settings:
     account_rate_limit_burst: int = 120
     max_concurrent_uploads: int = 32
     upload_timeout: int = MINUTE
+    max_uploads_per_client: int = 4
+    max_header_bytes: int = 16 * 1024
+    header_timeout: int = 10
+    max_connections: int = 1000
     max_store_bytes: int = 0
     sweep_interval: int = 60
     checkpoint_interval: int = 5 * MINUTE
@@ -358,6 +383,10 @@ class Settings:
         self._check_range("rate_limit_ipv6_prefix", 1, 128)
         self._check_range("max_concurrent_uploads", 1, 100_000)
         self._check_range("upload_timeout", 1, HOUR)
+        self._check_range("max_uploads_per_client", 1, 100_000)
+        self._check_range("max_header_bytes", 1024, MIB)
+        self._check_range("header_timeout", 1, HOUR)
+        self._check_range("max_connections", 1, 1_000_000)
         self._check_range("max_store_bytes", 0, 1 << 50)
         self._check_range("sweep_interval", 1, DAY)
         self._check_range("checkpoint_interval", 1, DAY)

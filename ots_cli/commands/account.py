@@ -8,7 +8,9 @@ Invariants:
 - It is stored in the system keyring (service ``ots:<host[:port]>``, user name ``token``), or,
   only with ``--insecure-storage``, in a 0600 file under the config dir, with a warning. A
   keyring that is missing, locked or hanging is an error naming the alternatives, never a
-  quiet fall-back to the file.
+  quiet fall-back to the file. Before a hidden prompt asks for the token, ``login`` reads the
+  keyring once, so that nobody pastes a token in vain. A token from stdin (``--with-token``)
+  is not lost by a late failure, so there the keyring is touched only to store it.
 - The token is never printed: ``whoami`` shows the email and where the token came from.
 """
 
@@ -78,6 +80,11 @@ def login(
         )
     server = rt.server_url()
     identity = server_identity(server)
+    service = keyring_service(identity)
+    if not insecure_storage and not with_token and rt.can_prompt():
+        # Missing, locked or silent: better known before the token is pasted than after. A
+        # backend that accepts and forgets shows only on the write, which checks it too.
+        rt.keystore().get(service)
     token = _read_token(rt, identity, with_token=with_token)
     check_token(token, source="the token given", error=UsageError)
     api = rt.api(server, credential=Credential(token, "login"))
@@ -93,7 +100,6 @@ def login(
             ),
         ) from exc
     files = rt.token_files
-    service = keyring_service(identity)
     path = None
     if insecure_storage:
         path = files.write_insecure(identity, token)

@@ -50,7 +50,15 @@ if TYPE_CHECKING:
     from ots_cli.fetch import Fetched
     from ots_cli.format import Meta
 
-__all__ = ["MaskOption", "PassphraseFileOption", "emit_masks", "get", "load_link", "peek"]
+__all__ = [
+    "AllowWeakKdfOption",
+    "MaskOption",
+    "PassphraseFileOption",
+    "emit_masks",
+    "get",
+    "load_link",
+    "peek",
+]
 
 #: Up to this size a secret is held whole before it is written: CI log masks need the whole
 #: value first. Larger ones stream (and are not masked: the runner's masker is for values).
@@ -81,6 +89,14 @@ PassphraseFileOption = Annotated[
         metavar="PATH",
         help="Read the passphrase from PATH.",
         dir_okay=False,
+    ),
+]
+AllowWeakKdfOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-weak-kdf",
+        help="Accept a passphrase cost below the default (Argon2id 6 passes over 256 MiB), "
+        "as a sender's passphrase_cost = interactive makes. Env OTS_ALLOW_WEAK_KDF.",
     ),
 ]
 
@@ -140,6 +156,7 @@ def get(
         ),
     ] = None,
     mask: MaskOption = MaskMode.auto,
+    allow_weak_kdf: AllowWeakKdfOption = False,
 ) -> None:
     """Fetch a secret once, decrypt it locally and print it (exact bytes), or save a file."""
     rt: Runtime = ctx.obj
@@ -152,6 +169,7 @@ def get(
     elif not to_file and rt.options.json and raw:
         raise UsageError("--raw does not apply with --json")
     found = fetch.peek(rt, link)
+    fetch.check_kdf_cost(rt, found, allow_weak=allow_weak_kdf)
     if to_github:
         fetch.check_fits_memory(found, "--to-env/--to-output")
     elif not to_file and rt.options.json:
@@ -172,7 +190,7 @@ def get(
                 rt,
                 fetch.describe(rt, found),
                 "Reveal it now?",
-                "not revealed; the secret is still there",
+                "not revealed; the link still works",
             )
         passphrase = fetch.passphrase_for(rt, found, passphrase_file)
         if to_github:

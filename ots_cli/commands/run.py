@@ -31,7 +31,7 @@ import typer
 
 from ots_cli import fetch
 from ots_cli.child import SecretFiles, Signals, run_child, terminal_sends_sigint
-from ots_cli.commands.get import MaskOption, emit_masks
+from ots_cli.commands.get import AllowWeakKdfOption, MaskOption, emit_masks
 from ots_cli.errors import OtsError, UsageError
 from ots_cli.github import MaskMode, check_variable_name, resolve_mask
 from ots_cli.runtime import Runtime
@@ -108,6 +108,7 @@ def run(
         ),
     ] = None,
     mask: MaskOption = MaskMode.auto,
+    allow_weak_kdf: AllowWeakKdfOption = False,
 ) -> None:
     """Fetch secrets once and run a command with them in its environment (never printed)."""
     rt: Runtime = ctx.obj
@@ -119,7 +120,9 @@ def run(
     command, before = _split(rt, words or [])
     targets = _targets(before, env_name, file_env, secret or [], secret_file or [])
     _check_command(rt, command)
-    values = _fetch_all(rt, targets, yes=yes, passphrase_file=passphrase_file)
+    values = _fetch_all(
+        rt, targets, yes=yes, passphrase_file=passphrase_file, allow_weak_kdf=allow_weak_kdf
+    )
     if resolve_mask(mask, rt.env):
         for value in dict.fromkeys(values):
             emit_masks(rt, value)
@@ -192,7 +195,12 @@ def _check_command(rt: Runtime, command: list[str]) -> None:
 
 
 def _fetch_all(
-    rt: Runtime, targets: list[Target], *, yes: bool, passphrase_file: Path | None
+    rt: Runtime,
+    targets: list[Target],
+    *,
+    yes: bool,
+    passphrase_file: Path | None,
+    allow_weak_kdf: bool,
 ) -> list[bytes]:
     """The value for each target: every secret looked at first, then each consumed once."""
     parsed = {
@@ -205,6 +213,7 @@ def _fetch_all(
     found: list[Peek] = [fetch.peek(rt, link) for link in links.values()]
     for one in found:
         fetch.check_fits_memory(one, "ots run")
+        fetch.check_kdf_cost(rt, one, allow_weak=allow_weak_kdf)
     names = {
         id_: ", ".join(t.name for t, link in zip(targets, ids, strict=True) if link.id == id_)
         for id_ in links
@@ -217,7 +226,7 @@ def _fetch_all(
             rt,
             lines,
             "Reveal and run the command?",
-            "nothing was revealed; the secrets are still there",
+            "nothing was revealed and the command did not run; the links still work",
         )
     passphrases = [fetch.passphrase_for(rt, one, passphrase_file) for one in found]
     fetched: dict[bytes, Fetched] = {}

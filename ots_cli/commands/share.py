@@ -8,6 +8,9 @@ Invariants:
   mistake far more often than a secret), unless ``--allow-empty`` says it is meant.
 - Only ciphertext, the header length and verifiers reach the server; the key stays in the link,
   which is printed on stdout and nowhere else (never in the receipt, never in a log).
+- The link starts with the server's published public URL (``OTS_PUBLIC_URL``, from
+  ``GET /limits``, asked before anything is sealed) when that makes a valid link, else with the
+  address ots reached the server at; the receipt keeps the address ots reached it at.
 - The receipt is saved before the link is printed; failing to save it is a warning, because a
   created secret whose link is lost would be worse.
 - With ``--wait`` the link is printed (and flushed) first, then :mod:`ots_cli.wait` polls the
@@ -38,7 +41,7 @@ from ots_cli.format import Meta, Suite
 from ots_cli.inputs import Payload, from_file, from_stdin
 from ots_cli.passphrases import kdf_cost, read_passphrase_file
 from ots_cli.progress import meter
-from ots_cli.prompts import ask_hidden
+from ots_cli.prompts import ask_hidden, ask_secret
 from ots_cli.runtime import Runtime
 
 if TYPE_CHECKING:
@@ -236,20 +239,19 @@ def _read_secret(
             "no secret given",
             hints=(f"pipe the secret on stdin, or pass a FILE ({rt.no_prompt_reason()})",),
         )
-    answer = ask_hidden(rt.stdin, rt.output, "Secret (hidden): ")
+    answer = ask_secret(rt.stdin, rt.output, "Secret (hidden): ")
     if not answer:
         raise UsageError("no secret entered", hints=("type or paste the secret, then Enter",))
-    if confirm and ask_hidden(rt.stdin, rt.output, "Secret again: ") != answer:
+    if confirm and ask_secret(rt.stdin, rt.output, "Secret again: ") != answer:
         raise UsageError("the two entries differ; nothing was shared")
-    data = answer.encode("utf-8")
-    yield Payload(Meta(), len(data), data=data), True
+    yield Payload(Meta(), len(answer), data=answer), True
 
 
 class _LimitCheck:
     """Stops reading an input as soon as it is larger than the server accepts.
 
-    Asks the server's limits once, and only for inputs too large to hold in memory, so a
-    small secret costs no extra request.
+    Asks the server's limits as soon as an input is too large to hold in memory, before it is
+    read further; ``share_secret`` reuses them (it needs them for the public URL anyway).
     """
 
     def __init__(self, rt: Runtime) -> None:
@@ -330,6 +332,9 @@ def share_secret(
     settings = rt.settings(ttl=options.ttl, views=options.views)
     api = rt.api()
     api.credential()  # a keyring or token-file problem shows before the passphrase is asked
+    if limits is None:
+        limits = api.limits()
+    base = _link_base(rt, api.server, limits.public_url)
     passphrase = _read_passphrase(rt, options)
     id_, key = new_id_and_key()
     if passphrase is not None:
@@ -358,7 +363,7 @@ def share_secret(
             ) from exc
     if created.id != b64.encode(id_):
         raise ProtocolError("the server acknowledged a different secret than the one sent")
-    link = build_link(api.server, id_, key)
+    link = build_link(base, id_, key)
     receipt = Receipt(
         id=created.id,
         server=api.server,
@@ -399,6 +404,27 @@ def share_secret(
     if options.qr:
         _qr(rt, link)
     return Shared(api, receipt, saved)
+
+
+def _link_base(rt: Runtime, server: str, public_url: str | None) -> str:
+    """The base URL of the link: the server's public URL when it makes a link that parses
+    (with this command's ``--insecure``), else ``server``, the address ots reached it at."""
+    from ots_cli.links import build_link, parse_link
+
+    if public_url is None:
+        return server
+    try:
+        link = parse_link(
+            build_link(public_url, bytes(16), bytes(32)), allow_insecure_http=rt.options.insecure
+        )
+    except BadLink:
+        rt.output.warn(
+            "the server's public URL (OTS_PUBLIC_URL) makes no valid link; "
+            "the link uses the address ots reached the server at"
+        )
+        return server
+    assert link.server is not None  # a built link always has one
+    return link.server
 
 
 def _seal(

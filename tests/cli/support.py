@@ -254,6 +254,8 @@ def cli_env(**extra: str) -> dict[str, str]:
     env["OTS_SERVER"] = SERVER
     # The cheapest Argon2id cost the format accepts; the default is unchanged.
     env["OTS_PASSPHRASE_COST"] = "interactive"
+    # ...which readers refuse unless told to expect it (tests/cli/test_kdf_floor.py).
+    env["OTS_ALLOW_WEAK_KDF"] = "1"
     # A CLI in a subprocess must not find the keyring of the machine running the tests.
     env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
     env.update(extra)
@@ -397,11 +399,34 @@ class Terminal:
             cwd=cwd,
             start_new_session=True,
         )
+        self._screen_path = os.ttyname(screen_slave)
         os.close(screen_slave)
         os.close(out_slave)
         self.screen = b""
         self.out = b""
         self._open = {self.screen_fd, self.out_fd}
+        self._held: int | None = None
+
+    def hold_input(self) -> None:
+        """Keep the keyboard side open after the process exits, as the shell that started it
+        does, so that :meth:`unread_input` can see what the process left unread."""
+        self._held = os.open(self._screen_path, os.O_RDWR | os.O_NOCTTY)
+
+    def unread_input(self, timeout: float = 30) -> bytes:
+        """After the process exited: the input it left behind, which a shell would read next."""
+        import termios
+
+        assert self._held is not None, "call hold_input() while the process runs"
+        self.process.wait(timeout=timeout)
+        raw = termios.tcgetattr(self._held)
+        raw[3] &= ~termios.ICANON  # a partial line counts too
+        raw[6][termios.VMIN] = 0
+        raw[6][termios.VTIME] = 0
+        termios.tcsetattr(self._held, termios.TCSANOW, raw)
+        left = os.read(self._held, 65536)
+        os.close(self._held)
+        self._held = None
+        return left
 
     def _pump(self, timeout: float) -> None:
         import select
@@ -454,6 +479,7 @@ class Terminal:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
-        for fd in (self.screen_fd, self.out_fd):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        for fd in (self.screen_fd, self.out_fd, self._held):
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)

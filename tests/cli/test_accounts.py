@@ -93,7 +93,11 @@ def test_the_token_goes_only_to_its_server_and_only_where_an_account_counts(
     shared = ots("share", "--views", "3", stdin=b"x")
     assert shared.code == 0, shared.err
     link = shared.text.strip()
-    assert authorized(backend) == [("POST", f"{SERVER}/api/v1/secrets", f"Bearer {token}")]
+    # The limits (the account's own, with the public URL for the link), then the create.
+    assert authorized(backend) == [
+        ("GET", f"{SERVER}/api/v1/limits", f"Bearer {token}"),
+        ("POST", f"{SERVER}/api/v1/secrets", f"Bearer {token}"),
+    ]
 
     # Reading, status and burning need no account and never carry the token, neither to
     # this server nor, through a link, to any other.
@@ -119,7 +123,10 @@ def test_the_token_goes_only_to_its_server_and_only_where_an_account_counts(
     other_link = ots("share", stdin=b"y", env=env).text.strip().replace(SERVER, OTHER)
     assert ots("get", other_link, env=env).code == 0
     sent = authorized(backend)
-    assert [url for _, url, header in sent if header] == [f"{SERVER}/api/v1/secrets"]
+    assert [url for _, url, header in sent if header] == [
+        f"{SERVER}/api/v1/limits",
+        f"{SERVER}/api/v1/secrets",
+    ]
 
 
 def test_share_as_the_account_and_list_its_receipts_from_anywhere(

@@ -398,7 +398,7 @@ def test_no_server_configured_exits_3(backend: Backend) -> None:
 def test_plain_http_to_a_remote_host_needs_insecure(ots: Runner) -> None:
     env = cli_env(OTS_SERVER="http://ots.example.com")
     refused = ots("share", stdin=b"x", env=env)
-    assert refused.code == 3
+    assert refused.code == 2
     assert "--insecure" in refused.err
     allowed = ots("--insecure", "share", stdin=b"x", env=env)
     assert allowed.code == 0
@@ -406,6 +406,36 @@ def test_plain_http_to_a_remote_host_needs_insecure(ots: Runner) -> None:
     assert link.startswith("http://ots.example.com/s/")
     assert ots("get", link).code == 2  # the link's http:// is refused as well
     assert ots("get", "--insecure", link).out == b"x"
+
+
+def test_plain_http_to_a_remote_host_is_one_refusal_before_any_connection() -> None:
+    """A link's server and the configured server: the same exit code, message and hint, and
+    not one request (the transport records any; nothing can reach 10.x from a test)."""
+    from ots_cli import b64
+
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(500)
+
+    http = httpx.Client(transport=httpx.MockTransport(handler))
+    link = f"http://10.9.9.9:8000/s/{b64.encode(bytes(16))}#{b64.encode(bytes(32))}"
+    got = run_cli(["get", link], http=http)
+    shared = run_cli(["--server", "http://10.9.9.9:8000", "share"], stdin=b"x", http=http)
+    configured = run_cli(
+        ["share"], stdin=b"x", http=http, env=cli_env(OTS_SERVER="http://10.9.9.9")
+    )
+    expected = (
+        "ots: error: refusing plain http:// to a host that is not this machine\n"
+        "ots: hint: use https://, or pass --insecure if you accept that the secret id and the "
+        "proofs travel readable (the key stays in the link either way)\n"
+    )
+    for result in (got, shared, configured):
+        assert (result.code, result.out, result.err) == (2, b"", expected)
+    assert sent == []
+    document = run_cli(["--json", "get", link], http=http).json()
+    assert (document["error"]["code"], document["error"]["exit_code"]) == ("insecure_http", 2)
 
 
 def test_server_down_exits_9(tmp_path: Path) -> None:
@@ -621,3 +651,42 @@ def test_a_closed_stdout_exits_141_quietly(backend: Backend) -> None:
     )
     assert code == 141
     assert err.getvalue() == b""
+
+
+# -- the server's public URL (OTS_PUBLIC_URL) ----------------------------------------------------
+
+
+def test_the_link_uses_the_servers_public_url(tmp_path: Path) -> None:
+    """Reached at 127.0.0.1, the server publishes its public URL: the link carries that, the
+    receipt keeps the address ots reached it at, and the link reads back (the in-process app
+    answers for any host)."""
+    backend = Backend(tmp_path, public_url="https://ots.example.com")
+    shared = run_cli(["--json", "share"], stdin=b"public", http=backend.client)
+    assert shared.code == 0, shared.err
+    document = shared.json()
+    assert document["link"].startswith(f"https://ots.example.com/s/{document['id']}#")
+    assert document["server"] == SERVER
+    assert {r.url.split("/api/")[0] for r in backend.recorder.requests} == {SERVER}
+    status = run_cli(["--json", "status", document["id"]], http=backend.client)
+    assert status.code == 0, status.err
+    got = run_cli(["get", document["link"]], http=backend.client)
+    assert (got.code, got.out) == (0, b"public")
+    assert backend.recorder.requests[-1].url.startswith("https://ots.example.com/api/v1/")
+
+
+def test_a_public_url_with_a_prefix_is_normalised_into_the_link(tmp_path: Path) -> None:
+    backend = Backend(tmp_path, public_url="https://OTS.Example.com/team/")
+    shared = run_cli(["share"], stdin=b"x", http=backend.client)
+    assert shared.code == 0, shared.err
+    assert shared.text.startswith("https://ots.example.com/team/s/")
+
+
+def test_a_public_url_that_makes_no_valid_link_is_not_used(tmp_path: Path) -> None:
+    backend = Backend(tmp_path, public_url="http://ots.example.com")
+    shared = run_cli(["share"], stdin=b"x", http=backend.client)
+    assert shared.code == 0, shared.err
+    assert shared.text.startswith(f"{SERVER}/s/")
+    assert "public URL (OTS_PUBLIC_URL) makes no valid link" in shared.err
+    # With --insecure the plain-http public URL is what the operator asked for.
+    insecure = run_cli(["--insecure", "share"], stdin=b"x", http=backend.client)
+    assert insecure.text.startswith("http://ots.example.com/s/")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from .secret_service import SecretService
-from .support import ServerProcess, add_account
+from .support import ServerProcess, Terminal, add_account
 
 EMAIL = "keyring.user@example.org"
 
@@ -106,6 +106,35 @@ def test_login_share_and_logout_with_a_real_secret_service(
     assert all(token.encode() not in output for output in outputs)
     config = tmp_path / "ots-config"
     assert all(token.encode() not in p.read_bytes() for p in config.rglob("*") if p.is_file())
+
+
+def test_login_at_a_terminal_asks_only_once_the_keyring_answers(
+    secret_service: SecretService, server: ServerProcess, tmp_path: Path
+) -> None:
+    token = add_account(tmp_path / "server-data" / "ots.sqlite3", EMAIL)
+    env = {
+        **secret_service.env,
+        "OTS_CONFIG_DIR": str(tmp_path / "ots-config"),
+        "OTS_SERVER": server.url,
+        "NO_COLOR": "1",
+    }
+    asked = Terminal(["login"], env)
+    try:
+        asked.expect(b"Token for 127.0.0.1:" + str(server.port).encode() + b" (hidden): ")
+        asked.type(token.encode() + b"\n")
+        assert asked.finish() == 0
+        assert b"the token is in the system keyring" in asked.screen
+    finally:
+        asked.close()
+    secret_service.stop()  # the Secret Service goes away: no usable keyring is left
+    refused = Terminal(["login"], env)
+    try:
+        assert refused.finish(timeout=30) == 3
+        assert b"Token for" not in refused.screen  # nothing to paste in vain
+        assert b"keyring" in refused.screen
+        assert b"--insecure-storage" in refused.screen
+    finally:
+        refused.close()
 
 
 def test_missing_daemons_fail_the_tests_instead_of_skipping_them(

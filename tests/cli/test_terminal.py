@@ -8,8 +8,10 @@ process. Secrets are created and checked in-process with the real HTTP client.
 from __future__ import annotations
 
 import base64
+import json
 import shutil
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -134,9 +136,15 @@ def test_get_shows_what_it_will_consume_and_no_keeps_it(
     assert b"a secret of up to 1.6 KiB" in terminal.screen
     assert b"2 views left" in terminal.screen
     terminal.type(b"n\n")
-    assert terminal.finish() == 130
+    assert terminal.finish() == 13  # not 130: nothing was interrupted
     assert terminal.out == b""
-    assert b"not revealed" in terminal.screen
+    assert b"ots: note: not revealed; the link still works\r\n" in terminal.screen
+    assert b"error" not in terminal.screen  # declining is not an error
+    as_json = _spawn(terminals, env, "--json", "get", link)
+    as_json.expect(b"Reveal it now? [y/N] ")
+    as_json.type(b"no\n")
+    assert as_json.finish() == 13
+    assert json.loads(as_json.out)["error"]["code"] == "declined"
     peek = _run(env, "--json", "peek", link)
     assert peek.json()["views_left"] == 2
 
@@ -332,3 +340,165 @@ def test_login_asks_for_the_token_at_a_hidden_prompt(
     whoami = _run(env, "--json", "whoami")
     assert whoami.json()["token_source"] == "insecure file"
     assert _run(env, "logout").code == 0
+
+
+PASTE_ON, PASTE_OFF = b"\x1b[?2004h", b"\x1b[?2004l"
+PEM = b"-----BEGIN KEY-----\nline-two-of-key\n-----END KEY-----\n"
+
+
+def _paste(text: bytes) -> bytes:
+    """What a terminal sends for a paste while bracketed paste is on."""
+    return b"\x1b[200~" + text + b"\x1b[201~"
+
+
+def test_a_multi_line_paste_is_shared_whole_and_nothing_is_left_for_the_shell(
+    env: dict[str, str], terminals: list[Terminal]
+) -> None:
+    terminal = _spawn(terminals, env, "share")
+    terminal.hold_input()
+    terminal.expect(b"Secret (hidden): ")
+    assert PASTE_ON in terminal.screen
+    terminal.type(_paste(PEM) + b"\r")
+    assert terminal.unread_input() == b""  # no line of the key reaches the shell
+    assert terminal.finish() == 0
+    assert terminal.screen.rfind(PASTE_OFF) > terminal.screen.rfind(PASTE_ON)
+    assert b"line-two" not in terminal.screen
+    assert terminal.echo_is_on()
+    assert _run(env, "get", terminal.out.decode().strip()).out == PEM
+
+
+def test_typing_after_a_paste_and_erasing_edit_the_hidden_answer(
+    env: dict[str, str], terminals: list[Terminal]
+) -> None:
+    terminal = _spawn(terminals, env, "share")
+    terminal.expect(b"Secret (hidden): ")
+    terminal.type(b"ab\x7fc " + _paste(b"x\x7fy\nz") + b" end\x15typed\r")
+    assert terminal.finish() == 0
+    # Erase (DEL) and kill (Ctrl-U) edit what was typed; inside a paste every byte is kept.
+    assert _run(env, "get", terminal.out.decode().strip()).out == b"typed"
+    again = _spawn(terminals, env, "share")
+    again.expect(b"Secret (hidden): ")
+    again.type(b"ab\x7fc " + _paste(b"x\x7fy\nz") + b" end\r")
+    assert again.finish() == 0
+    assert _run(env, "get", again.out.decode().strip()).out == b"ac x\x7fy\nz end"
+
+
+def test_lines_that_arrive_unmarked_are_refused_not_left_for_the_shell(
+    env: dict[str, str], terminals: list[Terminal]
+) -> None:
+    terminal = _spawn(terminals, env, "share")
+    terminal.hold_input()
+    terminal.expect(b"Secret (hidden): ")
+    # A terminal without bracketed paste sends the lines as if typed: more of them than one
+    # read takes, so that some are still waiting in the terminal when the prompt gives up.
+    terminal.type(PEM + b"more-of-the-key\n" * 512)
+    assert terminal.unread_input() == b""
+    assert terminal.finish() == 2
+    assert b"more than one line" in terminal.screen
+    assert terminal.out == b""
+
+
+def test_ctrl_c_mid_answer_restores_the_terminal_and_leaves_no_input(
+    env: dict[str, str], terminals: list[Terminal]
+) -> None:
+    terminal = _spawn(terminals, env, "share")
+    terminal.hold_input()
+    terminal.expect(b"Secret (hidden): ")
+    terminal.type(b"half typed")
+    terminal.expect(PASTE_ON)
+    time.sleep(0.2)  # let the typing reach the prompt before the interrupt
+    terminal.process.send_signal(signal.SIGINT)
+    assert terminal.unread_input() == b""
+    assert terminal.finish() == 130
+    assert terminal.echo_is_on()
+    assert terminal.screen.rfind(PASTE_OFF) > terminal.screen.rfind(PASTE_ON)
+    assert terminal.out == b""
+
+
+def test_a_pasted_passphrase_loses_its_line_ending_and_several_lines_are_refused(
+    env: dict[str, str], terminals: list[Terminal], tmp_path: Path
+) -> None:
+    phrase = tmp_path / "phrase"
+    phrase.write_text("open sesame\n")
+    link = _share(env, b"guarded", "--passphrase-file", str(phrase))
+    refused = _spawn(terminals, env, "get", "--yes", link)
+    refused.expect(b"Passphrase (hidden")
+    refused.type(_paste(b"open\nsesame") + b"\r")
+    assert refused.finish() == 2
+    assert b"more than one line" in refused.screen
+    terminal = _spawn(terminals, env, "get", "--yes", link)
+    terminal.expect(b"Passphrase (hidden, 5 attempts left): ")
+    terminal.type(_paste(b"open sesame\n") + b"\r")
+    assert terminal.finish() == 0
+    assert terminal.out == b"guarded"
+
+
+def test_a_wrong_passphrase_at_a_terminal_asks_again_while_attempts_remain(
+    env: dict[str, str], terminals: list[Terminal], tmp_path: Path
+) -> None:
+    phrase = tmp_path / "phrase"
+    phrase.write_text("open sesame")
+    link = _share(env, b"guarded", "--passphrase-file", str(phrase), "--attempts", "3")
+    terminal = _spawn(terminals, env, "get", "--yes", link)
+    terminal.expect(b"Passphrase (hidden, 3 attempts left): ")
+    terminal.type(b"wrong\n")
+    terminal.expect(b"Passphrase (hidden, 2 attempts left): ")
+    assert b"wrong passphrase; 2 attempts left" in terminal.screen
+    terminal.type(b"open sesame\n")
+    assert terminal.finish() == 0
+    assert terminal.out == b"guarded"
+
+
+def test_the_prompt_never_asks_past_the_last_attempt(
+    env: dict[str, str], terminals: list[Terminal], tmp_path: Path
+) -> None:
+    phrase = tmp_path / "phrase"
+    phrase.write_text("open sesame")
+    link = _share(env, b"guarded", "--passphrase-file", str(phrase), "--attempts", "2")
+    terminal = _spawn(terminals, env, "get", "--yes", link)
+    terminal.expect(b"Passphrase (hidden, 2 attempts left): ")
+    terminal.type(b"wrong\n")
+    terminal.expect(b"Passphrase (hidden, 1 attempt left): ")
+    terminal.type(b"still wrong\n")
+    assert terminal.finish() == 11
+    assert terminal.screen.count(b"Passphrase (hidden") == 2
+    assert b"that was the last attempt and the secret is now burned" in terminal.screen
+    assert _run(env, "--json", "peek", link).json()["error"]["state"] == "burned"
+
+
+def test_a_wrong_passphrase_file_at_a_terminal_still_exits_11_at_once(
+    env: dict[str, str], terminals: list[Terminal], tmp_path: Path
+) -> None:
+    phrase, wrong = tmp_path / "phrase", tmp_path / "wrong"
+    phrase.write_text("open sesame")
+    wrong.write_text("wrong")
+    link = _share(env, b"guarded", "--passphrase-file", str(phrase), "--attempts", "3")
+    terminal = _spawn(terminals, env, "get", "--yes", "--passphrase-file", str(wrong), link)
+    assert terminal.finish() == 11
+    assert b"Passphrase (hidden" not in terminal.screen
+    assert _run(env, "--json", "peek", link).json()["attempts_left"] == 2
+
+
+def test_run_asks_again_after_a_wrong_passphrase(
+    env: dict[str, str], terminals: list[Terminal], tmp_path: Path
+) -> None:
+    phrase = tmp_path / "phrase"
+    phrase.write_text("open sesame")
+    link = _share(env, b"guarded", "--passphrase-file", str(phrase))
+    check = 'test "$A" = guarded'
+    terminal = _spawn(terminals, env, "run", "--yes", link, "--env", "A", "--", "sh", "-c", check)
+    terminal.expect(b"Passphrase (hidden, 5 attempts left): ")
+    terminal.type(b"wrong\n")
+    terminal.expect(b"Passphrase (hidden, 4 attempts left): ")
+    terminal.type(b"open sesame\n")
+    assert terminal.finish() == 0
+
+
+def test_login_without_a_usable_keyring_fails_before_asking_for_the_token(
+    env: dict[str, str], terminals: list[Terminal]
+) -> None:
+    terminal = _spawn(terminals, env, "login")  # keyring's "fail" backend: no keyring
+    assert terminal.finish(timeout=15) == 3
+    assert b"no system keyring is available" in terminal.screen
+    assert b"ots login --insecure-storage" in terminal.screen
+    assert b"Token for" not in terminal.screen

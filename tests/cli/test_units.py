@@ -17,6 +17,7 @@ from ots_cli.client import check_server_url
 from ots_cli.durations import format_duration, parse_duration
 from ots_cli.errors import (
     ConfigError,
+    InsecureHttp,
     NotFound,
     PolicyRefused,
     ProtocolError,
@@ -124,7 +125,7 @@ def test_accepted_server_urls(url: str) -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["http://ots.example.com", "ftp://h", "https://", "ots.example.com", "https://u:p@h",
+    ["ftp://h", "https://", "ots.example.com", "https://u:p@h",
      "https://h/?q=1", "https://h/#f", "https://h:99999"],
 )  # fmt: skip
 def test_refused_server_urls(url: str) -> None:
@@ -133,6 +134,8 @@ def test_refused_server_urls(url: str) -> None:
 
 
 def test_insecure_allows_plain_http_to_a_remote_host() -> None:
+    with pytest.raises(InsecureHttp):
+        check_server_url("http://ots.example.com")
     assert check_server_url("http://ots.example.com", insecure=True) == "http://ots.example.com"
 
 

@@ -22,6 +22,7 @@ from ots_cli.keyschedule import (
     check_kdf_params,
     derive_keys,
     hkdf_sha256,
+    kdf_is_weak,
     link_proof,
     normalize_passphrase,
 )
@@ -322,3 +323,18 @@ def test_keys_repr_hides_secrets() -> None:
     text = repr(keys)
     assert text == "Keys()"
     assert isinstance(keys, Keys)
+
+
+@pytest.mark.parametrize(
+    ("opslimit", "memlimit", "weak"),
+    [
+        (2, 64 * MIB, True),  # libsodium interactive: what a hostile server would pick
+        (5, 256 * MIB, True),
+        (6, 255 * MIB, True),
+        (6, 256 * MIB, False),  # the default writer cost
+        (4, 1024 * MIB, False),  # sensitive: fewer passes, far more memory
+        (10, 160 * MIB, False),
+    ],
+)
+def test_the_reader_floor_is_the_default_work(opslimit: int, memlimit: int, weak: bool) -> None:
+    assert kdf_is_weak(KdfParams(opslimit, memlimit, SALT)) is weak

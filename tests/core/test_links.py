@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ots_cli import b64, links
-from ots_cli.errors import BadLink, OtsError, UsageError
+from ots_cli.errors import BadLink, InsecureHttp, OtsError, UsageError
 from ots_cli.links import ID_BYTES, KEY_BYTES, Link, build_link, new_id_and_key, parse_link
 
 ID = bytes(range(16))
@@ -101,7 +101,7 @@ LINK = f"https://ots.example.com/s/{ID_TEXT}#{KEY_TEXT}"
         (LINK.replace("https", "ftp"), "unsupported link scheme", "loopback"),
         (LINK.replace("https", "javascript"), "unsupported link scheme", None),
         (LINK.replace("https://", ""), "no scheme", "https://"),
-        (LINK.replace("https", "http"), "only for loopback hosts", "https://"),
+        (LINK.replace("https", "http"), "refusing plain http://", "--insecure"),
         (LINK.replace("/s/", "/s/?x=1&"), "query string", None),
         (LINK.replace("#", "?x#"), "query string", None),
         (LINK.replace("ots.example", "me:pw@ots.example"), "user name or password", None),
@@ -164,7 +164,7 @@ def test_http_is_accepted_on_loopback(server: str) -> None:
 )
 def test_http_elsewhere_only_when_allowed(server: str) -> None:
     link = build_link(server, ID, KEY)
-    with pytest.raises(BadLink, match="loopback"):
+    with pytest.raises(InsecureHttp, match="not this machine"):
         parse_link(link)
     assert parse_link(link, allow_insecure_http=True).server == server
 
@@ -180,7 +180,7 @@ def test_fuzz_only_bad_link_and_never_the_text(text: str) -> None:
         assert len(link.id) == ID_BYTES
         assert len(link.key) == KEY_BYTES
         return
-    assert type(error) is BadLink
+    assert type(error) in (BadLink, InsecureHttp)
     stripped = text.strip()
     if len(stripped) >= 8:
         assert stripped not in error.message
@@ -212,3 +212,135 @@ url_texts = (
 def test_host_and_prefix_checks_match_their_rfc_3986_patterns(text: str) -> None:
     assert links._is_host_label(text) == bool(HOST_LABEL.fullmatch(text))
     assert links._is_prefix(text) == bool(PREFIX.fullmatch(text))
+
+
+# -- what may surround a link (docs/FORMAT.md, "Link", step 1) ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"<{LINK}>",
+        f"  <{LINK}>\n",
+        f"< {LINK} >",
+        f'"{LINK}"',
+        f"'{LINK}'",
+        f"`{LINK}`",
+        f"\u201c{LINK}\u201d",
+        f"\u2018{LINK}\u2019",
+        f'"<{LINK}>"',
+        f' " < {LINK} > " ',
+        f"<{ID_TEXT}#{KEY_TEXT}>",
+    ],
+)
+def test_one_pair_of_quotes_and_of_angle_brackets_is_accepted(text: str) -> None:
+    server = "https://ots.example.com" if "://" in text else None
+    assert parse_link(text) == Link(server=server, id=ID, key=KEY)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (f"<{LINK}", "unmatched '<' or '>'"),
+        (f"{LINK}>", "unmatched '<' or '>'"),
+        (f"<<{LINK}>>", "unmatched '<' or '>'"),
+        (f'<"{LINK}">', "unsupported link scheme"),
+        (f'""{LINK}""', "unsupported link scheme"),
+        (f"\"{LINK}'", "unsupported link scheme"),
+        (f"({LINK})", "unsupported link scheme"),
+        ("<>", "the link is empty"),
+        ('"  "', "the link is empty"),
+    ],
+)
+def test_anything_else_around_a_link_is_refused(text: str, message: str) -> None:
+    with pytest.raises(BadLink, match=re.escape(message)):
+        parse_link(text)
+
+
+def test_white_space_is_exactly_unicodes_white_space_property() -> None:
+    import sys
+
+    # Python's isspace() is White_Space plus the four information separators U+001C..U+001F.
+    separators = {"\x1c", "\x1d", "\x1e", "\x1f"}
+    python_space = {chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()}
+    assert set(links.WHITE_SPACE) == python_space - separators
+    assert len(links.WHITE_SPACE) == 25
+
+
+@pytest.mark.parametrize("space", list(links.WHITE_SPACE))
+def test_every_white_space_character_is_stripped(space: str) -> None:
+    assert parse_link(f"{space}{LINK}{space}").key == KEY
+    with pytest.raises(BadLink, match="whitespace"):
+        parse_link(LINK.replace("/s/", f"/{space}/s/"))
+
+
+@pytest.mark.parametrize("separator", ["\x1c", "\x1d", "\x1e", "\x1f"])
+def test_information_separators_are_not_white_space(separator: str) -> None:
+    with pytest.raises(BadLink):
+        parse_link(f"{separator}{LINK}")
+    with pytest.raises(BadLink):
+        parse_link(f"{LINK}{separator}")
+
+
+# -- what an invalid host is (docs/FORMAT.md, "Link", step 4) ----------------------------------
+
+
+def _with_host(host: str) -> str:
+    return LINK.replace("ots.example.com", host)
+
+
+LONGEST_HOST = ".".join(["a" * 63] * 3 + ["b" * 61])  # 253 characters
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "ots.example.com.",  # trailing dot
+        "ots..example.com",  # empty label
+        ".example.com",
+        "b\u00fccher.example",  # IDN: must be given as xn--
+        "\u212a.example",  # KELVIN SIGN, whose lower case is ASCII k
+        "ots_x.example.com",  # underscore
+        "-ots.example.com",
+        "ots-.example.com",
+        "a" * 64 + ".example",  # a label longer than 63
+        LONGEST_HOST + "b",  # 254 characters
+        "127.1",  # numeric forms other than canonical dotted decimal
+        "2130706433",
+        "0x7f.0.0.1",
+        "0x7f000001",
+        "127.000.0.1",
+        "01.2.3.4",
+        "1.2.3.256",
+        "1.2.3.4.5",
+        "example.123",
+        "example.0x1f",
+        "[127.0.0.1]",  # brackets are for IPv6 only
+        "[fe80::1%25eth0]",  # no zone id
+        "[::\u0661]",
+        "[v1.x]",
+        "",
+    ],
+)
+def test_invalid_hosts(host: str) -> None:
+    with pytest.raises(BadLink, match="invalid host"):
+        parse_link(_with_host(host))
+
+
+@pytest.mark.parametrize(
+    ("host", "server"),
+    [
+        ("OTS.Example.COM", "https://ots.example.com"),
+        ("xn--bcher-kva.example", "https://xn--bcher-kva.example"),
+        ("123.example", "https://123.example"),  # only the last label decides "numeric"
+        ("0x7f.example", "https://0x7f.example"),
+        ("localhost", "https://localhost"),
+        ("192.0.2.1", "https://192.0.2.1"),
+        ("0.0.0.0", "https://0.0.0.0"),
+        (LONGEST_HOST, f"https://{LONGEST_HOST}"),
+        ("[2001:DB8::1]", "https://[2001:db8::1]"),
+        ("[::ffff:192.0.2.1]", "https://[::ffff:192.0.2.1]"),
+    ],
+)
+def test_valid_hosts(host: str, server: str) -> None:
+    assert parse_link(_with_host(host)).server == server

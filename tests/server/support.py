@@ -335,6 +335,8 @@ class ServerProcess:
             **inherited,
             "OTS_STORE_URL": f"sqlite://{self.db_path}",
             "OTS_RATE_LIMIT_PER_MINUTE": "0",
+            # Load tests send every upload from 127.0.0.1; tests of the share set their own.
+            "OTS_MAX_UPLOADS_PER_CLIENT": "100000",
             **self.env,
         }
         for _attempt in range(3):

@@ -64,6 +64,10 @@ def test_from_env_reads_every_variable(tmp_path: Path) -> None:
         "OTS_RATE_LIMIT_IPV6_PREFIX": "56",
         "OTS_MAX_CONCURRENT_UPLOADS": "4",
         "OTS_UPLOAD_TIMEOUT": "2m",
+        "OTS_MAX_UPLOADS_PER_CLIENT": "2",
+        "OTS_MAX_HEADER_BYTES": "8KiB",
+        "OTS_HEADER_TIMEOUT": "30s",
+        "OTS_MAX_CONNECTIONS": "500",
         "OTS_MAX_STORE_BYTES": "2GiB",
         "OTS_SWEEP_INTERVAL": "30",
         "OTS_CHECKPOINT_INTERVAL": "1m",
@@ -91,6 +95,9 @@ def test_from_env_reads_every_variable(tmp_path: Path) -> None:
     assert (settings.rate_limit_per_minute, settings.rate_limit_burst) == (0, 5)
     assert settings.rate_limit_ipv6_prefix == 56
     assert (settings.max_concurrent_uploads, settings.upload_timeout) == (4, 120)
+    assert settings.max_uploads_per_client == 2
+    assert (settings.max_header_bytes, settings.header_timeout) == (8 * 1024, 30)
+    assert settings.max_connections == 500
     assert settings.max_store_bytes == 2 * 1024 * MIB
     assert (settings.sweep_interval, settings.checkpoint_interval) == (30, 60)
     assert (settings.redis_allow_eviction, settings.rate_limit_key) == (True, "k" * 40)
@@ -143,6 +150,11 @@ def test_other_variables_are_ignored() -> None:
         ("OTS_RATE_LIMIT_IPV6_PREFIX", "0"),
         ("OTS_RATE_LIMIT_IPV6_PREFIX", "129"),
         ("OTS_RATE_LIMIT_IPV6_PREFIX", "/64"),
+        ("OTS_MAX_UPLOADS_PER_CLIENT", "0"),
+        ("OTS_MAX_HEADER_BYTES", "512"),  # below 1 KiB
+        ("OTS_MAX_HEADER_BYTES", "2MiB"),
+        ("OTS_HEADER_TIMEOUT", "0"),
+        ("OTS_MAX_CONNECTIONS", "0"),
         ("OTS_MAX_CONCURRENT_UPLOADS", "0"),
         ("OTS_UPLOAD_TIMEOUT", "0"),
         ("OTS_UPLOAD_TIMEOUT", "2h"),

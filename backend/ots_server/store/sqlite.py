@@ -49,6 +49,8 @@ Memory: an inline blob (at most 64 KiB) is bound as a parameter; anything larger
 ``max_store_bytes`` (``OTS_MAX_STORE_BYTES``) refuses creates that would take the pages in use
 (ciphertext, records, indexes; free pages not counted) past the quota; a full disk
 (``SQLITE_FULL``) is reported the same way, as :class:`~ots_server.store.base.StoreFull`.
+:meth:`SQLiteStore.used_bytes` tells the app what the quota counts, so uploads still arriving
+can hold room too (:mod:`ots_server.quota`).
 
 The schema, the connection settings and the migrations are in
 :mod:`ots_server.store.sqlite_schema`.
@@ -252,6 +254,11 @@ class SQLiteStore(SQLiteAccounts):
             if file is not None:
                 self.blobs.remove(file)
             raise
+
+    async def used_bytes(self) -> int:
+        """What ``max_store_bytes`` counts now (for the quota of uploads in flight,
+        :mod:`ots_server.quota`)."""
+        return await self._read(lambda conn, now: tx.used_bytes(conn), int(time.time()))
 
     async def peek(self, id: bytes, link_check: bytes, now: int) -> SecretInfo:
         def run(conn: sqlite3.Connection, now: int) -> SecretInfo:

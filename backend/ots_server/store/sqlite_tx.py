@@ -37,16 +37,21 @@ RECEIPTS = """
 """
 
 
-def check_quota(conn: sqlite3.Connection, size: int, limit: int) -> None:
-    """Raise ``StoreFull`` unless ``size`` more bytes fit under ``limit`` (pages in use plus
-    blob files)."""
+def used_bytes(conn: sqlite3.Connection) -> int:
+    """What the quota counts: the pages in use plus the blob files."""
     pages = conn.execute("PRAGMA page_count").fetchone()[0]
     free = conn.execute("PRAGMA freelist_count").fetchone()[0]
     page_size = conn.execute("PRAGMA page_size").fetchone()[0]
     files = conn.execute(
         "SELECT coalesce(sum(size), 0) FROM secrets WHERE file IS NOT NULL"
     ).fetchone()[0]
-    if (pages - free) * page_size + files + size > limit:
+    return int((pages - free) * page_size + files)
+
+
+def check_quota(conn: sqlite3.Connection, size: int, limit: int) -> None:
+    """Raise ``StoreFull`` unless ``size`` more bytes fit under ``limit`` (pages in use plus
+    blob files)."""
+    if used_bytes(conn) + size > limit:
         raise StoreFull("the store's quota is used up")
 
 
