@@ -58,6 +58,7 @@ def test_from_env_reads_every_variable(tmp_path: Path) -> None:
         "OTS_DEFAULT_ATTEMPTS": "3",
         "OTS_RECEIPT_GRACE": "1d",
         "OTS_PUBLIC_URL": "https://ots.example.org/",
+        "OTS_WEB": "false",
         "OTS_TRUSTED_PROXIES": "10.0.0.0/8, ::1",
         "OTS_RATE_LIMIT_PER_MINUTE": "0",
         "OTS_RATE_LIMIT_BURST": "5",
@@ -88,6 +89,7 @@ def test_from_env_reads_every_variable(tmp_path: Path) -> None:
     assert (settings.max_attempts, settings.default_attempts) == (20, 3)
     assert settings.receipt_grace == DAY
     assert settings.public_url == "https://ots.example.org"
+    assert settings.web is False
     assert settings.trusted_proxies == (
         ipaddress.ip_network("10.0.0.0/8"),
         ipaddress.ip_network("::1"),

@@ -134,7 +134,8 @@ def test_a_weak_passphrase_cost_is_refused_before_anything_is_consumed(
     [
         (6, 256 << 20, None),
         (4, 1 << 30, None),  # "sensitive": more work than the default
-        (10, 128 << 20, None),
+        (8, 256 << 20, None),
+        (10, 128 << 20, "WeakKdf"),  # 10 x 128 MiB is less work than 6 x 256 MiB
         (2, 64 << 20, "WeakKdf"),  # libsodium INTERACTIVE
         (5, 256 << 20, "WeakKdf"),
         (11, 256 << 20, "KdfParamsRefused"),

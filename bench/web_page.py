@@ -1,6 +1,6 @@
 """The reveal page's figures, each next to its reference measured in the same run.
 
-    python bench/web.py            # about two minutes; --quick for a smaller run
+    python bench/web_page.py            # about two minutes; --quick for a smaller run
 
 1. Page load to a revealed 1 KiB text in headless Chromium (open the link, click "Reveal",
    text shown), cold (a new browser context: libsodium.js fetched) and warm (cached), next to
@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -104,12 +105,12 @@ def page_load(bench: Bench, browser: Browser, runs: int) -> dict[str, float]:
         context = browser.new_context()
         page = context.new_page()
         link = bench.share(text)
-        cold.append(timed(lambda page=page, link=link: reveal_text(page, link)))
+        cold.append(timed(partial(reveal_text, page, link)))
         context.close()
         link = bench.share(text)
-        warm.append(timed(lambda link=link: reveal_text(warm_page, link)))
+        warm.append(timed(partial(reveal_text, warm_page, link)))
         link = bench.share(text)
-        cli.append(timed(lambda link=link: bench.ots("get", link)))
+        cli.append(timed(partial(bench.ots, "get", link)))
     warm_context.close()
     return {
         "cold_ms": statistics.median(cold) * 1000,
@@ -166,9 +167,7 @@ def big_file(bench: Bench, browser: Browser, size: int, runs: int) -> dict[str, 
         context.close()
         link = bench.ots("share", str(source)).decode().strip()
         target = bench.work / f"got-{run}.bin"
-        cli_s.append(
-            timed(lambda link=link, target=target: bench.ots("get", link, "-o", str(target)))
-        )
+        cli_s.append(timed(partial(bench.ots, "get", link, "-o", str(target))))
         target.unlink()
     mib = size / 2**20
     return {
@@ -203,7 +202,7 @@ def main() -> None:
         finally:
             browser.close()
             bench.procs.stop_all()
-    print(f"# bench/web.py, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {machine()}")
+    print(f"# bench/web_page.py, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {machine()}")
     print("| figure | page | reference (same run) | ratio | target |")
     print("| --- | ---: | ---: | ---: | --- |")
     cli_ms = load["cli_ms"]
