@@ -314,7 +314,10 @@ def build_openapi() -> dict[str, Any]:
             **{
                 method: {
                     "operationId": f"linkPage{method.title()}",
-                    "summary": "A fixed HTML page for browsers; no data call, no state change",
+                    "summary": (
+                        "The reveal page (docs/web.md), or with OTS_WEB=false a fixed page "
+                        "that explains the CLI; the same bytes for every id, no state change"
+                    ),
                     "responses": {
                         "200": {
                             "description": "The page",
@@ -329,6 +332,29 @@ def build_openapi() -> dict[str, Any]:
                 "operationId": "linkPageOptions",
                 "summary": "Allowed methods",
                 "responses": {"204": {"description": "No content"}, **_errors(405)},
+            },
+        },
+        "/assets/{version}/{name}": {
+            "parameters": [
+                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                for name in ("version", "name")
+            ],
+            "get": {
+                "operationId": "pageAsset",
+                "summary": (
+                    "A script, stylesheet or icon of the reveal page; immutable, gzip'd when "
+                    "accepted; 404 for any other name or version, or with OTS_WEB=false"
+                ),
+                "responses": {
+                    "200": {
+                        "description": "The asset",
+                        "content": {
+                            media: {"schema": {"type": "string"}}
+                            for media in ("text/javascript", "text/css", "image/svg+xml")
+                        },
+                    },
+                    **_errors(404, 405),
+                },
             },
         },
     }

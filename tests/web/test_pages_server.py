@@ -167,6 +167,9 @@ def test_web_false_serves_the_plain_cli_page(tmp_path: Path) -> None:
         assert page.status_code == 200
         assert b"ots get" in page.content
         assert b"<script" not in page.content
+        csp = page.headers["content-security-policy"]
+        assert "style-src 'sha256-" in csp
+        assert "script-src" not in csp
         assert client.get("/assets/x/ots-format.js").status_code == 404
 
 
