@@ -3,13 +3,11 @@ process on SQLite, read in real Chromium by clicking as a recipient does."""
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -278,15 +276,3 @@ def test_keyboard_only_reveal(cli: Cli, page: Page) -> None:
     page.keyboard.press("Enter")
     expect(page.locator("#text-heading")).to_be_focused()
     assert page.locator("#secret-text").input_value() == "by keyboard"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _unused(*_: Any) -> None:
-    """Keeps imports used by optional checks below (none yet)."""
