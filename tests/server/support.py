@@ -187,6 +187,11 @@ def frame(meta: bytes, blob: bytes) -> bytes:
     return struct.pack(">I", len(meta)) + meta + blob
 
 
+def frame_prefix(secret: SimSecret) -> bytes:
+    """A create body's frame up to the blob: for uploads a test sends in pieces."""
+    return frame(json.dumps(secret.meta()).encode(), b"")
+
+
 def create(client: httpx.Client, secret: SimSecret, **meta: Any) -> httpx.Response:
     return create_as(client, secret, {}, **meta)
 

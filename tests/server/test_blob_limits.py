@@ -27,7 +27,6 @@ import resource
 import signal
 import sqlite3
 import stat
-import struct
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,6 +54,7 @@ from .support import (
     call_asgi,
     create,
     create_as,
+    frame_prefix,
     post,
     running_server,
     server_command,
@@ -65,11 +65,6 @@ MIB = 1024 * KIB
 #: Piece size of in-process uploads: about what uvicorn hands the app per ``receive``.
 PIECE = 64 * KIB
 CREATE = "/api/v1/secrets"
-
-
-def _prefix(secret: SimSecret) -> bytes:
-    meta = json.dumps(secret.meta()).encode()
-    return struct.pack(">I", len(meta)) + meta
 
 
 def _pieces(data: bytes, piece: int = PIECE) -> list[bytes]:
@@ -125,14 +120,14 @@ class Served:
         if who == "account":
             headers["authorization"] = f"Bearer {self.account.token}"
         if declared:
-            headers["content-length"] = str(len(_prefix(secret)) + size)
+            headers["content-length"] = str(len(frame_prefix(secret)) + size)
         return headers
 
     async def upload(
         self, who: str, secret: SimSecret, *, declared: bool
     ) -> tuple[int, dict[str, str], bytes, int, int]:
         """Create ``secret`` in 64 KiB pieces; also return how many pieces there were."""
-        chunks: list[bytes | anyio.Event] = [_prefix(secret), *_pieces(secret.blob)]
+        chunks: list[bytes | anyio.Event] = [frame_prefix(secret), *_pieces(secret.blob)]
         headers = self.headers(who, secret, len(secret.blob), declared=declared)
         status, answer_headers, body, pulled = await call_asgi(self.app, CREATE, headers, chunks)
         return status, answer_headers, body, pulled, len(chunks)
@@ -250,7 +245,7 @@ async def test_an_upload_is_on_disk_while_it_streams_and_its_temp_file_goes_on_4
     secret = SimSecret.make(5 * MIB)
     pieces = _pieces(secret.blob)
     stalled = anyio.Event()
-    chunks: list[bytes | anyio.Event] = [_prefix(secret), *pieces[:32], stalled, *pieces[32:]]
+    chunks: list[bytes | anyio.Event] = [frame_prefix(secret), *pieces[:32], stalled, *pieces[32:]]
     headers = served.headers("account", secret, len(secret.blob), declared=False)
     answers: list[tuple[int, dict[str, str], bytes, int]] = []
 
@@ -315,7 +310,7 @@ def test_configured_limits_apply_to_each_caller(tmp_path: Path, clock: FakeClock
 def _body(secret: SimSecret, size: int, digest: hashlib._Hash, sent: list[int]) -> Iterator[bytes]:
     """A generator body (httpx sends it chunked): the frame prefix, then ``size`` bytes in
     1 MiB pieces, counting in ``sent`` what the client actually handed over."""
-    yield _prefix(secret)
+    yield frame_prefix(secret)
     block = os.urandom(MIB)
     left, counter = size, 0
     while left:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import select
 import socket
-import struct
 import time
 from pathlib import Path
 
@@ -27,22 +26,18 @@ from .support import (
     SimSecret,
     call_asgi,
     create_as,
+    frame_prefix,
     running_server,
 )
 
 CREATE_HEADERS = {"content-type": CREATE_TYPE}
 
 
-def _prefix(secret: SimSecret) -> bytes:
-    meta = json.dumps(secret.meta()).encode()
-    return struct.pack(">I", len(meta)) + meta
-
-
 def _slow_upload(port: int, client: str) -> socket.socket:
     """A chunked create from ``client`` (as a trusted proxy forwards it) that sends its frame's
     prefix and then nothing more."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-    prefix = _prefix(SimSecret.make())
+    prefix = frame_prefix(SimSecret.make())
     sock.sendall(
         b"POST /api/v1/secrets HTTP/1.1\r\nHost: ots\r\n"
         + f"Content-Type: {CREATE_TYPE}\r\nX-Forwarded-For: {client}\r\n".encode()
@@ -123,7 +118,7 @@ async def test_an_account_has_one_share_whatever_its_addresses(
 
     async def slow_upload(address: str) -> None:
         secret = SimSecret.make(1000)
-        chunks: list[bytes | anyio.Event] = [_prefix(secret), release, secret.blob]
+        chunks: list[bytes | anyio.Event] = [frame_prefix(secret), release, secret.blob]
         status, _, _, _ = await call_asgi(
             app, "/api/v1/secrets", token, chunks, client=(address, 40000)
         )

@@ -5,7 +5,6 @@ to the store without a copy, and the store quota (507)."""
 from __future__ import annotations
 
 import json
-import struct
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,15 +29,11 @@ from .support import (
     assert_error,
     call_asgi,
     create,
+    frame_prefix,
     post,
 )
 
 CREATE_HEADERS = {"content-type": CREATE_TYPE}
-
-
-def _prefix(secret: SimSecret) -> bytes:
-    meta = json.dumps(secret.meta()).encode()
-    return struct.pack(">I", len(meta)) + meta
 
 
 async def _absent(store: Store, secret: SimSecret) -> bool:
@@ -79,7 +74,7 @@ async def test_creates_over_the_cap_get_503_before_their_body_is_read(
     answers: list[tuple[int, dict[str, str], bytes, int]] = []
 
     async def slow_upload(secret: SimSecret) -> None:
-        chunks: list[bytes | anyio.Event] = [_prefix(secret), release, secret.blob]
+        chunks: list[bytes | anyio.Event] = [frame_prefix(secret), release, secret.blob]
         answers.append(await call_asgi(app, "/api/v1/secrets", CREATE_HEADERS, chunks))
 
     async with anyio.create_task_group() as group:
@@ -132,7 +127,7 @@ async def test_a_body_slower_than_the_upload_timeout_gets_408_and_nothing_is_sto
     started = time.monotonic()
     with anyio.fail_after(10):  # the old server waited for the body forever
         status, headers, body, pulled = await call_asgi(
-            app, "/api/v1/secrets", CREATE_HEADERS, [_prefix(secret), secret.blob[:10], never]
+            app, "/api/v1/secrets", CREATE_HEADERS, [frame_prefix(secret), secret.blob[:10], never]
         )
     assert 1.0 <= time.monotonic() - started < 5
     assert (status, pulled) == (408, 2)
