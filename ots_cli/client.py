@@ -10,10 +10,11 @@ Invariants:
 - Sends the id in URL paths and nothing else secret-related outside request bodies: proofs,
   verifiers and receipt tokens travel in JSON bodies or the create frame. It never sees a key.
 - An account token goes in ``Authorization: Bearer`` only to the server this client was built
-  for, and only on the requests an account changes: create, limits and the account
-  endpoints. Reading, burning and receipt checks never need an account and never carry it,
-  so a reader's token is not tied to what they read. The token is resolved on the first
-  such request (:data:`TokenProvider`), so requests without one never open a keyring.
+  for, and only on the requests an account changes: create (a secret or a request), limits
+  and the account endpoints. Reading, burning, answering a request and receipt checks never
+  need an account and never carry it, so a reader's token is not tied to what they read. The
+  token is resolved on the first such request (:data:`TokenProvider`), so requests without
+  one never open a keyring.
 - Reads at most the size the server announced (plus the frame), so a hostile server cannot make
   the client buffer without bound: a JSON answer or an error body at most
   :data:`MAX_ANSWER_BYTES`, a revealed blob at most the size its peek announced, bytes as they
@@ -69,6 +70,13 @@ from ots_cli.errors import (
 )
 
 if TYPE_CHECKING:
+    from ots_cli.request_answers import (
+        AnswerPosted,
+        RequestClosed,
+        RequestCreated,
+        RequestPeeked,
+        RequestStatus,
+    )
     from ots_cli.tokens import Credential
 
 __all__ = [
@@ -426,6 +434,80 @@ class Api:
         response = self._request("POST", path, body={"receipt": receipt}, subject="receipt")
         return parse_receipt_status(self._json(response))
 
+    # -- requests (docs/API.md, "Requests"; answers in ots_cli.request_answers) ---------------
+
+    def create_request(
+        self, *, id: bytes, ttl: int | None, answer_verifier: bytes, owner_verifier: bytes
+    ) -> RequestCreated:
+        """Register a request: its id, lifetime (None: the server's default) and the SHA-256
+        hashes of both proofs. Like a secret's create, it carries the account token."""
+        from ots_cli.request_answers import parse_request_created
+
+        body = {
+            "id": b64.encode(id),
+            "ttl": ttl,
+            "answer_verifier": b64.encode(answer_verifier),
+            "owner_verifier": b64.encode(owner_verifier),
+        }
+        response = self._request(
+            "POST",
+            "/requests",
+            content=json.dumps(body, separators=(",", ":")).encode("utf-8"),
+            content_type="application/json",
+            subject="request-owner",
+            ttl=ttl,
+            auth=True,
+        )
+        return parse_request_created(self._json(response, expected=201))
+
+    def peek_request(self, id: bytes, answer_proof: bytes) -> RequestPeeked:
+        """A request's state, as the holder of its link sees it; changes nothing."""
+        from ots_cli.request_answers import parse_request_peeked
+
+        response = self._request(
+            "POST",
+            f"/requests/{b64.encode(id)}/peek",
+            body={"proof": answer_proof},
+            subject="request",
+        )
+        return parse_request_peeked(self._json(response))
+
+    def answer_request(self, id: bytes, answer_proof: bytes, sealed: bytes) -> AnswerPosted:
+        """Post the sealed answer; the server takes one per request (409 ``answered``)."""
+        from ots_cli.request_answers import parse_answer_posted
+
+        response = self._request(
+            "POST",
+            f"/requests/{b64.encode(id)}/answer",
+            body={"proof": answer_proof, "sealed": sealed},
+            subject="request",
+        )
+        return parse_answer_posted(self._json(response, expected=201))
+
+    def request_status(self, id: bytes, owner_proof: bytes) -> RequestStatus:
+        """The request's state and, once answered, its sealed answer (the requester only)."""
+        from ots_cli.request_answers import parse_request_status
+
+        response = self._request(
+            "POST",
+            f"/requests/{b64.encode(id)}/status",
+            body={"proof": owner_proof},
+            subject="request-owner",
+        )
+        return parse_request_status(self._json(response))
+
+    def close_request(self, id: bytes, owner_proof: bytes) -> RequestClosed:
+        """Close the request: the server deletes it and its answer (the requester only)."""
+        from ots_cli.request_answers import parse_request_closed
+
+        response = self._request(
+            "POST",
+            f"/requests/{b64.encode(id)}/close",
+            body={"proof": owner_proof},
+            subject="request-owner",
+        )
+        return parse_request_closed(self._json(response))
+
     # -- transport ----------------------------------------------------------------------------
 
     def _build(
@@ -646,6 +728,19 @@ class Api:
                     "ots follows no redirects; use the final address as the server, "
                     "e.g. https:// instead of http://",
                 ),
+            )
+        if subject in ("request", "request-owner"):
+            from ots_cli.request_answers import request_error
+
+            raise request_error(
+                status,
+                response.content,
+                owner=subject == "request-owner",
+                host=self._host,
+                server=self.server,
+                ttl=ttl,
+                retry_after=response.headers.get("Retry-After"),
+                token_source=token_source,
             )
         raise error_for(
             status,

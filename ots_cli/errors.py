@@ -14,13 +14,16 @@ these, prints them and turns them into an exit status.
     ├── AuthError                  4  authentication required or rejected
     ├── NotFound                   5  unknown id, or the key does not match
     ├── SecretGone                 6  consumed or burned: someone else may have read it
+    │   └── RequestAnswered        6  a request that already has its answer (``ots respond``)
     ├── SecretExpired              7  expired before it was read
+    │   └── RequestOver            7  a request that expired (or was closed) unanswered
     ├── CryptoError                8  the core refuses or cannot authenticate the data
     │   ├── FormatError            8  malformed header, envelope or padding
     │   ├── UnsupportedVersion     8  a version, suite or flag this client does not know
     │   ├── DecryptionFailed       8  authentication failed: tampered, truncated, wrong key
     │   ├── KdfParamsRefused       8  Argon2id parameters outside the accepted bounds
-    │   └── WeakKdf                8  a passphrase cost below the default writer cost
+    │   ├── WeakKdf                8  a passphrase cost below the default writer cost
+    │   └── TamperedAnswer         8  a request's sealed answer that does not open
     ├── Unavailable                9  network error or server unavailable (retryable)
     │   ├── ProtocolError          9  an answer the API does not allow (not an ots server?)
     │   └── WaitTimedOut           9  ``share --wait --timeout`` ran out; the secret is unread
@@ -150,6 +153,16 @@ class SecretGone(OtsError):
         return {"state": self.state, "at": self.at}
 
 
+class RequestAnswered(SecretGone):
+    """A request that already has its answer: ``ots respond`` cannot answer it again (the
+    server takes one answer per request). ``state`` is ``"answered"``."""
+
+    def __init__(
+        self, message: str, *, at: int | None = None, hints: tuple[str, ...] | list[str] = ()
+    ) -> None:
+        super().__init__(message, state="answered", at=at, hints=hints)
+
+
 class SecretExpired(OtsError):
     exit_code = ExitCode.EXPIRED
     code = "expired"
@@ -162,6 +175,23 @@ class SecretExpired(OtsError):
 
     def details(self) -> dict[str, object]:
         return {"at": self.at}
+
+
+class RequestOver(SecretExpired):
+    """A request past its end: ``state`` is ``"expired"`` (its lifetime ran out; an answer
+    expires with it) or ``"closed"`` (its requester closed it). Either way nobody can answer
+    it and no answer can be read from it any more."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        state: str,
+        at: int | None = None,
+        hints: tuple[str, ...] | list[str] = (),
+    ) -> None:
+        super().__init__(message, at=at, hints=hints)
+        self.state = state
 
 
 class CryptoError(OtsError):
@@ -190,6 +220,14 @@ class WeakKdf(CryptoError):
     writer cost: refused before the passphrase is used, unless ``--allow-weak-kdf``."""
 
     code = "weak_kdf"
+
+
+class TamperedAnswer(CryptoError):
+    """A request's sealed answer that the requester's private key does not open, or that does
+    not hold exactly a secret's id and key: altered on the way, or sealed to another key.
+    Nothing is consumed and the request is kept."""
+
+    code = "tampered_answer"
 
 
 class Unavailable(OtsError):

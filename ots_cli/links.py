@@ -2,7 +2,9 @@
 
 The id (16 random bytes) is the only part a server ever sees; the key (32 random bytes) lives in
 the fragment, which browsers and HTTP clients never send. Both are canonical unpadded base64url
-(see :mod:`ots_cli.b64`).
+(see :mod:`ots_cli.b64`). Request links (``…/r/<id>#<public key>``, :mod:`ots_cli.request_links`)
+share every rule but the path segment: :func:`split_link` and :func:`split_id_and_key` are the
+rules, :func:`parse_link` and ``parse_request_link`` apply them to one kind each.
 
 Invariants:
 
@@ -16,6 +18,8 @@ Invariants:
   labels, or a canonical dotted-decimal IPv4 address, or a bracketed IPv6 address.
 - No error message or hint ever contains the key, or any other part of the input text: the
   text may be a key, a link or a receipt token.
+- A request link given where a secret link is expected (and the reverse) is refused with a
+  hint naming the command that takes it.
 - The id and key are excluded from ``repr(Link)`` so they cannot leak into a traceback or a log.
 """
 
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import NamedTuple
 
 from ots_cli import b64
 from ots_cli.errors import BadLink, FormatError, InsecureHttp
@@ -31,18 +36,26 @@ from ots_cli.format import ID_BYTES, Record
 __all__ = [
     "ID_BYTES",
     "KEY_BYTES",
+    "REQUEST_SEGMENT",
+    "SECRET_SEGMENT",
     "Link",
+    "LinkParts",
     "build_link",
     "new_id_and_key",
     "parse_link",
+    "split_id_and_key",
+    "split_link",
 ]
 
 KEY_BYTES = 32
 
-#: Path segment that separates the server's base URL from the id.
-SECRET_PATH = "/s/"  # noqa: S105 - a URL path, not a password
+#: The path segment between the server's base URL and the id: a secret's, and a request's.
+SECRET_SEGMENT = "s"  # noqa: S105 - a URL path segment, not a password
+REQUEST_SEGMENT = "r"
+#: Path that separates the server's base URL from a secret's id.
+SECRET_PATH = f"/{SECRET_SEGMENT}/"
 
-_CUT_OFF = "the link has no key; it was probably cut off by the app it was pasted in"
+_CUT_OFF = "the link has no {}; it was probably cut off by the app it was pasted in"
 _CUT_OFF_HINT = "copy the whole link, including the part after '#'"
 _RECEIPT_PREFIX = "otsr_"
 _ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
@@ -157,9 +170,47 @@ def unwrap(text: str) -> str:
     return text
 
 
+class LinkParts(NamedTuple):
+    """A link split by :func:`split_link`, its id and fragment not decoded yet.
+
+    ``server``: the base URL (None for a bare form). ``kind``: the path segment before the id
+    (:data:`SECRET_SEGMENT`, :data:`REQUEST_SEGMENT`, or another), ``""`` when the path does
+    not end in ``/<segment>/<id>`` after a valid prefix, None for a bare form. ``rest``: the
+    id, ``#`` and the fragment as given (``rest`` holds the key: never show it).
+    """
+
+    server: str | None
+    kind: str | None
+    rest: str
+
+
 def parse_link(text: str, *, allow_insecure_http: bool = False) -> Link:
     """Parse a full link or a bare ``id#key``; white space, quotes and ``<>`` around it are
     ignored (:func:`unwrap`).
+
+    Raises :class:`~ots_cli.errors.BadLink` with a message and hints that never quote the input.
+    """
+    parts = split_link(text, allow_insecure_http=allow_insecure_http)
+    if parts.kind == REQUEST_SEGMENT:
+        raise BadLink(
+            "this is a request link: answer it with `ots respond`",
+            hints=(
+                "someone asks you for a secret: `ots respond LINK` sends one that only they "
+                "can open",
+            ),
+        )
+    if parts.kind not in (None, SECRET_SEGMENT):
+        raise BadLink(
+            "the link does not point to a secret",
+            hints=("an ots link looks like https://HOST/s/ID#KEY",),
+        )
+    id_, key = split_id_and_key(parts.rest, id_name="secret id", key_name="key")
+    return Link(server=parts.server, id=id_, key=key)
+
+
+def split_link(text: str, *, allow_insecure_http: bool = False) -> LinkParts:
+    """The rules every ots link follows (docs/FORMAT.md, "Link"), whatever it points to:
+    unwrap, scheme, host, port, no query or user information, a valid prefix.
 
     Raises :class:`~ots_cli.errors.BadLink` with a message and hints that never quote the input.
     """
@@ -191,7 +242,7 @@ def parse_link(text: str, *, allow_insecure_http: bool = False) -> Link:
                 "the link has no scheme or an unsupported one",
                 hints=("an ots link starts with https://",),
             )
-        return _parse_id_and_key(None, text)
+        return LinkParts(None, None, text)
     scheme = scheme.lower()
     if scheme not in ("https", "http"):
         raise BadLink(
@@ -208,15 +259,13 @@ def parse_link(text: str, *, allow_insecure_http: bool = False) -> Link:
     host, port = _parse_authority(authority)
     if scheme == "http" and not allow_insecure_http and not _is_loopback(host):
         raise InsecureHttp()
-    prefix, marker, id_text = (slash + path).rpartition(SECRET_PATH)
-    if not marker or "/" in id_text or not _is_prefix(prefix):
-        raise BadLink(
-            "the link does not point to a secret",
-            hints=("an ots link looks like https://HOST/s/ID#KEY",),
-        )
+    head, _, id_text = (slash + path).rpartition("/")
+    prefix, _, kind = head.rpartition("/")
+    if not slash or not _is_prefix(prefix):
+        kind = ""
     netloc = f"[{host}]" if ":" in host else host
     server = f"{scheme}://{netloc}{':' + port if port else ''}{prefix}"
-    return _parse_id_and_key(server, id_text + hash_sign + fragment)
+    return LinkParts(server, kind, id_text + hash_sign + fragment)
 
 
 def _parse_authority(authority: str) -> tuple[str, str]:
@@ -282,22 +331,21 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _parse_id_and_key(server: str | None, text: str) -> Link:
+def split_id_and_key(text: str, *, id_name: str, key_name: str) -> tuple[bytes, bytes]:
+    """``<id>#<key>`` decoded: a 16-byte id and a 32-byte key (or public key), as canonical
+    base64url. ``id_name`` and ``key_name`` name them in messages ("secret id", "key")."""
+    cut_off = BadLink(_CUT_OFF.format(key_name), hints=(_CUT_OFF_HINT,))
     id_text, sep, key_text = text.partition("#")
     if not sep or not key_text:
-        raise BadLink(_CUT_OFF, hints=(_CUT_OFF_HINT,))
+        raise cut_off
     if "#" in key_text:
         raise BadLink("the link has more than one '#'")
-    id_ = _decode_part(id_text, ID_BYTES, "secret id")
-    key = _decode_part(key_text, KEY_BYTES, "key")
-    return Link(server=server, id=id_, key=key)
+    if not id_text:
+        raise BadLink(f"the link has no {id_name}")
+    return _decode_part(id_text, ID_BYTES, id_name), _decode_part(key_text, KEY_BYTES, key_name)
 
 
 def _decode_part(text: str, length: int, what: str) -> bytes:
-    if not text:
-        if what == "key":
-            raise BadLink(_CUT_OFF, hints=(_CUT_OFF_HINT,))
-        raise BadLink(f"the link has no {what}")
     if "=" in text:
         raise BadLink(
             f"the {what} in the link has padding characters '='",
