@@ -62,18 +62,22 @@ class Paths(NamedTuple):
     config_dir: Path
     config_file: Path
     receipts_dir: Path
+    #: The private keys of open requests (``ots request``): :mod:`ots_cli.request_files`.
+    requests_dir: Path
 
 
 def paths_from_env(env: Mapping[str, str]) -> Paths:
     relocated = env.get("OTS_CONFIG_DIR")
     if relocated:
         base = Path(relocated).expanduser()
-        return Paths(base, base / "config.toml", base / "receipts")
+        return Paths(base, base / "config.toml", base / "receipts", base / "requests")
     import platformdirs  # only when not relocated: tests and CI never pay for it
 
     config_dir = Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
     data_dir = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
-    return Paths(config_dir, config_dir / "config.toml", data_dir / "receipts")
+    return Paths(
+        config_dir, config_dir / "config.toml", data_dir / "receipts", data_dir / "requests"
+    )
 
 
 class ConfigFile:

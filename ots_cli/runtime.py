@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from ots_cli.client import Api, Deadlines
     from ots_cli.keystore import Keystore
     from ots_cli.receipts import ReceiptStore
+    from ots_cli.request_files import RequestFiles
     from ots_cli.tokens import Credential, TokenFiles
 
 __all__ = ["GlobalOptions", "Runtime"]
@@ -115,6 +116,12 @@ class Runtime:
         from ots_cli.receipts import ReceiptStore
 
         return ReceiptStore(self.paths.receipts_dir)
+
+    @property
+    def request_files(self) -> RequestFiles:
+        from ots_cli.request_files import RequestFiles
+
+        return RequestFiles(self.paths.requests_dir)
 
     @property
     def token_files(self) -> TokenFiles:

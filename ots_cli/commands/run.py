@@ -31,7 +31,8 @@ import typer
 
 from ots_cli import fetch
 from ots_cli.child import SecretFiles, Signals, run_child, terminal_sends_sigint
-from ots_cli.commands.get import AllowWeakKdfOption, MaskOption, emit_masks
+from ots_cli.commands.options import AllowWeakKdfOption, MaskOption
+from ots_cli.deliver import emit_masks
 from ots_cli.errors import OtsError, UsageError
 from ots_cli.github import MaskMode, check_variable_name, resolve_mask
 from ots_cli.runtime import Runtime

@@ -322,9 +322,9 @@ def test_a_terminal_in_a_directory_it_cannot_write_loses_the_file_with_exit_12(
 def test_a_large_text_secret_on_a_terminal_is_saved_not_dumped(
     ots: Runner, backend: Backend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ots_cli.commands import get
+    from ots_cli import deliver
 
-    monkeypatch.setattr(get, "SHOW_LIMIT", 1000)
+    monkeypatch.setattr(deliver, "SHOW_LIMIT", 1000)
     link = ots("share", stdin=b"t" * 2000).text.strip()
     here = _fresh_cwd(tmp_path, monkeypatch)
     result = run_on_terminal(["get", link], backend)
