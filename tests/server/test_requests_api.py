@@ -95,8 +95,8 @@ def test_create_defaults_and_ttl_range(client: TestClient) -> None:
         error = assert_error(create_request(client, refused, ttl=ttl), 422, "invalid_ttl")
         assert (error["min"], error["max"]) == (60, 7 * DAY)
         assert request_post(client, refused, "peek", refused.answer_proof_body()).status_code == 404
-    for ttl in (True, 60.0, "60"):
-        assert_error(create_request(client, SimRequest.make(), ttl=ttl), 400, "bad_request")
+    for wrong in (True, 60.0, "60"):
+        assert_error(create_request(client, SimRequest.make(), ttl=wrong), 400, "bad_request")
 
 
 def test_colliding_ids_are_409_and_change_nothing(client: TestClient) -> None:
