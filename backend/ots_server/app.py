@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import math
 import time
@@ -50,6 +51,7 @@ from ots_server.observe import Observe
 from ots_server.openapi import build_openapi
 from ots_server.ops import Operations
 from ots_server.ratelimit import Limiter, RateLimit, RateLimiter, SharesRateLimits
+from ots_server.requests_api import RequestsApi
 from ots_server.settings import Settings
 from ots_server.store.base import Store, StoreFull, StoreUnavailable
 from ots_server.web import WebPages
@@ -121,8 +123,8 @@ async def _maintain(
             except Exception as exc:  # keep sweeping after a transient store failure
                 logger.error("sweep failed: %s", type(exc).__name__)
             else:
-                if result.expired or result.purged:
-                    counts = {"expired": result.expired, "purged": result.purged}
+                counts = dataclasses.asdict(result)
+                if any(counts.values()):
                     logger.info("sweep", extra={FIELDS: counts})
         if loop.time() >= next_checkpoint:
             complete = False
@@ -164,6 +166,7 @@ def create_app(
     metrics = Metrics()
     api = SecretsApi(settings, store, clock, metrics)
     account_api = AccountApi(settings, store, clock)
+    requests = RequestsApi(settings, store, clock, metrics)
     ops = Operations(store, metrics, build_openapi())
     routes = [
         Route("/api/v1/secrets", api.create, methods=["POST"]),
@@ -173,6 +176,11 @@ def create_app(
         Route("/api/v1/receipts/status", api.receipt_status, methods=["POST"]),
         Route("/api/v1/receipts/status/batch", api.receipt_statuses, methods=["POST"]),
         Route("/api/v1/receipts/burn", api.receipt_burn, methods=["POST"]),
+        Route("/api/v1/requests", requests.create, methods=["POST"]),
+        Route("/api/v1/requests/{id}/peek", requests.peek, methods=["POST"]),
+        Route("/api/v1/requests/{id}/answer", requests.answer, methods=["POST"]),
+        Route("/api/v1/requests/{id}/status", requests.status, methods=["POST"]),
+        Route("/api/v1/requests/{id}/close", requests.close, methods=["POST"]),
         Route("/api/v1/limits", api.limits, methods=["GET"]),
         Route("/api/v1/account", account_api.account, methods=["GET"]),
         Route("/api/v1/account/receipts", account_api.receipts, methods=["GET"]),

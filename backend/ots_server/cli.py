@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -172,7 +173,7 @@ async def _purge(settings: Settings) -> dict[str, int]:
         await store.maintenance()
     finally:
         await store.close()
-    return {"expired": result.expired, "purged": result.purged}
+    return dataclasses.asdict(result)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,6 +12,7 @@ from typing import Any
 
 from ots_server.bodies import CREATE_MEDIA_TYPE, MAX_HEADER_LENGTH, MAX_META_BYTES
 from ots_server.codec import MAX_BATCH_RECEIPTS
+from ots_server.openapi_requests import request_paths, request_schemas
 from ots_server.openapi_schemas import ID_PATTERN, build_schemas, ref
 
 #: Every /api/v1 operation takes an optional account token; the account ones require it.
@@ -112,7 +113,7 @@ def _add_authentication(paths: dict[str, Any]) -> None:
 
 
 def build_openapi() -> dict[str, Any]:
-    schemas = build_schemas()
+    schemas = {**build_schemas(), **request_schemas()}
     secret_path = "/api/v1/secrets/{id}"  # noqa: S105 (a URL path)
     paths: dict[str, Any] = {
         "/api/v1/secrets": {
@@ -232,6 +233,7 @@ def build_openapi() -> dict[str, Any]:
                 },
             }
         },
+        **request_paths(_json, _errors, _JSON_ERRORS),
         "/api/v1/limits": {
             "get": {
                 "operationId": "limits",

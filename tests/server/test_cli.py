@@ -16,6 +16,7 @@ from ots_server.cli import main
 from ots_server.settings import VARIABLES
 from ots_server.store.sqlite import SQLiteStore
 
+from .request_support import SimRequest
 from .support import START, SimSecret, server_command
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "server.md"
@@ -75,10 +76,17 @@ def test_purge_sweeps_once(
     store = SQLiteStore(path)
     secret = SimSecret.make()
     asyncio.run(store.create(secret.new_secret(START, ttl=60, grace=60)))  # long expired
+    for _ in range(2):
+        asyncio.run(store.create_request(SimRequest.make().new_request(START, ttl=60, grace=60)))
     store.close_sync()
     monkeypatch.setenv("OTS_STORE_URL", f"sqlite://{path}")
     assert main(["purge"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"expired": 1, "purged": 1}
+    assert json.loads(capsys.readouterr().out) == {
+        "expired": 1,
+        "purged": 1,
+        "requests_expired": 2,
+        "requests_purged": 2,
+    }
 
 
 def test_operator_docs_list_every_variable_with_its_default() -> None:

@@ -22,6 +22,7 @@ from ots_server.store.base import StoreUnavailable, UnknownToken
 from ots_server.store.redis_store import RedisStore
 
 from .redis_support import LocalCluster, RedisServer, delete_prefix, redis_server, unique_prefix
+from .request_support import SimRequest, sealed_answer
 from .support import START, FakeClock, SimAccount, SimSecret, assert_error, create, post
 
 DEPLOY = Path(__file__).resolve().parents[2] / "docs" / "deploy.md"
@@ -51,9 +52,20 @@ async def _accounts_round_trip(store: RedisStore) -> None:
         await store.authenticate(account.token_hash, START)
 
 
+async def _requests_round_trip(store: RedisStore) -> None:
+    """Every request operation; leaves one closed request and one answered one."""
+    closed, answered = SimRequest.make(), SimRequest.make()
+    for request in (closed, answered):
+        await store.create_request(request.new_request(START))
+        await store.answer_request(request.id, request.answer_check, sealed_answer(), START)
+        assert (await store.peek_request(request.id, request.answer_check, START)).answered_at
+        assert (await store.request_status(request.id, request.owner_check, START)).sealed
+    await store.close_request(closed.id, closed.owner_check, START)
+
+
 async def _round_trip(url: str) -> list[str]:
-    """Start-up check, then create, peek, reveal, receipts, sweep, accounts; the check's
-    warnings."""
+    """Start-up check, then create, peek, reveal, receipts, requests, sweep, accounts; the
+    check's warnings."""
     store = RedisStore.from_url(url)
     try:
         warnings = await store.startup_check(allow_eviction=False)
@@ -64,7 +76,9 @@ async def _round_trip(url: str) -> list[str]:
         assert revealed.blob == secret.blob
         assert (await store.receipt_status(receipt, START)).views_left == 1
         assert (await store.burn_by_receipt(receipt, START)).state == "burned"
-        assert (await store.purge_expired(START + 10**7)).purged == 1
+        await _requests_round_trip(store)
+        swept = await store.purge_expired(START + 10**7)
+        assert (swept.purged, swept.requests_expired, swept.requests_purged) == (1, 1, 2)
         assert await store.rate_limiter(60, 2, lambda: 1.0, key=None).acquire("a") == 0
         await _accounts_round_trip(store)
         await store.check()

@@ -1,6 +1,7 @@
 """The served OpenAPI document stays true: schemathesis fuzzes every operation in process
 (no 5xx; status codes, content types, headers and bodies as documented), and the success
-answers of a real secret's lifecycle are validated against the same document."""
+answers of a real secret's lifecycle, and of a request's, are validated against the same
+document."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from ots_server.app import create_app
 from ots_server.settings import Settings
 from ots_server.store.sqlite import SQLiteStore
 
+from .request_support import SimRequest, sealed_answer
 from .support import CREATE_TYPE, SimAccount, SimSecret
 
 CHECKS = [
@@ -143,3 +145,33 @@ def test_account_answers_match_the_description(api_schema: Any) -> None:
         headers=bad,
     )
     call("/api/v1/receipts/status", "POST", 401, body={"receipt": "otsr_" + "A" * 43}, headers=bad)
+
+
+def test_request_answers_match_the_description(api_schema: Any) -> None:
+    """The request endpoints' lifecycle (fuzzing cannot know their proofs either)."""
+    request = SimRequest.make()
+    rid = {"id": request.rid}
+
+    def call(path: str, status: int, **kwargs: Any) -> Any:
+        case = api_schema[path]["POST"].Case(**kwargs)
+        response = case.call()
+        assert response.status_code == status, response.text
+        case.validate_response(response, checks=CHECKS[:-1])
+        return response
+
+    base = "/api/v1/requests/{id}"
+    call("/api/v1/requests", 201, body=request.create_body(ttl=None))
+    call("/api/v1/requests", 409, body=request.create_body())
+    call("/api/v1/requests", 422, body=SimRequest.make().create_body(ttl=1))
+    call(f"{base}/peek", 200, path_parameters=rid, body=request.answer_proof_body())
+    call(f"{base}/status", 200, path_parameters=rid, body=request.owner_body())
+    short = request.answer_body(sealed_answer()[:95])
+    call(f"{base}/answer", 400, path_parameters=rid, body=short)
+    call(f"{base}/answer", 201, path_parameters=rid, body=request.answer_body(sealed_answer()))
+    call(f"{base}/answer", 409, path_parameters=rid, body=request.answer_body(sealed_answer()))
+    answered = call(f"{base}/status", 200, path_parameters=rid, body=request.owner_body())
+    assert answered.json()["state"] == "answered"
+    call(f"{base}/peek", 404, path_parameters=rid, body=request.owner_body())
+    call(f"{base}/close", 200, path_parameters=rid, body=request.owner_body())
+    call(f"{base}/close", 410, path_parameters=rid, body=request.owner_body())
+    call(f"{base}/peek", 410, path_parameters=rid, body=request.answer_proof_body())

@@ -30,6 +30,7 @@ from ots_server.store.memory import MemoryStore
 from ots_server.store.sqlite import SQLiteStore
 
 from .account_contract import AccountContract
+from .request_contract import RequestContract
 from .support import START, SimSecret, content
 
 pytestmark = pytest.mark.anyio
@@ -37,8 +38,9 @@ NOW = START
 WRONG = b"\x00" * 32
 
 
-class StoreContract(AccountContract):
-    """Subclasses provide a ``store`` fixture; the account tests are in ``AccountContract``."""
+class StoreContract(AccountContract, RequestContract):
+    """Subclasses provide a ``store`` fixture; the account tests are in ``AccountContract``,
+    the request tests in ``RequestContract``."""
 
     # -- create and peek --------------------------------------------------------------------
 

@@ -45,6 +45,25 @@ store provides and passes it as ``NewSecret.staged``, and ``create`` either refe
 file or removes it. A ``Revealed`` may then carry an open descriptor instead of bytes. Stores
 without ``stage`` (memory, Redis) get the whole buffer and keep their own size caps.
 
+Requests (``ots request``, docs/API.md "Requests") live in the same store, in a namespace of
+their own (a request id never collides with a secret id). A request holds two verifiers (of
+the answer proof and of the owner proof), its times, its state and, once answered, the sealed
+answer (96 opaque bytes). The methods are in :class:`RequestStore`; the invariants:
+
+- The verifiers are compared in constant time, like a link verifier; a wrong proof, an unknown
+  id and a purged record are all ``NotFound`` and change nothing. The end of a request
+  (``RequestGone``: ``expired`` or ``closed``, and when) is told only to a caller whose proof
+  matches (the answer proof for peek and answer, the owner proof for status and close).
+- ``answer_request`` is one atomic operation (one SQLite transaction, one Lua script): of any
+  number of answers to one request, in any number of processes, exactly one is stored; every
+  other gets ``Answered`` with the time of the one that was.
+- Expiry (``expires_at <= now``, the caller's ``now``) ends a request and its answer: a write
+  that finds it expired leaves an ``expired`` tombstone and deletes the answer; close leaves
+  a ``closed`` one. Tombstones keep both verifiers until ``keep_until`` (expiry plus the
+  receipt grace), then are purged; past ``keep_until`` a record is absent, before the purge.
+- A request counts :data:`REQUEST_QUOTA_BYTES` toward a store quota when it is created (room
+  for its answer included), so an answer is never refused by the quota.
+
 Outcomes other than success are exceptions, so the app maps each to one HTTP answer.
 """
 
@@ -56,6 +75,15 @@ from typing import Literal, Protocol
 
 TombstoneState = Literal["consumed", "burned", "expired"]
 ReceiptState = Literal["pending", "read", "burned", "expired"]
+#: A live request; and how one ends.
+RequestState = Literal["open", "answered"]
+RequestEnd = Literal["expired", "closed"]
+
+#: Length of a sealed answer: ``crypto_box_seal`` of 48 bytes (id and key of a secret).
+SEALED_BYTES = 96
+#: What a request counts toward a store quota (``OTS_MAX_STORE_BYTES``) when created: its
+#: record, its index entry and its answer, rounded up; the answer itself is not checked again.
+REQUEST_QUOTA_BYTES = 512
 
 
 class StoreError(Exception):
@@ -84,6 +112,23 @@ class Gone(StoreError):
     def __init__(self, state: TombstoneState, at: int) -> None:
         super().__init__(state)
         self.state: TombstoneState = state
+        self.at = at
+
+
+class RequestGone(StoreError):
+    """The proof matched a request that is over: expired (its answer too) or closed."""
+
+    def __init__(self, state: RequestEnd, at: int) -> None:
+        super().__init__(state)
+        self.state: RequestEnd = state
+        self.at = at
+
+
+class Answered(StoreError):
+    """An answer to a request that already has one (stored at ``at``); nothing changed."""
+
+    def __init__(self, at: int) -> None:
+        super().__init__("answered")
         self.at = at
 
 
@@ -256,11 +301,45 @@ class ReceiptStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class NewRequest:
+    """A request as the requester registers it (``POST /api/v1/requests``)."""
+
+    id: bytes
+    #: ``sha256(answer_proof)``: whoever holds the link may peek and answer.
+    answer_verifier: bytes
+    #: ``sha256(owner_proof)``: only the requester may read the answer and close.
+    owner_verifier: bytes
+    created_at: int
+    expires_at: int
+    #: When its record (tombstone) may be purged: ``expires_at`` + grace.
+    keep_until: int
+
+
+@dataclass(frozen=True, slots=True)
+class RequestInfo:
+    """A live request as peek, answer and status describe it (``sealed`` only from status)."""
+
+    id: bytes
+    created_at: int
+    expires_at: int
+    answered_at: int | None
+    sealed: bytes | None = None
+
+    @property
+    def state(self) -> RequestState:
+        return "open" if self.answered_at is None else "answered"
+
+
+@dataclass(frozen=True, slots=True)
 class PurgeResult:
     #: Live secrets past expiry whose bodies were deleted (now ``expired`` tombstones).
     expired: int
     #: Records (tombstones and receipts) past ``keep_until`` that were deleted.
     purged: int
+    #: Live requests past expiry whose answers were deleted (now ``expired`` tombstones).
+    requests_expired: int = 0
+    #: Request records past ``keep_until`` that were deleted.
+    requests_purged: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,7 +353,34 @@ class Maintenance:
     pending: int = 0
 
 
-class Store(Protocol):
+class RequestStore(Protocol):
+    """The request half of a store (see the module docstring). ``check`` arguments are
+    ``sha256(proof)``: of the answer proof for peek and answer, of the owner proof else."""
+
+    async def create_request(self, request: NewRequest) -> None:
+        """Store durably; return only after commit. ``IdExists`` if the id has a request
+        record (live or tombstone) not past ``keep_until`` at ``request.created_at``;
+        ``StoreFull`` past the store's quota."""
+
+    async def peek_request(self, id: bytes, answer_check: bytes, now: int) -> RequestInfo:
+        """Read-only: ``NotFound``, ``RequestGone``, else the live request (no ``sealed``)."""
+
+    async def answer_request(
+        self, id: bytes, answer_check: bytes, sealed: bytes, now: int
+    ) -> RequestInfo:
+        """Store the one answer atomically and durably (``answered_at`` is ``now``);
+        ``NotFound``, ``RequestGone`` or ``Answered`` (nothing changed) otherwise."""
+
+    async def request_status(self, id: bytes, owner_check: bytes, now: int) -> RequestInfo:
+        """Read-only: ``NotFound``, ``RequestGone``, else the request with its ``sealed``
+        answer (``None`` while open)."""
+
+    async def close_request(self, id: bytes, owner_check: bytes, now: int) -> int:
+        """Delete the request and its answer, leave a ``closed`` tombstone, return ``now``;
+        ``NotFound`` or ``RequestGone`` (already over: nothing changed but an expiry)."""
+
+
+class Store(RequestStore, Protocol):
     """A secret store. ``check`` arguments are ``sha256(proof)``, never a proof."""
 
     async def create(self, secret: NewSecret) -> None:
@@ -308,7 +414,8 @@ class Store(Protocol):
         """Burn a pending secret; otherwise report its state unchanged (idempotent)."""
 
     async def purge_expired(self, now: int) -> PurgeResult:
-        """Turn expired secrets into tombstones and delete records past ``keep_until``."""
+        """Turn expired secrets and requests into tombstones and delete records past
+        ``keep_until``."""
 
     async def maintenance(self) -> Maintenance:
         """Periodic housekeeping that is not a data change (e.g. a WAL checkpoint). It never

@@ -38,6 +38,7 @@ from ots_server.store.base import (
     UnknownToken,
     WrongPassphrase,
 )
+from ots_server.store.memory_requests import MemoryRequests, StoredRequest
 
 
 @dataclass
@@ -78,8 +79,9 @@ class _Body:
     blob: bytes
 
 
-class MemoryStore:
-    """A :class:`~ots_server.store.base.Store` in two dicts behind one lock."""
+class MemoryStore(MemoryRequests):
+    """A :class:`~ots_server.store.base.Store` in a few dicts behind one lock (requests: the
+    mixin)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -88,6 +90,7 @@ class MemoryStore:
         self._receipts: dict[bytes, bytes] = {}
         self._accounts: dict[bytes, _Account] = {}
         self._tokens: dict[bytes, _Token] = {}
+        self._requests: dict[bytes, StoredRequest] = {}
         self._closed = False
 
     def _guard(self) -> None:
@@ -245,7 +248,8 @@ class MemoryStore:
                     del self._records[id]
                     del self._receipts[record.receipt_hash]
                     purged += 1
-            return PurgeResult(expired=expired, purged=purged)
+            requests_expired, requests_purged = self._purge_requests(now)
+            return PurgeResult(expired, purged, requests_expired, requests_purged)
 
     # -- accounts ---------------------------------------------------------------------------
 

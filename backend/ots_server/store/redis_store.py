@@ -11,6 +11,7 @@ hex)::
                        TTL until the latest keep_until of its entries
     P:x:RH     string  receipt index of earlier versions (RH in hex -> id), only read
     P:l:…      hash    rate-limit buckets, see ots_server.store.redis_limiter
+    P:q:… P:qa:…        requests, see ots_server.store.redis_requests
     P:a:… P:k:… P:as:… P:ak:… P:t:… P:e:…   accounts, see ots_server.store.redis_accounts
 
 A secret created with an account token is linked to it in the account's link set (written
@@ -87,6 +88,7 @@ from ots_server.store.redis_accounts import RedisAccounts
 from ots_server.store.redis_client import RedisConnection, connect, translated
 from ots_server.store.redis_limiter import RedisRateLimiter
 from ots_server.store.redis_preflight import preflight
+from ots_server.store.redis_requests import RedisRequests
 from ots_server.store.redis_url import REDIS_MAX_BYTES, RedisTarget, parse_redis_url
 
 #: Record keys fetched per SCAN step and checked per pipeline by the sweeper.
@@ -112,6 +114,10 @@ async def _pace(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
+async def _request_pace(took: float) -> None:
+    await _pace(took * SWEEP_PAUSE)
+
+
 def _late(now: int, asked: float) -> int:
     """The caller's ``now`` plus the whole seconds spent since it asked (earlier steps)."""
     return now + int(time.monotonic() - asked)
@@ -121,9 +127,9 @@ def _tag(id: bytes) -> str:
     return base64.urlsafe_b64encode(id).rstrip(b"=").decode("ascii")
 
 
-class RedisStore(RedisAccounts):
+class RedisStore(RedisAccounts, RedisRequests):
     """A :class:`~ots_server.store.base.Store` on Redis; see the module docstring (accounts:
-    :mod:`.redis_accounts`)."""
+    :mod:`.redis_accounts`; requests: :mod:`.redis_requests`)."""
 
     def __init__(self, target: RedisTarget) -> None:
         self.target = target
@@ -142,6 +148,7 @@ class RedisStore(RedisAccounts):
         #: The next index bucket the sweep cleans (instances start at different places).
         self._index_next = secrets.randbelow(1 << INDEX_BITS)
         self._register_account_scripts()
+        self._register_request_scripts()
         self._closed = False
 
     @classmethod
@@ -402,7 +409,8 @@ class RedisStore(RedisAccounts):
         if batch:
             await sweep(batch)
         await self._sweep_index(now)
-        return PurgeResult(expired=expired, purged=purged)
+        requests_expired, requests_purged = await self._purge_requests(now, _request_pace)
+        return PurgeResult(expired, purged, requests_expired, requests_purged)
 
     async def _sweep_index(self, now: int) -> None:
         """Remove the index entries past their keep_until from the next slice of buckets

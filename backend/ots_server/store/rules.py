@@ -18,7 +18,14 @@ from __future__ import annotations
 import hmac
 from typing import cast
 
-from ots_server.store.base import Gone, NotFound, ReceiptState, TombstoneState
+from ots_server.store.base import (
+    Gone,
+    NotFound,
+    ReceiptState,
+    RequestEnd,
+    RequestGone,
+    TombstoneState,
+)
 
 #: Seconds per day: last-used days of tokens are Unix day numbers.
 DAY_SECONDS = 86_400
@@ -39,6 +46,15 @@ def require_live(state: str, state_at: int | None, expires_at: int, now: int) ->
     """Raise ``Gone`` for a tombstone; return False if the live secret has expired."""
     if state != "pending":
         raise Gone(cast(TombstoneState, state), state_at if state_at is not None else expires_at)
+    return expires_at > now
+
+
+def request_live(state: str, state_at: int | None, expires_at: int, now: int) -> bool:
+    """Raise ``RequestGone`` for a request tombstone (``expired``, ``closed``); return False if
+    the live request (``open`` or ``answered``) has expired at ``now``. The caller has checked
+    the proof first (:func:`require_link` takes any verifier)."""
+    if state not in ("open", "answered"):
+        raise RequestGone(cast(RequestEnd, state), state_at if state_at is not None else expires_at)
     return expires_at > now
 
 

@@ -96,6 +96,7 @@ from ots_server.store.sqlite_blobs import (
 )
 from ots_server.store.sqlite_checkpoint import Checkpointer
 from ots_server.store.sqlite_lane import Outcome, Work, WriteLane, doom, late, sqlite_error
+from ots_server.store.sqlite_requests import SQLiteRequests
 from ots_server.store.sqlite_schema import connect, migrate
 
 T = TypeVar("T")
@@ -109,8 +110,9 @@ def _close_file(revealed: Revealed) -> None:
         os.close(revealed.file)
 
 
-class SQLiteStore(SQLiteAccounts):
-    """A :class:`~ots_server.store.base.Store` on one SQLite file (accounts: the mixin)."""
+class SQLiteStore(SQLiteAccounts, SQLiteRequests):
+    """A :class:`~ots_server.store.base.Store` on one SQLite file (accounts and requests:
+    the mixins)."""
 
     def __init__(
         self,
@@ -402,8 +404,9 @@ class SQLiteStore(SQLiteAccounts):
             expired += count
         while (count := await self._write(purge_batch, now)) > 0:
             purged += count
+        requests_expired, requests_purged = await self._purge_requests(now)
         await self.sweep_files()
-        return PurgeResult(expired=expired, purged=purged)
+        return PurgeResult(expired, purged, requests_expired, requests_purged)
 
     async def sweep_files(self) -> int:
         """Remove blob files no row references (orphans of a crash, aborted temp files)

@@ -7,6 +7,12 @@ the passphrase proof, attempts left. A ``secrets`` row exists exactly while its 
 ``pending``; ids and verifiers are BLOBs. Blobs larger than 64 KiB live in files (migration
 3: ``secrets.size`` and ``secrets.file``; see :mod:`ots_server.store.sqlite_blobs`).
 
+One table for requests (migration 4). ``requests``: the id, SHA-256 of the answer proof and
+of the owner proof, times, the state (``open``, ``answered``, ``expired``, ``closed``), when
+it was answered or ended (``state_at``, null exactly while open) and the sealed answer (96
+bytes, present exactly while answered). An ended request keeps only its verifiers, times and
+state, until ``keep_until``.
+
 Two tables for accounts (migration 2). ``accounts``: a random id, the email, its
 case-folded key (unique) and the created time. ``tokens``: SHA-256 of each token (the primary
 key: authentication is one index lookup), its account, a name unique within the account, the
@@ -90,6 +96,25 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE secrets ADD COLUMN size INTEGER",
         "ALTER TABLE secrets ADD COLUMN file TEXT",
         "CREATE UNIQUE INDEX secrets_file ON secrets (file) WHERE file IS NOT NULL",
+    ),
+    (
+        # Requests (migration 4; see ots_server.store.sqlite_requests).
+        """CREATE TABLE requests (
+            id              BLOB PRIMARY KEY CHECK (typeof(id) = 'blob' AND length(id) = 16),
+            answer_verifier BLOB NOT NULL CHECK (length(answer_verifier) = 32),
+            owner_verifier  BLOB NOT NULL CHECK (length(owner_verifier) = 32),
+            created_at      INTEGER NOT NULL,
+            expires_at      INTEGER NOT NULL,
+            keep_until      INTEGER NOT NULL,
+            state           TEXT NOT NULL
+                            CHECK (state IN ('open', 'answered', 'expired', 'closed')),
+            state_at        INTEGER CHECK ((state = 'open') = (state_at IS NULL)),
+            sealed          BLOB CHECK ((state = 'answered') = (sealed IS NOT NULL)
+                                        AND (sealed IS NULL OR length(sealed) = 96))
+        )""",
+        "CREATE INDEX requests_keep_until ON requests (keep_until)",
+        "CREATE INDEX requests_live_expiry ON requests (expires_at)"
+        " WHERE state IN ('open', 'answered')",
     ),
 )
 
