@@ -141,6 +141,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "burn": ("ots_cli.commands.track", "burn"),
     "forget": ("ots_cli.commands.forget", "forget"),
     "generate": ("ots_cli.commands.generate", "generate"),
+    "request": ("ots_cli.commands.request", "request_app"),
+    "respond": ("ots_cli.commands.respond", "respond"),
     "login": ("ots_cli.commands.account", "login"),
     "logout": ("ots_cli.commands.account", "logout"),
     "whoami": ("ots_cli.commands.account", "whoami"),
@@ -209,7 +211,9 @@ def _attach(command: click.Command, globals_: list[click.Parameter]) -> None:
     if children is not None:
         for child in children.values():
             _attach(child, globals_)
-        return
+        # A group that runs on its own (`ots request --ttl 1h`) takes them too.
+        if not getattr(command, "invoke_without_command", False):
+            return
     command.params.extend(globals_)
     original = command.callback
     assert original is not None

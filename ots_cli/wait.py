@@ -1,8 +1,12 @@
 """``ots share --wait``: block until the secret is read, burned or expired, by polling its receipt.
 
+:func:`poll` is the discipline every wait of ots follows (``share --wait``, and ``ots request``
+waiting for its answer); :func:`wait_until_done` applies it to a receipt.
+
 Invariants:
 
-- Only the receipt status endpoint is asked; waiting changes nothing on the server.
+- Only a status endpoint is asked (the receipt's, or the request's); waiting changes nothing
+  on the server.
 - Polls back off: the first after 1 s, then 1.5 times longer each time up to 10 s, each delay
   jittered by ±20 % so that many waiting jobs do not poll in step, and never past the deadline.
 - A server that does not answer (or rate-limits) is asked again with the same backoff, after
@@ -19,7 +23,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from ots_cli.durations import format_duration
 from ots_cli.errors import (
@@ -38,7 +42,18 @@ if TYPE_CHECKING:
     from ots_cli.client import Api, ReceiptStatus
     from ots_cli.commands.share import Shared
 
-__all__ = ["CAP", "FIRST", "GROWTH", "JITTER", "delays", "wait_for_read", "wait_until_done"]
+__all__ = [
+    "CAP",
+    "FIRST",
+    "GROWTH",
+    "JITTER",
+    "delays",
+    "poll",
+    "wait_for_read",
+    "wait_until_done",
+]
+
+T = TypeVar("T")
 
 FIRST = 1.0
 GROWTH = 1.5
@@ -56,15 +71,19 @@ def delays(
         delay = min(delay * GROWTH, CAP)
 
 
-def wait_until_done(
+def poll(
     rt: Runtime,
-    api: Api,
-    token: str,
+    ask: Callable[[], T],
+    done: Callable[[T], bool],
     *,
     timeout: int | None,
+    timed_out: Callable[[], OtsError],
+    cancelled: Callable[[], OtsError],
     uniform: Callable[[float, float], float] = random.uniform,
-) -> ReceiptStatus:
-    """The receipt's status once it is no longer ``pending`` (read, burned or expired)."""
+) -> T:
+    """``ask()`` after each delay of :func:`delays` until ``done`` says its answer ends the
+    wait; ``timed_out()`` is raised at the deadline, ``cancelled()`` on Ctrl-C. An error from
+    ``ask`` ends the wait, except a rate limit or an unavailable server (see the module)."""
     deadline = None if timeout is None else rt.monotonic() + timeout
     schedule = delays(uniform=uniform)
     warned = False
@@ -74,19 +93,11 @@ def wait_until_done(
             if deadline is not None:
                 remaining = deadline - rt.monotonic()
                 if remaining <= 0:
-                    assert timeout is not None
-                    raise WaitTimedOut(
-                        f"stopped waiting after {format_duration(timeout)}: the secret has not "
-                        "been read",
-                        hints=(
-                            "it is still shared: `ots status` tells later whether it was read, "
-                            "`ots burn` destroys it",
-                        ),
-                    )
+                    raise timed_out()
                 delay = min(delay, remaining)
             rt.sleep(delay)
             try:
-                status = api.receipt_status(token)
+                answer = ask()
             except PolicyRefused as exc:
                 if exc.reason != "rate_limited":
                     raise
@@ -100,13 +111,47 @@ def wait_until_done(
                     rt.output.warn(f"{exc.message}; still waiting")
                     warned = True
                 continue
-            if status.state != "pending":
-                return status
+            if done(answer):
+                return answer
     except KeyboardInterrupt:
-        raise Cancelled(
+        raise cancelled() from None
+
+
+def wait_until_done(
+    rt: Runtime,
+    api: Api,
+    token: str,
+    *,
+    timeout: int | None,
+    uniform: Callable[[float, float], float] = random.uniform,
+) -> ReceiptStatus:
+    """The receipt's status once it is no longer ``pending`` (read, burned or expired)."""
+
+    def timed_out() -> WaitTimedOut:
+        assert timeout is not None
+        return WaitTimedOut(
+            f"stopped waiting after {format_duration(timeout)}: the secret has not been read",
+            hints=(
+                "it is still shared: `ots status` tells later whether it was read, "
+                "`ots burn` destroys it",
+            ),
+        )
+
+    def cancelled() -> Cancelled:
+        return Cancelled(
             "stopped waiting; the secret is still shared",
             hints=("`ots status` tells whether it was read, `ots burn` destroys it",),
-        ) from None
+        )
+
+    return poll(
+        rt,
+        lambda: api.receipt_status(token),
+        lambda status: status.state != "pending",
+        timeout=timeout,
+        timed_out=timed_out,
+        cancelled=cancelled,
+        uniform=uniform,
+    )
 
 
 def wait_for_read(rt: Runtime, shared: Shared, timeout: int | None) -> None:
