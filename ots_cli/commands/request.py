@@ -31,7 +31,6 @@ from ots_cli.commands.options import (
     RawOption,
     ToEnvOption,
     ToOutputOption,
-    YesOption,
 )
 from ots_cli.durations import parse_duration
 from ots_cli.errors import UsageError
@@ -61,6 +60,14 @@ TimeoutOption = Annotated[
         "--timeout",
         metavar="DURATION",
         help="Give up waiting after DURATION (exit 9; the request stays open).",
+    ),
+]
+YesOption = Annotated[
+    bool,
+    typer.Option(
+        "--yes",
+        "-y",
+        help="Do not ask anything (a received dot file then loses its leading dot).",
     ),
 ]
 ReferenceArgument = Annotated[

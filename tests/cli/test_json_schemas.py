@@ -32,7 +32,8 @@ def test_the_documentation_defines_every_schema() -> None:
         "config-show", "config-get", "config-unset", "config-path", "error", "error-object",
         "error-gone", "error-expired", "error-refused", "error-wrong_passphrase",
         "share-wait", "get-github", "completion", "login", "logout", "whoami",
-        "whoami-limits", "whoami-token", "forget",
+        "whoami-limits", "whoami-token", "forget", "request", "request-list", "request-item",
+        "request-cancel", "respond",
     } <= schemas.schemas().keys()  # fmt: skip
 
 
