@@ -52,6 +52,7 @@ request_app = typer.Typer(
     help="Ask someone for a secret: print a link they answer with `ots respond` or in a "
     "browser; only this machine can open the answer.",
     add_completion=False,
+    subcommand_metavar="[wait|list|cancel] [ARGS]...",
 )
 
 TimeoutOption = Annotated[

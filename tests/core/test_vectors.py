@@ -339,7 +339,11 @@ def test_format_md_describes_every_field_of_the_vector_files() -> None:
     """docs/FORMAT.md's "Test vectors" section names every field (and mutation) the files use."""
     text = (Path(__file__).resolve().parents[2] / "docs" / "FORMAT.md").read_text()
     section = text[text.index("## Test vectors") : text.index("## Performance")]
-    files = [json.loads((VECTORS / "v1-blobs.json").read_text()), MALFORMED]
+    files = [
+        json.loads((VECTORS / "v1-blobs.json").read_text()),
+        MALFORMED,
+        json.loads((VECTORS / "v1-requests.json").read_text()),
+    ]
     missing = {
         name
         for name in _field_names(files)

@@ -1,6 +1,6 @@
 """Generate the ots v1 test vectors in this directory (run once; the files are then frozen).
 
-    python tests/vectors/generate.py          # writes v1-blobs.json and v1-malformed.json
+    python tests/vectors/generate.py   # writes v1-blobs.json, v1-malformed.json, v1-requests.json
 
 Tests never regenerate: they replay each vector's random bytes into ``seal`` and compare the
 result byte for byte, so a change to the format (or to this script) shows up as a failing
@@ -42,6 +42,13 @@ from ots_cli.format import (
     padded_length,
 )
 from ots_cli.links import build_link
+from ots_cli.request_crypto import (
+    answer_proof,
+    owner_proof,
+    request_salt,
+    verifier,
+)
+from ots_cli.request_links import build_request_link
 
 HERE = Path(__file__).resolve().parent
 SERVER = "https://ots.example.com"
@@ -642,6 +649,175 @@ def malformed(vectors: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+# --- requests (docs/FORMAT.md, Requests) -----------------------------------------------------
+
+
+def x25519_public(private_key: bytes) -> bytes:
+    from nacl.bindings import crypto_scalarmult_base
+
+    public: bytes = crypto_scalarmult_base(private_key)
+    return public
+
+
+def sealed_box(message: bytes, public_key: bytes, ephemeral_private_key: bytes) -> bytes:
+    """``crypto_box_seal`` with a chosen ephemeral key (libsodium draws it at random):
+    ``epk || crypto_box_easy(message, BLAKE2b-192(epk || pk), pk, esk)``."""
+    from nacl.bindings import crypto_box
+
+    epk = x25519_public(ephemeral_private_key)
+    nonce = hashlib.blake2b(epk + public_key, digest_size=24).digest()
+    boxed: bytes = crypto_box(message, nonce, public_key, ephemeral_private_key)
+    return epk + boxed
+
+
+def requests() -> dict[str, Any]:
+    """The request vector (a request, its proofs, one answer and the secret it names), the
+    request links a parser accepts or refuses, and sealed answers an opener refuses."""
+    from nacl.bindings import crypto_box_seal_open
+
+    request_id = det("request/id", 16)
+    private_key = det("request/private-key", 32)
+    public_key = x25519_public(private_key)
+    ephemeral = det("request/ephemeral-private-key", 32)
+    secret_id, secret_key = det("request/secret/id", 16), det("request/secret/key", 32)
+    nonce = det("request/secret/nonce", 24)
+    body = "the answer: correct horse battery staple"
+    sealed_secret = seal(
+        body.encode(),
+        id=secret_id,
+        key=secret_key,
+        meta=Meta(),
+        passphrase=None,
+        opslimit=INTERACTIVE[0],
+        memlimit=INTERACTIVE[1],
+        suite=Suite.SEALED,
+        random=io.BytesIO(nonce).read,
+    )
+    sealed = sealed_box(secret_id + secret_key, public_key, ephemeral)
+    assert crypto_box_seal_open(sealed, public_key, private_key) == secret_id + secret_key
+    answer, owner = answer_proof(request_id, public_key), owner_proof(request_id, private_key)
+    vector = {
+        "name": "request",
+        "description": "a request, its proofs, its sealed answer and the suite-1 secret it names",
+        "request_id": request_id.hex(),
+        "private_key": private_key.hex(),
+        "public_key": public_key.hex(),
+        "link": build_request_link(SERVER, request_id, public_key),
+        "rsalt": request_salt(request_id).hex(),
+        "answer_proof": answer.hex(),
+        "answer_verifier": verifier(answer).hex(),
+        "owner_proof": owner.hex(),
+        "owner_verifier": verifier(owner).hex(),
+        "ephemeral_private_key": ephemeral.hex(),
+        "sealed": sealed.hex(),
+        "secret": {
+            "id": secret_id.hex(),
+            "key": secret_key.hex(),
+            "link": build_link(SERVER, secret_id, secret_key),
+            "suite": 1,
+            "meta": {"kind": "text", "name": None, "media_type": None},
+            "body": {"utf8": body},
+            "random": nonce.hex(),
+            "blob": sealed_secret.blob.hex(),
+        },
+    }
+
+    id_text, pk_text = b64.encode(request_id), b64.encode(public_key)
+    good = f"{SERVER}/r/{id_text}#{pk_text}"
+    accepted = [
+        (good, SERVER),
+        (f" <{good}>\n", SERVER),
+        (f"{id_text}#{pk_text}", None),
+        (
+            f"https://ots.example.com:8443/base/r/{id_text}#{pk_text}",
+            "https://ots.example.com:8443/base",
+        ),
+        (f"http://127.0.0.1:8000/r/{id_text}#{pk_text}", "http://127.0.0.1:8000"),
+    ]
+
+    def with_key(public: bytes) -> str:
+        return f"{SERVER}/r/{id_text}#{b64.encode(public)}"
+
+    p = (1 << 255) - 19
+    rejected = [
+        (with_key(bytes(32)), "public key 0: a low-order point"),
+        (with_key(bytes([1]) + bytes(31)), "public key 1: a low-order point"),
+        (
+            with_key(
+                bytes.fromhex("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800")
+            ),
+            "a point of order 8",
+        ),
+        (with_key((p - 1).to_bytes(32, "little")), "p - 1: a low-order point"),
+        (with_key(p.to_bytes(32, "little")), "p, which is 0: a low-order point"),
+        (with_key(bytes(31) + b"\x80"), "0 with the top bit set (X25519 ignores that bit)"),
+        (good[:-1], "public key cut short (42 characters)"),
+        (good.split("#")[0], "no fragment"),
+        (good.split("#")[0] + "#", "empty fragment"),
+        (good + "=", "padding"),
+        (good.replace(id_text, id_text[:-1]), "request id cut short"),
+        (good.replace("/r/", "/s/"), "a secret link, not a request link"),
+        (good.replace("/r/", "/x/"), "another path segment"),
+        (good.replace("https://", "http://"), "http to a host that is not loopback"),
+        (good.replace("/r/", "/r/?a=b&"), "a query string"),
+    ]
+    links = [
+        {
+            "text": text,
+            "error": None,
+            "server": server,
+            "request_id": request_id.hex(),
+            "public_key": public_key.hex(),
+        }
+        for text, server in accepted
+    ] + [{"text": text, "error": "BadLink", "why": why} for text, why in rejected]
+
+    other_private = det("request/other-private-key", 32)
+    other_public = x25519_public(other_private)
+
+    def flipped(offset: int, mask: int) -> bytes:
+        data = bytearray(sealed)
+        data[offset] ^= mask
+        return bytes(data)
+
+    bad_sealed = [
+        ("empty", b"", private_key),
+        ("truncated by one", sealed[:-1], private_key),
+        ("one byte appended", sealed + b"\x00", private_key),
+        ("ephemeral public key bit", flipped(0, 1), private_key),
+        ("tag bit", flipped(32, 0x80), private_key),
+        ("ciphertext bit", flipped(95, 1), private_key),
+        ("opened with another private key", sealed, other_private),
+        (
+            "sealed to another public key",
+            sealed_box(secret_id + secret_key, other_public, ephemeral),
+            private_key,
+        ),
+        (
+            "authentic, but 47 bytes of plaintext",
+            sealed_box(secret_id + secret_key[:-1], public_key, ephemeral),
+            private_key,
+        ),
+        (
+            "authentic, but 49 bytes of plaintext",
+            sealed_box(secret_id + secret_key + b"\x00", public_key, ephemeral),
+            private_key,
+        ),
+    ]
+    sealed_cases = [
+        {"name": name, "sealed": data.hex(), "private_key": key.hex(), "error": "TamperedAnswer"}
+        for name, data, key in bad_sealed
+    ]
+    return {
+        "format": "ots v1 requests: vectors and inputs that MUST be rejected "
+        "(docs/FORMAT.md, Requests and Test vectors)",
+        "server": SERVER,
+        "vectors": [vector],
+        "links": links,
+        "sealed": sealed_cases,
+    }
+
+
 def main() -> None:
     files: dict[str, bytes] = {}
     vectors = golden(files)
@@ -660,6 +836,7 @@ def main() -> None:
         "v1-malformed.json",
         {"format": "ots secret format v1: inputs that MUST be rejected", **malformed(vectors)},
     )
+    write("v1-requests.json", requests())
 
 
 def write(name: str, data: dict[str, Any]) -> None:
