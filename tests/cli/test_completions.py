@@ -57,7 +57,14 @@ def test_the_callback_completes_commands() -> None:
 
 @pytest.mark.parametrize(
     ("words", "expected"),
-    [("ots fo", [b"forget"]), ("ots list --pr", [b"--prune"])],
+    [
+        ("ots fo", [b"forget"]),
+        ("ots list --pr", [b"--prune"]),
+        ("ots req", [b"request"]),
+        ("ots resp", [b"respond"]),
+        ("ots request ca", [b"cancel"]),
+        ("ots request wait --time", [b"--timeout"]),
+    ],
 )
 def test_the_callback_completes_forget_and_prune(words: str, expected: list[bytes]) -> None:
     env = {

@@ -28,7 +28,7 @@ from ots_cli.request_files import RequestFiles
 from ots_cli.request_links import build_request_link, parse_request_link
 
 from . import schemas
-from .support import SERVER, Backend, Result, Runner, cli_env, run_cli
+from .support import SERVER, Backend, Result, Runner, ServerProcess, cli_env, run_cli
 from .test_wait import Timer
 
 
@@ -553,3 +553,52 @@ def test_a_server_that_wants_an_account(tmp_path: Path) -> None:
         result = run_cli(["request"], http=backend.client)
     assert result.code == 4
     assert _files().all() == []
+
+
+# -- a real server process --------------------------------------------------------------------
+
+
+def test_request_wait_and_respond_over_real_http(server: ServerProcess, tmp_path: Path) -> None:
+    """Two processes of the console entry point and ``ots-server serve`` (uvicorn, SQLite):
+    ``ots request --wait -o FILE`` blocks until another process answers."""
+    import subprocess
+    import sys
+    import time
+
+    env = cli_env(OTS_SERVER=server.url)
+    target = tmp_path / "answer.txt"
+    waiting = subprocess.Popen(
+        [sys.executable, "-m", "ots_cli", "request", "--wait", "-o", str(target), "--json"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    try:
+        assert waiting.stderr is not None
+        link = ""
+        deadline = time.monotonic() + 60
+        while not link and time.monotonic() < deadline:
+            line = waiting.stderr.readline().decode()
+            if "/r/" in line and not line.startswith("ots:"):
+                link = line.strip()
+        assert link.startswith(f"{server.url}/r/")
+        answered = subprocess.run(
+            [sys.executable, "-m", "ots_cli", "respond", link],
+            input=b"over the wire",
+            capture_output=True,
+            env=env,
+            timeout=60,
+        )
+        assert answered.returncode == 0, answered.stderr
+        out, _ = waiting.communicate(timeout=60)
+    finally:
+        if waiting.poll() is None:
+            waiting.kill()
+            waiting.wait()
+    assert waiting.returncode == 0
+    assert json.loads(out)["path"] == str(target)
+    assert target.read_bytes() == b"over the wire"
+    assert _files().all() == []
+    again = run_cli(["respond", link], stdin=b"x", env=env)
+    assert again.code == 7  # closed once delivered
