@@ -87,6 +87,13 @@ class PendingRequest(Record):
     def id_text(self) -> str:
         return b64.encode(self.id)
 
+    @property
+    def reference(self) -> str:
+        """How a command line names it: the id's first 8 characters, after ``--`` when they
+        start with ``-`` (one id in 64), which would read as an option."""
+        short = self.id_text[:8]
+        return f"-- {short}" if short.startswith("-") else short
+
 
 class RequestFiles:
     """The request files in ``directory``."""

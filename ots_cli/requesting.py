@@ -131,14 +131,14 @@ def receive(
             "the request's answer names no secret on the server, or a key that does not match",
             hints=(
                 "nothing was consumed; the responder's answer cannot be used: "
-                f"`ots request cancel {pending.id_text}` closes this request",
+                f"`ots request cancel {pending.reference}` closes this request",
             ),
         ) from exc
     if found.header.needs_passphrase:
         raise TamperedAnswer(
             "the request's answer names a secret that needs a passphrase, which answers never "
             "have; nothing was consumed",
-            hints=(f"`ots request cancel {pending.id_text}` closes this request",),
+            hints=(f"`ots request cancel {pending.reference}` closes this request",),
         )
     deliver.check_fits(rt, found, target)
     deliver.deliver(rt, found, None, target, claims)
@@ -160,13 +160,13 @@ def _wait(
         assert timeout is not None
         return WaitTimedOut(
             f"stopped waiting after {format_duration(timeout)}: no answer yet",
-            hints=(f"the request stays open: `ots request wait {pending.id_text}` goes on",),
+            hints=(f"the request stays open: `ots request wait {pending.reference}` goes on",),
         )
 
     def cancelled() -> Cancelled:
         return Cancelled(
             "stopped waiting; the request stays open",
-            hints=(f"`ots request wait {pending.id_text}` goes on waiting",),
+            hints=(f"`ots request wait {pending.reference}` goes on waiting",),
         )
 
     return poll(

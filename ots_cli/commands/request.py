@@ -155,8 +155,8 @@ def request(
     else:
         rt.output.line(made.link)
     rt.output.note(
-        f"send the link to whoever has the secret; `ots request wait {pending.id_text[:SHORT_ID]}`"
-        " receives it here"
+        f"send the link to whoever has the secret; `ots request wait {pending.reference}` "
+        "receives it here"
     )
 
 

@@ -51,6 +51,19 @@ def test_files_are_private_and_round_trip(tmp_path: Path) -> None:
     assert list(path.parent.iterdir()) == [path]  # no temporary file left behind
 
 
+def test_the_reference_a_command_line_takes() -> None:
+    assert _request(1).reference == _request(1).id_text[:8]
+    dashed = PendingRequest(
+        server="https://ots.example.com",
+        id=b64.decode("-" + "A" * 21, 16),
+        private_key=KEY,
+        created_at=1,
+        expires_at=2,
+        label=None,
+    )
+    assert dashed.reference == "-- -AAAAAAA"
+
+
 def test_repr_hides_the_private_key() -> None:
     assert repr(KEY) not in repr(_request(1))
     assert "private_key" not in repr(_request(1))

@@ -121,7 +121,7 @@ def test_request_respond_wait(ots: Runner, backend: Backend) -> None:
     assert answered.code == 0, answered.err
     assert answered.out == b""
     assert "only the requester can open" in answered.err
-    got = ots("request", "wait", pending.id_text[:8])
+    got = ots("request", "wait", "--", pending.id_text[:8])
     assert got.code == 0, got.err
     assert got.out == b"hunter2\n"  # exact bytes, as ots get
     assert _files().all() == []  # the private key is gone
@@ -145,7 +145,7 @@ def test_json_documents(ots: Runner, backend: Backend, tmp_path: Path) -> None:
     assert answered["request"] == made["id"]
     listed = _valid(ots("--json", "request", "list"), "request-list")
     assert listed["requests"][0]["state"] == "answered"  # type: ignore[index]
-    got = _valid(ots("--json", "request", "wait", str(made["id"])), "get")
+    got = _valid(ots("--json", "request", "wait", "--", str(made["id"])), "get")
     assert (got["secret"], got["encoding"], got["views_left"]) == ("s", "utf-8", 0)
     other = _valid(ots("--json", "request"), "request")
     cancelled = _valid(ots("--json", "request", "cancel", str(other["link"])), "request-cancel")
@@ -184,7 +184,7 @@ def test_what_the_server_sees(ots: Runner, backend: Backend) -> None:
     link = _request(ots, "--label", "top-label")
     [pending] = _files().all()
     assert ots("respond", link, stdin=b"s3cret-value").code == 0
-    assert ots("request", "wait", pending.id_text).code == 0
+    assert ots("request", "wait", "--", pending.id_text).code == 0
     sent = backend.recorder.everything()
     public_key = link.split("#")[1]
     for forbidden in (
@@ -260,7 +260,7 @@ def test_request_wait_later_after_expiry_is_7(ots: Runner, backend: Backend) -> 
     _request(ots, "--ttl", "5m")
     [pending] = _files().all()
     waiting = Waiting(backend)
-    result = waiting.run("request", "wait", pending.id_text)
+    result = waiting.run("request", "wait", "--", pending.id_text)
     assert result.code == 7, result.err
     assert "expired before its answer was read" in result.err
     assert 300 <= sum(waiting.timer.sleeps) <= 330
@@ -281,7 +281,7 @@ def test_an_answer_expires_with_its_request(ots: Runner, backend: Backend) -> No
 def test_wait_timeout_keeps_the_request(ots: Runner, backend: Backend) -> None:
     _request(ots)
     [pending] = _files().all()
-    result = Waiting(backend).run("request", "wait", pending.id_text, "--timeout", "30s")
+    result = Waiting(backend).run("request", "wait", "--timeout", "30s", "--", pending.id_text)
     assert result.code == 9
     assert "no answer yet" in result.err
     assert _files().all() == [pending]
@@ -414,7 +414,7 @@ def test_a_tampered_sealed_box_is_8_and_deletes_nothing(
     sealed = bytearray(seal_answer(secret_id, secret_key, parse_request_link(link).public_key))
     sealed[60] ^= 1
     _post_answer(backend, link, bytes(sealed))
-    result = ots("--json", "request", "wait", pending.id_text)
+    result = ots("--json", "request", "wait", "--", pending.id_text)
     assert result.code == 8
     assert schemas.check_error(result.json()) == []
     assert result.json()["error"]["code"] == "tampered_answer"
@@ -422,7 +422,7 @@ def test_a_tampered_sealed_box_is_8_and_deletes_nothing(
     assert _files().all() == [pending]
     assert _db(backend, "select state from requests") == [("answered",)]
     assert _db(backend, "select state from records") == [("pending",)]
-    assert ots("request", "cancel", pending.id_text).code == 0
+    assert ots("request", "cancel", "--", pending.id_text).code == 0
 
 
 def test_an_answer_sealed_to_another_key_is_8(
