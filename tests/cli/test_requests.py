@@ -15,6 +15,7 @@ import sqlite3
 import stat
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -46,7 +47,7 @@ def _request(ots: Runner, *args: str) -> str:
     return result.text.strip()
 
 
-def _valid(result: Result, name: str) -> dict[str, object]:
+def _valid(result: Result, name: str) -> dict[str, Any]:
     assert result.code == 0, result.err
     document = json.loads(result.out)
     assert schemas.check(document, name) == []
@@ -67,7 +68,7 @@ def _secret_of(link: str) -> tuple[bytes, bytes]:
     return parsed.id, parsed.key
 
 
-def _db(backend: Backend, query: str) -> list[tuple[object, ...]]:
+def _db(backend: Backend, query: str) -> list[tuple[Any, ...]]:
     with sqlite3.connect(backend.db) as connection:
         return connection.execute(query).fetchall()
 
@@ -134,17 +135,17 @@ def test_request_respond_wait(ots: Runner, backend: Backend) -> None:
 
 def test_json_documents(ots: Runner, backend: Backend, tmp_path: Path) -> None:
     made = _valid(ots("--json", "request", "--ttl", "2h", "--label", "l"), "request")
-    assert made["expires_at"] == made["created_at"] + 7200  # type: ignore[operator]
+    assert made["expires_at"] == made["created_at"] + 7200
     assert made["label"] == "l"
     link = str(made["link"])
     listed = _valid(ots("--json", "request", "list"), "request-list")
-    [item] = listed["requests"]  # type: ignore[misc]
+    [item] = listed["requests"]
     assert schemas.check(item, "request-item") == []
     assert (item["id"], item["state"], item["fresh"]) == (made["id"], "open", True)
     answered = _valid(ots("--json", "respond", link, stdin=b"s"), "respond")
     assert answered["request"] == made["id"]
     listed = _valid(ots("--json", "request", "list"), "request-list")
-    assert listed["requests"][0]["state"] == "answered"  # type: ignore[index]
+    assert listed["requests"][0]["state"] == "answered"
     got = _valid(ots("--json", "request", "wait", "--", str(made["id"])), "get")
     assert (got["secret"], got["encoding"], got["views_left"]) == ("s", "utf-8", 0)
     other = _valid(ots("--json", "request"), "request")
@@ -369,7 +370,9 @@ def test_truncated_request_links_send_nothing(ots: Runner, backend: Backend, cut
     assert backend.recorder.requests == []
 
 
-def test_links_of_the_other_kind_are_refused_with_a_hint(ots: Runner, share: Callable) -> None:
+def test_links_of_the_other_kind_are_refused_with_a_hint(
+    ots: Runner, share: Callable[..., str]
+) -> None:
     request_link = _request(ots)
     result = ots("get", request_link)
     assert result.code == 2
@@ -397,7 +400,7 @@ def test_respond_gives_the_secret_the_requests_remaining_lifetime(
     link = _request(ots, "--ttl", "2h")
     assert ots("respond", link, stdin=b"x").code == 0
     [(created, expires)] = _db(backend, "select created_at, expires_at from records")
-    assert 7200 - 5 <= expires - created <= 7200  # type: ignore[operator]
+    assert 7200 - 5 <= expires - created <= 7200
     [(views,)] = _db(backend, "select views from records")
     assert views == 1
 
@@ -406,7 +409,7 @@ def test_respond_gives_the_secret_the_requests_remaining_lifetime(
 
 
 def test_a_tampered_sealed_box_is_8_and_deletes_nothing(
-    ots: Runner, backend: Backend, share: Callable
+    ots: Runner, backend: Backend, share: Callable[..., str]
 ) -> None:
     link = _request(ots)
     [pending] = _files().all()
@@ -426,7 +429,7 @@ def test_a_tampered_sealed_box_is_8_and_deletes_nothing(
 
 
 def test_an_answer_sealed_to_another_key_is_8(
-    ots: Runner, backend: Backend, share: Callable
+    ots: Runner, backend: Backend, share: Callable[..., str]
 ) -> None:
     link = _request(ots)
     secret_id, secret_key = _secret_of(share(b"real"))
@@ -437,7 +440,7 @@ def test_an_answer_sealed_to_another_key_is_8(
 
 @pytest.mark.parametrize("which", ["unknown id", "wrong key"])
 def test_a_sealed_id_and_key_that_do_not_open_the_secret_is_5(
-    ots: Runner, backend: Backend, share: Callable, which: str
+    ots: Runner, backend: Backend, share: Callable[..., str], which: str
 ) -> None:
     link = _request(ots)
     secret_id, secret_key = _secret_of(share(b"real"))
@@ -456,7 +459,7 @@ def test_a_sealed_id_and_key_that_do_not_open_the_secret_is_5(
 
 
 def test_an_answer_whose_secret_needs_a_passphrase_is_refused_unconsumed(
-    ots: Runner, backend: Backend, share: Callable, tmp_path: Path
+    ots: Runner, backend: Backend, share: Callable[..., str], tmp_path: Path
 ) -> None:
     passphrase = tmp_path / "passphrase"
     passphrase.write_text("correct horse battery staple\n")
@@ -494,8 +497,8 @@ def test_list_removes_expired_files_and_cached_asks_no_server(
     )
     before = len(backend.recorder.requests)
     cached = _valid(ots("--json", "request", "list", "--cached"), "request-list")
-    assert [item["label"] for item in cached["requests"]] == ["live"]  # type: ignore[union-attr]
-    assert cached["requests"][0]["fresh"] is False  # type: ignore[index]
+    assert [item["label"] for item in cached["requests"]] == ["live"]
+    assert cached["requests"][0]["fresh"] is False
     assert len(backend.recorder.requests) == before
     assert files.all() == [live]
     table = ots("request", "list")
