@@ -416,6 +416,26 @@ def running_server(
         server.kill()
 
 
+@contextlib.contextmanager
+def redis_servers(tmp: Path, url: str, count: int, **env: str) -> Iterator[list[ServerProcess]]:
+    """``count`` instances of ``ots-server serve`` sharing the Redis store at ``url``."""
+    servers = [
+        ServerProcess(
+            db_path=tmp / f"unused{i}.sqlite3",
+            log_path=tmp / f"ots{i}.log",
+            env={"OTS_STORE_URL": url, **env},
+        )
+        for i in range(count)
+    ]
+    try:
+        for server in servers:
+            server.start()
+        yield servers
+    finally:
+        for server in servers:
+            server.kill()
+
+
 async def until_acknowledged(
     created: set[bytes], revealed: set[bytes], *, creates: int = 10, reveals: int = 3
 ) -> None:
