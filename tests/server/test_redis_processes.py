@@ -13,7 +13,7 @@ import json
 import signal
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import cast
 
@@ -29,31 +29,12 @@ from .redis_support import (
     machine_url,
     unique_prefix,
 )
-from .support import CREATE_TYPE, ServerProcess, SimSecret, assert_error, create
+from .support import CREATE_TYPE, ServerProcess, SimSecret, assert_error, create, redis_servers
 from .test_zero_knowledge import FORWARDED_FOR, Canary
 
 SECRETS = 100
 READERS = 64
 LANES = 2
-
-
-@contextlib.contextmanager
-def _servers(tmp: Path, url: str, count: int, **env: str) -> Iterator[list[ServerProcess]]:
-    servers = [
-        ServerProcess(
-            db_path=tmp / f"unused{i}.sqlite3",
-            log_path=tmp / f"ots{i}.log",
-            env={"OTS_STORE_URL": url, **env},
-        )
-        for i in range(count)
-    ]
-    try:
-        for server in servers:
-            server.start()
-        yield servers
-    finally:
-        for server in servers:
-            server.kill()
 
 
 REVEAL = "/api/v1/secrets/{id}/reveal"
@@ -115,7 +96,7 @@ async def _race(base_urls: list[str], secrets: list[SimSecret]) -> dict[bytes, l
 def test_two_instances_share_one_redis(tmp_path: Path, machine_redis: None) -> None:
     prefix = unique_prefix("pair")
     try:
-        with _servers(tmp_path, machine_url(prefix), 2) as (one, two):
+        with redis_servers(tmp_path, machine_url(prefix), 2) as (one, two):
             secret = SimSecret.make(5000)
             with httpx.Client(base_url=one.base_url) as a, httpx.Client(base_url=two.base_url) as b:
                 assert create(a, secret).status_code == 201
@@ -201,7 +182,7 @@ def test_redis_stalled_or_stopped_mid_traffic(tmp_path: Path) -> None:
         redis.start()
         url = redis.url("mid", options=options)
         with (
-            _servers(tmp_path, url, 1, **limits) as (server,),
+            redis_servers(tmp_path, url, 1, **limits) as (server,),
             httpx.Client(base_url=server.base_url, timeout=10) as client,
         ):
             assert server.process is not None
@@ -269,7 +250,7 @@ def test_redis_holds_nothing_that_decrypts(tmp_path: Path) -> None:
     receipts: list[str] = []
     try:
         redis.start()
-        with _servers(tmp_path, redis.url("zk"), 1, **env) as (server,):
+        with redis_servers(tmp_path, redis.url("zk"), 1, **env) as (server,):
             headers = {"X-Forwarded-For": FORWARDED_FOR}
             with httpx.Client(base_url=server.base_url, headers=headers, timeout=10) as client:
                 for canary in canaries:

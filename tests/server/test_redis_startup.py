@@ -123,7 +123,12 @@ def test_purge_sweeps_a_redis_store_once(
         asyncio.run(old_secret())
         monkeypatch.setenv("OTS_STORE_URL", url)
         assert cli.main(["purge"]) == 0
-        assert json.loads(capsys.readouterr().out) == {"expired": 1, "purged": 1}
+        assert json.loads(capsys.readouterr().out) == {
+            "expired": 1,
+            "purged": 1,
+            "requests_expired": 0,
+            "requests_purged": 0,
+        }
         with machine_client() as client:
             assert list(client.scan_iter(match=f"{prefix}:*")) == []  # receipt index too
     finally:

@@ -27,11 +27,11 @@ from ots_server.store.base import (
 from ots_server.store.memory import MemoryStore
 from ots_server.store.redis_store import RedisStore
 from ots_server.store.sqlite import SQLiteStore
-from ots_server.store.sqlite_schema import MIGRATIONS, connect
+from ots_server.store.sqlite_schema import MIGRATIONS, PAGE_SIZE, connect
 
 from .redis_support import delete_prefix, machine_client, machine_url, unique_prefix
 from .request_support import SimRequest, sealed_answer
-from .support import START
+from .support import EMPTY_DATABASE_PAGES, START
 
 pytestmark = pytest.mark.anyio
 NOW = START
@@ -41,7 +41,7 @@ def _rows(path: Path) -> list[tuple[Any, ...]]:
     conn = sqlite3.connect(path)
     try:
         return conn.execute(
-            "SELECT state, state_at, sealed FROM requests ORDER BY rowid"
+            "SELECT state, state_at, sealed FROM requests ORDER BY state"
         ).fetchall()
     finally:
         conn.close()
@@ -167,6 +167,13 @@ async def test_sqlite_migration_adds_requests_to_an_existing_database(tmp_path: 
         assert (await store.peek_request(request.id, request.answer_check, NOW)).state == "open"
     finally:
         await store.close()
+
+
+async def test_sqlite_requests_table_costs_an_empty_database_three_pages(
+    sqlite_store: SQLiteStore,
+) -> None:
+    """What the quotas of the tests assume (support.EMPTY_DATABASE_PAGES)."""
+    assert await sqlite_store.used_bytes() == EMPTY_DATABASE_PAGES * PAGE_SIZE
 
 
 def test_sqlite_schema_refuses_broken_request_rows(tmp_path: Path) -> None:

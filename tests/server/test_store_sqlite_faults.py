@@ -27,7 +27,7 @@ from ots_server.store.sqlite import SQLiteStore
 from ots_server.store.sqlite_blobs import INLINE_MAX
 from ots_server.store.sqlite_schema import connect
 
-from .support import EMPTY_DATABASE_GROWTH, START, SimSecret, content
+from .support import EMPTY_DATABASE_GROWTH, EMPTY_DATABASE_PAGES, START, SimSecret, content
 
 pytestmark = pytest.mark.anyio
 NOW = START
@@ -179,7 +179,8 @@ async def test_a_full_disk_is_store_full_and_leaves_nothing(
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
-            self.execute("PRAGMA max_page_count = 17")
+            # An empty database's pages (EMPTY_DATABASE_PAGES) and one more.
+            self.execute(f"PRAGMA max_page_count = {EMPTY_DATABASE_PAGES + 1}")
 
     monkeypatch.setattr(
         "ots_server.store.sqlite.connect", functools.partial(connect, factory=SmallDisk)
