@@ -85,3 +85,19 @@ def test_the_keyring_is_imported_only_for_a_server_with_a_login_marker() -> None
     code, modules = _imported(["share"], env)
     assert code == 9
     assert "keyring" not in modules
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["request"],
+        [
+            "respond",
+            "http://127.0.0.1:9/r/" + "A" * 22 + "#cDjjRYsBuycRK-ca089XRBPyW2O0dasJLPp986JEEFI",
+        ],
+    ],
+)
+def test_request_and_respond_import_no_rich_segno_or_keyring(argv: list[str]) -> None:
+    code, modules = _imported(argv, cli_env(OTS_SERVER="http://127.0.0.1:9"))
+    assert code == 9
+    assert not modules & {"rich", "segno", "keyring", "pygments", "click"}
