@@ -171,7 +171,7 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable(
         "OTS_WEB_CREATE", "web_create", "true/false", "true",
-        "serve the create page at / (false, or OTS_REQUIRE_ACCOUNT: CLI instructions)",
+        "serve the create page at / (false, or when accounts are required: CLI instructions)",
         parse_bool,
     ),
     Variable(
