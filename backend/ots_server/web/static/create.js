@@ -329,6 +329,9 @@
     // The secret has no further use in this page: only its link stays.
     $("secret-input").value = "";
     $("new-passphrase").value = "";
+    $("passphrase-toggle").checked = false;
+    $("passphrase-part").hidden = true;
+    attemptsHint();
     $("file-input").value = "";
     chooseFile(null, "");
     $("link-output").value = state.link;
