@@ -106,6 +106,7 @@ class RecordingProxy:
     port: int = 0
     sent: list[bytearray] = field(default_factory=list)
     _server: socket.socket | None = None
+    _sockets: list[socket.socket] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -127,6 +128,9 @@ class RecordingProxy:
     def stop(self) -> None:
         if self._server is not None:
             self._server.close()
+        with self._lock:
+            for sock in self._sockets:
+                sock.close()
 
     def _accept(self) -> None:
         assert self._server is not None
@@ -139,6 +143,7 @@ class RecordingProxy:
             record = bytearray()
             with self._lock:
                 self.sent.append(record)
+                self._sockets += [client, upstream]
             threading.Thread(target=self._pump, args=(client, upstream, record), daemon=True).start()
             threading.Thread(target=self._pump, args=(upstream, client, None), daemon=True).start()
 
