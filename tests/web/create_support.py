@@ -5,6 +5,7 @@ PNG reader so that a real QR decoder (zxing-cpp) can read a screenshot."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import socket
 import sqlite3
 import struct
@@ -144,7 +145,9 @@ class RecordingProxy:
             with self._lock:
                 self.sent.append(record)
                 self._sockets += [client, upstream]
-            threading.Thread(target=self._pump, args=(client, upstream, record), daemon=True).start()
+            threading.Thread(
+                target=self._pump, args=(client, upstream, record), daemon=True
+            ).start()
             threading.Thread(target=self._pump, args=(upstream, client, None), daemon=True).start()
 
     def _pump(self, source: socket.socket, target: socket.socket, record: bytearray | None) -> None:
@@ -158,10 +161,8 @@ class RecordingProxy:
             pass
         finally:
             for sock in (source, target):
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
 
 @contextmanager
@@ -190,7 +191,8 @@ def png_gray(png: bytes) -> tuple[int, int, bytes]:
         offset += 12 + length
         if kind == b"IHDR":
             width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", chunk)
-            assert depth == 8 and interlace == 0 and colour in (2, 6), (depth, colour, interlace)
+            assert (depth, interlace) == (8, 0), (depth, interlace)
+            assert colour in (2, 6), colour
             channels = 3 if colour == 2 else 4
         elif kind == b"IDAT":
             data += chunk
@@ -200,18 +202,18 @@ def png_gray(png: bytes) -> tuple[int, int, bytes]:
     grey = bytearray()
     for row in range(height):
         start = row * (stride + 1)
-        kind, line = raw[start], bytearray(raw[start + 1 : start + 1 + stride])
+        method, line = raw[start], bytearray(raw[start + 1 : start + 1 + stride])
         for i in range(stride):
             left = line[i - channels] if i >= channels else 0
             up = previous[i]
             corner = previous[i - channels] if i >= channels else 0
-            if kind == 1:
+            if method == 1:
                 line[i] = (line[i] + left) & 0xFF
-            elif kind == 2:
+            elif method == 2:
                 line[i] = (line[i] + up) & 0xFF
-            elif kind == 3:
+            elif method == 3:
                 line[i] = (line[i] + (left + up) // 2) & 0xFF
-            elif kind == 4:
+            elif method == 4:
                 p = left + up - corner
                 pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
                 best = left if pa <= pb and pa <= pc else up if pb <= pc else corner

@@ -8,16 +8,32 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 from server.support import ServerProcess, running_server
 
 from .conftest import artifacts_dir
 from .create_support import create, open_create
-from .test_accessibility import VIEWPORTS, axe_violations, contexts  # noqa: F401 - a fixture
+from .test_accessibility import VIEWPORTS, axe_violations
 
 Opener = Callable[[Page, ServerProcess, Path], None]
+
+
+@pytest.fixture
+def contexts(browser: Browser) -> Iterator[Callable[..., Page]]:
+    """New pages, each in its own context (colour scheme, viewport, language), closed after."""
+    opened: list[Any] = []
+
+    def make(**options: Any) -> Page:
+        context = browser.new_context(**options)
+        opened.append(context)
+        return context.new_page()
+
+    yield make
+    for context in opened:
+        context.close()
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +154,9 @@ def test_no_axe_violations(
 def test_the_cli_page_has_no_axe_violations(
     contexts: Callable[..., Page], tmp_path_factory: pytest.TempPathFactory, setting: str
 ) -> None:
-    env = {"OTS_WEB_CREATE": "false"} if setting == "web_create" else {"OTS_REQUIRE_ACCOUNT": "true"}
+    env = (
+        {"OTS_WEB_CREATE": "false"} if setting == "web_create" else {"OTS_REQUIRE_ACCOUNT": "true"}
+    )
     with running_server(tmp_path_factory.mktemp("cli-page"), env=env) as off:
         for scheme in ("light", "dark"):
             page = contexts(color_scheme=scheme, viewport=VIEWPORTS["phone"])
@@ -200,7 +218,9 @@ def run_in(page: Page, server: ServerProcess, tmp: Path, opener: Opener, languag
     expect(page.locator("#state-part")).to_be_visible()
 
 
-def test_the_whole_create_flow_by_keyboard(server: ServerProcess, contexts: Callable[..., Page]) -> None:
+def test_the_whole_create_flow_by_keyboard(
+    server: ServerProcess, contexts: Callable[..., Page]
+) -> None:
     page = contexts(viewport=VIEWPORTS["desktop"])
     open_create(page, server.base_url)
     page.locator("body").focus()
@@ -225,7 +245,9 @@ def test_usable_at_320_px_and_200_percent_zoom(
     page.locator("#passphrase-toggle").check()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     box = page.locator("#create-button").bounding_box()
-    assert box is not None and box["x"] + box["width"] <= 320 and box["height"] >= 24
+    assert box is not None
+    assert box["x"] + box["width"] <= 320
+    assert box["height"] >= 24
     page.locator("#passphrase-toggle").uncheck()
     create(page, text="narrow")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")

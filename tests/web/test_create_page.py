@@ -108,7 +108,8 @@ def test_generate_passphrase_fills_a_strong_one(server: ServerProcess, page: Pag
     page.get_by_label("Also ask for a passphrase").check()
     page.get_by_role("button", name="Generate one").click()
     phrase = page.get_by_label("Passphrase", exact=True).input_value()
-    assert len(phrase) == 29 and phrase.count("-") == 4
+    assert len(phrase) == 29
+    assert phrase.count("-") == 4
     expect(page.locator("#new-passphrase-hint")).to_contain_text("about 123 bits")
     page.get_by_role("button", name="Generate one").click()
     assert page.get_by_label("Passphrase", exact=True).input_value() != phrase
@@ -125,7 +126,9 @@ def test_a_generated_password_is_shared_directly(
     got = cli.run("get", created.link)
     assert got.returncode == 0, got.stderr.decode()
     password = got.stdout.decode()
-    assert len(password) == 24 and password.isascii() and password.isalnum()
+    assert len(password) == 24
+    assert password.isascii()
+    assert password.isalnum()
     assert password not in page.content()
 
 
@@ -140,7 +143,10 @@ def test_the_passwords_are_unbiased(server: ServerProcess, page: Page) -> None:
           const counts = {};
           let n = 0;
           while (n < 30000) for (const b of crypto.getRandomValues(new Uint8Array(1024))) {
-            if (b < limit && n < 30000) { const c = alphabet[b % alphabet.length]; counts[c] = (counts[c] || 0) + 1; n++; }
+            if (b >= limit || n >= 30000) continue;
+            const c = alphabet[b % alphabet.length];
+            counts[c] = (counts[c] || 0) + 1;
+            n++;
           }
           return counts;
         }"""
@@ -153,8 +159,14 @@ def test_the_passwords_are_unbiased(server: ServerProcess, page: Page) -> None:
 
 @pytest.mark.parametrize(
     ("body", "name"),
-    [(b"x", None), (b"y" * 1024, None), (b"z" * 1600, None), (b"w" * 70_000, None),
-     (os.urandom(5000), "data.pdf"), (os.urandom(200_000), "scan.pdf")],  # fmt: skip
+    [
+        (b"x", None),
+        (b"y" * 1024, None),
+        (b"z" * 1600, None),
+        (b"w" * 70_000, None),
+        (os.urandom(5000), "data.pdf"),
+        (os.urandom(200_000), "scan.pdf"),
+    ],
 )
 def test_the_page_uploads_what_the_cli_would(
     server: ServerProcess, cli: Cli, page: Page, tmp_path: Path, body: bytes, name: str | None
@@ -251,8 +263,12 @@ def throttle(page: Page, bytes_per_second: int) -> Any:
     session.send("Network.enable")
     session.send(
         "Network.emulateNetworkConditions",
-        {"offline": False, "latency": 0, "downloadThroughput": -1,
-         "uploadThroughput": bytes_per_second},  # fmt: skip
+        {
+            "offline": False,
+            "latency": 0,
+            "downloadThroughput": -1,
+            "uploadThroughput": bytes_per_second,
+        },
     )
     return session
 
@@ -307,7 +323,9 @@ def test_copy_confirms_and_the_qr_code_decodes_to_the_exact_link(
     png = page.locator("#qr-code").screenshot()
     width, height, grey = png_gray(png)
     image = memoryview(grey).cast("B", (height, width))
-    decoded = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+    decoded = zxingcpp.read_barcodes(
+        image, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+    )
     assert [code.text for code in decoded] == [created.link]
     context.close()
 

@@ -67,7 +67,8 @@ def test_every_asset_is_versioned_with_sri(client: TestClient, path: str) -> Non
     page = client.get(path).text
     scripts = re.findall(r'<script src="([^"]+)" integrity="([^"]+)"', page)
     styles = re.findall(r'<link rel="stylesheet" href="([^"]+)" integrity="([^"]+)"', page)
-    assert scripts and len(styles) == 1
+    assert scripts
+    assert len(styles) == 1
     for relative, integrity in scripts + styles:
         assert relative.startswith("assets/")  # relative to the page: a path prefix works
         response = client.get("/" + relative)
@@ -79,13 +80,16 @@ def test_every_asset_is_versioned_with_sri(client: TestClient, path: str) -> Non
     assert [n for n in names if n in own] == list(own)
     data = json.loads(re.search(r'id="ots-page">(.*?)</script>', page, re.S).group(1))  # type: ignore[union-attr]
     if path == "/":
-        assert data["worker"].startswith("assets/") and data["worker"].endswith("argon2-worker.js")
+        assert data["worker"].startswith("assets/")
+        assert data["worker"].endswith("argon2-worker.js")
         assert "qrcode.js" in names
 
 
 def test_every_slot_and_message_exists_in_both_languages() -> None:
     web = resources.files("ots_server.web")
-    catalogues = {lang: json.loads(web.joinpath(f"i18n/{lang}.json").read_text()) for lang in ("en", "fr")}
+    catalogues = {
+        lang: json.loads(web.joinpath(f"i18n/{lang}.json").read_text()) for lang in ("en", "fr")
+    }
     specials = {"lang", "lang_links", "page_json", "cli_reason"}
     for template, scripts in (
         ("create.html", CREATE_SCRIPTS),
@@ -99,7 +103,11 @@ def test_every_slot_and_message_exists_in_both_languages() -> None:
             if script in ("create.js", "receipt.js"):  # the format modules' fail() is not the UI's
                 used |= set(re.findall(r'(?:fail|fieldError)\("(\w+)"', code))
         for lang, catalogue in catalogues.items():
-            assert used - specials <= set(catalogue), (template, lang, used - specials - set(catalogue))
+            assert used - specials <= set(catalogue), (
+                template,
+                lang,
+                used - specials - set(catalogue),
+            )
     for catalogue in catalogues.values():
         assert {"cli_reason_off", "cli_reason_account"} <= set(catalogue)
 
@@ -119,7 +127,7 @@ def test_require_account_explains_the_cli_with_a_token(tmp_path: Path) -> None:
     for client in make_client(tmp_path, require_account=True):
         page = client.get("/", headers={"Accept-Language": "fr"})
         assert page.status_code == 200
-        assert "titulaires d’un compte" in page.text
+        assert "titulaires d\u2019un compte" in page.text
         assert "<script" not in page.text
 
 
