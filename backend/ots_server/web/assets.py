@@ -44,6 +44,7 @@ FILES: dict[str, str] = {
     "argon2-worker.js": "static/argon2-worker.js",
     "download-sw.js": "static/download-sw.js",
     "ots.css": "static/ots.css",
+    "forms.css": "static/forms.css",
     "icon.svg": "static/icon.svg",
 }
 _TYPES = {
