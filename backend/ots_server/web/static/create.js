@@ -47,21 +47,7 @@
     $("error-heading").focus();
   }
 
-  // --- random values: unbiased, from the browser's CSPRNG ----------------------------------
-
-  /** `length` characters drawn uniformly from `alphabet` (rejection sampling, no modulo bias). */
-  function randomString(length, alphabet) {
-    const limit = 256 - (256 % alphabet.length);
-    let out = "";
-    while (out.length < length) {
-      for (const byte of crypto.getRandomValues(new Uint8Array(2 * length))) {
-        if (byte < limit && out.length < length) out += alphabet[byte % alphabet.length];
-      }
-    }
-    return out;
-  }
-
-  const bits = (length, alphabet) => Math.floor(length * Math.log2(alphabet.length));
+  const { randomString, entropyBits: bits } = W;
 
   function newPassphrase() {
     const groups = [];
@@ -265,6 +251,7 @@
       return createFailed(error);
     } finally {
       state.controller = null;
+      if (chosen.source instanceof Uint8Array) chosen.source.fill(0); // the text's bytes
     }
     showResult(result, { passphrase: passphrase !== null, password: Boolean(chosen.password) });
   }

@@ -56,6 +56,25 @@
     return { id: draw(random, ID_BYTES), key: draw(random, KEY_BYTES) };
   }
 
+  /**
+   * `length` characters drawn uniformly from `alphabet` (at most 256 characters) with the
+   * browser's CSPRNG: bytes at or above the largest multiple of the alphabet's size are
+   * rejected, so no character is likelier than another (no modulo bias).
+   */
+  function randomString(length, alphabet, random = systemRandom) {
+    const limit = 256 - (256 % alphabet.length);
+    let out = "";
+    while (out.length < length) {
+      for (const byte of random(2 * length)) {
+        if (byte < limit && out.length < length) out += alphabet[byte % alphabet.length];
+      }
+    }
+    return out;
+  }
+
+  /** Bits of randomness of such a string, rounded down. */
+  const entropyBits = (length, alphabet) => Math.floor(length * Math.log2(alphabet.length));
+
   // --- envelope ----------------------------------------------------------------------------
 
   function u64(value) {
@@ -386,6 +405,8 @@
   root.OtsWriter = Object.freeze({
     SUITE_1_UP_TO,
     newIdAndKey,
+    randomString,
+    entropyBits,
     envelope,
     sendableName,
     sendableMediaType,
