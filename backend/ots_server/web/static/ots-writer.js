@@ -14,7 +14,7 @@
  * - The suite comes from the padded length alone (suite 1 up to 65 536 bytes, else suite 2),
  *   whatever the input's kind or origin, so the server learns nothing the header does not say.
  * - A Blob (a File) is read in slices as the chunks are produced: the plaintext is never held
- *   whole, only one slice at a time. Each slice must come back exactly as long as asked, and
+ *   whole, only the slice being encrypted and the next one, read ahead. Each slice must come back exactly as long as asked, and
  *   the whole body must have been read before the final chunk is encrypted; a file that
  *   changes or vanishes while it is read gives a FormatError, never a complete stream.
  * - The key and the payload key stay in the page: `seal` returns the id and the key to its
@@ -180,6 +180,7 @@
       this.slice = null;
       this.offset = 0;
       this.retired = []; // slices fully handed out: zeroed at the next call, once used
+      this.ahead = null; // the next slice, being read
     }
 
     /** Pieces (views) totalling exactly `count` bytes; valid until the next call. */
@@ -211,18 +212,31 @@
     async next() {
       if (this.slice) this.retired.push(this.slice);
       const start = this.position;
-      const end = Math.min(start + SLICE_BYTES, this.size);
-      if (start >= end) throw changed();
-      let buffer;
-      try {
-        buffer = await this.source.slice(start, end).arrayBuffer();
-      } catch (error) {
-        // Chromium: NotReadableError when the file changed or vanished after it was chosen.
-        throw changed();
-      }
-      if (buffer.byteLength !== end - start) throw changed();
-      this.slice = new Uint8Array(buffer);
+      if (!this.ahead || this.ahead.start !== start) this.ahead = this.load(start);
+      const { bytes, end } = await this.ahead.promise;
+      // Read the next slice while this one is encrypted: the disk and the cipher overlap.
+      this.ahead = end < this.size ? this.load(end) : null;
+      this.slice = bytes;
       this.offset = 0;
+    }
+
+    /** One slice from `start`; its length is checked (a short read is a changed file). */
+    load(start) {
+      const end = Math.min(start + SLICE_BYTES, this.size);
+      const promise = (async () => {
+        if (start >= end) throw changed();
+        let buffer;
+        try {
+          buffer = await this.source.slice(start, end).arrayBuffer();
+        } catch (error) {
+          // Chromium: NotReadableError when the file changed or vanished after it was chosen.
+          throw changed();
+        }
+        if (buffer.byteLength !== end - start) throw changed();
+        return { bytes: new Uint8Array(buffer), end };
+      })();
+      promise.catch(() => {}); // a read ahead that is never awaited must not go unhandled
+      return { start, promise };
     }
 
     /** The end of input, confirmed: every byte of the announced length was read. */
@@ -230,6 +244,7 @@
       if (this.position !== this.size) throw changed();
       if (this.slice) this.retired.push(this.slice);
       this.slice = null;
+      this.ahead = null;
       this.wipe();
     }
   }
