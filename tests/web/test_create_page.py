@@ -348,3 +348,16 @@ def test_share_another_starts_again_with_an_empty_form(server: ServerProcess, pa
     expect(page.locator("#create-form")).to_be_visible()
     second = create(page, text="second")
     assert second.link != ""
+
+
+def test_the_reveal_page_opens_what_the_create_page_made(
+    server: ServerProcess, page: Page, tmp_path: Path
+) -> None:
+    open_create(page, server.base_url)
+    created = create(page, text="from one page to the other ✓", passphrase="shared aside")
+    page.goto(created.link)
+    expect(page.locator("#reveal-form")).to_be_visible()
+    page.get_by_label("Passphrase", exact=True).fill("shared aside")
+    page.get_by_role("button", name="Reveal the secret").click()
+    expect(page.locator("#text-result")).to_be_visible(timeout=60_000)
+    assert page.locator("#secret-text").input_value() == "from one page to the other ✓"
