@@ -39,7 +39,12 @@ PINS: dict[str, tuple[str, tuple[str, ...]]] = {
         "0.8.4",
         ("dist/modules-sumo/libsodium-wrappers.js", "LICENSE"),
     ),
+    # The result page's QR code of the link. The package ships no LICENSE file: its MIT notice
+    # is the header of qrcode.js itself (LICENCE_IN below), which is served unchanged.
+    "qrcode-generator": ("2.0.4", ("dist/qrcode.js",)),
 }
+#: Packages whose licence notice is in one of their files rather than a LICENSE file.
+LICENCE_IN: dict[str, str] = {"qrcode-generator": "qrcode.js"}
 TEST_PINS: dict[str, tuple[str, tuple[str, ...]]] = {
     # Accessibility checks in the browser tests (tests/web/test_accessibility.py).
     "axe-core": ("4.14.1", ("axe.min.js", "LICENSE")),
@@ -84,6 +89,8 @@ def refresh(pins: dict[str, tuple[str, tuple[str, ...]]], vendor: Path) -> dict[
                     out.write_bytes(data)
                     entries[out.name] = sri(data)
             record[name] = {"version": version, "npm_integrity": published, "files": entries}
+            if name in LICENCE_IN:
+                record[name]["licence_file"] = LICENCE_IN[name]
     (vendor / "vendor.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     return record
 

@@ -190,7 +190,7 @@ def create_app(
         Route("/metrics", ops.metrics_text, methods=["GET"]),
     ]
     if settings.web:
-        routes += WebPages().routes()
+        routes += WebPages(settings).routes()
     else:
         routes.append(Route("/s/{id}", ops.link_page, methods=["GET", "HEAD", "OPTIONS"]))
     limiter = _limiter(settings, store, clock, account=False)

@@ -336,6 +336,39 @@ def build_openapi() -> dict[str, Any]:
                 "responses": {"204": {"description": "No content"}, **_errors(405)},
             },
         },
+        "/": {
+            "get": {
+                "operationId": "createPage",
+                "summary": (
+                    "The create page (docs/web.md), which encrypts in the browser; with "
+                    "OTS_WEB_CREATE=false or OTS_REQUIRE_ACCOUNT a page that explains the CLI; "
+                    "404 with OTS_WEB=false"
+                ),
+                "responses": {
+                    "200": {
+                        "description": "The page",
+                        "content": {"text/html": {"schema": {"type": "string"}}},
+                    },
+                    **_errors(404, 405),
+                },
+            }
+        },
+        "/receipt": {
+            "get": {
+                "operationId": "receiptPage",
+                "summary": (
+                    "The receipt page (docs/web.md): reads a receipt token from the URL's "
+                    "fragment; the same bytes for every request; 404 with OTS_WEB=false"
+                ),
+                "responses": {
+                    "200": {
+                        "description": "The page",
+                        "content": {"text/html": {"schema": {"type": "string"}}},
+                    },
+                    **_errors(404, 405),
+                },
+            }
+        },
         "/assets/{version}/{name}": {
             "parameters": [
                 {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}

@@ -170,6 +170,11 @@ VARIABLES: tuple[Variable, ...] = (
         parse_bool,
     ),
     Variable(
+        "OTS_WEB_CREATE", "web_create", "true/false", "true",
+        "serve the create page at / (false, or when accounts are required: CLI instructions)",
+        parse_bool,
+    ),
+    Variable(
         "OTS_PUBLIC_URL", "public_url", "http(s) URL", "(unset)",
         "base URL clients should put in links; published by /api/v1/limits", parse_public_url,
     ),
@@ -332,6 +337,7 @@ class Settings:
     receipt_grace: int = 7 * DAY
     public_url: str | None = None
     web: bool = True
+    web_create: bool = True
     trusted_proxies: tuple[Network, ...] = ()
     rate_limit_per_minute: int = 120
     rate_limit_burst: int = 30

@@ -59,6 +59,7 @@ def test_from_env_reads_every_variable(tmp_path: Path) -> None:
         "OTS_RECEIPT_GRACE": "1d",
         "OTS_PUBLIC_URL": "https://ots.example.org/",
         "OTS_WEB": "false",
+        "OTS_WEB_CREATE": "false",
         "OTS_TRUSTED_PROXIES": "10.0.0.0/8, ::1",
         "OTS_RATE_LIMIT_PER_MINUTE": "0",
         "OTS_RATE_LIMIT_BURST": "5",
@@ -90,6 +91,7 @@ def test_from_env_reads_every_variable(tmp_path: Path) -> None:
     assert settings.receipt_grace == DAY
     assert settings.public_url == "https://ots.example.org"
     assert settings.web is False
+    assert settings.web_create is False
     assert settings.trusted_proxies == (
         ipaddress.ip_network("10.0.0.0/8"),
         ipaddress.ip_network("::1"),

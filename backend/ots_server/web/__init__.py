@@ -1,10 +1,14 @@
-"""The browser pages: the reveal page at ``/s/{id}`` and the assets it loads.
+"""The browser pages: the reveal page at ``/s/{id}``, the create page at ``/``, the receipt
+page at ``/receipt``, and the assets they load.
 
-The server's part is static: the same bytes for every id (only the language varies), no data
-call, no state, no cookie. All cryptography runs in the page (``static/ots-format.js`` with the
-vendored libsodium.js); the key stays in the URL's fragment, which the browser never sends.
-``OTS_WEB=false`` turns the pages off: ``/s/{id}`` then serves the plain CLI instructions page
-and ``/assets/`` answers the server's 404. See docs/web.md.
+The server's part is static: each page is the same bytes for every request (only the language
+varies), with no state and no cookie. All cryptography runs in the page (``static/ots-format.js``
+and ``static/ots-writer.js`` with the vendored libsodium.js); keys and receipt tokens stay in
+the URL's fragment, which the browser never sends. ``OTS_WEB=false`` turns the pages off:
+``/s/{id}`` then serves the plain CLI instructions page, and ``/``, ``/receipt`` and
+``/assets/`` answer the server's 404. ``OTS_WEB_CREATE=false``, or ``OTS_REQUIRE_ACCOUNT``
+(the page has no account token), makes ``/`` a page that explains how to share with the CLI.
+See docs/web.md.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ots_server.settings import Settings
 from ots_server.web.assets import Assets
 from ots_server.web.pages import PAGE_CSP, Page
 
@@ -24,8 +29,14 @@ MEMORY_SAVE_CAP = 128 * 1024 * 1024
 TEXT_SHOWN_CAP = 1024 * 1024
 
 
+#: The create page's own scripts, in load order (libsodium.js first, in the template).
+CREATE_SCRIPTS = ("ots-format.js", "ots-writer.js", "ots-upload.js", "ots-ui.js", "create.js")
+RECEIPT_SCRIPTS = ("ots-ui.js", "receipt.js")
+
+
 class WebPages:
-    def __init__(self) -> None:
+    def __init__(self, settings: Settings | None = None) -> None:
+        settings = settings or Settings()
         self.assets = Assets()
         data: dict[str, object] = {
             "worker": "../" + self.assets.url("argon2-worker.js").lstrip("/"),
@@ -34,11 +45,28 @@ class WebPages:
             "textShownCap": TEXT_SHOWN_CAP,
         }
         self.reveal = Page("reveal.html", "reveal.js", self.assets, data)
+        if settings.web_create and not settings.require_account:
+            create_data: dict[str, object] = {
+                "worker": self.assets.url("argon2-worker.js").lstrip("/"),
+            }
+            self.home = Page("create.html", CREATE_SCRIPTS, self.assets, create_data, root="")
+        else:
+            reason = "cli_reason_account" if settings.require_account else "cli_reason_off"
+            self.home = Page(
+                "create-cli.html", None, self.assets, {}, root="", aliases={"cli_reason": reason}
+            )
+        self.receipt = Page("receipt.html", RECEIPT_SCRIPTS, self.assets, {}, root="")
 
     async def reveal_page(self, request: Request) -> Response:
         if request.method == "OPTIONS":
             return Response(status_code=204, headers={"Allow": "GET, HEAD, OPTIONS"})
         return self.reveal.response(request)
+
+    async def home_page(self, request: Request) -> Response:
+        return self.home.response(request)
+
+    async def receipt_page(self, request: Request) -> Response:
+        return self.receipt.response(request)
 
     async def asset(self, request: Request) -> Response:
         response = await self.assets.serve(request)
@@ -50,5 +78,7 @@ class WebPages:
     def routes(self) -> list[Route]:
         return [
             Route("/s/{id}", self.reveal_page, methods=["GET", "HEAD", "OPTIONS"]),
+            Route("/", self.home_page, methods=["GET", "HEAD"]),
+            Route("/receipt", self.receipt_page, methods=["GET", "HEAD"]),
             Route("/assets/{version}/{name}", self.asset, methods=["GET", "HEAD"]),
         ]

@@ -1,4 +1,5 @@
-"""The web pages' static files: own JavaScript and CSS, and the vendored libsodium.js.
+"""The web pages' static files: own JavaScript and CSS, the vendored libsodium.js and the
+QR code library.
 
 Every file is read once when the app is built and served from memory under
 ``/assets/<version>/<name>``, where ``<version>`` is a digest of all the files together: a
@@ -31,12 +32,19 @@ from ots_server.errors import not_found
 FILES: dict[str, str] = {
     "libsodium-sumo.js": "vendor/libsodium-sumo-0.8.4/libsodium-sumo.js",
     "libsodium-wrappers.js": "vendor/libsodium-wrappers-sumo-0.8.4/libsodium-wrappers.js",
+    "qrcode.js": "vendor/qrcode-generator-2.0.4/qrcode.js",
     "ots-format.js": "static/ots-format.js",
+    "ots-writer.js": "static/ots-writer.js",
+    "ots-upload.js": "static/ots-upload.js",
+    "ots-ui.js": "static/ots-ui.js",
+    "create.js": "static/create.js",
+    "receipt.js": "static/receipt.js",
     "ots-links.js": "static/ots-links.js",
     "reveal.js": "static/reveal.js",
     "argon2-worker.js": "static/argon2-worker.js",
     "download-sw.js": "static/download-sw.js",
     "ots.css": "static/ots.css",
+    "forms.css": "static/forms.css",
     "icon.svg": "static/icon.svg",
 }
 _TYPES = {

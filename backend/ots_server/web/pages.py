@@ -10,8 +10,9 @@ Invariants:
   header other than Accept-Language, or any state. ``GET /s/{id}`` is no oracle.
 - Responses say ``Content-Language`` and ``Vary: Accept-Language``; the HTML is ``no-store``
   (the security headers force it) while its assets are immutable.
-- Asset paths are relative to the page (``../assets/…`` from ``/s/{id}``), so a server behind a
-  path prefix works unchanged.
+- Asset paths are relative to the page (``../assets/…`` from ``/s/{id}``, ``assets/…`` from
+  ``/`` and ``/receipt``: the page's ``root``), so a server behind a path prefix works
+  unchanged.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ PAGE_CSP = (
     "form-action 'none'; frame-ancestors 'none'"
 )
 _SLOT = re.compile(r"\{\{(\w+)(?::([\w.-]+))?\}\}")
-_SLOT_NAME = re.compile(r"\{\{(\w+)\}\}")
 
 
 def _uses(code: str, key: str) -> bool:
@@ -73,20 +73,39 @@ def negotiate(accept_language: str | None) -> str:
 
 
 class Page:
-    """One template, rendered for every language at build time."""
+    """One template, rendered for every language at build time.
 
-    def __init__(self, template: str, script: str, assets: Assets, data: dict[str, object]) -> None:
+    ``scripts``: the page's own scripts whose messages it needs (``None``: a page without
+    script, which gets no data block messages). ``root``: the path from the page to the
+    server's root (``"../"`` from ``/s/{id}``, ``""`` from ``/``). ``aliases``: template slots
+    filled from another catalogue key (one template, several variants).
+    """
+
+    def __init__(
+        self,
+        template: str,
+        scripts: str | tuple[str, ...] | None,
+        assets: Assets,
+        data: dict[str, object],
+        *,
+        root: str = "../",
+        aliases: dict[str, str] | None = None,
+    ) -> None:
         web = resources.files("ots_server.web")
         source = web.joinpath(f"templates/{template}").read_text()
-        code = web.joinpath(f"static/{script}").read_text()
-        slots = set(_SLOT_NAME.findall(source))
+        names = (scripts,) if isinstance(scripts, str) else scripts or ()
+        code = "\n".join(web.joinpath(f"static/{name}").read_text() for name in names)
         self.rendered: dict[str, bytes] = {}
         for language in LANGUAGES:
             messages = load_catalogue(language)
-            # The script gets the messages it can show; the rest are already in the HTML.
-            wanted = {k: v for k, v in messages.items() if k not in slots or _uses(code, k)}
+            messages |= {slot: messages[key] for slot, key in (aliases or {}).items()}
+            # The catalogue is shared by every page: a page's data block carries the messages
+            # its scripts name (``M.key`` or ``"key"``); the others are in the HTML already.
+            wanted = {k: v for k, v in messages.items() if _uses(code, k)}
             page_data = {**data, "lang": language, "messages": wanted}
-            self.rendered[language] = self._render(source, language, messages, assets, page_data)
+            self.rendered[language] = self._render(
+                source, language, messages, assets, page_data, root
+            )
 
     @staticmethod
     def _render(
@@ -95,6 +114,7 @@ class Page:
         messages: dict[str, str],
         assets: Assets,
         data: dict[str, object],
+        root: str,
     ) -> bytes:
         links = "".join(
             f'<li><a href="?lang={code}" hreflang="{code}" lang="{code}" data-lang="{code}"'
@@ -112,7 +132,7 @@ class Page:
         def fill(match: re.Match[str]) -> str:
             kind, name = match.group(1), match.group(2)
             if kind == "asset" and name:
-                return html.escape("../" + assets.url(name).lstrip("/"))
+                return html.escape(root + assets.url(name).lstrip("/"))
             if kind == "sri" and name:
                 return html.escape(assets.integrity(name))
             if kind in specials:

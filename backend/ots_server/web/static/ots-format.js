@@ -602,7 +602,16 @@
     return clean || fallback;
   }
 
+  // The format's constants, for the writer (ots-writer.js), which shares this module's helpers.
+  const SPEC = Object.freeze({
+    MAGIC, VERSION, SUITE_SEALED, SUITE_STREAM, FLAG_PASSPHRASE, NONCE_BYTES, HEADER_LENGTH,
+    HEADER_LENGTH_KDF, SEALED_ABYTES, STREAM_ABYTES, PAD_MAX, SEALED_MAX, TAG_MESSAGE, TAG_FINAL,
+    KIND_TEXT, KIND_FILE,
+  });
+
   root.OtsFormat = Object.freeze({
+    SPEC,
+    validName,
     isHidden,
     visible,
     safeName,
