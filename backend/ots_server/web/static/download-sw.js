@@ -1,98 +1,217 @@
 /*
- * download-sw.js: a streamed download for browsers without the File System Access API.
+ * download-sw.js: a large secret's reveal, decrypted here and streamed to the browser's own
+ * download, for browsers without the File System Access API.
  *
- * The page posts {token, name, size} with a MessagePort; this worker then answers one request
- * for `download/<token>` (under its own scope, so it never reaches the server) with a stream
- * fed chunk by chunk through the port, with a window of chunks in flight (`downloadStream`).
- * The page closes the stream only after the last chunk verified; on an error it aborts, and
- * the browser marks the download failed.
- * The token is 128 random bits made for this one download; no key ever reaches this worker.
+ * The page posts {token, url, body, id, payloadKey, maxSize, textCap} with a MessagePort. This
+ * worker sends the one reveal request (`url`, `body`: the proofs, exactly as the page would),
+ * reads until the envelope is authenticated, and tells the page what it is. A text up to
+ * `textCap` goes back to the page whole, after its final tag. A file waits for the browser's
+ * request of `download/<token>` (under this worker's scope, so it never reaches the server),
+ * which is answered with a stream whose every pull reads the network and decrypts
+ * (OtsFormat.Opener): the bytes go from the network to the download without passing through
+ * the page. Messages to the page: {revealed, total}, {meta}, {text}, {progress}, {done},
+ * {failed: "format"|"network"}, {cancelled}, {http: {status, body, retryAfter}}.
+ *
+ * Invariants:
+ * - One reveal request per token, sent only when the page asks; nothing is retried.
+ * - The payload key and the plaintext exist only in this worker's memory and the page's; the
+ *   key is never in a URL, a header or a request body. The request carries the proofs only.
+ * - A download is complete only after the final tag and the padding verified: the last body
+ *   bytes are held back until then (so the browser never has all `Content-Length` bytes of an
+ *   unverified file), and a cut or tampered stream errors the download, which the browser marks
+ *   failed.
+ * - This worker loads only the versioned, immutable assets of its own folder; it unregisters
+ *   itself once it holds no reveal, so nothing of the page stays in the browser.
  */
 "use strict";
 
-const pending = new Map();
+importScripts("libsodium-sumo.js", "libsodium-wrappers.js", "ots-format.js");
+
+const F = self.OtsFormat;
+const TOKEN = /^[A-Za-z0-9_-]{22}$/;
+const reveals = new Map(); // token -> a revealed file waiting for, or being, downloaded
+let leaving = false; // unregister() was called: a new reveal must go to a new worker
 
 self.addEventListener("install", () => self.skipWaiting());
 self.addEventListener("activate", (event) => event.waitUntil(self.clients.claim()));
 
-/**
- * The stream of one download. The page may have WINDOW chunks in flight: each chunk the
- * download takes from here gives the page one more (`pull`), so the page decrypts ahead while
- * the browser writes, and at most WINDOW chunks (1 MiB) wait here whatever the file's size.
- */
-function downloadStream(port) {
-  const queue = [];
-  let waiting = null; // a pull() waiting for the page's next chunk
-  let end = null; // "done" or an Error
-  let stream = null;
-  const settle = () => {
-    if (queue.length) {
-      stream.enqueue(queue.shift());
-      port.postMessage({ pull: true });
-    } else if (end === "done") {
-      stream.close();
-    } else if (end) {
-      stream.error(end);
-    }
+self.addEventListener("message", (event) => {
+  const data = event.data || {};
+  const port = event.ports[0];
+  // The page went away before its download started: nothing will ask for it.
+  if (data.forget) return reveals.has(data.forget) && !reveals.get(data.forget).streaming && drop(data.forget);
+  if (data.save) return event.waitUntil(save(data.save, data.handle));
+  if (!port || !TOKEN.test(data.token) || reveals.has(data.token)) return; // keepalive too
+  if (leaving) return port.postMessage({ retry: true }); // nothing was sent
+  event.waitUntil(reveal(data, port));
+});
+
+/** One network read at a time into a reused buffer (BYOB) where the browser allows it. */
+function reader(body) {
+  let byob;
+  try {
+    byob = body.getReader({ mode: "byob" });
+  } catch (error) {
+    return body.getReader();
+  }
+  let buffer = new ArrayBuffer(1 << 20);
+  return {
+    async read() {
+      const result = await byob.read(new Uint8Array(buffer));
+      if (result.value) buffer = result.value.buffer; // the same memory, handed back
+      return result;
+    },
+    cancel: () => byob.cancel(),
   };
+}
+
+async function reveal(data, port) {
+  const job = { port, token: data.token, received: 0, pending: [], pieces: [] };
+  reveals.set(job.token, job);
+  let response;
+  try {
+    await self.sodium.ready;
+    response = await fetch(data.url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: data.body,
+      credentials: "omit",
+      cache: "no-store",
+      referrerPolicy: "no-referrer",
+      redirect: "error",
+    });
+  } catch (error) {
+    return end(job, { failed: "network" });
+  }
+  if (!response.ok) {
+    const body = await response.json().catch(() => ({}));
+    const retryAfter = Number(response.headers.get("retry-after")) || 1;
+    return end(job, { http: { status: response.status, body, retryAfter } });
+  }
+  job.total = Number(response.headers.get("content-length")) || data.maxSize;
+  port.postMessage({ revealed: true, total: job.total, views: response.headers.get("ots-views-left") });
+  job.opener = new F.Opener({ id: data.id, keys: { payloadKey: data.payloadKey }, maxSize: data.maxSize });
+  job.reader = reader(response.body);
+  try {
+    // Until the envelope is known (the first authenticated chunk), hold what comes.
+    while (job.opener.meta === null && (await more(job)));
+    const meta = job.opener.meta;
+    if (meta && meta.kind === "text" && meta.bodyLength <= data.textCap) {
+      while (await more(job));
+      const text = F.concat(...job.pieces);
+      return end(job, { meta, text }, [text.buffer]);
+    }
+    job.name = F.safeName(meta.name, meta.kind === "text" ? "secret.txt" : "secret");
+    job.size = meta.bodyLength;
+    port.postMessage({ meta });
+  } catch (error) {
+    return end(job, { failed: error instanceof F.OtsFormatError ? "format" : "network" });
+  }
+}
+
+/**
+ * Read once and decrypt: the body pieces go to job.pieces. False at the end of the stream,
+ * after the final tag verified; throws if the stream is cut, tampered with or too long.
+ */
+async function more(job) {
+  const { value, done } = await job.reader.read();
+  if (done) {
+    job.pieces.push(...job.opener.finish());
+    job.finished = true;
+    return false;
+  }
+  job.received += value.length;
+  job.pieces.push(...job.opener.push(value));
+  const now = Date.now();
+  if (!(now - job.reported < 100)) {
+    job.reported = now;
+    job.port.postMessage({ progress: job.received });
+  }
+  return true;
+}
+
+/** The download's stream: each pull reads and decrypts; the last body bytes wait for the final tag. */
+function download(job) {
   return new ReadableStream(
     {
-      start(controller) {
-        stream = controller;
-        port.onmessage = ({ data }) => {
-          if (data.chunks) queue.push(...data.chunks);
-          if (data.done) end = "done";
-          if (data.abort) {
-            end = new Error("the secret failed verification");
-            queue.length = 0;
-          }
-          if (waiting) {
-            const resolve = waiting;
-            waiting = null;
-            settle();
-            resolve();
-          } else if (end && !queue.length) {
-            // Close at once: a consumer that has all the bytes it was promised
-            // (Content-Length) may not ask again, and the download would never complete.
-            settle();
-          }
-        };
-      },
-      pull() {
-        if (queue.length || end) return settle();
-        return new Promise((resolve) => (waiting = resolve));
+      async pull(controller) {
+        try {
+          while (!job.finished && job.pieces.length < 2) await more(job);
+        } catch (error) {
+          controller.error(error);
+          return end(job, { failed: error instanceof F.OtsFormatError ? "format" : "network" });
+        }
+        // Everything but the newest piece: it may be the last before a final tag not yet seen.
+        const ready = job.finished ? job.pieces.splice(0) : job.pieces.splice(0, job.pieces.length - 1);
+        for (const piece of ready) controller.enqueue(piece);
+        if (job.finished) {
+          controller.close();
+          if (!job.writable) end(job, { done: true });
+        }
       },
       cancel() {
-        port.postMessage({ cancelled: true });
+        end(job, { cancelled: true });
       },
     },
-    { highWaterMark: 0 }
+    // Decrypt up to 1 MiB ahead of the disk, whatever the file's size.
+    { highWaterMark: 1 << 20, size: (chunk) => chunk.byteLength }
   );
 }
 
-self.addEventListener("message", (event) => {
-  const { token, name, size } = event.data || {};
-  const port = event.ports[0];
-  if (!port || typeof token !== "string" || !/^[A-Za-z0-9_-]{22}$/.test(token)) return;
-  pending.set(token, { stream: downloadStream(port), name: String(name), size: Number(size) });
-  port.postMessage({ ready: true });
-});
+/** A file the page's save dialog chose: written by this worker, aborted (discarded) on error. */
+async function save(token, handle) {
+  const job = reveals.get(token);
+  if (!job || job.size === undefined || job.streaming) return;
+  job.streaming = true;
+  try {
+    job.writable = await handle.createWritable();
+  } catch (error) {
+    job.streaming = false;
+    return job.port.postMessage({ unwritable: true }); // the page downloads it instead
+  }
+  // Done once the file is closed (moved into place), not merely once the stream ended.
+  await download(job).pipeTo(job.writable).then(
+    () => end(job, { done: true }),
+    () => end(job, { failed: "network" })
+  );
+}
 
 self.addEventListener("fetch", (event) => {
   const match = /\/download\/([A-Za-z0-9_-]{22})$/.exec(new URL(event.request.url).pathname);
-  if (!match || !pending.has(match[1])) return;
-  const { stream, name, size } = pending.get(match[1]);
-  pending.delete(match[1]);
-  const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, "_");
+  const job = match && reveals.get(match[1]);
+  if (!job || job.size === undefined || job.streaming) return;
+  job.streaming = true;
+  const ascii = job.name.replace(/[^\x20-\x7e]|["\\]/g, "_");
   event.respondWith(
-    new Response(stream, {
+    new Response(download(job), {
       headers: {
         "Content-Type": "application/octet-stream",
         "Content-Disposition":
-          `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`,
-        "Content-Length": String(size),
+          `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(job.name)}`,
+        "Content-Length": String(job.size),
         "Cache-Control": "no-store",
       },
     })
   );
 });
+
+/** Tell the page how it ended, free the reveal, and leave once no reveal is held. */
+function end(job, message, transfer = []) {
+  if (reveals.get(job.token) !== job) return;
+  job.port.postMessage(message, transfer);
+  drop(job.token);
+}
+
+function drop(token) {
+  const job = reveals.get(token);
+  if (!job) return;
+  reveals.delete(token);
+  if (job.reader && !job.finished) job.reader.cancel().catch(() => {});
+  if (job.opener) job.opener.end(); // its libsodium buffers are wiped and freed
+  job.pieces.length = 0;
+  setTimeout(() => {
+    if (reveals.size || leaving) return;
+    leaving = true;
+    self.registration.unregister().catch(() => {});
+  }, 1000);
+}
