@@ -32,6 +32,11 @@ const TOKEN = /^[A-Za-z0-9_-]{22}$/;
 const reveals = new Map(); // token -> a revealed file waiting for, or being, downloaded
 let leaving = false; // unregister() was called: a new reveal must go to a new worker
 
+// A worker has no page to show a policy violation in: say it on the console (the browser tests
+// fail on any console error, as they do on any violation in the page).
+self.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`CSP: ${event.violatedDirective} ${event.blockedURI}`);
+});
 self.addEventListener("install", () => self.skipWaiting());
 self.addEventListener("activate", (event) => event.waitUntil(self.clients.claim()));
 
