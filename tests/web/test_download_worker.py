@@ -28,9 +28,9 @@ OPFS_PICKER = """window.showSaveFilePicker = async (options) =>
 OPFS_FILE = """async (name) => {
   const folder = await navigator.storage.getDirectory();
   const file = await (await folder.getFileHandle(name)).getFile();
-  const digest = await crypto.subtle.digest('SHA-256', await file.arrayBuffer());
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', await file.arrayBuffer()));
   await folder.removeEntry(name);
-  return [file.size, Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('')];
+  return [file.size, Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('')];
 }"""
 SIZE = 3 * 1024 * 1024 + 12345  # above the page's text cap (1 MiB): the worker's case
 
