@@ -96,8 +96,12 @@ def watched(page: Page) -> Watch:
         if message.type == "error":
             watch.console_errors.append(message.text)
 
+    def worker_console(message: ConsoleMessage) -> None:
+        if message.worker is not None:
+            console(message)
+
     page.on("console", console)
-    context.on("console", lambda message: message.worker is not None and console(message))
+    context.on("console", worker_console)
     page.on("pageerror", lambda error: watch.page_errors.append(str(error)))
     return watch
 

@@ -7,7 +7,7 @@ worker's), and that a cut or tampered stream never ends as a good file."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -105,7 +105,7 @@ def test_a_file_chosen_in_a_save_dialog_is_written_by_the_worker(
     check_page(page, watched, server, {"key": parse_link(link).key})
 
 
-def damage(how: str) -> object:
+def damage(how: str) -> Callable[[Route], None]:
     def handler(route: Route) -> None:
         response = route.fetch()
         body = response.body()
