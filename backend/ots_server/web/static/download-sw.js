@@ -73,9 +73,13 @@ function reader(body) {
 async function reveal(data, port) {
   const job = { port, token: data.token, received: 0, pending: [], pieces: [] };
   reveals.set(job.token, job);
-  let response;
   try {
     await self.sodium.ready;
+  } catch (error) {
+    return end(job, { retry: true }); // no WebAssembly here: the page reads instead
+  }
+  let response;
+  try {
     response = await fetch(data.url, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
@@ -184,8 +188,12 @@ async function save(token, handle) {
 
 self.addEventListener("fetch", (event) => {
   const match = /\/download\/([A-Za-z0-9_-]{22})$/.exec(new URL(event.request.url).pathname);
-  const job = match && reveals.get(match[1]);
-  if (!job || job.size === undefined || job.streaming) return;
+  if (!match) return;
+  const job = reveals.get(match[1]);
+  // A download this worker does not hold (it was restarted): an empty answer keeps the page.
+  if (!job || job.size === undefined || job.streaming) {
+    return event.respondWith(new Response(null, { status: 204 }));
+  }
   job.streaming = true;
   const ascii = job.name.replace(/[^\x20-\x7e]|["\\]/g, "_");
   event.respondWith(

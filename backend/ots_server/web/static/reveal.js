@@ -247,13 +247,7 @@
       if (message.failed) throw message;
       // A navigation (an <a download> bypasses Service Workers) that the worker answers as an
       // attachment: the browser saves it and the page stays.
-      const download = () => {
-        const link = document.createElement("a");
-        link.href = new URL(`download/${token}`, script).href;
-        document.body.append(link);
-        link.click();
-        link.remove();
-      };
+      const download = () => click(new URL(`download/${token}`, script).href);
       await chooseDestination(fileName(meta), meta.bodyLength, async (name) => {
         if (typeof window.showSaveFilePicker !== "function") return download();
         const handle = await window.showSaveFilePicker({ suggestedName: name });
@@ -274,6 +268,7 @@
     } finally {
       clearInterval(awake);
       window.removeEventListener("pagehide", leave);
+      leave(); // a reveal no download asked for (a dialog cancelled) is dropped; others ended
     }
   }
 
@@ -289,13 +284,15 @@
 
   function saveBlob(blob, name) {
     const url = URL.createObjectURL(blob);
-    const link = document.createElement("a");
-    link.href = url;
-    link.download = name;
+    click(url, name);
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  }
+
+  function click(href, download) {
+    const link = Object.assign(document.createElement("a"), { href }, download && { download });
     document.body.append(link);
     link.click();
     link.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 60_000);
   }
 
   async function openSink(name, size) {
@@ -439,50 +436,36 @@
 
   /** Read the reveal's body through the Opener into memory (text) or a file destination. */
   async function receive(response, keys) {
-    const expected = Number(response.headers.get("content-length")) || state.peek.size;
     const opener = new F.Opener({ id: state.id, keys, maxSize: state.peek.size });
-    const reader = byteReader(response.body);
+    const reader = response.body.getReader();
+    const total = Number(response.headers.get("content-length")) || state.peek.size;
+    const progress = { started: performance.now(), received: 0, total };
     const pending = [];
-    let received = 0;
+    // Read once; false at the end, after the final tag verified.
+    const more = async () => {
+      const { value, done } = await reader.read();
+      pending.push(...(done ? opener.finish() : opener.push(value)));
+      progress.received += done ? 0 : value.length;
+      return !done;
+    };
     let sink = null;
-    const progress = { started: performance.now(), received: 0, total: expected };
     try {
       // Until the envelope is known (the first authenticated chunk), hold what comes.
-      while (opener.meta === null) {
-        const { value, done } = await reader.read();
-        if (done) {
-          pending.push(...opener.finish());
-          break;
-        }
-        received += value.length;
-        pending.push(...opener.push(value));
-      }
+      while (opener.meta === null && (await more()));
       const meta = opener.meta;
       const views = Number(response.headers.get("ots-views-left"));
       if (meta.kind === "text" && meta.bodyLength <= page.textShownCap) {
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          pending.push(...opener.push(value));
-        }
-        pending.push(...opener.finish());
+        while (await more());
         return showText(F.concat(...pending), views);
       }
       // A file (or a large text): ask where to save it, holding the stream meanwhile.
       sink = await chooseDestination(fileName(meta), meta.bodyLength);
       $("file-progress").hidden = false;
-      await sink.write(pending.splice(0));
-      progress.received = received;
-      report(progress);
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        progress.received += value.length;
-        const pieces = opener.push(value);
-        if (pieces.length) await sink.write(pieces);
+      do {
+        await sink.write(pending.splice(0));
         report(progress);
-      }
-      await sink.write(opener.finish());
+      } while (await more());
+      await sink.write(pending.splice(0));
       await sink.close();
       saved(views);
     } catch (error) {
@@ -509,34 +492,6 @@
     if (error && error.name === "AbortError") return fail("save_cancelled");
     if (meta && meta.kind === "file") return fail("integrity_partial");
     return fail(error instanceof F.OtsFormatError ? "integrity" : "network_reveal");
-  }
-
-  /**
-   * A reader of the response that reuses one buffer (a BYOB read) where the browser allows it,
-   * so a large download allocates nothing per read; the Opener copies what it keeps.
-   */
-  function byteReader(body) {
-    let reader;
-    try {
-      reader = body.getReader({ mode: "byob" });
-    } catch (error) {
-      return body.getReader();
-    }
-    let buffer = new ArrayBuffer(256 * 1024);
-    let finished = false;
-    return {
-      async read() {
-        if (finished) return { value: undefined, done: true };
-        const { value, done } = await reader.read(new Uint8Array(buffer));
-        if (done) {
-          finished = true;
-          return { value: undefined, done: true };
-        }
-        buffer = value.buffer; // the same memory, handed back for the next read
-        return { value, done: false };
-      },
-      cancel: () => reader.cancel(),
-    };
   }
 
   function report(progress) {
