@@ -105,6 +105,22 @@ def test_a_file_chosen_in_a_save_dialog_is_written_by_the_worker(
     check_page(page, watched, server, {"key": parse_link(link).key})
 
 
+def test_a_dialog_file_the_worker_cannot_write_becomes_a_download(
+    cli: Cli, page: Page, tmp_path: Path
+) -> None:
+    """Where the worker may not write the chosen file, the browser's download takes over."""
+    source = data_file(tmp_path, "unwritable.bin")
+    link = cli.share_file(source)
+    # A handle the worker cannot open for writing (a folder's: it has no createWritable).
+    page.add_init_script("window.showSaveFilePicker = () => navigator.storage.getDirectory();")
+    open_link(page, link)
+    reveal(page)
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Save the file").click()
+    expect(page.locator("#file-status")).to_contain_text("Saved")
+    assert Path(download_info.value.path()).read_bytes() == source.read_bytes()
+
+
 def damage(how: str) -> Callable[[Route], None]:
     def handler(route: Route) -> None:
         response = route.fetch()

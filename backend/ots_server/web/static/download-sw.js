@@ -2,8 +2,8 @@
  * download-sw.js: a large secret's reveal, decrypted here and streamed to the browser's own
  * download, for browsers without the File System Access API.
  *
- * The page posts {token, url, body, id, payloadKey, maxSize, textCap} with a MessagePort. This
- * worker sends the one reveal request (`url`, `body`: the proofs, exactly as the page would),
+ * The page posts {token, id, body, payloadKey, maxSize, textCap} with a MessagePort. This
+ * worker sends the one reveal request of the id (`body`: the proofs, exactly as the page would),
  * reads until the envelope is authenticated, and tells the page what it is. A text up to
  * `textCap` goes back to the page whole, after its final tag. A file waits for the browser's
  * request of `download/<token>` (under this worker's scope, so it never reaches the server),
@@ -43,10 +43,15 @@ self.addEventListener("activate", (event) => event.waitUntil(self.clients.claim(
 self.addEventListener("message", (event) => {
   const data = event.data || {};
   const port = event.ports[0];
-  // The page went away before its download started: nothing will ask for it.
-  if (data.forget) return reveals.has(data.forget) && !reveals.get(data.forget).streaming && drop(data.forget);
   if (data.save) return event.waitUntil(save(data.save, data.handle));
-  if (!port || !TOKEN.test(data.token) || reveals.has(data.token)) return; // keepalive too
+  if (data.forget) {
+    // The page is done with a reveal (or went away): one no download asked for is dropped.
+    const job = reveals.get(data.forget);
+    return job && !job.streaming && drop(data.forget);
+  }
+  // Anything else but a well-formed reveal (a keepalive) only keeps this worker awake.
+  if (!port || !TOKEN.test(data.token) || reveals.has(data.token)) return;
+  if (!(data.id instanceof Uint8Array) || data.id.length !== 16) return;
   if (leaving) return port.postMessage({ retry: true }); // nothing was sent
   event.waitUntil(reveal(data, port));
 });
@@ -71,7 +76,7 @@ function reader(body) {
 }
 
 async function reveal(data, port) {
-  const job = { port, token: data.token, received: 0, pending: [], pieces: [] };
+  const job = { port, token: data.token, received: 0, reported: 0, pieces: [] };
   reveals.set(job.token, job);
   try {
     await self.sodium.ready;
@@ -80,7 +85,10 @@ async function reveal(data, port) {
   }
   let response;
   try {
-    response = await fetch(data.url, {
+    // The API beside this worker's folder (/assets/<version>/), behind any path prefix: the
+    // only request this worker makes, whoever posted the message.
+    const url = new URL(`../../api/v1/secrets/${F.b64urlEncode(data.id)}/reveal`, self.location);
+    response = await fetch(url, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: data.body,
@@ -97,15 +105,16 @@ async function reveal(data, port) {
     const retryAfter = Number(response.headers.get("retry-after")) || 1;
     return end(job, { http: { status: response.status, body, retryAfter } });
   }
-  job.total = Number(response.headers.get("content-length")) || data.maxSize;
-  port.postMessage({ revealed: true, total: job.total, views: response.headers.get("ots-views-left") });
-  job.opener = new F.Opener({ id: data.id, keys: { payloadKey: data.payloadKey }, maxSize: data.maxSize });
+  const total = Number(response.headers.get("content-length")) || data.maxSize;
+  port.postMessage({ revealed: true, total, views: response.headers.get("ots-views-left") });
+  const keys = { payloadKey: data.payloadKey };
+  job.opener = new F.Opener({ id: data.id, keys, maxSize: data.maxSize });
   job.reader = reader(response.body);
   try {
     // Until the envelope is known (the first authenticated chunk), hold what comes.
     while (job.opener.meta === null && (await more(job)));
     const meta = job.opener.meta;
-    if (meta && meta.kind === "text" && meta.bodyLength <= data.textCap) {
+    if (meta.kind === "text" && meta.bodyLength <= data.textCap) {
       while (await more(job));
       const text = F.concat(...job.pieces);
       return end(job, { meta, text }, [text.buffer]);
@@ -132,14 +141,14 @@ async function more(job) {
   job.received += value.length;
   job.pieces.push(...job.opener.push(value));
   const now = Date.now();
-  if (!(now - job.reported < 100)) {
+  if (now - job.reported >= 100) {
     job.reported = now;
     job.port.postMessage({ progress: job.received });
   }
   return true;
 }
 
-/** The download's stream: each pull reads and decrypts; the last body bytes wait for the final tag. */
+/** The download: each pull reads and decrypts; the last body bytes wait for the final tag. */
 function download(job) {
   return new ReadableStream(
     {
@@ -151,7 +160,7 @@ function download(job) {
           return end(job, { failed: error instanceof F.OtsFormatError ? "format" : "network" });
         }
         // Everything but the newest piece: it may be the last before a final tag not yet seen.
-        const ready = job.finished ? job.pieces.splice(0) : job.pieces.splice(0, job.pieces.length - 1);
+        const ready = job.pieces.splice(0, job.pieces.length - (job.finished ? 0 : 1));
         // One chunk per pull (about a network read): fewer hand-offs to the download or file.
         if (ready.length) controller.enqueue(ready.length === 1 ? ready[0] : F.concat(...ready));
         if (job.finished) {

@@ -22,7 +22,8 @@
   };
 
   const CUT_OFF = "the link has no key; it was probably cut off by the app it was pasted in";
-  // Unicode White_Space, exactly (String.prototype.trim's set differs: it has U+FEFF, lacks U+0085).
+  // Unicode White_Space, exactly (String.prototype.trim's set differs: it has U+FEFF and lacks
+  // U+0085).
   const WHITE_SPACE =
     "\t\n\v\f\r \u0085\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008" +
     "\u2009\u200a\u2028\u2029\u202f\u205f\u3000";
@@ -44,10 +45,9 @@
   /** White space around, then one pair of quotes, then one pair of <> (FORMAT.md, step 1). */
   function unwrap(text) {
     text = strip(text);
-    if (text.length >= 2 && QUOTES[text[0]] === text[text.length - 1]) text = strip(text.slice(1, -1));
-    if (text.length >= 2 && text[0] === "<" && text[text.length - 1] === ">") {
-      text = strip(text.slice(1, -1));
-    }
+    const last = () => text[text.length - 1];
+    if (text.length >= 2 && QUOTES[text[0]] === last()) text = strip(text.slice(1, -1));
+    if (text.length >= 2 && text[0] === "<" && last() === ">") text = strip(text.slice(1, -1));
     return text;
   }
 
@@ -165,7 +165,9 @@
     const text = unwrap(String(input));
     if (!text) fail("the link is empty");
     if (text.startsWith("otsr_")) fail("this is a receipt, not a link");
-    if (text[0] === "<" || text[text.length - 1] === ">") fail("the link has an unmatched '<' or '>'");
+    if (text[0] === "<" || text[text.length - 1] === ">") {
+      fail("the link has an unmatched '<' or '>'");
+    }
     if ([...text].some((c) => WHITE_SPACE.includes(c))) fail("the link contains whitespace");
     const schemeEnd = text.indexOf("://");
     if (schemeEnd < 0) {
@@ -181,9 +183,12 @@
     const rest = text.slice(schemeEnd + 3);
     const hash = rest.indexOf("#");
     const beforeFragment = hash < 0 ? rest : rest.slice(0, hash);
-    if (beforeFragment.includes("?")) fail("the link has a query string ('?'); ots links have none");
+    if (beforeFragment.includes("?")) {
+      fail("the link has a query string ('?'); ots links have none");
+    }
     const slash = beforeFragment.indexOf("/");
-    const { host, port } = parseAuthority(slash < 0 ? beforeFragment : beforeFragment.slice(0, slash));
+    const authority = slash < 0 ? beforeFragment : beforeFragment.slice(0, slash);
+    const { host, port } = parseAuthority(authority);
     if (scheme === "http" && !allowInsecureHttp && !loopback(host)) {
       fail("refusing plain http:// to a host that is not this machine");
     }
@@ -191,7 +196,8 @@
     const marker = path.lastIndexOf("/s/");
     const idText = path.slice(marker + 3);
     const prefix = path.slice(0, Math.max(marker, 0));
-    if (marker < 0 || idText.includes("/") || !prefix.split("/").slice(1).every((s) => PATH_SEGMENT.test(s))) {
+    const segments = prefix.split("/").slice(1); // the prefix is empty or starts with "/"
+    if (marker < 0 || idText.includes("/") || !segments.every((s) => PATH_SEGMENT.test(s))) {
       fail("the link does not point to a secret");
     }
     const netloc = host.includes(":") ? `[${host}]` : host;

@@ -222,7 +222,6 @@
     window.addEventListener("pagehide", leave);
     worker.postMessage({
       token,
-      url: new URL(`${state.idText}/reveal`, apiBase).href,
       body: JSON.stringify(body),
       id: state.id,
       payloadKey: keys.payloadKey,
