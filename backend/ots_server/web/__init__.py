@@ -1,8 +1,9 @@
 """The browser pages: the reveal page at ``/s/{id}`` and the assets it loads.
 
 The server's part is static: the same bytes for every id (only the language varies), no data
-call, no state, no cookie. All cryptography runs in the page (``static/ots-format.js`` with the
-vendored libsodium.js); the key stays in the URL's fragment, which the browser never sends.
+call, no state, no cookie. All cryptography runs in the browser (``static/ots-format.js`` with
+the vendored libsodium.js, in the page and, for a large secret, in its download Service Worker
+``static/download-sw.js``); the key stays in the URL's fragment, which the browser never sends.
 ``OTS_WEB=false`` turns the pages off: ``/s/{id}`` then serves the plain CLI instructions page
 and ``/assets/`` answers the server's 404. See docs/web.md.
 """

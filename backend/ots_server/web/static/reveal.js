@@ -2,12 +2,14 @@
  * reveal.js: the reveal page's UI. It reads the key from the URL's fragment, peeks, and
  * reveals only when the person clicks; decryption is ots-format.js's (no crypto here).
  *
+ * A secret above the text cap is revealed, decrypted and saved by download-sw.js where it runs.
+ *
  * Invariants:
- * - The key, and everything derived from it, stays in this page: requests carry only the id
- *   (in the path) and the proofs (in JSON bodies, as the API requires). No cookie, no
- *   storage API, no request to another origin.
+ * - The key, and everything derived from it, stays in this page and its workers: requests
+ *   carry only the id (in the path) and the proofs (in JSON bodies, as the API requires). No
+ *   cookie, no storage API, no request to another origin.
  * - Loading the page never consumes: only a click on the reveal button (a submit of its form)
- *   sends a reveal.
+ *   sends a reveal (one, from here or from the worker).
  * - A file is announced complete only after the final tag verified (Opener.finish); on any
  *   error the destination is aborted, never left looking complete.
  * - Text from the secret reaches the DOM only through textContent / value, never as HTML.
