@@ -258,12 +258,6 @@
     return new TextEncoder().encode(passphrase.normalize("NFC"));
   }
 
-  /** libsodium's Argon2id: what the Worker runs (argon2-worker.js). */
-  function argon2id(password, salt, opslimit, memlimit) {
-    const s = sodium();
-    return s.crypto_pwhash(32, password, salt, opslimit, memlimit, s.crypto_pwhash_ALG_ARGON2ID13);
-  }
-
   /** The link proof and its verifier: needed before any passphrase (peek). */
   function linkProof(id, key) {
     const proof = hkdf32(key, concat(LABEL_SALT, id), LABEL_LINK);
@@ -569,13 +563,6 @@
     }
   }
 
-  /** Open a whole blob in memory: {meta, body}. */
-  function openBlob(blob, { id, keys, maxSize = Infinity }) {
-    const opener = new Opener({ id, keys, maxSize });
-    const pieces = [...opener.push(blob), ...opener.finish()];
-    return { meta: opener.meta, header: opener.header, body: concat(...pieces) };
-  }
-
   // --- untrusted text ----------------------------------------------------------------------
 
   // The CLI's rule, ots_cli/invisible.py: a character is hidden when its category is Cc, Cf,
@@ -631,11 +618,9 @@
     linkProof,
     checkKdf,
     passphraseBytes,
-    argon2id,
     deriveKeys,
     parseEnvelope,
     Opener,
-    openBlob,
     equalBytes,
     concat,
   });
