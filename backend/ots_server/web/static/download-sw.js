@@ -154,14 +154,16 @@ function download(job) {
     {
       async pull(controller) {
         try {
-          while (!job.finished && job.pieces.length < 2) await more(job);
+          // At least 1 MiB besides the newest piece: fewer, larger writes (a file chosen in a
+          // dialog costs the browser per write).
+          const ahead = () => job.pieces.slice(0, -1).reduce((n, piece) => n + piece.length, 0);
+          while (!job.finished && (job.pieces.length < 2 || ahead() < 1 << 20)) await more(job);
         } catch (error) {
           controller.error(error);
           return end(job, { failed: error instanceof F.OtsFormatError ? "format" : "network" });
         }
         // Everything but the newest piece: it may be the last before a final tag not yet seen.
         const ready = job.pieces.splice(0, job.pieces.length - (job.finished ? 0 : 1));
-        // One chunk per pull (about a network read): fewer hand-offs to the download or file.
         if (ready.length) controller.enqueue(ready.length === 1 ? ready[0] : F.concat(...ready));
         if (job.finished) {
           controller.close();
@@ -172,7 +174,7 @@ function download(job) {
         end(job, { cancelled: true });
       },
     },
-    // Decrypt up to 1 MiB ahead of the disk, whatever the file's size.
+    // Decrypt a few MiB ahead of the disk at most, whatever the file's size.
     { highWaterMark: 1 << 20, size: (chunk) => chunk.byteLength }
   );
 }
