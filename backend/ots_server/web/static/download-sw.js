@@ -56,7 +56,10 @@ self.addEventListener("message", (event) => {
   event.waitUntil(reveal(data, port));
 });
 
-/** One network read at a time into a reused buffer (BYOB) where the browser allows it. */
+/**
+ * One network read at a time into a reused 1 MiB buffer (BYOB) where the browser allows it,
+ * filled whole where it also takes `min` (a few large reads: fewer, larger pieces after).
+ */
 function reader(body) {
   let byob;
   try {
@@ -65,11 +68,15 @@ function reader(body) {
     return body.getReader();
   }
   let buffer = new ArrayBuffer(1 << 20);
+  let ended = false;
   return {
     async read() {
-      const result = await byob.read(new Uint8Array(buffer));
-      if (result.value) buffer = result.value.buffer; // the same memory, handed back
-      return result;
+      if (ended) return { done: true };
+      const { value, done } = await byob.read(new Uint8Array(buffer), { min: buffer.byteLength });
+      if (value) buffer = value.buffer; // the same memory, handed back
+      // A read that waited for `min` ends with the last bytes and `done` together.
+      ended = done;
+      return value && value.length ? { value, done: false } : { done: true };
     },
     cancel: () => byob.cancel(),
   };
