@@ -19,6 +19,7 @@ from ots_cli.links import parse_link
 from .conftest import Watch
 from .support import NO_SAVE_PICKER, Cli, error_reason, open_link, reveal
 from .test_privacy import STORAGE, check_page
+from .test_reveal_edges import asset_requests
 
 #: A save dialog that answers at once with a real, empty file of the private file system.
 OPFS_PICKER = """window.showSaveFilePicker = async (options) =>
@@ -85,6 +86,32 @@ def test_a_large_file_is_revealed_decrypted_and_downloaded_by_the_worker(
     assert [r.service_worker is not None for r in sent] == [True]
     check_page(page, watched, server, {"key": parsed.key})
     assert workers(page) == 0
+
+
+def test_the_worker_loads_only_its_own_folder(
+    server: ServerProcess, cli: Cli, page: Page, tmp_path: Path
+) -> None:
+    """The worker's script and what it imports (libsodium.js and the reader, fetched again:
+    Chromium does not take a new worker's scripts from the page's cache), and the reveal."""
+    link = cli.share_file(data_file(tmp_path, "loads.bin"))
+    page.add_init_script(NO_SAVE_PICKER)
+    open_link(page, link)
+    version = page.evaluate("document.querySelector('script[src*=ots-format]').src")
+    folder = version.rsplit("/", 1)[0] + "/"
+    sent: list[Request] = []
+    page.context.on("request", lambda r: sent.append(r) if r.service_worker else None)
+    before = asset_requests(server.base_url)
+    reveal(page)
+    with page.expect_download():
+        page.get_by_role("button", name="Save the file").click()
+    expect(page.locator("#file-status")).to_contain_text("Saved")
+    names = sorted(r.url.removeprefix(folder) for r in sent if r.url.startswith(folder))
+    wanted = ["download-sw.js", "libsodium-sumo.js", "libsodium-wrappers.js", "ots-format.js"]
+    assert names == wanted
+    assert [r.url for r in sent if not r.url.startswith(folder)] == [
+        f"{server.base_url}/api/v1/secrets/{parse_link(link).id_text}/reveal"
+    ]
+    assert asset_requests(server.base_url) == before + 4
 
 
 def test_a_file_chosen_in_a_save_dialog_is_written_by_the_worker(
