@@ -73,16 +73,35 @@ class Watch:
 
 @pytest.fixture
 def watched(page: Page) -> Watch:
+    """Everything the page and its Service Worker do (a worker's requests and console are the
+    context's, not the page's; the download worker logs its own CSP violations as errors)."""
     watch = Watch()
     page.add_init_script(WATCH_CSP)
     page.on("request", lambda request: watch.requests.append(request))
     page.on("response", lambda response: watch.responses.append(response))
+    context = page.context
+
+    def worker_request(request: Request) -> None:
+        if request.service_worker is not None:
+            watch.requests.append(request)
+
+    def worker_response(response: Response) -> None:
+        if response.request.service_worker is not None:
+            watch.responses.append(response)
+
+    context.on("request", worker_request)
+    context.on("response", worker_response)
 
     def console(message: ConsoleMessage) -> None:
         if message.type == "error":
             watch.console_errors.append(message.text)
 
+    def worker_console(message: ConsoleMessage) -> None:
+        if message.worker is not None:
+            console(message)
+
     page.on("console", console)
+    context.on("console", worker_console)
     page.on("pageerror", lambda error: watch.page_errors.append(str(error)))
     return watch
 

@@ -2,13 +2,14 @@
 page at ``/receipt``, and the assets they load.
 
 The server's part is static: each page is the same bytes for every request (only the language
-varies), with no state and no cookie. All cryptography runs in the page (``static/ots-format.js``
-and ``static/ots-writer.js`` with the vendored libsodium.js); keys and receipt tokens stay in
-the URL's fragment, which the browser never sends. ``OTS_WEB=false`` turns the pages off:
-``/s/{id}`` then serves the plain CLI instructions page, and ``/``, ``/receipt`` and
-``/assets/`` answer the server's 404. ``OTS_WEB_CREATE=false``, or ``OTS_REQUIRE_ACCOUNT``
-(the page has no account token), makes ``/`` a page that explains how to share with the CLI.
-See docs/web.md.
+varies), with no state and no cookie. All cryptography runs in the browser
+(``static/ots-format.js`` and ``static/ots-writer.js`` with the vendored libsodium.js, in the
+page and, for a large secret, in the download Service Worker ``static/download-sw.js``); keys
+and receipt tokens stay in the URL's fragment, which the browser never sends. ``OTS_WEB=false``
+turns the pages off: ``/s/{id}`` then serves the plain CLI instructions page, and ``/``,
+``/receipt`` and ``/assets/`` answer the server's 404. ``OTS_WEB_CREATE=false``, or
+``OTS_REQUIRE_ACCOUNT`` (the page has no account token), makes ``/`` a page that explains how to
+share with the CLI. See docs/web.md.
 """
 
 from __future__ import annotations

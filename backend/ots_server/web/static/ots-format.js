@@ -258,12 +258,6 @@
     return new TextEncoder().encode(passphrase.normalize("NFC"));
   }
 
-  /** libsodium's Argon2id: what the Worker runs (argon2-worker.js). */
-  function argon2id(password, salt, opslimit, memlimit) {
-    const s = sodium();
-    return s.crypto_pwhash(32, password, salt, opslimit, memlimit, s.crypto_pwhash_ALG_ARGON2ID13);
-  }
-
   /** The link proof and its verifier: needed before any passphrase (peek). */
   function linkProof(id, key) {
     const proof = hkdf32(key, concat(LABEL_SALT, id), LABEL_LINK);
@@ -373,7 +367,10 @@
       this.raw.HEAPU8.set(bytes, this.cipher + offset); // re-read: the memory may have grown
     }
 
-    /** {message, tag} for the `length` bytes fill() assembled, or null if they fail to verify. */
+    /**
+     * {message, tag} for the `length` bytes fill() assembled, or null if they fail to verify.
+     * `message` is a view of libsodium's memory, valid until the next pull: copy what you keep.
+     */
     pull(length) {
       const raw = this.raw;
       // The C function's unsigned long long lengths are two 32-bit words each here (low,
@@ -382,8 +379,7 @@
         this.state, this.message, 0, this.tag, this.cipher, length, 0, this.ad, this.adLength, 0
       );
       if (rc !== 0) return null;
-      // The plaintext's only copy outside libsodium; its buffer there is wiped by free().
-      const message = raw.HEAPU8.slice(this.message, this.message + length - STREAM_ABYTES);
+      const message = raw.HEAPU8.subarray(this.message, this.message + length - STREAM_ABYTES);
       return { message, tag: raw.HEAPU8[this.tag] };
     }
 
@@ -404,7 +400,9 @@
    * than `maxSize`. `keys` come from deriveKeys, or `keysFor(header)` derives them once the
    * blob's own header is known (keys from a different peek header simply fail to decrypt).
    * Input is copied into the reader's own buffers: a caller may reuse its buffer (a BYOB
-   * stream read) as soon as `push` returns. Output pieces are views of fresh buffers.
+   * stream read) as soon as `push` returns. Output pieces are views of fresh buffers: a push
+   * of suite 2 gives at most one, all the body it completed, copied once out of libsodium's
+   * memory (whose buffers are wiped by free()).
    */
   class Opener {
     constructor({ id, keys, maxSize = Infinity, onMeta = null }) {
@@ -449,6 +447,11 @@
         return out;
       }
       const sizes = chunkSizes(this.header);
+      // The body this push can complete: at most one chunk more than fit in the input.
+      const input = this.filled + bytes.length - offset;
+      const most = CHUNK_SIZE * (Math.floor(input / sizes.full) + 1);
+      let plain = null;
+      let length = 0;
       while (offset < bytes.length) {
         if (this.done) fail("DecryptionFailed", "bytes after the end of the secret");
         const last = this.chunk === sizes.count - 1;
@@ -465,10 +468,15 @@
           fail("DecryptionFailed", "a misplaced or missing final tag");
         }
         this.chunk += 1;
-        if (last) this.end();
         const body = this.release(result.message);
-        if (body.length) out.push(body);
+        if (body.length) {
+          plain = plain || new Uint8Array(Math.min(most, this.meta.bodyLength));
+          plain.set(body, length);
+          length += body.length;
+        }
+        if (last) this.end(); // after the copy: end() wipes libsodium's buffers
       }
+      if (length) out.push(plain.subarray(0, length));
       return out;
     }
 
@@ -521,7 +529,7 @@
       const to = Math.min(bodyEnd, this.position) - start;
       const tail = plain.subarray(Math.max(bodyEnd - start, 0));
       if (!tail.every((b) => b === 0)) fail("FormatError", "the padding is not zero");
-      // `plain` is this chunk's own buffer (copied out of libsodium's memory): hand out a view.
+      // A view: of libsodium's memory for suite 2 (take() copies it out), else of a fresh buffer.
       return from < to ? plain.subarray(from, to) : new Uint8Array(0);
     }
 
@@ -553,13 +561,6 @@
       }
       return [];
     }
-  }
-
-  /** Open a whole blob in memory: {meta, body}. */
-  function openBlob(blob, { id, keys, maxSize = Infinity }) {
-    const opener = new Opener({ id, keys, maxSize });
-    const pieces = [...opener.push(blob), ...opener.finish()];
-    return { meta: opener.meta, header: opener.header, body: concat(...pieces) };
   }
 
   // --- untrusted text ----------------------------------------------------------------------
@@ -626,11 +627,9 @@
     linkProof,
     checkKdf,
     passphraseBytes,
-    argon2id,
     deriveKeys,
     parseEnvelope,
     Opener,
-    openBlob,
     equalBytes,
     concat,
   });

@@ -2,12 +2,14 @@
  * reveal.js: the reveal page's UI. It reads the key from the URL's fragment, peeks, and
  * reveals only when the person clicks; decryption is ots-format.js's (no crypto here).
  *
+ * A secret above the text cap is revealed, decrypted and saved by download-sw.js where it runs.
+ *
  * Invariants:
- * - The key, and everything derived from it, stays in this page: requests carry only the id
- *   (in the path) and the proofs (in JSON bodies, as the API requires). No cookie, no
- *   storage API, no request to another origin.
+ * - The key, and everything derived from it, stays in this page and its workers: requests
+ *   carry only the id (in the path) and the proofs (in JSON bodies, as the API requires). No
+ *   cookie, no storage API, no request to another origin.
  * - Loading the page never consumes: only a click on the reveal button (a submit of its form)
- *   sends a reveal.
+ *   sends a reveal (one, from here or from the worker).
  * - A file is announced complete only after the final tag verified (Opener.finish); on any
  *   error the destination is aborted, never left looking complete.
  * - Text from the secret reaches the DOM only through textContent / value, never as HTML.
@@ -84,11 +86,9 @@
   // --- the API (the same calls and bodies as the CLI) --------------------------------------
 
   class HttpError extends Error {
-    constructor(response, body) {
-      super(`HTTP ${response.status}`);
-      this.status = response.status;
-      this.body = body || {};
-      this.retryAfter = Number(response.headers.get("retry-after")) || 1;
+    constructor(status, body, retryAfter) {
+      super(`HTTP ${status}`);
+      Object.assign(this, { status, body: body || {}, retryAfter: Number(retryAfter) || 1 });
     }
   }
 
@@ -105,13 +105,8 @@
       redirect: "error",
     });
     if (!response.ok) {
-      let parsed = {};
-      try {
-        parsed = await response.json();
-      } catch (error) {
-        parsed = {};
-      }
-      throw new HttpError(response, parsed);
+      const parsed = await response.json().catch(() => ({}));
+      throw new HttpError(response.status, parsed, response.headers.get("retry-after"));
     }
     return response;
   }
@@ -169,73 +164,113 @@
     };
   }
 
-  const DOWNLOAD_WINDOW = 16;
-
-  /** A same-origin Service Worker answers a download URL with a stream fed from here. */
-  async function serviceWorkerSink(name, size) {
-    const script = new URL(page.downloadWorker, location.href);
-    const registration = await navigator.serviceWorker.register(script, {
-      scope: new URL("./", script).pathname,
-    });
-    const worker = registration.active || (await activated(registration));
-    const channel = new MessageChannel();
-    const token = F.b64urlEncode(crypto.getRandomValues(new Uint8Array(16)));
-    let credit = DOWNLOAD_WINDOW; // chunks the worker will hold (download-sw.js)
-    let wake = null;
-    let cancelled = false;
-    const ready = new Promise((resolve) => {
-      channel.port1.onmessage = ({ data }) => {
-        if (data.ready) resolve();
-        if (data.pull) credit += 1;
-        if (data.cancelled) cancelled = true;
-        if (wake) {
-          wake();
-          wake = null;
-        }
-      };
-    });
-    worker.postMessage({ token, name, size }, [channel.port2]);
-    await ready;
-    // A navigation (not an <a download>, which bypasses Service Workers) that the worker
-    // answers as an attachment: the browser saves it and the page stays.
-    const link = document.createElement("a");
-    link.href = new URL(`download/${token}`, script).href;
-    link.rel = "noopener";
-    document.body.append(link);
-    link.click();
-    link.remove();
-    return {
-      // Pieces go in one message (one per network read, a few chunks): fewer hand-offs.
-      async write(pieces) {
-        const need = Math.min(pieces.length, DOWNLOAD_WINDOW);
-        while (credit < need && !cancelled) await new Promise((resolve) => (wake = resolve));
-        if (cancelled) throw new DOMException("the download was cancelled", "AbortError");
-        credit -= pieces.length;
-        channel.port1.postMessage({ chunks: pieces }, pieces.map((piece) => piece.buffer));
-      },
-      async close() {
-        channel.port1.postMessage({ done: true });
-        forget(registration);
-      },
-      async abort() {
-        channel.port1.postMessage({ abort: true });
-        forget(registration);
-      },
-    };
-  }
-
-  /** Nothing of this page stays in the browser: the worker goes once its stream is handed over. */
-  function forget(registration) {
-    setTimeout(() => registration.unregister().catch(() => {}), 1000);
+  /**
+   * A large secret without a save dialog: a same-origin Service Worker (download-sw.js) sends
+   * the reveal, decrypts and answers the browser's own download, so the bytes never pass
+   * through this page. Null where it cannot run (Service Workers disabled): the page reads.
+   */
+  async function downloadWorker() {
+    if (state.peek.size <= page.textShownCap || !("serviceWorker" in navigator) ||
+        !window.isSecureContext) return null;
+    try {
+      const script = new URL(page.downloadWorker, location.href);
+      const registration = await navigator.serviceWorker.register(script, {
+        scope: new URL("./", script).pathname,
+      });
+      return { script, worker: registration.active || (await activated(registration)) };
+    } catch (error) {
+      return null;
+    }
   }
 
   function activated(registration) {
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       const worker = registration.installing || registration.waiting;
       worker.addEventListener("statechange", () => {
         if (worker.state === "activated") resolve(worker);
+        if (worker.state === "redundant") reject(new Error("the download worker failed"));
       });
     });
+  }
+
+  /** The worker's messages but progress, one at a time (`await next()`); progress is shown. */
+  function inbox(port, progress) {
+    const queue = [];
+    let wake = null;
+    port.onmessage = ({ data }) => {
+      if (data.progress) {
+        progress.received = data.progress;
+        if (!$("file-progress").hidden) report(progress);
+        return;
+      }
+      queue.push(data);
+      if (wake) wake();
+    };
+    return async function next() {
+      while (!queue.length) await new Promise((resolve) => (wake = resolve));
+      return queue.shift();
+    };
+  }
+
+  /** The reveal through the download worker; false if it asks to be registered anew. */
+  async function revealInWorker({ script, worker }, keys, body) {
+    const token = F.b64urlEncode(crypto.getRandomValues(new Uint8Array(16)));
+    const channel = new MessageChannel();
+    const progress = { started: performance.now(), received: 0, total: state.peek.size };
+    const next = inbox(channel.port1, progress);
+    // Keep the worker awake while it holds the reveal (an idle one is stopped after 30 s).
+    const awake = setInterval(() => worker.postMessage({ keepalive: true }), 10_000);
+    const leave = () => worker.postMessage({ forget: token });
+    window.addEventListener("pagehide", leave);
+    worker.postMessage({
+      token,
+      body: JSON.stringify(body),
+      id: state.id,
+      payloadKey: keys.payloadKey,
+      maxSize: state.peek.size,
+      textCap: page.textShownCap,
+    }, [channel.port2]);
+    let meta = null;
+    try {
+      let message = await next();
+      if (message.retry) return false;
+      if (message.http) {
+        const { status, body: answer, retryAfter } = message.http;
+        return rejected(new HttpError(status, answer, retryAfter));
+      }
+      if (message.failed) return fail("network_reveal");
+      revealed();
+      progress.total = message.total;
+      const views = Number(message.views);
+      message = await next();
+      meta = message.meta;
+      if (message.text) return showText(message.text, views);
+      if (message.failed) throw message;
+      // A navigation (an <a download> bypasses Service Workers) that the worker answers as an
+      // attachment: the browser saves it and the page stays.
+      const download = () => click(new URL(`download/${token}`, script).href);
+      await chooseDestination(fileName(meta), meta.bodyLength, async (name) => {
+        if (typeof window.showSaveFilePicker !== "function") return download();
+        const handle = await window.showSaveFilePicker({ suggestedName: name });
+        worker.postMessage({ save: token, handle });
+      });
+      $("file-progress").hidden = false;
+      message = await next();
+      if (message.unwritable) {
+        download(); // a file chosen in the dialog that this worker may not write
+        message = await next();
+      }
+      if (!message.done) throw message;
+      saved(views);
+    } catch (message) {
+      const error = message.cancelled ? new DOMException("", "AbortError")
+        : message.failed === "format" ? new F.OtsFormatError("DecryptionFailed", "") : message;
+      return failReading(error, meta);
+    } finally {
+      clearInterval(awake);
+      window.removeEventListener("pagehide", leave);
+      leave(); // a reveal no download asked for (a dialog cancelled) is dropped; others ended
+    }
   }
 
   /** Last resort: hold the file in memory up to a stated cap, then hand it over as a Blob. */
@@ -250,24 +285,19 @@
 
   function saveBlob(blob, name) {
     const url = URL.createObjectURL(blob);
-    const link = document.createElement("a");
-    link.href = url;
-    link.download = name;
+    click(url, name);
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  }
+
+  function click(href, download) {
+    const link = Object.assign(document.createElement("a"), { href }, download && { download });
     document.body.append(link);
     link.click();
     link.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 60_000);
   }
 
   async function openSink(name, size) {
     if (typeof window.showSaveFilePicker === "function") return pickerSink(name);
-    if ("serviceWorker" in navigator && window.isSecureContext) {
-      try {
-        return await serviceWorkerSink(name, size);
-      } catch (error) {
-        // fall through to memory: a Service Worker may be disabled (private windows)
-      }
-    }
     if (size > page.memorySaveCap) {
       throw Object.assign(new Error("too large"), { tooLarge: true });
     }
@@ -365,19 +395,32 @@
     }
     const keys = F.deriveKeys(header, state.key, stretched);
     status(M.revealing);
+    const body = {
+      proof: F.b64urlEncode(keys.linkProof),
+      passphrase_proof: keys.passphraseProof ? F.b64urlEncode(keys.passphraseProof) : null,
+    };
+    // A worker that was just leaving asks for a new one: nothing was sent, so try once more.
+    for (let tries = 0, worker; tries < 2 && (worker = await downloadWorker()); tries++) {
+      if ((await revealInWorker(worker, keys, body)) !== false) return;
+    }
     let response;
     try {
-      response = await post(state.idText, "reveal", {
-        proof: F.b64urlEncode(keys.linkProof),
-        passphrase_proof: keys.passphraseProof ? F.b64urlEncode(keys.passphraseProof) : null,
-      });
+      response = await post(state.idText, "reveal", body);
     } catch (error) {
-      if (error instanceof HttpError && error.status === 403) return wrongPassphrase(error.body);
-      return explainHttp(error, { revealing: true });
+      return rejected(error);
     }
-    // The view is spent: the key has no further use in the address bar or history.
-    history.replaceState(null, "", location.pathname + location.search);
+    revealed();
     await receive(response, keys);
+  }
+
+  function rejected(error) {
+    if (error instanceof HttpError && error.status === 403) return wrongPassphrase(error.body);
+    return explainHttp(error, { revealing: true });
+  }
+
+  /** The view is spent: the key has no further use in the address bar or history. */
+  function revealed() {
+    history.replaceState(null, "", location.pathname + location.search);
   }
 
   function wrongPassphrase(body) {
@@ -390,100 +433,66 @@
     $("passphrase-input").focus();
   }
 
+  const fileName = (meta) => safeName(meta.name, meta.kind === "text" ? "secret.txt" : "secret");
+
   /** Read the reveal's body through the Opener into memory (text) or a file destination. */
   async function receive(response, keys) {
-    const expected = Number(response.headers.get("content-length")) || state.peek.size;
     const opener = new F.Opener({ id: state.id, keys, maxSize: state.peek.size });
-    const reader = byteReader(response.body);
+    const reader = response.body.getReader();
+    const total = Number(response.headers.get("content-length")) || state.peek.size;
+    const progress = { started: performance.now(), received: 0, total };
     const pending = [];
-    let received = 0;
+    // Read once; false at the end, after the final tag verified.
+    const more = async () => {
+      const { value, done } = await reader.read();
+      pending.push(...(done ? opener.finish() : opener.push(value)));
+      progress.received += done ? 0 : value.length;
+      return !done;
+    };
     let sink = null;
-    const progress = { started: performance.now(), received: 0, total: expected };
     try {
       // Until the envelope is known (the first authenticated chunk), hold what comes.
-      while (opener.meta === null) {
-        const { value, done } = await reader.read();
-        if (done) {
-          pending.push(...opener.finish());
-          break;
-        }
-        received += value.length;
-        pending.push(...opener.push(value));
-      }
+      while (opener.meta === null && (await more()));
       const meta = opener.meta;
       const views = Number(response.headers.get("ots-views-left"));
       if (meta.kind === "text" && meta.bodyLength <= page.textShownCap) {
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          pending.push(...opener.push(value));
-        }
-        pending.push(...opener.finish());
+        while (await more());
         return showText(F.concat(...pending), views);
       }
       // A file (or a large text): ask where to save it, holding the stream meanwhile.
-      const name = safeName(meta.name, meta.kind === "text" ? "secret.txt" : "secret");
-      sink = await chooseDestination(name, meta.bodyLength);
+      sink = await chooseDestination(fileName(meta), meta.bodyLength);
       $("file-progress").hidden = false;
-      await sink.write(pending.splice(0));
-      progress.received = received;
-      report(progress);
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        progress.received += value.length;
-        const pieces = opener.push(value);
-        if (pieces.length) await sink.write(pieces);
+      do {
+        await sink.write(pending.splice(0));
         report(progress);
-      }
-      await sink.write(opener.finish());
+      } while (await more());
+      await sink.write(pending.splice(0));
       await sink.close();
-      $("file-progress").value = 100;
-      $("file-status").textContent = M.saved + (views > 0 ? " " + format(M.views_after, { views }) : "");
+      saved(views);
     } catch (error) {
       reader.cancel().catch(() => {});
       if (sink) await sink.abort().catch(() => {});
-      $("file-progress").hidden = true;
-      if (error && error.tooLarge) {
-        return fail("too_large_for_browser", {
-          size: describeBytes(opener.meta.bodyLength),
-          cap: describeBytes(page.memorySaveCap),
-        });
-      }
-      if (error && error.name === "AbortError") return fail("save_cancelled");
-      if (error instanceof F.OtsFormatError) {
-        return fail(opener.meta && opener.meta.kind === "file" ? "integrity_partial" : "integrity");
-      }
-      return fail(opener.meta && opener.meta.kind === "file" ? "integrity_partial" : "network_reveal");
+      failReading(error, opener.meta);
     }
   }
 
-  /**
-   * A reader of the response that reuses one buffer (a BYOB read) where the browser allows it,
-   * so a large download allocates nothing per read; the Opener copies what it keeps.
-   */
-  function byteReader(body) {
-    let reader;
-    try {
-      reader = body.getReader({ mode: "byob" });
-    } catch (error) {
-      return body.getReader();
+  function saved(views) {
+    $("file-progress").value = 100;
+    $("file-status").textContent = M.saved + (views > 0 ? " " + format(M.views_after, { views }) : "");
+  }
+
+  /** A reveal whose body failed: a file already being saved is said to be discarded. */
+  function failReading(error, meta) {
+    $("file-progress").hidden = true;
+    if (error && error.tooLarge) {
+      return fail("too_large_for_browser", {
+        size: describeBytes(meta.bodyLength),
+        cap: describeBytes(page.memorySaveCap),
+      });
     }
-    let buffer = new ArrayBuffer(256 * 1024);
-    let finished = false;
-    return {
-      async read() {
-        if (finished) return { value: undefined, done: true };
-        const { value, done } = await reader.read(new Uint8Array(buffer));
-        if (done) {
-          finished = true;
-          return { value: undefined, done: true };
-        }
-        buffer = value.buffer; // the same memory, handed back for the next read
-        return { value, done: false };
-      },
-      cancel: () => reader.cancel(),
-    };
+    if (error && error.name === "AbortError") return fail("save_cancelled");
+    if (meta && meta.kind === "file") return fail("integrity_partial");
+    return fail(error instanceof F.OtsFormatError ? "integrity" : "network_reveal");
   }
 
   function report(progress) {
@@ -499,7 +508,7 @@
   }
 
   /** Show the file's facts and wait for the click that lets a save dialog open. */
-  function chooseDestination(name, size) {
+  function chooseDestination(name, size, open = openSink) {
     $("file-name").textContent = name === "secret" ? M.file_no_name : visible(name).text;
     $("file-size").textContent = describeBytes(size);
     status("");
@@ -511,7 +520,7 @@
         async () => {
           $("save-file-button").disabled = true;
           try {
-            resolve(await openSink(name, size));
+            resolve(await open(name, size));
           } catch (error) {
             reject(error);
           }
