@@ -17,8 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Page, Request, Response
+from playwright.sync_api import ConsoleMessage, Page, Request, Response, expect
 from server.support import ServerProcess, running_server
+
+# Argon2id at the default cost (6 passes over 256 MiB) takes seconds in WebAssembly, and more
+# on a 2-core machine busy with other work: wait up to 20 s for a state, not Playwright's 5.
+expect.set_options(timeout=20_000)
 
 CHROMIUM = os.environ.get("OTS_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -165,9 +165,9 @@
   }
 
   /**
-   * A large secret without a save dialog: a same-origin Service Worker (download-sw.js) sends
-   * the reveal, decrypts and answers the browser's own download, so the bytes never pass
-   * through this page. Null where it cannot run (Service Workers disabled): the page reads.
+   * For a secret above the text cap, the download worker (download-sw.js), which reveals,
+   * decrypts and saves it so that the bytes never pass through this page; null where it cannot
+   * run (Service Workers disabled): this page reads it.
    */
   async function downloadWorker() {
     if (state.peek.size <= page.textShownCap || !("serviceWorker" in navigator) ||
