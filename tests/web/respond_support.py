@@ -27,7 +27,9 @@ def open_respond(page: Page, link: str) -> None:
     expect(page.locator(LOADED).first).to_be_visible(timeout=30_000)
 
 
-def fill(page: Page, *, text: str | None = None, file: Path | None = None, password: bool = False) -> None:
+def fill(
+    page: Page, *, text: str | None = None, file: Path | None = None, password: bool = False
+) -> None:
     if file is not None:
         page.get_by_label("A file").check()
         page.set_input_files("#file-input", str(file))

@@ -3,8 +3,9 @@
 A page is a template with ``{{key}}`` slots filled from one message catalogue per language
 (``i18n/<lang>.json``), ``{{asset:NAME}}`` / ``{{sri:NAME}}`` from :class:`Assets`, and a JSON
 data block the page's script reads (its messages and asset paths). ``{{include:parts/NAME}}``
-on a line of its own is replaced by that template part first (markup two pages share). Every value is
-HTML-escaped; the JSON block also escapes ``<``, so no value can end the ``<script>`` element.
+on a line of its own is replaced by that template part first (markup two pages share). Every
+value is HTML-escaped; the JSON block also escapes ``<``, so no value can end the ``<script>``
+element.
 
 Invariants:
 - A page's bytes depend only on the language: never on the id, the query beyond ``lang``, a
