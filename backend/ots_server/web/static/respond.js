@@ -126,11 +126,11 @@
     } catch (error) {
       return peekFailed(error);
     }
-    if (peeked.body.id !== state.link.idText) {
-      return fail("respond_server_error", { values: { status: 200 }, extra: nothingSent });
-    }
     if (peeked.body.state === "answered") {
       return fail("respond_answered", { values: { at: when(peeked.body.answered_at) } });
+    }
+    if (peeked.body.id !== state.link.idText || peeked.body.state !== "open") {
+      return fail("respond_server_error", { values: { status: 200 }, extra: nothingSent });
     }
     state.peek = peeked.body;
     const serverNow = Date.parse(peeked.date || "");
