@@ -193,6 +193,7 @@ def create_app(
         routes += WebPages(settings).routes()
     else:
         routes.append(Route("/s/{id}", ops.link_page, methods=["GET", "HEAD", "OPTIONS"]))
+        routes.append(Route("/r/{id}", ops.request_page, methods=["GET", "HEAD", "OPTIONS"]))
     limiter = _limiter(settings, store, clock, account=False)
     account_limiter = _limiter(settings, store, clock, account=True)
 

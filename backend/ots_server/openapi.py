@@ -336,6 +336,41 @@ def build_openapi() -> dict[str, Any]:
                 "responses": {"204": {"description": "No content"}, **_errors(405)},
             },
         },
+        "/r/{id}": {
+            "parameters": [
+                {
+                    "name": "id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string"},
+                    "description": "Any value; the page is the same for every id",
+                }
+            ],
+            **{
+                method: {
+                    "operationId": f"requestPage{method.title()}",
+                    "summary": (
+                        "The responder's page of a request (docs/web.md), which encrypts and "
+                        "answers in the browser; with OTS_WEB_CREATE=false or OTS_REQUIRE_ACCOUNT "
+                        "a page that explains `ots respond`, and with OTS_WEB=false a fixed page "
+                        "that does; the same bytes for every id, no state change"
+                    ),
+                    "responses": {
+                        "200": {
+                            "description": "The page",
+                            "content": {"text/html": {"schema": {"type": "string"}}},
+                        },
+                        **_errors(405),
+                    },
+                }
+                for method in ("get", "head")
+            },
+            "options": {
+                "operationId": "requestPageOptions",
+                "summary": "Allowed methods",
+                "responses": {"204": {"description": "No content"}, **_errors(405)},
+            },
+        },
         "/": {
             "get": {
                 "operationId": "createPage",
@@ -377,7 +412,7 @@ def build_openapi() -> dict[str, Any]:
             "get": {
                 "operationId": "pageAsset",
                 "summary": (
-                    "A script, stylesheet or icon of the reveal page; immutable, gzip'd when "
+                    "A script, stylesheet or icon of the pages; immutable, gzip'd when "
                     "accepted; 404 for any other name or version, or with OTS_WEB=false"
                 ),
                 "responses": {

@@ -1,6 +1,7 @@
-"""Operational endpoints and the link page: health, readiness, metrics, OpenAPI, ``/s/{id}``.
+"""Operational endpoints and the link pages: health, readiness, metrics, OpenAPI, and, with
+``OTS_WEB=false``, ``/s/{id}`` and ``/r/{id}``.
 
-None of these reads a request body or changes state. The link page is fixed bytes loaded
+None of these reads a request body or changes state. Each link page is fixed bytes loaded
 once per app: it never echoes the id or anything else from the URL, and makes no data call.
 """
 
@@ -23,8 +24,8 @@ from ots_server.metrics import Metrics
 from ots_server.store.base import Store, StoreError
 
 
-def _load_link_page() -> tuple[bytes, str]:
-    html = resources.files("ots_server").joinpath("static/link.html").read_bytes()
+def _load_link_page(name: str) -> tuple[bytes, str]:
+    html = resources.files("ots_server").joinpath(f"static/{name}").read_bytes()
     styles = re.findall(rb"<style>(.*?)</style>", html, flags=re.DOTALL)
     hashes = " ".join(
         "'sha256-" + base64.b64encode(hashlib.sha256(style).digest()).decode() + "'"
@@ -39,7 +40,8 @@ class Operations:
         self.store = store
         self.metrics = metrics
         self.openapi = json.dumps(openapi, separators=(",", ":")).encode()
-        self.page, self.page_csp = _load_link_page()
+        self.page, self.page_csp = _load_link_page("link.html")
+        self.request_page_bytes, self.request_page_csp = _load_link_page("request.html")
 
     async def healthz(self, request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -64,4 +66,14 @@ class Operations:
             self.page,
             media_type="text/html; charset=utf-8",
             headers={"Content-Security-Policy": self.page_csp},
+        )
+
+    async def request_page(self, request: Request) -> Response:
+        """``/r/{id}`` with ``OTS_WEB=false``: how to answer the request with the CLI."""
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers={"Allow": "GET, HEAD, OPTIONS"})
+        return Response(
+            self.request_page_bytes,
+            media_type="text/html; charset=utf-8",
+            headers={"Content-Security-Policy": self.request_page_csp},
         )

@@ -1,7 +1,7 @@
 """Two invariants of issue 3 that need a test of their own.
 
-- ``GET``/``HEAD``/``OPTIONS /s/{id}`` answer a fixed page without touching the store at all
-  (not merely without changing it).
+- ``GET``/``HEAD``/``OPTIONS /s/{id}`` (and ``/r/{id}``, a request's page) answer a fixed page
+  without touching the store at all (not merely without changing it).
 - No blocking database call runs on the event loop: while another connection holds SQLite's
   write lock, a create waits in the store's writer thread, and the server keeps answering
   other requests at once.
@@ -49,8 +49,9 @@ def test_the_link_page_never_touches_the_store(tmp_path: Path) -> None:
         sid = SimSecret.make().sid
         for method in ("GET", "HEAD", "OPTIONS"):
             for _ in range(20):
-                response = client.request(method, f"/s/{sid}")
-                assert response.status_code in (200, 204)
+                for page in ("s", "r"):
+                    response = client.request(method, f"/{page}/{sid}")
+                    assert response.status_code in (200, 204)
         assert counting.calls == []
     finally:
         store.close_sync()

@@ -54,6 +54,12 @@ class Cli:
         assert done.returncode == 0, done.stderr.decode()
         return done.stdout.decode().strip()
 
+    def request(self, *args: str) -> str:
+        """``ots request``: the request link (its private key stays in this CLI's home)."""
+        done = self.run("request", *args)
+        assert done.returncode == 0, done.stderr.decode()
+        return done.stdout.decode().strip()
+
 
 def open_link(page: Page, link: str) -> None:
     """Open a link as a recipient would, and wait until the page has peeked."""

@@ -21,7 +21,7 @@ from ots_server.app import create_app
 from ots_server.settings import Settings
 from ots_server.store.sqlite import SQLiteStore
 from ots_server.web import CREATE_SCRIPTS, RECEIPT_SCRIPTS
-from ots_server.web.pages import PAGE_CSP
+from ots_server.web.pages import PAGE_CSP, template_source
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
@@ -96,12 +96,14 @@ def test_every_slot_and_message_exists_in_both_languages() -> None:
         ("receipt.html", RECEIPT_SCRIPTS),
         ("create-cli.html", ()),
     ):
-        used = set(re.findall(r"\{\{(\w+)\}\}", web.joinpath(f"templates/{template}").read_text()))
+        used = set(re.findall(r"\{\{(\w+)\}\}", template_source(template)))
         for script in scripts:
             code = web.joinpath(f"static/{script}").read_text()
             used |= set(re.findall(r"\bM\.(\w+)", code))
-            if script in ("create.js", "receipt.js"):  # the format modules' fail() is not the UI's
+            # The format modules' fail() is not the UI's.
+            if script in ("create.js", "receipt.js", "ots-secret-form.js"):
                 used |= set(re.findall(r'(?:fail|fieldError)\("(\w+)"', code))
+                used |= set(re.findall(r'(?:return \[|network: )"(\w+)"', code))
         for lang, catalogue in catalogues.items():
             assert used - specials <= set(catalogue), (
                 template,
@@ -156,11 +158,12 @@ CREATE_WEIGHT_LIMIT = 45_000
 def page_weight(client: TestClient, path: str) -> dict[str, int]:
     page = client.get(path)
     sizes = {"html": len(gzip.compress(page.content, 9))}
-    for src in re.findall(r'(?:src|href)="(assets/[^"]+)"', page.text):
+    # Asset paths are relative to the page: assets/… from /, ../assets/… from /r/{id}.
+    for src in re.findall(r'(?:src|href)="((?:\.\./)?assets/[^"]+)"', page.text):
         name = src.rsplit("/", 1)[1]
         if "libsodium" in name or name.endswith(".svg"):
             continue
-        sizes[name] = len(gzip.compress(client.get("/" + src).content, 9))
+        sizes[name] = len(gzip.compress(client.get("/" + src.removeprefix("../")).content, 9))
     return sizes
 
 

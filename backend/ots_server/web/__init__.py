@@ -1,15 +1,18 @@
 """The browser pages: the reveal page at ``/s/{id}``, the create page at ``/``, the receipt
-page at ``/receipt``, and the assets they load.
+page at ``/receipt``, the responder's page of a request at ``/r/{id}``, and the assets they
+load.
 
 The server's part is static: each page is the same bytes for every request (only the language
 varies), with no state and no cookie. All cryptography runs in the browser
 (``static/ots-format.js`` and ``static/ots-writer.js`` with the vendored libsodium.js, in the
 page and, for a large secret, in the download Service Worker ``static/download-sw.js``); keys
 and receipt tokens stay in the URL's fragment, which the browser never sends. ``OTS_WEB=false``
-turns the pages off: ``/s/{id}`` then serves the plain CLI instructions page, and ``/``,
-``/receipt`` and ``/assets/`` answer the server's 404. ``OTS_WEB_CREATE=false``, or
-``OTS_REQUIRE_ACCOUNT`` (the page has no account token), makes ``/`` a page that explains how to
-share with the CLI. See docs/web.md.
+turns the pages off: ``/s/{id}`` and ``/r/{id}`` then serve the plain CLI instructions pages
+(the app's, in :mod:`ots_server.ops`), and ``/``, ``/receipt`` and ``/assets/`` answer the
+server's 404. ``OTS_WEB_CREATE=false``, or ``OTS_REQUIRE_ACCOUNT`` (the page has no account
+token), makes ``/`` a page that explains how to share with the CLI, and ``/r/{id}`` one that
+explains how to answer with the CLI: answering a request stores a new secret, which is a create
+like ``/``'s. See docs/web.md.
 """
 
 from __future__ import annotations
@@ -31,8 +34,30 @@ TEXT_SHOWN_CAP = 1024 * 1024
 
 
 #: The create page's own scripts, in load order (libsodium.js first, in the template).
-CREATE_SCRIPTS = ("ots-format.js", "ots-writer.js", "ots-upload.js", "ots-ui.js", "create.js")
+CREATE_SCRIPTS = (
+    "ots-format.js",
+    "ots-writer.js",
+    "ots-upload.js",
+    "ots-ui.js",
+    "ots-secret-form.js",
+    "create.js",
+)
 RECEIPT_SCRIPTS = ("ots-ui.js", "receipt.js")
+RESPOND_SCRIPTS = (
+    "ots-format.js",
+    "ots-writer.js",
+    "ots-upload.js",
+    "ots-ui.js",
+    "ots-secret-form.js",
+    "ots-request.js",
+    "respond.js",
+)
+#: The shared form's template slots, worded for an answer on the responder's page.
+RESPOND_ALIASES = {
+    "what_legend": "respond_what_legend",
+    "password_hint": "respond_password_hint",
+    "progress_heading": "respond_progress_heading",
+}
 
 
 class WebPages:
@@ -51,10 +76,18 @@ class WebPages:
                 "worker": self.assets.url("argon2-worker.js").lstrip("/"),
             }
             self.home = Page("create.html", CREATE_SCRIPTS, self.assets, create_data, root="")
+            self.respond = Page(
+                "respond.html", RESPOND_SCRIPTS, self.assets, {}, aliases=RESPOND_ALIASES
+            )
         else:
-            reason = "cli_reason_account" if settings.require_account else "cli_reason_off"
+            account = settings.require_account
+            reason = "cli_reason_account" if account else "cli_reason_off"
             self.home = Page(
                 "create-cli.html", None, self.assets, {}, root="", aliases={"cli_reason": reason}
+            )
+            reason = "respond_cli_reason_account" if account else "respond_cli_reason_off"
+            self.respond = Page(
+                "respond-cli.html", None, self.assets, {}, aliases={"respond_cli_reason": reason}
             )
         self.receipt = Page("receipt.html", RECEIPT_SCRIPTS, self.assets, {}, root="")
 
@@ -62,6 +95,11 @@ class WebPages:
         if request.method == "OPTIONS":
             return Response(status_code=204, headers={"Allow": "GET, HEAD, OPTIONS"})
         return self.reveal.response(request)
+
+    async def respond_page(self, request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers={"Allow": "GET, HEAD, OPTIONS"})
+        return self.respond.response(request)
 
     async def home_page(self, request: Request) -> Response:
         return self.home.response(request)
@@ -79,6 +117,7 @@ class WebPages:
     def routes(self) -> list[Route]:
         return [
             Route("/s/{id}", self.reveal_page, methods=["GET", "HEAD", "OPTIONS"]),
+            Route("/r/{id}", self.respond_page, methods=["GET", "HEAD", "OPTIONS"]),
             Route("/", self.home_page, methods=["GET", "HEAD"]),
             Route("/receipt", self.receipt_page, methods=["GET", "HEAD"]),
             Route("/assets/{version}/{name}", self.asset, methods=["GET", "HEAD"]),

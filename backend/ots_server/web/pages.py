@@ -2,8 +2,10 @@
 
 A page is a template with ``{{key}}`` slots filled from one message catalogue per language
 (``i18n/<lang>.json``), ``{{asset:NAME}}`` / ``{{sri:NAME}}`` from :class:`Assets`, and a JSON
-data block the page's script reads (its messages and asset paths). Every value is
-HTML-escaped; the JSON block also escapes ``<``, so no value can end the ``<script>`` element.
+data block the page's script reads (its messages and asset paths). ``{{include:parts/NAME}}``
+on a line of its own is replaced by that template part first (markup two pages share). Every
+value is HTML-escaped; the JSON block also escapes ``<``, so no value can end the ``<script>``
+element.
 
 Invariants:
 - A page's bytes depend only on the language: never on the id, the query beyond ``lang``, a
@@ -36,6 +38,17 @@ PAGE_CSP = (
     "form-action 'none'; frame-ancestors 'none'"
 )
 _SLOT = re.compile(r"\{\{(\w+)(?::([\w.-]+))?\}\}")
+_INCLUDE = re.compile(r"^\{\{include:(parts/[\w.-]+)\}\}\n", re.MULTILINE)
+
+
+def template_source(template: str) -> str:
+    """A template's text with its parts included (one level: parts include nothing)."""
+    templates = resources.files("ots_server.web").joinpath("templates")
+
+    def include(match: re.Match[str]) -> str:
+        return templates.joinpath(match.group(1)).read_text()
+
+    return _INCLUDE.sub(include, templates.joinpath(template).read_text())
 
 
 def _uses(code: str, key: str) -> bool:
@@ -92,7 +105,7 @@ class Page:
         aliases: dict[str, str] | None = None,
     ) -> None:
         web = resources.files("ots_server.web")
-        source = web.joinpath(f"templates/{template}").read_text()
+        source = template_source(template)
         names = (scripts,) if isinstance(scripts, str) else scripts or ()
         code = "\n".join(web.joinpath(f"static/{name}").read_text() for name in names)
         self.rendered: dict[str, bytes] = {}

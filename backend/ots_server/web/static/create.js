@@ -18,18 +18,18 @@
   const F = globalThis.OtsFormat;
   const W = globalThis.OtsWriter;
   const U = globalThis.OtsUpload;
+  const SF = globalThis.OtsSecretForm;
   const { page, M, $, format, describeBytes, describeTime, describeDuration, copy } = globalThis.OtsUi;
 
   const TTL_CHOICES = [300, 3600, 86400, 7 * 86400, 30 * 86400];
   const VIEW_CHOICES = [1, 2, 3, 5, 10, 20, 50, 100];
   const ATTEMPT_CHOICES = [1, 2, 3, 5, 10, 20, 50, 100];
-  const PASSWORD = { length: 24, alphabet: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789" };
   // No look-alikes (0 O 1 l i o): a passphrase is read out or typed by the recipient.
   const PASSPHRASE = { groups: 5, group: 5, alphabet: "abcdefghjkmnpqrstuvwxyz23456789" };
   const apiBase = new URL("api/v1/", location.href).href;
   const sections = ["create-form", "progress-part", "result", "error"];
 
-  const state = { limits: null, file: null, controller: null, link: null, receipt: null, planned: 0 };
+  const state = { limits: null, controller: null, link: null, receipt: null, planned: 0 };
 
   function show(...ids) {
     for (const id of sections) $(id).hidden = !ids.includes(id);
@@ -79,15 +79,8 @@
     fill($("views-select"), choices(VIEW_CHOICES, 1, limits.max_views, [limits.max_views]), 1, String);
     const attempts = choices(ATTEMPT_CHOICES, 1, limits.max_attempts, [limits.default_attempts, limits.max_attempts]);
     fill($("attempts-select"), attempts, limits.default_attempts, String);
-    $("file-hint").textContent = format(M.file_hint, { max: describeBytes(limits.max_bytes) });
-    $("password-hint").textContent = format(M.password_hint, {
-      length: PASSWORD.length,
-      bits: bits(PASSWORD.length, PASSWORD.alphabet),
-    });
+    SF.setUp($("create-form"), limits);
     attemptsHint();
-    for (const radio of document.querySelectorAll('input[name="what"]')) {
-      radio.addEventListener("change", showPart);
-    }
     $("attempts-select").addEventListener("change", attemptsHint);
     $("passphrase-toggle").addEventListener("change", () => {
       $("passphrase-part").hidden = !$("passphrase-toggle").checked;
@@ -102,8 +95,6 @@
       });
       $("new-passphrase").select();
     });
-    $("file-input").addEventListener("change", () => chooseFile($("file-input").files[0], M.file_chosen));
-    setUpDrop();
     $("create-form").addEventListener("submit", onSubmit);
     $("cancel-button").addEventListener("click", () => state.controller && state.controller.abort());
     $("copy-link").addEventListener("click", () => copy(state.link, $("copy-status"), M.link_copied));
@@ -114,42 +105,6 @@
 
   function attemptsHint() {
     $("new-passphrase-hint").textContent = format(M.new_passphrase_hint, { attempts: $("attempts-select").value });
-  }
-
-  const what = () => document.querySelector('input[name="what"]:checked').value;
-
-  function showPart() {
-    $("text-part").hidden = what() !== "text";
-    $("file-part").hidden = what() !== "file";
-    $("password-part").hidden = what() !== "password";
-    $("secret-error").textContent = "";
-  }
-
-  function chooseFile(file, message) {
-    state.file = file || null;
-    $("file-chosen").textContent = file ? format(message, { name: file.name, size: describeBytes(file.size) }) : "";
-    $("secret-error").textContent = "";
-  }
-
-  function setUpDrop() {
-    const zone = $("drop-zone");
-    // A file dropped anywhere must not make the browser navigate away to it.
-    for (const type of ["dragover", "drop"]) document.addEventListener(type, (event) => event.preventDefault());
-    zone.addEventListener("dragover", () => zone.classList.add("dragging"));
-    zone.addEventListener("dragleave", () => zone.classList.remove("dragging"));
-    document.addEventListener("drop", (event) => {
-      zone.classList.remove("dragging");
-      const file = event.dataTransfer && event.dataTransfer.files[0];
-      if (!file || $("create-form").hidden) return;
-      document.querySelector('input[name="what"][value="file"]').checked = true;
-      showPart();
-      chooseFile(file, M.file_dropped);
-    });
-  }
-
-  function fieldError(key, values = {}, focus = null) {
-    $("secret-error").textContent = format(M[key], values);
-    if (focus) focus.focus();
   }
 
   // --- creating ----------------------------------------------------------------------------
@@ -179,44 +134,22 @@
       });
   }
 
-  /** What the form asks to share: {source, meta, password} or null (an error was shown). */
-  function input() {
-    const kind = what();
-    if (kind === "text") {
-      const text = $("secret-input").value;
-      if (!text) return fieldError("no_secret", {}, $("secret-input"));
-      return { source: new TextEncoder().encode(text), meta: { kind: "text" } };
-    }
-    if (kind === "file") {
-      const file = state.file;
-      if (!file) return fieldError("no_file", {}, $("file-input"));
-      const meta = { kind: "file", name: W.sendableName(file.name), mediaType: W.sendableMediaType(file.type) };
-      return { source: file, meta };
-    }
-    const password = randomString(PASSWORD.length, PASSWORD.alphabet);
-    return { source: new TextEncoder().encode(password), meta: { kind: "text" }, password: true };
-  }
-
   let busy = false;
 
   async function onSubmit(event) {
     event.preventDefault();
     if (busy) return;
-    $("secret-error").textContent = "";
     $("passphrase-error").textContent = "";
-    const chosen = input();
+    const chosen = SF.read();
     if (!chosen) return;
     const passphrase = $("passphrase-toggle").checked ? $("new-passphrase").value : null;
     if (passphrase === "") {
       $("passphrase-error").textContent = M.no_passphrase;
       return $("new-passphrase").focus();
     }
-    const size = chosen.source instanceof Uint8Array ? chosen.source.length : chosen.source.size;
-    const plan = W.plan(chosen.meta, size, { passphrase: passphrase !== null });
-    state.planned = plan.length;
-    if (plan.length > state.limits.max_bytes) {
-      return fieldError("too_large", { size: describeBytes(plan.length), max: describeBytes(state.limits.max_bytes) });
-    }
+    const planned = SF.planned(chosen, state.limits.max_bytes, { passphrase: passphrase !== null });
+    if (planned === null) return;
+    state.planned = planned;
     busy = true;
     try {
       await create(chosen, passphrase);
@@ -227,9 +160,7 @@
 
   async function create(chosen, passphrase) {
     const controller = (state.controller = new AbortController());
-    const progress = { stage: null, started: 0 };
-    $("upload-progress").value = 0;
-    $("progress-status").textContent = "";
+    const progress = SF.progress();
     status("");
     show("progress-part");
     $("progress-heading").focus();
@@ -244,8 +175,8 @@
         attempts: passphrase === null ? null : Number($("attempts-select").value),
         apiBase,
         signal: controller.signal,
-        onStage: (stage) => stageChanged(progress, stage),
-        onProgress: (done, total) => report(progress, done, total),
+        onStage: progress.onStage,
+        onProgress: progress.onProgress,
       });
     } catch (error) {
       return createFailed(error);
@@ -256,44 +187,14 @@
     showResult(result, { passphrase: passphrase !== null, password: Boolean(chosen.password) });
   }
 
-  function stageChanged(progress, stage) {
-    progress.stage = stage;
-    progress.started = performance.now();
-    if (stage === "deriving") {
-      $("upload-progress").removeAttribute("value"); // indeterminate: Argon2id tells no progress
-      $("progress-status").textContent = M.stage_deriving;
-    }
-  }
-
-  function report(progress, done, total) {
-    const percent = total ? Math.min(100, Math.floor((done / total) * 100)) : 0;
-    $("upload-progress").value = percent;
-    const seconds = Math.max((performance.now() - progress.started) / 1000, 0.001);
-    const key = progress.stage === "uploading" ? "stage_uploading" : "stage_encrypting";
-    $("progress-status").textContent = format(M[key], {
-      done: describeBytes(done),
-      total: describeBytes(total),
-      percent,
-      rate: describeBytes(Math.round(done / seconds)),
-    });
-  }
-
   function createFailed(error) {
     if (error && error.name === "AbortError") return backToForm(M.cancelled);
-    if (error instanceof F.OtsFormatError) return fail("create_unreadable");
-    if (error instanceof U.UploadError) {
-      const seconds = error.retryAfter || 1;
-      if (error.status === 0) return fail("create_network");
-      if (error.status === 413) {
-        const max = describeBytes(error.body.max_bytes || state.limits.max_bytes);
-        return fail("too_large", { size: describeBytes(state.planned), max });
-      }
-      if (error.status === 429) return fail("rate_limited", { seconds });
-      if (error.status === 503) return fail("create_busy", { seconds });
-      if (error.status === 507) return fail("create_full");
-      return fail("create_refused", { status: error.status });
-    }
-    return fail("create_network");
+    const [key, values] = SF.uploadFailure(error, {
+      planned: state.planned,
+      maxBytes: state.limits.max_bytes,
+      network: "create_network",
+    });
+    return fail(key, values);
   }
 
   function backToForm(message) {
@@ -314,13 +215,11 @@
     state.link = `${base}/s/${F.b64urlEncode(id)}#${F.b64urlEncode(key)}`;
     state.receipt = `${base}/receipt#${created.receipt}`;
     // The secret has no further use in this page: only its link stays.
-    $("secret-input").value = "";
+    SF.clear();
     $("new-passphrase").value = "";
     $("passphrase-toggle").checked = false;
     $("passphrase-part").hidden = true;
     attemptsHint();
-    $("file-input").value = "";
-    chooseFile(null, "");
     $("link-output").value = state.link;
     $("receipt-link").href = state.receipt;
     $("result-intro").textContent = M.result_intro + (password ? " " + M.result_password : "");

@@ -1,7 +1,9 @@
 /*
- * ots-ui.js: what the create and receipt pages share to talk to a person: the page's data
- * block (messages in its language), message formatting, sizes, times and durations in that
- * language, and copying to the clipboard with a confirmation. No network, no storage.
+ * ots-ui.js: what the create, receipt and respond pages share to talk to a person: the page's
+ * data block (messages in its language), message formatting, sizes, times and durations in
+ * that language, and copying to the clipboard with a confirmation. No network, no storage.
+ * The language links keep the URL's fragment (a receipt token, a request's public key), which
+ * a plain `?lang=` link would drop; the browser never sends a fragment.
  */
 "use strict";
 
@@ -60,6 +62,14 @@
     } catch (error) {
       statusElement.textContent = M.copy_failed;
     }
+  }
+
+  for (const link of document.querySelectorAll("a[data-lang]")) {
+    link.addEventListener("click", (event) => {
+      if (!location.hash) return;
+      event.preventDefault();
+      location.assign(link.href.split("#")[0] + location.hash);
+    });
   }
 
   root.OtsUi = Object.freeze({ page, M, $, format, describeBytes, describeTime, describeDuration, copy });
