@@ -175,6 +175,23 @@ def test_a_second_answer_sees_already_answered_and_leaves_nothing(
     assert wait(cli, link) == b"the first answer"
 
 
+def test_a_burn_that_cannot_reach_the_server_says_when_the_secret_expires(
+    server: ServerProcess, cli: Cli, page: Page
+) -> None:
+    link = cli.request("--ttl", "2h")
+    open_respond(page, link)
+    assert cli.run("respond", link, stdin=b"the CLI was first").returncode == 0
+    before = secret_rows(server)
+    page.route("**/api/v1/secrets/*/burn", lambda route: route.abort())
+    fill(page, text="too late, and the burn fails")
+    page.get_by_role("button", name="Send the secret").click()
+    assert error_reason(page) == "respond_answered_first"
+    expect(page.locator("#error-text")).to_contain_text("could not be destroyed just now")
+    expect(page.locator("#error-text")).to_contain_text("in 2 hours")
+    assert secret_rows(server) == before + 1  # left to expire: nobody has its key
+    assert wait(cli, link) == b"the CLI was first"
+
+
 def test_an_expired_request(server: ServerProcess, cli: Cli, page: Page) -> None:
     link = cli.request("--ttl", "1s")
     time.sleep(2.2)
