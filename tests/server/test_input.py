@@ -299,7 +299,9 @@ def test_wrong_methods_are_405_with_allow(client: TestClient) -> None:
 
 
 def test_unknown_paths_are_404_without_redirect(client: TestClient) -> None:
-    for path in ("/", "/api/v1/secrets/", f"/s/{_SECRET.sid}/", "/api/v2/limits"):
+    # "/" is the create page (docs/web.md); "/index.html" and "/receipt/" are not pages.
+    for path in ("/index.html", "/receipt/", "/api/v1/secrets/", f"/s/{_SECRET.sid}/",
+                 "/api/v2/limits"):  # fmt: skip
         response = client.get(path, follow_redirects=False)
         assert_error(response, 404, "not_found")
         assert "location" not in response.headers
