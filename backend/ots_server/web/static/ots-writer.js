@@ -353,7 +353,8 @@
 
   /** Argon2id in this thread (tests, vectors); a page passes a Worker instead. */
   async function argon2InPage(password, salt, opslimit, memlimit) {
-    return F.argon2id(password, salt, opslimit, memlimit);
+    const s = sodium();
+    return s.crypto_pwhash(32, password, salt, opslimit, memlimit, s.crypto_pwhash_ALG_ARGON2ID13);
   }
 
   /**
