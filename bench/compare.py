@@ -393,7 +393,7 @@ def main() -> int:
     }
     try:
         size = _pool_size(args)
-        bench.say(f"pre-building {size:,} sealed secrets (real ots_cli.crypto)")
+        bench.say(f"pre-building {size:,} sealed secrets (real ots_cli.core.crypto)")
         pool = build_pool(work / "pool.bin", size)
         results["blob_len"] = pool.blob_len
         results["create_frame_len"] = pool.create_len

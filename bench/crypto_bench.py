@@ -33,9 +33,9 @@ from nacl.bindings import (
     crypto_aead_xchacha20poly1305_ietf_encrypt,
 )
 
-from ots_cli.crypto import Opened, Sealed, open_blob, open_stream, seal, seal_stream
-from ots_cli.format import HEADER_LENGTH, Suite
-from ots_cli.links import new_id_and_key
+from ots_cli.core.crypto import Opened, Sealed, open_blob, open_stream, seal, seal_stream
+from ots_cli.core.format import HEADER_LENGTH, Suite
+from ots_cli.core.links import new_id_and_key
 
 MIB = 1 << 20
 PIECE = 64 * 1024

@@ -1,8 +1,8 @@
 """Pre-built ots requests for the load generator: real secrets, sealed before the clock starts.
 
-Every secret is sealed with the real ``ots_cli.crypto.seal`` under a fresh id and key, exactly
+Every secret is sealed with the real ``ots_cli.core.crypto.seal`` under a fresh id and key, exactly
 as ``ots share`` does for a 32-character secret (suite 1, padded to 1600 bytes), and its create
-frame and reveal body are built the way ``ots_cli.client`` builds them: the meta carries the id,
+frame and reveal body are built the way ``ots_cli.api.client`` builds them: the meta carries the id,
 the header length and ``sha256(link proof)``; the reveal body carries the link proof itself.
 
 The pool file holds fixed-size records (``id | create frame | reveal body``) so a wrk thread
@@ -20,9 +20,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ots_cli import b64
-from ots_cli.crypto import seal
-from ots_cli.links import new_id_and_key
+from ots_cli.core import b64
+from ots_cli.core.crypto import seal
+from ots_cli.core.links import new_id_and_key
 
 #: Plaintext size of every benchmark secret (SnapPass gets passwords of the same size).
 SECRET_CHARS = 32

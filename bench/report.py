@@ -439,7 +439,7 @@ def render(results: dict[str, Any], chart: str) -> str:
         "secret. *Pairs*: every connection alternates a create and the reveal of the secret "
         "that create stored (the reveal is sent once the create's answer has arrived); pairs/s "
         "counts completed reveals. p50/p99 are per request (creates and reveals together in "
-        "the pairs runs). ots secrets are 32 characters sealed by `ots_cli.crypto` "
+        "the pairs runs). ots secrets are 32 characters sealed by `ots_cli.core.crypto` "
         f"({r.get('blob_len', '?')}-byte blob, {r.get('create_frame_len', '?')}-byte create "
         "frame); SnapPass passwords are 32 characters.",
         "",

@@ -15,7 +15,7 @@ the whole benchmark may), with exactly the rows the server writes:
   mass-insertion mode).
 
 Among the filler rows of each level sit ``WARMUP + MEASURED`` real secrets (sealed with the
-real ``ots_cli.crypto``, at random positions of the fill). Their reveals, with their real link
+real ``ots_cli.core.crypto``, at random positions of the fill). Their reveals, with their real link
 proofs, one connection, one at a time, give the latency: the first ``WARMUP`` are discarded.
 Levels are filled one after the other, so "10^5 stored" counts the records of the level below,
 including the tombstones its measured reveals left.

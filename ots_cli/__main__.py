@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     import httpx
 
-    from ots_cli.keystore import Keystore
+    from ots_cli.local.keystore import Keystore
     from ots_cli.runtime import Runtime
 
 __all__ = ["entry", "main"]
@@ -93,7 +93,7 @@ def main(
 
 def _run(rt: Runtime, args: list[str], *, redirect: bool) -> int:
     from ots_cli.errors import Cancelled, Declined, ExitCode, OtsError
-    from ots_cli.output import StdoutClosed
+    from ots_cli.terminal.output import StdoutClosed
 
     try:
         return _dispatch(rt, args, redirect=redirect)
@@ -173,7 +173,7 @@ class _redirected:
     """Point ``sys.stdout``/``sys.stderr`` at injected streams while click runs.
 
     Click writes ``--help`` and completion output to ``sys.stdout``; commands themselves
-    write only through :class:`~ots_cli.output.Output`.
+    write only through :class:`~ots_cli.terminal.output.Output`.
     """
 
     def __init__(self, rt: Runtime) -> None:

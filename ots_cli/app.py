@@ -5,7 +5,7 @@ Global options (``--server``, ``--json``, ``--no-input``, ``-q``, ``--debug``, `
 are declared once on the root callback and also accepted after any command name
 (``ots share --json``): :func:`build_command` copies them onto every leaf command and records
 them on the :class:`~ots_cli.runtime.Runtime` before the command runs. It also makes every
-command's help name its parameters as the docs do (:func:`ots_cli.helpnames.plain_names`).
+command's help name its parameters as the docs do (:func:`ots_cli.cli.helpnames.plain_names`).
 
 Invariants:
 
@@ -25,7 +25,7 @@ from typer import _click as click
 from typer._click.globals import get_current_context
 
 from ots_cli import __version__
-from ots_cli.helpnames import plain_names
+from ots_cli.cli.helpnames import plain_names
 
 if TYPE_CHECKING:
     from ots_cli.runtime import Runtime

@@ -10,7 +10,7 @@ Invariants:
 - Heavy objects (config file, HTTP client) are built on first use, so ``ots config path`` or
   ``ots generate`` never import httpx.
 - An HTTP client built here is closed by ``main``; an injected one belongs to the caller.
-- An :class:`~ots_cli.client.Api` built here carries a lazy token provider
+- An :class:`~ots_cli.api.client.Api` built here carries a lazy token provider
   (:meth:`Runtime.credential`): the keyring is opened only when a request that may carry a
   token is sent, and only if ``ots login`` left a marker for that server.
 """
@@ -22,19 +22,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO
 
-from ots_cli.config import ConfigFile, Paths, Settings, paths_from_env, resolve
 from ots_cli.errors import ConfigError, UsageError
-from ots_cli.output import Output
-from ots_cli.prompts import can_prompt, no_prompt_reason
+from ots_cli.local.config import ConfigFile, Paths, Settings, paths_from_env, resolve
+from ots_cli.terminal.output import Output
+from ots_cli.terminal.prompts import can_prompt, no_prompt_reason
 
 if TYPE_CHECKING:
     import httpx
 
-    from ots_cli.client import Api, Deadlines
-    from ots_cli.keystore import Keystore
-    from ots_cli.receipts import ReceiptStore
-    from ots_cli.request_files import RequestFiles
-    from ots_cli.tokens import Credential, TokenFiles
+    from ots_cli.api.client import Api, Deadlines
+    from ots_cli.local.keystore import Keystore
+    from ots_cli.local.receipts import ReceiptStore
+    from ots_cli.local.request_files import RequestFiles
+    from ots_cli.local.tokens import Credential, TokenFiles
 
 __all__ = ["GlobalOptions", "Runtime"]
 
@@ -113,26 +113,26 @@ class Runtime:
 
     @property
     def receipts(self) -> ReceiptStore:
-        from ots_cli.receipts import ReceiptStore
+        from ots_cli.local.receipts import ReceiptStore
 
         return ReceiptStore(self.paths.receipts_dir)
 
     @property
     def request_files(self) -> RequestFiles:
-        from ots_cli.request_files import RequestFiles
+        from ots_cli.local.request_files import RequestFiles
 
         return RequestFiles(self.paths.requests_dir)
 
     @property
     def token_files(self) -> TokenFiles:
-        from ots_cli.tokens import TokenFiles
+        from ots_cli.local.tokens import TokenFiles
 
         return TokenFiles(self.paths.config_dir / "tokens")
 
     def keystore(self) -> Keystore:
         """The system keyring (``OTS_KEYRING_TIMEOUT`` bounds each call), or the injected one."""
         if self._keystore is None:
-            from ots_cli.keystore import DEFAULT_TIMEOUT, KeyringStore
+            from ots_cli.local.keystore import DEFAULT_TIMEOUT, KeyringStore
 
             self._keystore = KeyringStore(_keyring_timeout(self.env, DEFAULT_TIMEOUT))
         return self._keystore
@@ -143,7 +143,7 @@ class Runtime:
         ``--token-file`` and ``OTS_TOKEN`` belong to the server in effect (``--server``,
         ``OTS_SERVER``, the config file); a link to any other host never gets them.
         """
-        from ots_cli.tokens import resolve_credential, server_identity
+        from ots_cli.local.tokens import resolve_credential, server_identity
 
         identity = server_identity(server)
         configured = self.settings().server
@@ -190,7 +190,7 @@ class Runtime:
         Requests that may carry a token get the one :meth:`credential` resolves for that
         server, or ``credential`` when given (``ots login`` checking a new token).
         """
-        from ots_cli.client import Api, new_http_client
+        from ots_cli.api.client import Api, new_http_client
 
         target = self.server_url() if server is None else server
         if self._http is None:
@@ -215,9 +215,9 @@ class Runtime:
 
 def _deadlines(env: Mapping[str, str]) -> Deadlines:
     """``OTS_REQUEST_TIMEOUT`` (a duration, default 30s) and ``OTS_MIN_DOWNLOAD_RATE`` (bytes
-    per second, default 1024): see :class:`~ots_cli.client.Deadlines`."""
-    from ots_cli.client import Deadlines
-    from ots_cli.durations import parse_duration
+    per second, default 1024): see :class:`~ots_cli.api.client.Deadlines`."""
+    from ots_cli.api.client import Deadlines
+    from ots_cli.core.durations import parse_duration
 
     default = Deadlines()
     timeout, rate = env.get("OTS_REQUEST_TIMEOUT"), env.get("OTS_MIN_DOWNLOAD_RATE")

@@ -1,5 +1,5 @@
 -- wrk script for ots-server (bench/compare.py). Every request body is pre-built by
--- bench/pool.py with the real ots_cli.crypto: a pool file of fixed-size records
+-- bench/pool.py with the real ots_cli.core.crypto: a pool file of fixed-size records
 --   id (base64url) | create frame (u32 meta length, meta JSON, sealed blob) | reveal JSON
 -- so reveals carry the real link proof of a secret this run created.
 --

@@ -21,9 +21,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ots_cli.errors import AuthError, ConfigError, UsageError
-from ots_cli.prompts import ask_hidden
-from ots_cli.runtime import Runtime
-from ots_cli.tokens import (
+from ots_cli.local.tokens import (
     ENV_VARIABLE,
     MAX_TOKEN_INPUT,
     Credential,
@@ -32,9 +30,11 @@ from ots_cli.tokens import (
     not_logged_in,
     server_identity,
 )
+from ots_cli.runtime import Runtime
+from ots_cli.terminal.prompts import ask_hidden
 
 if TYPE_CHECKING:
-    from ots_cli.client import Account
+    from ots_cli.api.client import Account
 
 __all__ = ["login", "logout", "whoami"]
 

@@ -11,8 +11,8 @@ from typing import Annotated
 
 import typer
 
-from ots_cli.config import KEYS, check_key
 from ots_cli.errors import OtsError
+from ots_cli.local.config import KEYS, check_key
 from ots_cli.runtime import Runtime
 
 __all__ = ["completion", "config_app"]
@@ -139,7 +139,7 @@ def completion(
     shell: Annotated[Shell, typer.Argument(metavar="SHELL", help="bash, zsh, fish or powershell.")],
 ) -> None:
     """Print the shell completion script (also in completions/ of the source tree)."""
-    from ots_cli.completions_gen import script
+    from ots_cli.cli.completions import script
 
     rt: Runtime = ctx.obj
     if rt.options.json:

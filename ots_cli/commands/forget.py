@@ -19,11 +19,11 @@ import typer
 
 from ots_cli.commands.track import RECEIPT_PREFIX, SHORT_ID, is_link
 from ots_cli.errors import NotFound
-from ots_cli.output import visible
 from ots_cli.runtime import Runtime
+from ots_cli.terminal.output import visible
 
 if TYPE_CHECKING:
-    from ots_cli.receipts import Receipt
+    from ots_cli.local.receipts import Receipt
 
 __all__ = ["forget"]
 
@@ -64,7 +64,7 @@ def _local_receipt(rt: Runtime, reference: str) -> Receipt:
             hints=("`ots list --cached` shows your receipts",),
         )
     if is_link(reference):
-        from ots_cli.fetch import load_link
+        from ots_cli.usecases.fetch import load_link
 
         linked = rt.receipts.get(load_link(rt, reference).id_text)
         if linked is None:

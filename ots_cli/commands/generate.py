@@ -31,8 +31,8 @@ from ots_cli.commands.share import (
     share_secret,
     wait_if_asked,
 )
+from ots_cli.core.format import Meta
 from ots_cli.errors import UsageError
-from ots_cli.format import Meta
 from ots_cli.runtime import Runtime
 
 __all__ = ["CHARSETS", "generate"]

@@ -2,12 +2,12 @@
 
 Invariants:
 
-- ``get`` peeks first (see :mod:`ots_cli.fetch`) and checks every precondition before it
-  consumes anything (:mod:`ots_cli.deliver`: the options, the output file claimed, the GitHub
-  env/output files opened for appending; then the passphrase). A person at a terminal is shown
-  what they are about to consume. Nothing is asked when the session is not interactive, with
+- ``get`` peeks first (see :mod:`ots_cli.usecases.fetch`) and checks every precondition before it
+  consumes anything (:mod:`ots_cli.usecases.deliver`: the options, the output file claimed, the
+  GitHub env/output files opened for appending; then the passphrase). A person at a terminal is
+  shown what they are about to consume. Nothing is asked when the session is not interactive, with
   ``--no-input``, ``--yes`` or ``CI`` set.
-- Where the plaintext goes, and how, is :mod:`ots_cli.deliver`'s: exact bytes on stdout, a
+- Where the plaintext goes, and how, is :mod:`ots_cli.usecases.deliver`'s: exact bytes on stdout, a
   0600 file, or GitHub's env/output files with the value masked first.
 - ``peek`` changes nothing on the server.
 """
@@ -18,8 +18,7 @@ from typing import Annotated
 
 import typer
 
-from ots_cli import deliver, fetch
-from ots_cli.commands.options import (
+from ots_cli.cli.options import (
     AllowWeakKdfOption,
     ForceOption,
     MaskOption,
@@ -30,11 +29,12 @@ from ots_cli.commands.options import (
     ToOutputOption,
     YesOption,
 )
-from ots_cli.fetch import load_link
-from ots_cli.github import MaskMode
-from ots_cli.output import visible
-from ots_cli.render import describe_bytes, describe_time
+from ots_cli.core.render import describe_bytes, describe_time
+from ots_cli.integrations.github import MaskMode
 from ots_cli.runtime import Runtime
+from ots_cli.terminal.output import visible
+from ots_cli.usecases import deliver, fetch
+from ots_cli.usecases.fetch import load_link
 
 __all__ = ["get", "peek"]
 

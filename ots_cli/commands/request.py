@@ -8,8 +8,8 @@
 
 Invariants:
 
-- Thin: the work is :mod:`ots_cli.requesting`'s; where the secret goes is
-  :mod:`ots_cli.deliver`'s, exactly as for ``ots get``.
+- Thin: the work is :mod:`ots_cli.usecases.requesting`'s; where the secret goes is
+  :mod:`ots_cli.usecases.deliver`'s, exactly as for ``ots get``.
 - Every option is checked, and the output file claimed, before a request is made or waited
   for, so a refusal costs nothing; ``ots request``'s own options are refused with a
   subcommand, and the delivery options without ``--wait``.
@@ -23,8 +23,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ots_cli import deliver
-from ots_cli.commands.options import (
+from ots_cli.cli.options import (
     ForceOption,
     MaskOption,
     OutputOption,
@@ -32,15 +31,16 @@ from ots_cli.commands.options import (
     ToEnvOption,
     ToOutputOption,
 )
-from ots_cli.durations import parse_duration
+from ots_cli.core.durations import parse_duration
+from ots_cli.core.render import describe_time
 from ots_cli.errors import UsageError
-from ots_cli.github import MaskMode
-from ots_cli.output import visible
-from ots_cli.render import describe_time
+from ots_cli.integrations.github import MaskMode
 from ots_cli.runtime import Runtime
+from ots_cli.terminal.output import visible
+from ots_cli.usecases import deliver
 
 if TYPE_CHECKING:
-    from ots_cli.request_files import PendingRequest
+    from ots_cli.local.request_files import PendingRequest
 
 __all__ = ["request_app"]
 
@@ -131,7 +131,7 @@ def request(
     seconds = None if ttl is None else parse_duration(ttl, what="--ttl")
     limit = None if timeout is None else parse_duration(timeout, what="--timeout")
     deliver.check_target(rt, target)
-    from ots_cli.requesting import make, receive
+    from ots_cli.usecases.requesting import make, receive
 
     with deliver.claim(rt, target) as claims:
         made = make(rt, ttl=seconds, label=label)
@@ -179,7 +179,7 @@ def wait_command(
     limit = None if timeout is None else parse_duration(timeout, what="--timeout")
     deliver.check_target(rt, target)
     pending = _find(rt, reference)
-    from ots_cli.requesting import receive
+    from ots_cli.usecases.requesting import receive
 
     with deliver.claim(rt, target) as claims:
         receive(rt, pending, target, claims, timeout=limit)
@@ -194,7 +194,7 @@ def list_command(
 ) -> None:
     """List the requests this machine waits for, with their state."""
     rt: Runtime = ctx.obj
-    from ots_cli.requesting import list_requests
+    from ots_cli.usecases.requesting import list_requests
 
     listed, removed = list_requests(rt, cached=cached)
     if removed:
@@ -248,7 +248,7 @@ def cancel_command(ctx: typer.Context, reference: ReferenceArgument) -> None:
     """Close a request on its server and delete its private key here."""
     rt: Runtime = ctx.obj
     pending = _find(rt, reference)
-    from ots_cli.requesting import cancel
+    from ots_cli.usecases.requesting import cancel
 
     state, at = cancel(rt, pending)
     if rt.options.json:
@@ -263,7 +263,7 @@ def _find(rt: Runtime, reference: str) -> PendingRequest:
     """The local request a reference names: a link (only its id is used), an id, an id
     prefix or a label."""
     if "#" in reference or "/" in reference:
-        from ots_cli.request_links import parse_request_link
+        from ots_cli.core.request_links import parse_request_link
 
         # No connection is made to the link's server: its id names the local file, which
         # holds the server the request was made on.

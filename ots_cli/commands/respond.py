@@ -2,9 +2,9 @@
 
 Invariants:
 
-- The secret is read exactly as ``ots share`` reads it (:mod:`ots_cli.secret_input`: FILE,
+- The secret is read exactly as ``ots share`` reads it (:mod:`ots_cli.usecases.secret_input`: FILE,
   stdin or a hidden prompt; never argv; the same size and empty-input rules).
-- The request is peeked first (:mod:`ots_cli.answering`): answered already is exit 6, over
+- The request is peeked first (:mod:`ots_cli.usecases.answering`): answered already is exit 6, over
   exit 7, unknown exit 5, and then nothing is read or sent.
 - Nothing is printed on stdout but the ``--json`` document: the responder gets no link and
   keeps no receipt and no key.
@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from ots_cli.commands.options import AllowEmptyOption, ConfirmOption, SecretFileArgument
+from ots_cli.cli.options import AllowEmptyOption, ConfirmOption, SecretFileArgument
 from ots_cli.runtime import Runtime
 
 __all__ = ["respond"]
@@ -36,9 +36,14 @@ def respond(
     allow_empty: AllowEmptyOption = False,
 ) -> None:
     """Answer a request with a secret: encrypted here, only the requester can open it."""
-    from ots_cli import answering
-    from ots_cli.request_links import parse_request_link
-    from ots_cli.secret_input import LimitCheck, check_not_a_link, read_secret, refuse_empty
+    from ots_cli.core.request_links import parse_request_link
+    from ots_cli.usecases import answering
+    from ots_cli.usecases.secret_input import (
+        LimitCheck,
+        check_not_a_link,
+        read_secret,
+        refuse_empty,
+    )
 
     rt: Runtime = ctx.obj
     link = parse_request_link(link_text, allow_insecure_http=rt.options.insecure)

@@ -12,7 +12,8 @@ Invariants:
   are fetched before the command starts; if one fetch fails, the command does not run and the
   error says which secrets this run had already consumed.
 - Values reach the command only through its environment or through private files (see
-  :mod:`ots_cli.child`); never through argv, never into ots's own environment, never printed
+  :mod:`ots_cli.integrations.child`); never through argv, never into ots's own environment,
+  never printed
   (except inside ``::add-mask::`` commands for the CI runner, with GitHub masking).
 - The command does not inherit ``OTS_TOKEN``: ots's account token is ots's, not the
   command's (a command that needs one can be given a ``--token-file``).
@@ -29,18 +30,18 @@ from typing import TYPE_CHECKING, Annotated, NamedTuple
 
 import typer
 
-from ots_cli import fetch
-from ots_cli.child import SecretFiles, Signals, run_child, terminal_sends_sigint
-from ots_cli.commands.options import AllowWeakKdfOption, MaskOption
-from ots_cli.deliver import emit_masks
+from ots_cli.cli.options import AllowWeakKdfOption, MaskOption
 from ots_cli.errors import OtsError, UsageError
-from ots_cli.github import MaskMode, check_variable_name, resolve_mask
+from ots_cli.integrations.child import SecretFiles, Signals, run_child, terminal_sends_sigint
+from ots_cli.integrations.github import MaskMode, check_variable_name, resolve_mask
+from ots_cli.local.tokens import ENV_VARIABLE
 from ots_cli.runtime import Runtime
-from ots_cli.tokens import ENV_VARIABLE
+from ots_cli.usecases import fetch
+from ots_cli.usecases.deliver import emit_masks
 
 if TYPE_CHECKING:
-    from ots_cli.fetch import Fetched, Peek
-    from ots_cli.links import Link
+    from ots_cli.core.links import Link
+    from ots_cli.usecases.fetch import Fetched, Peek
 
 __all__ = ["run"]
 

@@ -13,11 +13,11 @@ Invariants:
   address ots reached the server at; the receipt keeps the address ots reached it at.
 - The receipt is saved before the link is printed; failing to save it is a warning, because a
   created secret whose link is lost would be worse.
-- With ``--wait`` the link is printed (and flushed) first, then :mod:`ots_cli.wait` polls the
-  receipt; every option, ``--timeout`` included, is checked before anything is shared.
+- With ``--wait`` the link is printed (and flushed) first, then :mod:`ots_cli.usecases.wait`
+  polls the receipt; every option, ``--timeout`` included, is checked before anything is shared.
 
-Reading the input is :mod:`ots_cli.secret_input`'s, sealing and uploading
-:mod:`ots_cli.sharing`'s (``ots respond`` uses both too).
+Reading the input is :mod:`ots_cli.usecases.secret_input`'s, sealing and uploading
+:mod:`ots_cli.usecases.upload`'s (``ots respond`` uses both too).
 """
 
 from __future__ import annotations
@@ -28,18 +28,18 @@ from typing import TYPE_CHECKING, Annotated, NamedTuple
 
 import typer
 
-from ots_cli.commands.options import AllowEmptyOption, ConfirmOption, SecretFileArgument
-from ots_cli.durations import parse_duration
+from ots_cli.cli.options import AllowEmptyOption, ConfirmOption, SecretFileArgument
+from ots_cli.core.durations import parse_duration
 from ots_cli.errors import OtsError, UsageError
-from ots_cli.inputs import Payload
-from ots_cli.passphrases import kdf_cost, read_passphrase_file
-from ots_cli.prompts import ask_hidden
+from ots_cli.local.inputs import Payload
+from ots_cli.local.passphrases import kdf_cost, read_passphrase_file
 from ots_cli.runtime import Runtime
-from ots_cli.secret_input import LimitCheck, check_not_a_link, read_secret, refuse_empty
+from ots_cli.terminal.prompts import ask_hidden
+from ots_cli.usecases.secret_input import LimitCheck, check_not_a_link, read_secret, refuse_empty
 
 if TYPE_CHECKING:
-    from ots_cli.client import Api, Limits
-    from ots_cli.receipts import Receipt
+    from ots_cli.api.client import Api, Limits
+    from ots_cli.local.receipts import Receipt
 
 __all__ = [
     "Payload",
@@ -185,9 +185,9 @@ def _wait_limit(options: ShareOptions) -> int | None:
 
 
 def wait_if_asked(rt: Runtime, shared: Shared, options: ShareOptions) -> None:
-    """With ``--wait``, wait for the secret just shared to be read (see :mod:`ots_cli.wait`)."""
+    """With ``--wait``, wait for the secret just shared to be read (see ``usecases.wait``)."""
     if options.wait:
-        from ots_cli.wait import wait_for_read
+        from ots_cli.usecases.wait import wait_for_read
 
         wait_for_read(rt, shared, _wait_limit(options))
 
@@ -217,9 +217,9 @@ def share_secret(
 
     ``limits``: the server's limits if they were already asked for this command.
     """
-    from ots_cli.links import build_link
-    from ots_cli.receipts import Receipt
-    from ots_cli.sharing import link_base, upload
+    from ots_cli.core.links import build_link
+    from ots_cli.local.receipts import Receipt
+    from ots_cli.usecases.upload import link_base, upload
 
     settings = rt.settings(ttl=options.ttl, views=options.views)
     api = rt.api()
@@ -284,7 +284,7 @@ def share_secret(
 
 
 def _copy(rt: Runtime, link: str) -> None:
-    from ots_cli import clipboard
+    from ots_cli.terminal import clipboard
 
     try:
         tool = clipboard.copy(link, rt.env)

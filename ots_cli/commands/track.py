@@ -9,7 +9,7 @@ Invariants:
 - A state the secret is in (read, burned, expired) is reported as data with exit 0 by
   ``status`` and ``list``; ``burn`` fails with 6 or 7 when it came too late.
 - Local receipts are refreshed from the server and the fresh state is cached in them;
-  ``list`` asks in pages (:mod:`ots_cli.commands.refresh`) and always prints what it knows:
+  ``list`` asks in pages (:mod:`ots_cli.usecases.refresh`) and always prints what it knows:
   a receipt it could not refresh shows its last known state, marked, and ``list`` exits 0.
 - ``list --prune`` removes local receipts only (as ``ots forget`` does); it changes no secret.
 - ``list --remote`` asks the server for the account's receipts (any machine's); labels, which
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Annotated, NamedTuple
 
 import typer
 
-from ots_cli.commands.refresh import Freshness, Outcome, apply, refresh
+from ots_cli.core.render import describe_state
 from ots_cli.errors import (
     NotFound,
     OtsError,
@@ -32,15 +32,15 @@ from ots_cli.errors import (
     Unavailable,
     UsageError,
 )
-from ots_cli.output import visible
-from ots_cli.receipts import DEFAULT_GRACE
-from ots_cli.render import describe_state
+from ots_cli.local.receipts import DEFAULT_GRACE
 from ots_cli.runtime import Runtime
+from ots_cli.terminal.output import visible
+from ots_cli.usecases.refresh import Freshness, Outcome, apply, refresh
 
 if TYPE_CHECKING:
-    from ots_cli.client import ReceiptStatus
-    from ots_cli.links import Link
-    from ots_cli.receipts import Receipt
+    from ots_cli.api.client import ReceiptStatus
+    from ots_cli.core.links import Link
+    from ots_cli.local.receipts import Receipt
 
 __all__ = ["RECEIPT_PREFIX", "SHORT_ID", "burn", "is_link", "list_receipts", "status"]
 
@@ -115,7 +115,7 @@ def is_link(reference: str) -> bool:
 
 def _link_state(rt: Runtime, link: Link) -> State:
     """A state from a peek with the link's proof: for links shared from another machine."""
-    from ots_cli import crypto
+    from ots_cli.core import crypto
 
     api = rt.api(link.server)
     state, created_at, expires_at, views_left = "pending", None, None, None
@@ -146,7 +146,7 @@ def _link_state(rt: Runtime, link: Link) -> State:
 
 def _resolve(rt: Runtime, reference: str | None) -> tuple[Receipt | None, Link | None, str | None]:
     """(local receipt, link, bare receipt token): what the reference names."""
-    from ots_cli.fetch import load_link
+    from ots_cli.usecases.fetch import load_link
 
     if reference is None:
         receipts = rt.receipts.all()
@@ -315,7 +315,7 @@ def _prune(
 
 
 def _remote_states(rt: Runtime) -> list[State]:
-    from ots_cli.tokens import not_logged_in
+    from ots_cli.local.tokens import not_logged_in
 
     api = rt.api()
     if api.credential() is None:
@@ -362,7 +362,7 @@ def burn(
     ],
 ) -> None:
     """Destroy a secret before it is read."""
-    from ots_cli import crypto
+    from ots_cli.core import crypto
 
     rt: Runtime = ctx.obj
     receipt, link, token = _resolve(rt, reference)

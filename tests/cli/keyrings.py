@@ -1,7 +1,7 @@
 """Keyring backends for tests: real ``keyring.backend.KeyringBackend`` subclasses.
 
 They are installed with ``keyring.set_keyring`` (see the ``use_keyring`` fixture in conftest),
-so ots's real :class:`~ots_cli.keystore.KeyringStore` runs against them exactly as against the
+so ots's real :class:`~ots_cli.local.keystore.KeyringStore` runs against them exactly as against the
 system's. None of them is ever chosen by keyring's own backend discovery: their ``priority``
 raises, which makes them "not viable".
 """

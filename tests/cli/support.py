@@ -26,8 +26,8 @@ from typing import Any, TypeVar
 import httpx
 
 from ots_cli.__main__ import main
-from ots_cli.keystore import Keystore
-from ots_cli.receipts import Receipt
+from ots_cli.local.keystore import Keystore
+from ots_cli.local.receipts import Receipt
 from ots_server.app import create_app
 from ots_server.settings import Settings
 from ots_server.store.sqlite import SQLiteStore
@@ -194,8 +194,8 @@ def add_secrets(
     import hashlib
     import secrets
 
-    from ots_cli import b64
-    from ots_cli.receipts import ReceiptStore
+    from ots_cli.core import b64
+    from ots_cli.local.receipts import ReceiptStore
     from ots_server.codec import new_receipt
     from ots_server.store.base import NewSecret
 
@@ -286,8 +286,8 @@ def run_cli(
 
 def other_key(link: str) -> str:
     """``link`` with a different, well-formed key: the right id, the wrong key."""
-    from ots_cli import b64
-    from ots_cli.links import parse_link
+    from ots_cli.core import b64
+    from ots_cli.core.links import parse_link
 
     parsed = parse_link(link, allow_insecure_http=True)
     other = bytes([parsed.key[0] ^ 1]) + parsed.key[1:]

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from keyring.backend import KeyringBackend
 
-from ots_cli import b64
-from ots_cli.tokens import TokenFiles
+from ots_cli.core import b64
+from ots_cli.local.tokens import TokenFiles
 
 from .keyrings import MemoryKeyring
 from .support import SERVER, Backend, Result, Runner, cli_env
@@ -190,7 +190,7 @@ def test_logout_removes_the_token_and_says_from_where(
 
 
 def test_an_injected_keystore_replaces_the_system_keyring(backend: Backend) -> None:
-    from ots_cli.keystore import MemoryKeystore
+    from ots_cli.local.keystore import MemoryKeystore
 
     from .support import run_cli
 

@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from ots_cli import b64
-from ots_cli.crypto import seal
+from ots_cli.core import b64
+from ots_cli.core.crypto import seal
 
 from .support import SERVER, Backend, cli_env, run_cli
 
@@ -253,7 +253,7 @@ def test_every_transport_of_the_default_client_waits_only_until_the_deadline(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The direct transport and those httpx mounts for proxies from the environment."""
-    from ots_cli.client import _DeadlineBackend, new_http_client
+    from ots_cli.api.client import _DeadlineBackend, new_http_client
 
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
     client = new_http_client()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ots_cli.completions_gen import FILES, script
+from ots_cli.cli.completions import FILES, script
 
 from .support import Runner
 
@@ -21,7 +21,7 @@ COMPLETIONS = Path(__file__).resolve().parents[2] / "completions"
 def test_completions_directory_is_current(shell: str) -> None:
     path = COMPLETIONS / FILES[shell]
     assert path.read_text(encoding="utf-8") == script(shell), (
-        f"{path} is stale: run `python -m ots_cli.completions_gen`"
+        f"{path} is stale: run `python -m ots_cli.cli.completions`"
     )
 
 

@@ -20,11 +20,11 @@ from typing import Any, BinaryIO
 import httpx
 import pytest
 
-from ots_cli import format as ots_format
 from ots_cli.__main__ import main
+from ots_cli.core import format as ots_format
+from ots_cli.core.format import CHUNK_SIZE, Meta, Suite, decode_header
 from ots_cli.errors import DecryptionFailed
-from ots_cli.format import CHUNK_SIZE, Meta, Suite, decode_header
-from ots_cli.spool import Spool
+from ots_cli.local.spool import Spool
 
 from .support import Backend, Result, Runner, ServerProcess, Terminal, cli_env, run_cli
 
@@ -102,9 +102,9 @@ def test_a_file_takes_the_suite_its_padded_size_gives_and_round_trips_to_a_file(
 
 
 def _peek_header(backend: Backend, link: str) -> ots_format.Header:
-    from ots_cli import crypto
-    from ots_cli.client import Api
-    from ots_cli.links import parse_link
+    from ots_cli.api.client import Api
+    from ots_cli.core import crypto
+    from ots_cli.core.links import parse_link
 
     parsed = parse_link(link, allow_insecure_http=True)
     assert parsed.server is not None
@@ -211,7 +211,7 @@ def test_small_stdin_is_sealed_whole_and_large_stdin_streams(
 def test_stdin_redirected_from_a_large_file_streams_without_a_spool(
     backend: Backend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ots_cli import spool
+    from ots_cli.local import spool
 
     def no_spool(*args: object) -> None:
         raise AssertionError("a regular file on stdin must not be spooled")
@@ -252,7 +252,7 @@ def test_a_file_that_grows_while_it_is_shared_is_refused(
 ) -> None:
     source = tmp_path / "growing.log"
     source.write_bytes(b"a" * (2 * CHUNK_SIZE))
-    from ots_cli import stream
+    from ots_cli.core import stream
 
     real = stream.plaintext_chunks
 
@@ -322,7 +322,7 @@ def test_a_terminal_in_a_directory_it_cannot_write_loses_the_file_with_exit_12(
 def test_a_large_text_secret_on_a_terminal_is_saved_not_dumped(
     ots: Runner, backend: Backend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ots_cli import deliver
+    from ots_cli.usecases import deliver
 
     monkeypatch.setattr(deliver, "SHOW_LIMIT", 1000)
     link = ots("share", stdin=b"t" * 2000).text.strip()
@@ -373,12 +373,12 @@ def _raw_envelope(meta: Meta, body_length: int) -> bytes:
 
 
 def _share_named(ots: Runner, monkeypatch: pytest.MonkeyPatch, name: str, body: bytes) -> str:
-    from ots_cli import crypto
+    from ots_cli.core import crypto
 
     with monkeypatch.context() as patch:
         patch.setattr(crypto, "encode_envelope", _raw_envelope)
-        patch.setattr("ots_cli.inputs.good_file_name", lambda _name: True)
-        patch.setattr("ots_cli.inputs.Path", lambda _text: _Named(_text, name))
+        patch.setattr("ots_cli.local.inputs.good_file_name", lambda _name: True)
+        patch.setattr("ots_cli.local.inputs.Path", lambda _text: _Named(_text, name))
         result = ots("share", "FILE")
     assert result.code == 0, result.err
     return result.text.strip()
@@ -582,7 +582,7 @@ def test_tampering_in_a_late_chunk_exits_8_and_leaves_no_file(
 def test_json_refuses_a_secret_too_large_to_hold_before_consuming_it(
     ots: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ots_cli import fetch
+    from ots_cli.usecases import fetch
 
     source = tmp_path / "in.bin"
     source.write_bytes(os.urandom(100 * 1024))

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ots_cli import github
 from ots_cli.__main__ import main
+from ots_cli.integrations import github
 
 from . import schemas
 from .ghrunner import Log, RunnerError, parse_file_commands, split_lines, unescape_data

@@ -12,7 +12,7 @@ import tomllib
 import pytest
 
 from ots_cli.app import build_command
-from ots_cli.manpage import PAGE, ROOT, render
+from ots_cli.cli.manpage import PAGE, ROOT, render
 
 from .support import Runner
 
@@ -71,7 +71,7 @@ def test_a_choice_option_lists_its_values_plainly(ots: Runner) -> None:
 
 def test_the_man_page_is_current() -> None:
     assert PAGE.read_text(encoding="utf-8") == render(), (
-        f"{PAGE} is stale: run `python -m ots_cli.manpage`"
+        f"{PAGE} is stale: run `python -m ots_cli.cli.manpage`"
     )
 
 

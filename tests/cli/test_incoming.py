@@ -1,4 +1,4 @@
-"""A received file appears only when complete and never overwrites (ots_cli.incoming)."""
+"""A received file appears only when complete and never overwrites (ots_cli.local.incoming)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from ots_cli import incoming as incoming_module
+from ots_cli.core.filenames import candidates
 from ots_cli.errors import TransferLost
-from ots_cli.filenames import candidates
-from ots_cli.incoming import Incoming
+from ots_cli.local import incoming as incoming_module
+from ots_cli.local.incoming import Incoming
 
 
 @pytest.fixture(params=["o_tmpfile", "named"])
@@ -98,7 +98,7 @@ def test_a_write_that_fails_halfway_is_a_lost_transfer_and_leaves_nothing(
 import resource, signal, sys
 from pathlib import Path
 from ots_cli.errors import TransferLost
-from ots_cli.incoming import Incoming
+from ots_cli.local.incoming import Incoming
 
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))

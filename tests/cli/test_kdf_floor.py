@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ots_cli import b64
-from ots_cli.format import Header, KdfParams, decode_header
+from ots_cli.core import b64
+from ots_cli.core.format import Header, KdfParams, decode_header
 
 from .support import Backend, Runner, cli_env
 

@@ -15,10 +15,10 @@ import pytest
 from keyring.backend import KeyringBackend
 from keyring.errors import InitError, KeyringLocked, PasswordDeleteError, PasswordSetError
 
-from ots_cli import b64
+from ots_cli.core import b64
 from ots_cli.errors import ConfigError, UsageError
-from ots_cli.keystore import KeyringStore, MemoryKeystore
-from ots_cli.tokens import (
+from ots_cli.local.keystore import KeyringStore, MemoryKeystore
+from ots_cli.local.tokens import (
     Credential,
     TokenFiles,
     check_token,

@@ -13,9 +13,9 @@ import json
 import stat
 from pathlib import Path
 
-from ots_cli import b64
-from ots_cli.keyschedule import HKDF_SALT_PREFIX, PAYLOAD_KEY_INFO, hkdf_sha256, link_proof
-from ots_cli.links import parse_link
+from ots_cli.core import b64
+from ots_cli.core.keyschedule import HKDF_SALT_PREFIX, PAYLOAD_KEY_INFO, hkdf_sha256, link_proof
+from ots_cli.core.links import parse_link
 
 from .support import Backend, Runner
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ots_cli import b64
+from ots_cli.api.request_answers import parse_request_status, request_error
+from ots_cli.core import b64
 from ots_cli.errors import (
     ConfigError,
     NotFound,
@@ -18,8 +19,7 @@ from ots_cli.errors import (
     RequestOver,
     UsageError,
 )
-from ots_cli.request_answers import parse_request_status, request_error
-from ots_cli.request_files import PendingRequest, RequestFiles
+from ots_cli.local.request_files import PendingRequest, RequestFiles
 
 KEY = bytes(range(32))
 

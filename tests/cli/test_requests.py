@@ -20,13 +20,13 @@ from typing import Any
 import httpx
 import pytest
 
-from ots_cli import b64
 from ots_cli.__main__ import main
-from ots_cli.client import Api
-from ots_cli.links import parse_link
-from ots_cli.request_crypto import answer_proof, new_key_pair, seal_answer
-from ots_cli.request_files import RequestFiles
-from ots_cli.request_links import build_request_link, parse_request_link
+from ots_cli.api.client import Api
+from ots_cli.core import b64
+from ots_cli.core.links import parse_link
+from ots_cli.core.request_crypto import answer_proof, new_key_pair, seal_answer
+from ots_cli.core.request_links import build_request_link, parse_request_link
+from ots_cli.local.request_files import RequestFiles
 
 from . import schemas
 from .support import SERVER, Backend, Result, Runner, ServerProcess, cli_env, run_cli
@@ -483,7 +483,7 @@ def test_list_removes_expired_files_and_cached_asks_no_server(
     _request(ots, "--label", "live")
     files = _files()
     [live] = files.all()
-    from ots_cli.request_files import PendingRequest
+    from ots_cli.local.request_files import PendingRequest
 
     files.save(
         PendingRequest(

@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from ots_cli import b64
 from ots_cli.app import COMMANDS
-from ots_cli.crypto import link_proof
-from ots_cli.links import parse_link
+from ots_cli.core import b64
+from ots_cli.core.crypto import link_proof
+from ots_cli.core.links import parse_link
 
 from .support import SERVER, Backend, Runner, cli_env, other_key, run_cli
 
@@ -411,7 +411,7 @@ def test_plain_http_to_a_remote_host_needs_insecure(ots: Runner) -> None:
 def test_plain_http_to_a_remote_host_is_one_refusal_before_any_connection() -> None:
     """A link's server and the configured server: the same exit code, message and hint, and
     not one request (the transport records any; nothing can reach 10.x from a test)."""
-    from ots_cli import b64
+    from ots_cli.core import b64
 
     sent: list[httpx.Request] = []
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from ots_cli.child import Signals
+from ots_cli.integrations.child import Signals
 
 from .support import Runner, ServerProcess, cli_env, run_cli
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from ots_cli.links import parse_link
+from ots_cli.core.links import parse_link
 
 from .support import (
     SERVER,

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ots_cli.answers import error_for
-from ots_cli.client import check_server_url
-from ots_cli.durations import format_duration, parse_duration
+from ots_cli.api.answers import error_for
+from ots_cli.api.client import check_server_url
+from ots_cli.core.durations import format_duration, parse_duration
 from ots_cli.errors import (
     ConfigError,
     InsecureHttp,
@@ -27,9 +27,9 @@ from ots_cli.errors import (
     UsageError,
     WrongPassphrase,
 )
-from ots_cli.files import ReservedFile, create_exclusive, ensure_dir, write_atomic
-from ots_cli.output import Output, visible, visible_bytes
-from ots_cli.receipts import Receipt, ReceiptStore
+from ots_cli.local.files import ReservedFile, create_exclusive, ensure_dir, write_atomic
+from ots_cli.local.receipts import Receipt, ReceiptStore
+from ots_cli.terminal.output import Output, visible, visible_bytes
 
 # -- durations ---------------------------------------------------------------------------------
 

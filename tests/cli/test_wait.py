@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ots_cli import wait
 from ots_cli.__main__ import main
+from ots_cli.usecases import wait
 
 from . import schemas
 from .support import Backend, Result, Runner, cli_env, run_cli

@@ -6,7 +6,7 @@ import hashlib
 import random
 from collections.abc import Iterable, Iterator
 
-from ots_cli.crypto import Keys, open_stream
+from ots_cli.core.crypto import Keys, open_stream
 from ots_cli.errors import OtsError
 
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ots_cli import b64
+from ots_cli.core import b64
 from ots_cli.errors import FormatError
 
 

@@ -1,4 +1,4 @@
-"""Safe file names from a sender's untrusted envelope name (ots_cli.filenames)."""
+"""Safe file names from a sender's untrusted envelope name (ots_cli.core.filenames)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ots_cli.filenames import MAX_NAME_BYTES, candidates, hidden_variant, safe_name
+from ots_cli.core.filenames import MAX_NAME_BYTES, candidates, hidden_variant, safe_name
 
 FALLBACK = "ots-secret"
 

@@ -10,8 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ots_cli.errors import FormatError, UnsupportedVersion
-from ots_cli.format import (
+from ots_cli.core.format import (
     CHUNK_SIZE,
     HEADER_LENGTH,
     HEADER_LENGTH_PASSPHRASE,
@@ -36,6 +35,7 @@ from ots_cli.format import (
     padded_length,
     writer_suite,
 )
+from ots_cli.errors import FormatError, UnsupportedVersion
 
 MIB = 1 << 20
 
@@ -373,7 +373,7 @@ def test_the_suite_rule_depends_on_the_padded_length_alone() -> None:
 
 @pytest.mark.parametrize("n", [0, 5, 1024, 1600, 40_000, 64_000, 65_536, 200_000])
 def test_a_file_and_a_text_of_one_size_get_one_suite_and_one_blob_length(n: int) -> None:
-    from ots_cli.crypto import seal, suite_for
+    from ots_cli.core.crypto import seal, suite_for
 
     body = b"x" * n
     seen = set()

@@ -12,11 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ots_cli import b64
-from ots_cli.crypto import Keys, derive_keys, open_blob, seal
+from ots_cli.core import b64
+from ots_cli.core.crypto import Keys, derive_keys, open_blob, seal
+from ots_cli.core.format import Header, Suite, decode_header
+from ots_cli.core.links import parse_link
 from ots_cli.errors import BadLink, DecryptionFailed, FormatError, OtsError, UnsupportedVersion
-from ots_cli.format import Header, Suite, decode_header
-from ots_cli.links import parse_link
 
 from .conftest import drain, split
 

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ots_cli.filenames import safe_name
-from ots_cli.invisible import IGNORABLE, is_hidden
-from ots_cli.output import visible
+from ots_cli.core.filenames import safe_name
+from ots_cli.core.invisible import IGNORABLE, is_hidden
+from ots_cli.terminal.output import visible
 
 #: The characters named in issue 14, then a sample of every hidden category and of the
 #: default-ignorable characters outside them.

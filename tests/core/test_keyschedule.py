@@ -10,10 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ots_cli import crypto
-from ots_cli.errors import KdfParamsRefused
-from ots_cli.format import Header, KdfParams, Suite
-from ots_cli.keyschedule import (
+from ots_cli.core import crypto
+from ots_cli.core.format import Header, KdfParams, Suite
+from ots_cli.core.keyschedule import (
     MAX_MEMLIMIT,
     MAX_OPSLIMIT,
     MIN_MEMLIMIT,
@@ -26,6 +25,7 @@ from ots_cli.keyschedule import (
     link_proof,
     normalize_passphrase,
 )
+from ots_cli.errors import KdfParamsRefused
 
 MIB = 1 << 20
 ID = bytes(range(16))

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ots_cli import b64, links
+from ots_cli.core import b64, links
+from ots_cli.core.links import ID_BYTES, KEY_BYTES, Link, build_link, new_id_and_key, parse_link
 from ots_cli.errors import BadLink, InsecureHttp, OtsError, UsageError
-from ots_cli.links import ID_BYTES, KEY_BYTES, Link, build_link, new_id_and_key, parse_link
 
 ID = bytes(range(16))
 KEY = bytes(range(100, 132))

@@ -35,7 +35,7 @@ SCRIPT = PEAK_RSS + textwrap.dedent(
     """
     import hashlib, io, json, sys
 
-    from ots_cli.crypto import open_stream, seal_stream
+    from ots_cli.core.crypto import open_stream, seal_stream
 
     SIZE = int(sys.argv[1])
     BLOCK = hashlib.sha256(b"block").digest() * 2048  # 64 KiB of fixed, non-zero data

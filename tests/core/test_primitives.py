@@ -1,7 +1,7 @@
 """The primitives through the exact call paths seal() and open_blob() use, against known answers.
 
 - XChaCha20-Poly1305-IETF: draft-irtf-cfrg-xchacha-03, appendix A.3.1.
-- The in-place buffer path of ots_cli.aead against PyNaCl's public functions.
+- The in-place buffer path of ots_cli.core.aead against PyNaCl's public functions.
 - secretstream: a push state set up with init_pull on a caller-chosen header equals the state
   libsodium's init_push creates, so injecting the stream header changes nothing else.
 """
@@ -25,9 +25,9 @@ from nacl.bindings import (
     crypto_secretstream_xchacha20poly1305_TAG_MESSAGE,
 )
 
-from ots_cli import aead, crypto, stream
+from ots_cli.core import aead, crypto, stream
+from ots_cli.core.format import CHUNK_SIZE
 from ots_cli.errors import DecryptionFailed
-from ots_cli.format import CHUNK_SIZE
 
 # draft-irtf-cfrg-xchacha-03, A.3.1 (AEAD_XChaCha20_Poly1305)
 A31_PLAINTEXT = (

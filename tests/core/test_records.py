@@ -11,10 +11,10 @@ import pickle
 
 import pytest
 
-from ots_cli.crypto import Opened, OpenedStream, Sealed, SealedStream, seal
-from ots_cli.format import Header, KdfParams, Meta, Record, Suite
-from ots_cli.keyschedule import Keys
-from ots_cli.links import Link
+from ots_cli.core.crypto import Opened, OpenedStream, Sealed, SealedStream, seal
+from ots_cli.core.format import Header, KdfParams, Meta, Record, Suite
+from ots_cli.core.keyschedule import Keys
+from ots_cli.core.links import Link
 
 SECRET = b"\x8e" * 16 + b"TOP-SECRET-VALUE"  # in every hidden field below
 KDF = KdfParams(2, 64 << 20, bytes(16))

@@ -11,8 +11,7 @@ from hypothesis import strategies as st
 from nacl.bindings import crypto_box_seal
 from nacl.public import PrivateKey, SealedBox
 
-from ots_cli.errors import BadLink, TamperedAnswer
-from ots_cli.request_crypto import (
+from ots_cli.core.request_crypto import (
     SEALED_BYTES,
     KeyPair,
     answer_proof,
@@ -23,6 +22,7 @@ from ots_cli.request_crypto import (
     seal_answer,
     verifier,
 )
+from ots_cli.errors import BadLink, TamperedAnswer
 
 REQUEST_ID = bytes(range(16))
 SECRET_ID = bytes(range(100, 116))

@@ -7,11 +7,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from nacl.public import PublicKey, SealedBox
 
-from ots_cli import b64
+from ots_cli.core import b64
+from ots_cli.core.links import parse_link
+from ots_cli.core.request_crypto import is_sealable, new_key_pair
+from ots_cli.core.request_links import RequestLink, build_request_link, parse_request_link
 from ots_cli.errors import BadLink, InsecureHttp, OtsError
-from ots_cli.links import parse_link
-from ots_cli.request_crypto import is_sealable, new_key_pair
-from ots_cli.request_links import RequestLink, build_request_link, parse_request_link
 
 ID = bytes(range(16))
 PUBLIC_KEY = new_key_pair(lambda size: bytes(range(7, 7 + size))).public_key

@@ -26,8 +26,8 @@ from nacl.bindings import (
 from nacl.exceptions import CryptoError
 
 from ots_cli import errors
-from ots_cli.request_crypto import answer_proof, open_answer, owner_proof, verifier
-from ots_cli.request_links import parse_request_link
+from ots_cli.core.request_crypto import answer_proof, open_answer, owner_proof, verifier
+from ots_cli.core.request_links import parse_request_link
 
 from .test_spec_reader import open_blob
 

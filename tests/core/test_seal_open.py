@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ots_cli.crypto import Sealed, derive_keys, open_blob, seal, seal_stream
+from ots_cli.core.crypto import Sealed, derive_keys, open_blob, seal, seal_stream
+from ots_cli.core.format import Meta, Suite, blob_length, decode_header, padded_length
 from ots_cli.errors import (
     CryptoError,
     DecryptionFailed,
@@ -17,7 +18,6 @@ from ots_cli.errors import (
     KdfParamsRefused,
     UnsupportedVersion,
 )
-from ots_cli.format import Meta, Suite, blob_length, decode_header, padded_length
 
 from .conftest import body_of, fast_argon2
 

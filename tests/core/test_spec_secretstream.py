@@ -22,8 +22,8 @@ from nacl.bindings import (
     crypto_secretstream_xchacha20poly1305_state,
 )
 
-from ots_cli.format import CHUNK_SIZE, is_padded_length, padded_length
-from ots_cli.stream import ciphertext_chunk_sizes
+from ots_cli.core.format import CHUNK_SIZE, is_padded_length, padded_length
+from ots_cli.core.stream import ciphertext_chunk_sizes
 
 from . import spec_secretstream as spec
 from .test_primitives import A31_AAD, A31_CIPHERTEXT, A31_KEY, A31_NONCE, A31_PLAINTEXT, A31_TAG

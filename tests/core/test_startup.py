@@ -47,7 +47,7 @@ def _loaded_by(module: str) -> set[str]:
     return set(loaded)
 
 
-@pytest.mark.parametrize("module", ["ots_cli.crypto", "ots_cli.links"])
+@pytest.mark.parametrize("module", ["ots_cli.core.crypto", "ots_cli.core.links"])
 def test_importing_the_core_loads_nothing_it_can_defer(module: str) -> None:
     loaded = _loaded_by(module)
     assert module in loaded

@@ -17,11 +17,12 @@ from typing import Any
 import nacl.pwhash.argon2id
 import pytest
 
-from ots_cli import b64, errors
-from ots_cli.crypto import derive_keys, open_blob, open_stream, seal, seal_stream
-from ots_cli.format import Meta, Suite, decode_header
-from ots_cli.links import parse_link
-from ots_cli.stream import ciphertext_chunk_sizes
+from ots_cli import errors
+from ots_cli.core import b64
+from ots_cli.core.crypto import derive_keys, open_blob, open_stream, seal, seal_stream
+from ots_cli.core.format import Meta, Suite, decode_header
+from ots_cli.core.links import parse_link
+from ots_cli.core.stream import ciphertext_chunk_sizes
 
 from .conftest import split
 

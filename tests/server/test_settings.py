@@ -9,7 +9,7 @@ from pathlib import Path
 import platformdirs
 import pytest
 
-from ots_cli.durations import parse_duration as cli_duration
+from ots_cli.core.durations import parse_duration as cli_duration
 from ots_server.settings import (
     CLIENT_VARIABLES,
     DAY,

@@ -16,7 +16,7 @@ import httpx
 import nacl.pwhash.argon2id
 import pytest
 
-from ots_cli.crypto import seal
+from ots_cli.core.crypto import seal
 from ots_server.codec import b64encode
 
 from .support import SimSecret, create, running_server

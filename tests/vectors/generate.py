@@ -30,9 +30,9 @@ from nacl.bindings import (
     crypto_secretstream_xchacha20poly1305_TAG_MESSAGE,
 )
 
-from ots_cli import aead, b64
-from ots_cli.crypto import derive_keys, seal
-from ots_cli.format import (
+from ots_cli.core import aead, b64
+from ots_cli.core.crypto import derive_keys, seal
+from ots_cli.core.format import (
     CHUNK_SIZE,
     Header,
     Meta,
@@ -41,14 +41,14 @@ from ots_cli.format import (
     encode_envelope,
     padded_length,
 )
-from ots_cli.links import build_link
-from ots_cli.request_crypto import (
+from ots_cli.core.links import build_link
+from ots_cli.core.request_crypto import (
     answer_proof,
     owner_proof,
     request_salt,
     verifier,
 )
-from ots_cli.request_links import build_request_link
+from ots_cli.core.request_links import build_request_link
 
 HERE = Path(__file__).resolve().parent
 SERVER = "https://ots.example.com"

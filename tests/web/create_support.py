@@ -19,9 +19,9 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Page, expect
 
-from ots_cli.format import Header, decode_header
-from ots_cli.keyschedule import link_proof
-from ots_cli.links import parse_link
+from ots_cli.core.format import Header, decode_header
+from ots_cli.core.keyschedule import link_proof
+from ots_cli.core.links import parse_link
 
 
 @dataclass

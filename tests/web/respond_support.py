@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Page, expect
 
-from ots_cli.request_crypto import open_answer, owner_proof
-from ots_cli.request_files import RequestFiles
-from ots_cli.request_links import parse_request_link
+from ots_cli.core.request_crypto import open_answer, owner_proof
+from ots_cli.core.request_links import parse_request_link
+from ots_cli.local.request_files import RequestFiles
 
 from .support import Cli
 

@@ -15,7 +15,7 @@ import zxingcpp
 from playwright.sync_api import Browser, Page, expect
 from server.support import ServerProcess, running_server
 
-from ots_cli.format import Suite
+from ots_cli.core.format import Suite
 
 from .create_support import create, open_create, peek, png_gray, stored_secrets
 from .support import Cli

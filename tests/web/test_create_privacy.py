@@ -13,9 +13,9 @@ import pytest
 from playwright.sync_api import Page, Response, expect
 from server.support import ServerProcess, running_server
 
-from ots_cli.format import decode_header
-from ots_cli.keyschedule import argon2id_kdf, derive_keys
-from ots_cli.links import parse_link
+from ots_cli.core.format import decode_header
+from ots_cli.core.keyschedule import argon2id_kdf, derive_keys
+from ots_cli.core.links import parse_link
 
 from .conftest import Watch
 from .create_support import create, open_create, peek, recording_proxy

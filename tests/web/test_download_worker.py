@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Request, Route, expect
 from server.support import ServerProcess, running_server
 
-from ots_cli.links import parse_link
+from ots_cli.core.links import parse_link
 
 from .conftest import Watch
 from .support import NO_SAVE_PICKER, Cli, error_reason, open_link, reveal

@@ -1,6 +1,6 @@
-"""The browser's link parser (static/ots-links.js) against the CLI's (ots_cli/links.py), in real
-Chromium: the CLI's own case tables (tests/core/test_links.py), then a few thousand mutated links
-on which both must agree exactly, accepted with the same server, id and key, or refused with
+"""The browser's link parser (static/ots-links.js) against the CLI's (ots_cli/core/links.py), in
+real Chromium: the CLI's own case tables (tests/core/test_links.py), then a few thousand mutated
+links on which both must agree exactly, accepted with the same server, id and key, or refused with
 the same message (docs/FORMAT.md, "Link")."""
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from core.test_links import (
 from playwright.sync_api import Browser, Page
 from server.support import ServerProcess
 
-from ots_cli import links
+from ots_cli.core import links
+from ots_cli.core.links import ID_BYTES, KEY_BYTES, build_link, parse_link
 from ots_cli.errors import BadLink
-from ots_cli.links import ID_BYTES, KEY_BYTES, build_link, parse_link
 
 #: Each case through OtsLinks.parseLink: [server, id hex, key hex] or {kind, message}.
 HARNESS = """

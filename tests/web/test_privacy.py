@@ -13,9 +13,9 @@ import httpx
 from playwright.sync_api import Page, Response, expect
 from server.support import ServerProcess
 
-from ots_cli.format import decode_header
-from ots_cli.keyschedule import derive_keys, link_proof
-from ots_cli.links import parse_link
+from ots_cli.core.format import decode_header
+from ots_cli.core.keyschedule import derive_keys, link_proof
+from ots_cli.core.links import parse_link
 
 from .conftest import Watch
 from .support import NO_SAVE_PICKER, Cli, open_link, reveal

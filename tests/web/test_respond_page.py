@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 from server.support import ServerProcess, running_server
 
-from ots_cli.format import Suite
+from ots_cli.core.format import Suite
 
 from .conftest import Watch
 from .create_support import peek, stored_secrets

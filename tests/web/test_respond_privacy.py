@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Page, Response
 from server.support import ServerProcess, running_server
 
-from ots_cli.keyschedule import derive_keys
+from ots_cli.core.keyschedule import derive_keys
 
 from .conftest import Watch
 from .create_support import peek, recording_proxy

@@ -1,5 +1,6 @@
-"""The page shows untrusted text as the CLI does: the same characters are hidden (one rule,
-ots_cli/invisible.py, written twice: Python and the page's JavaScript), escaped the same way."""
+"""The page shows untrusted text as the CLI does: the same characters are hidden (one
+rule, ots_cli/core/invisible.py, written twice: Python and the page's JavaScript), escaped the same
+way."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import pytest
 from playwright.sync_api import Page
 from server.support import ServerProcess
 
-from ots_cli.invisible import is_hidden
-from ots_cli.output import visible
+from ots_cli.core.invisible import is_hidden
+from ots_cli.terminal.output import visible
 
 #: In the page: every code point's verdict, as ranges, and which ones its Unicode has unassigned.
 SCAN = """() => {

@@ -14,8 +14,8 @@ from core.test_vectors import GOLDEN, _rebuild_blob
 from playwright.sync_api import Page
 from server.support import ServerProcess
 
-from ots_cli.crypto import seal, suite_for
-from ots_cli.format import Meta
+from ots_cli.core.crypto import seal, suite_for
+from ots_cli.core.format import Meta
 
 HARNESS = """
 async (cases) => {

@@ -1,0 +1,3 @@
+"""Handing secrets to other programs: GitHub Actions (masks, env files) and a child
+process (``ots run``).
+"""
