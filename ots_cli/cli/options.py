@@ -18,15 +18,25 @@ from ots_cli.integrations.github import MaskMode
 __all__ = [
     "AllowEmptyOption",
     "AllowWeakKdfOption",
+    "AttemptsOption",
     "ConfirmOption",
+    "CopyOption",
     "ForceOption",
+    "LabelOption",
     "MaskOption",
+    "NewPassphraseFileOption",
     "OutputOption",
     "PassphraseFileOption",
+    "PassphraseOption",
+    "QrOption",
     "RawOption",
     "SecretFileArgument",
+    "TimeoutOption",
     "ToEnvOption",
     "ToOutputOption",
+    "TtlOption",
+    "ViewsOption",
+    "WaitOption",
     "YesOption",
 ]
 
@@ -113,4 +123,61 @@ ConfirmOption = Annotated[
 AllowEmptyOption = Annotated[
     bool,
     typer.Option("--allow-empty", help="Share an empty input (refused by default, exit 2)."),
+]
+
+# -- sharing (ots share, ots generate --share) ------------------------------------------------
+
+TtlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ttl",
+        metavar="DURATION",
+        help="How long the secret lives: 90s, 30m, 1h, 7d (default: the server's). Env OTS_TTL.",
+    ),
+]
+ViewsOption = Annotated[
+    int | None,
+    typer.Option("--views", metavar="N", help="How many times it can be read (default 1)."),
+]
+PassphraseOption = Annotated[
+    bool, typer.Option("--passphrase", help="Also protect it with a passphrase (prompted).")
+]
+NewPassphraseFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--passphrase-file",
+        metavar="PATH",
+        help="Read the passphrase from PATH (its first line).",
+        dir_okay=False,
+    ),
+]
+AttemptsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--attempts",
+        metavar="N",
+        help="Wrong passphrases allowed before the secret is burned (server default 5).",
+    ),
+]
+CopyOption = Annotated[bool, typer.Option("--copy", help="Also put the link on the clipboard.")]
+QrOption = Annotated[bool, typer.Option("--qr", help="Show the link as a QR code on stderr.")]
+LabelOption = Annotated[
+    str | None,
+    typer.Option("--label", metavar="TEXT", help="A note kept in the local receipt only."),
+]
+WaitOption = Annotated[
+    bool,
+    typer.Option(
+        "--wait",
+        help="After printing the link, wait until the secret is read (exit 0), burned (6) "
+        "or expires unread (7).",
+    ),
+]
+TimeoutOption = Annotated[
+    str | None,
+    typer.Option(
+        "--timeout",
+        metavar="DURATION",
+        help="With --wait, give up after DURATION (exit 9; the secret stays shared).",
+    ),
 ]

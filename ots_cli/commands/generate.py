@@ -14,26 +14,23 @@ from typing import Annotated
 
 import typer
 
-from ots_cli.commands.share import (
+from ots_cli.cli.options import (
     AttemptsOption,
     CopyOption,
     LabelOption,
-    PassphraseFileOption,
+    NewPassphraseFileOption,
     PassphraseOption,
-    Payload,
     QrOption,
-    ShareOptions,
     TimeoutOption,
     TtlOption,
     ViewsOption,
     WaitOption,
-    check_options,
-    share_secret,
-    wait_if_asked,
 )
 from ots_cli.core.format import Meta
 from ots_cli.errors import UsageError
+from ots_cli.local.inputs import Payload
 from ots_cli.runtime import Runtime
+from ots_cli.usecases.sharing import ShareOptions, check_options, share_secret, wait_if_asked
 
 __all__ = ["CHARSETS", "generate"]
 
@@ -69,7 +66,7 @@ def generate(
     ttl: TtlOption = None,
     views: ViewsOption = None,
     passphrase: PassphraseOption = False,
-    passphrase_file: PassphraseFileOption = None,
+    passphrase_file: NewPassphraseFileOption = None,
     attempts: AttemptsOption = None,
     copy: CopyOption = False,
     qr: QrOption = False,

@@ -16,120 +16,34 @@ Invariants:
 - With ``--wait`` the link is printed (and flushed) first, then :mod:`ots_cli.usecases.wait`
   polls the receipt; every option, ``--timeout`` included, is checked before anything is shared.
 
-Reading the input is :mod:`ots_cli.usecases.secret_input`'s, sealing and uploading
-:mod:`ots_cli.usecases.upload`'s (``ots respond`` uses both too).
+Reading the input is :mod:`ots_cli.usecases.secret_input`'s, the rest
+:mod:`ots_cli.usecases.sharing`'s (``ots generate --share`` uses it too).
 """
 
 from __future__ import annotations
 
-import io
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NamedTuple
-
 import typer
 
-from ots_cli.cli.options import AllowEmptyOption, ConfirmOption, SecretFileArgument
-from ots_cli.core.durations import parse_duration
-from ots_cli.errors import OtsError, UsageError
-from ots_cli.local.inputs import Payload
-from ots_cli.local.passphrases import kdf_cost, read_passphrase_file
+from ots_cli.cli.options import (
+    AllowEmptyOption,
+    AttemptsOption,
+    ConfirmOption,
+    CopyOption,
+    LabelOption,
+    NewPassphraseFileOption,
+    PassphraseOption,
+    QrOption,
+    SecretFileArgument,
+    TimeoutOption,
+    TtlOption,
+    ViewsOption,
+    WaitOption,
+)
 from ots_cli.runtime import Runtime
-from ots_cli.terminal.prompts import ask_hidden
 from ots_cli.usecases.secret_input import LimitCheck, check_not_a_link, read_secret, refuse_empty
+from ots_cli.usecases.sharing import ShareOptions, check_options, share_secret, wait_if_asked
 
-if TYPE_CHECKING:
-    from ots_cli.api.client import Api, Limits
-    from ots_cli.local.receipts import Receipt
-
-__all__ = [
-    "Payload",
-    "ShareOptions",
-    "Shared",
-    "check_options",
-    "share",
-    "share_secret",
-    "wait_if_asked",
-]
-
-
-class Shared(NamedTuple):
-    """A shared secret, for ``--wait``: the API it lives on and its receipt."""
-
-    api: Api
-    receipt: Receipt
-    saved: bool
-
-
-class ShareOptions(NamedTuple):
-    """The options of every command that shares (``share``, ``generate --share``); the
-    defaults are "not given", so ``options != ShareOptions()`` means some were."""
-
-    ttl: str | None = None
-    views: int | None = None
-    passphrase: bool = False
-    passphrase_file: Path | None = None
-    attempts: int | None = None
-    copy: bool = False
-    qr: bool = False
-    label: str | None = None
-    wait: bool = False
-    timeout: str | None = None
-
-
-TtlOption = Annotated[
-    str | None,
-    typer.Option(
-        "--ttl",
-        metavar="DURATION",
-        help="How long the secret lives: 90s, 30m, 1h, 7d (default: the server's). Env OTS_TTL.",
-    ),
-]
-ViewsOption = Annotated[
-    int | None,
-    typer.Option("--views", metavar="N", help="How many times it can be read (default 1)."),
-]
-PassphraseOption = Annotated[
-    bool, typer.Option("--passphrase", help="Also protect it with a passphrase (prompted).")
-]
-PassphraseFileOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--passphrase-file",
-        metavar="PATH",
-        help="Read the passphrase from PATH (its first line).",
-        dir_okay=False,
-    ),
-]
-AttemptsOption = Annotated[
-    int | None,
-    typer.Option(
-        "--attempts",
-        metavar="N",
-        help="Wrong passphrases allowed before the secret is burned (server default 5).",
-    ),
-]
-CopyOption = Annotated[bool, typer.Option("--copy", help="Also put the link on the clipboard.")]
-QrOption = Annotated[bool, typer.Option("--qr", help="Show the link as a QR code on stderr.")]
-LabelOption = Annotated[
-    str | None,
-    typer.Option("--label", metavar="TEXT", help="A note kept in the local receipt only."),
-]
-WaitOption = Annotated[
-    bool,
-    typer.Option(
-        "--wait",
-        help="After printing the link, wait until the secret is read (exit 0), burned (6) "
-        "or expires unread (7).",
-    ),
-]
-TimeoutOption = Annotated[
-    str | None,
-    typer.Option(
-        "--timeout",
-        metavar="DURATION",
-        help="With --wait, give up after DURATION (exit 9; the secret stays shared).",
-    ),
-]
+__all__ = ["share"]
 
 
 def share(
@@ -138,7 +52,7 @@ def share(
     ttl: TtlOption = None,
     views: ViewsOption = None,
     passphrase: PassphraseOption = False,
-    passphrase_file: PassphraseFileOption = None,
+    passphrase_file: NewPassphraseFileOption = None,
     attempts: AttemptsOption = None,
     confirm: ConfirmOption = False,
     allow_empty: AllowEmptyOption = False,
@@ -161,155 +75,3 @@ def share(
             check_not_a_link(rt, payload.data, prompted=prompted)
         shared = share_secret(rt, payload, options, limits=check.limits)
     wait_if_asked(rt, shared, options)
-
-
-def check_options(options: ShareOptions) -> None:
-    """Refuse bad combinations before anything is read, asked or sent."""
-    if options.passphrase and options.passphrase_file is not None:
-        raise UsageError("give --passphrase or --passphrase-file, not both")
-    if options.attempts is not None:
-        if not (options.passphrase or options.passphrase_file):
-            raise UsageError("--attempts only applies with a passphrase")
-        if options.attempts < 1:
-            raise UsageError("--attempts must be at least 1")
-    _wait_limit(options)
-
-
-def _wait_limit(options: ShareOptions) -> int | None:
-    """``--timeout`` in seconds (None: wait until the end); a usage error without ``--wait``."""
-    if options.timeout is None:
-        return None
-    if not options.wait:
-        raise UsageError("--timeout only applies with --wait")
-    return parse_duration(options.timeout, what="--timeout")
-
-
-def wait_if_asked(rt: Runtime, shared: Shared, options: ShareOptions) -> None:
-    """With ``--wait``, wait for the secret just shared to be read (see ``usecases.wait``)."""
-    if options.wait:
-        from ots_cli.usecases.wait import wait_for_read
-
-        wait_for_read(rt, shared, _wait_limit(options))
-
-
-def _read_passphrase(rt: Runtime, options: ShareOptions) -> str | None:
-    if options.passphrase_file is not None:
-        return read_passphrase_file(options.passphrase_file)
-    if not options.passphrase:
-        return None
-    if not rt.can_prompt():
-        raise UsageError(
-            "cannot prompt for the passphrase here",
-            hints=(f"use --passphrase-file PATH ({rt.no_prompt_reason()})",),
-        )
-    first = ask_hidden(rt.stdin, rt.output, "Passphrase (hidden): ")
-    if not first:
-        raise UsageError("no passphrase entered")
-    if ask_hidden(rt.stdin, rt.output, "Passphrase again: ") != first:
-        raise UsageError("the two passphrases differ; nothing was shared")
-    return first
-
-
-def share_secret(
-    rt: Runtime, payload: Payload, options: ShareOptions, *, limits: Limits | None = None
-) -> Shared:
-    """Seal ``payload``, upload it, save the receipt, print the link (and copy / QR).
-
-    ``limits``: the server's limits if they were already asked for this command.
-    """
-    from ots_cli.core.links import build_link
-    from ots_cli.local.receipts import Receipt
-    from ots_cli.usecases.upload import link_base, upload
-
-    settings = rt.settings(ttl=options.ttl, views=options.views)
-    api = rt.api()
-    api.credential()  # a keyring or token-file problem shows before the passphrase is asked
-    if limits is None:
-        limits = api.limits()
-    base = link_base(rt, api.server, limits.public_url)
-    passphrase = _read_passphrase(rt, options)
-    uploaded = upload(
-        rt,
-        api,
-        payload,
-        ttl=settings.ttl,
-        views=settings.views,
-        passphrase=passphrase,
-        attempts=options.attempts,
-        cost=kdf_cost(settings.passphrase_cost),
-        limits=limits,
-    )
-    created = uploaded.created
-    link = build_link(base, uploaded.id, uploaded.key)
-    receipt = Receipt(
-        id=created.id,
-        server=api.server,
-        token=created.receipt,
-        created_at=created.created_at,
-        expires_at=created.expires_at,
-        views=created.views,
-        passphrase=passphrase is not None,
-        label=options.label,
-        views_left=created.views,
-        checked_at=created.created_at,
-    )
-    saved = True
-    try:
-        rt.receipts.add(receipt)
-    except OtsError as exc:
-        saved = False
-        rt.output.warn(f"the receipt was not saved: {exc.message}")
-    if rt.options.json:
-        rt.output.json(
-            {
-                "link": link,
-                "id": created.id,
-                "server": api.server,
-                "created_at": created.created_at,
-                "expires_at": created.expires_at,
-                "views": created.views,
-                "passphrase": passphrase is not None,
-                "attempts": created.attempts,
-                "label": options.label,
-                "receipt_saved": saved,
-            }
-        )
-    else:
-        rt.output.line(link)
-    if options.copy:
-        _copy(rt, link)
-    if options.qr:
-        _qr(rt, link)
-    return Shared(api, receipt, saved)
-
-
-def _copy(rt: Runtime, link: str) -> None:
-    from ots_cli.terminal import clipboard
-
-    try:
-        tool = clipboard.copy(link, rt.env)
-    except OtsError as exc:  # the secret is shared and its link printed: only warn
-        rt.output.warn(f"{exc.message}; the link was not copied")
-        return
-    kept = "clipboard managers and history may keep a copy of it"
-    if tool is not None:
-        rt.output.warn(f"copied the link to the clipboard with {tool}; {kept}")
-        return
-    if not rt.output.stderr_is_tty:
-        rt.output.warn("no clipboard tool found and stderr is not a terminal; not copied")
-        return
-    # OSC 52 is a request the terminal may ignore, and it cannot say whether it did: claim only
-    # what ots did.
-    rt.output.stderr_raw(clipboard.osc52(link))
-    rt.output.warn(
-        "sent the link to the terminal's clipboard (OSC 52); your terminal may ignore it, so "
-        f"check before you rely on it; {kept}"
-    )
-
-
-def _qr(rt: Runtime, link: str) -> None:
-    import segno
-
-    buffer = io.StringIO()
-    segno.make(link, error="m").terminal(out=buffer, compact=True)
-    rt.output.stderr_raw(buffer.getvalue())

@@ -29,11 +29,20 @@ from ots_cli.terminal.progress import meter
 if TYPE_CHECKING:
     from ots_cli.api.client import Api, Created, Limits
     from ots_cli.core.crypto import Sealed, SealedStream
+    from ots_cli.local.receipts import Receipt
 
-__all__ = ["PRECHECK_BYTES", "Uploaded", "link_base", "upload"]
+__all__ = ["PRECHECK_BYTES", "Shared", "Uploaded", "link_base", "upload"]
 
 #: Above this many bytes of ciphertext, ask the server's limit first rather than upload in vain.
 PRECHECK_BYTES = 64 * 1024
+
+
+class Shared(NamedTuple):
+    """A shared secret, for ``--wait``: the API it lives on and its receipt."""
+
+    api: Api
+    receipt: Receipt
+    saved: bool
 
 
 class Uploaded(NamedTuple):

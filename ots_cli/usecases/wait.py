@@ -40,7 +40,7 @@ from ots_cli.runtime import Runtime
 
 if TYPE_CHECKING:
     from ots_cli.api.client import Api, ReceiptStatus
-    from ots_cli.commands.share import Shared
+    from ots_cli.usecases.upload import Shared
 
 __all__ = [
     "CAP",
