@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ots_cli.commands.track import RECEIPT_PREFIX, SHORT_ID, is_link
 from ots_cli.errors import NotFound
 from ots_cli.runtime import Runtime
 from ots_cli.terminal.output import visible
+from ots_cli.usecases.tracking import RECEIPT_PREFIX, SHORT_ID, is_link
 
 if TYPE_CHECKING:
     from ots_cli.local.receipts import Receipt
