@@ -30,7 +30,8 @@ from ots_cli.terminal.prompts import can_prompt, no_prompt_reason
 if TYPE_CHECKING:
     import httpx
 
-    from ots_cli.api.client import Api, Deadlines
+    from ots_cli.api.client import Api
+    from ots_cli.api.http import Deadlines
     from ots_cli.local.keystore import Keystore
     from ots_cli.local.receipts import ReceiptStore
     from ots_cli.local.request_files import RequestFiles
@@ -190,7 +191,8 @@ class Runtime:
         Requests that may carry a token get the one :meth:`credential` resolves for that
         server, or ``credential`` when given (``ots login`` checking a new token).
         """
-        from ots_cli.api.client import Api, new_http_client
+        from ots_cli.api.client import Api
+        from ots_cli.api.http import new_http_client
 
         target = self.server_url() if server is None else server
         if self._http is None:
@@ -215,8 +217,8 @@ class Runtime:
 
 def _deadlines(env: Mapping[str, str]) -> Deadlines:
     """``OTS_REQUEST_TIMEOUT`` (a duration, default 30s) and ``OTS_MIN_DOWNLOAD_RATE`` (bytes
-    per second, default 1024): see :class:`~ots_cli.api.client.Deadlines`."""
-    from ots_cli.api.client import Deadlines
+    per second, default 1024): see :class:`~ots_cli.api.http.Deadlines`."""
+    from ots_cli.api.http import Deadlines
     from ots_cli.core.durations import parse_duration
 
     default = Deadlines()

@@ -253,7 +253,7 @@ def test_every_transport_of_the_default_client_waits_only_until_the_deadline(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The direct transport and those httpx mounts for proxies from the environment."""
-    from ots_cli.api.client import _DeadlineBackend, new_http_client
+    from ots_cli.api.http import _DeadlineBackend, new_http_client
 
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
     client = new_http_client()

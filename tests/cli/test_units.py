@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ots_cli.api.answers import error_for
-from ots_cli.api.client import check_server_url
+from ots_cli.api.http import check_server_url
 from ots_cli.core.durations import format_duration, parse_duration
 from ots_cli.errors import (
     ConfigError,
