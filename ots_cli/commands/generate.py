@@ -26,7 +26,7 @@ from ots_cli.cli.options import (
     ViewsOption,
     WaitOption,
 )
-from ots_cli.core.format import Meta
+from ots_cli.core.envelope import Meta
 from ots_cli.errors import UsageError
 from ots_cli.local.inputs import Payload
 from ots_cli.runtime import Runtime

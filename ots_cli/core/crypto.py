@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import BinaryIO
 
 from ots_cli.core import aead, stream
+from ots_cli.core.envelope import Meta, decode_envelope, encode_envelope
 from ots_cli.core.format import (
     MAX_HEADER_LENGTH,
     NONCE_BYTES,
@@ -30,13 +31,10 @@ from ots_cli.core.format import (
     SEALED_OVERHEAD,
     Header,
     KdfParams,
-    Meta,
     Record,
     Suite,
     blob_length,
-    decode_envelope,
     decode_header,
-    encode_envelope,
     padded_length,
     writer_suite,
 )

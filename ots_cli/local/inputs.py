@@ -31,7 +31,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
-from ots_cli.core.format import CHUNK_SIZE, SUITE_1_UP_TO, Meta, encode_envelope
+from ots_cli.core.envelope import Meta, encode_envelope
+from ots_cli.core.format import CHUNK_SIZE, SUITE_1_UP_TO
 from ots_cli.errors import UsageError
 
 __all__ = [

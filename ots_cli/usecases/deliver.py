@@ -47,7 +47,7 @@ from ots_cli.terminal.prompts import ask_yes_no
 from ots_cli.usecases import fetch
 
 if TYPE_CHECKING:
-    from ots_cli.core.format import Meta
+    from ots_cli.core.envelope import Meta
     from ots_cli.usecases.fetch import Fetched, Opening, Passphrase, Peek
 
 __all__ = [

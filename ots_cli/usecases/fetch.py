@@ -51,7 +51,8 @@ from ots_cli.terminal.prompts import ask_hidden, ask_yes_no, ci_is_set
 
 if TYPE_CHECKING:
     from ots_cli.api.client import Api, Peeked
-    from ots_cli.core.format import Header, Meta
+    from ots_cli.core.envelope import Meta
+    from ots_cli.core.format import Header
     from ots_cli.core.keyschedule import Keys
     from ots_cli.core.links import Link
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from ots_cli.core.format import Meta
+from ots_cli.core.envelope import Meta
 from ots_cli.errors import BadLink, PolicyRefused, UsageError
 from ots_cli.local.inputs import Payload, from_file, from_stdin
 from ots_cli.runtime import Runtime

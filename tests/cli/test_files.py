@@ -22,7 +22,8 @@ import pytest
 
 from ots_cli.__main__ import main
 from ots_cli.core import format as ots_format
-from ots_cli.core.format import CHUNK_SIZE, Meta, Suite, decode_header
+from ots_cli.core.envelope import Meta
+from ots_cli.core.format import CHUNK_SIZE, Suite, decode_header
 from ots_cli.errors import DecryptionFailed
 from ots_cli.local.spool import Spool
 

@@ -10,27 +10,29 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ots_cli.core.envelope import (
+    MAX_ENVELOPE_LENGTH,
+    MAX_MEDIA_TYPE_BYTES,
+    Meta,
+    decode_envelope,
+    encode_envelope,
+)
 from ots_cli.core.format import (
     CHUNK_SIZE,
     HEADER_LENGTH,
     HEADER_LENGTH_PASSPHRASE,
     MAGIC,
-    MAX_ENVELOPE_LENGTH,
     MAX_HEADER_LENGTH,
-    MAX_MEDIA_TYPE_BYTES,
     MAX_PADDED_LENGTH,
     MAX_SEALED_PADDED_LENGTH,
     MIN_PADDED_LENGTH,
     SUITE_1_UP_TO,
     Header,
     KdfParams,
-    Meta,
     Suite,
     blob_length,
     chunk_count,
-    decode_envelope,
     decode_header,
-    encode_envelope,
     is_padded_length,
     padded_length,
     writer_suite,

@@ -12,7 +12,8 @@ import pickle
 import pytest
 
 from ots_cli.core.crypto import Opened, OpenedStream, Sealed, SealedStream, seal
-from ots_cli.core.format import Header, KdfParams, Meta, Record, Suite
+from ots_cli.core.envelope import Meta
+from ots_cli.core.format import Header, KdfParams, Record, Suite
 from ots_cli.core.keyschedule import Keys
 from ots_cli.core.links import Link
 

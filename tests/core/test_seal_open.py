@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ots_cli.core.crypto import Sealed, derive_keys, open_blob, seal, seal_stream
-from ots_cli.core.format import Meta, Suite, blob_length, decode_header, padded_length
+from ots_cli.core.envelope import Meta
+from ots_cli.core.format import Suite, blob_length, decode_header, padded_length
 from ots_cli.errors import (
     CryptoError,
     DecryptionFailed,

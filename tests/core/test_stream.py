@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ots_cli.core.crypto import Keys, derive_keys, open_blob, open_stream, seal, seal_stream
-from ots_cli.core.format import CHUNK_SIZE, Header, Meta, Suite, decode_header
+from ots_cli.core.envelope import Meta
+from ots_cli.core.format import CHUNK_SIZE, Header, Suite, decode_header
 from ots_cli.core.stream import Pieces, ciphertext_chunk_sizes
 from ots_cli.errors import DecryptionFailed, FormatError, UnsupportedVersion
 

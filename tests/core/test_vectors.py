@@ -20,7 +20,8 @@ import pytest
 from ots_cli import errors
 from ots_cli.core import b64
 from ots_cli.core.crypto import derive_keys, open_blob, open_stream, seal, seal_stream
-from ots_cli.core.format import Meta, Suite, decode_header
+from ots_cli.core.envelope import Meta
+from ots_cli.core.format import Suite, decode_header
 from ots_cli.core.links import parse_link
 from ots_cli.core.stream import ciphertext_chunk_sizes
 

@@ -32,15 +32,8 @@ from nacl.bindings import (
 
 from ots_cli.core import aead, b64
 from ots_cli.core.crypto import derive_keys, seal
-from ots_cli.core.format import (
-    CHUNK_SIZE,
-    Header,
-    Meta,
-    Suite,
-    decode_header,
-    encode_envelope,
-    padded_length,
-)
+from ots_cli.core.envelope import Meta, encode_envelope
+from ots_cli.core.format import CHUNK_SIZE, Header, Suite, decode_header, padded_length
 from ots_cli.core.links import build_link
 from ots_cli.core.request_crypto import (
     answer_proof,

@@ -15,7 +15,7 @@ from playwright.sync_api import Page
 from server.support import ServerProcess
 
 from ots_cli.core.crypto import seal, suite_for
-from ots_cli.core.format import Meta
+from ots_cli.core.envelope import Meta
 
 HARNESS = """
 async (cases) => {
