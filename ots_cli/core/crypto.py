@@ -2,7 +2,7 @@
 
 The key schedule lives in :mod:`ots_cli.core.keyschedule`, the byte layout in
 :mod:`ots_cli.core.format`, the secretstream mechanics in :mod:`ots_cli.core.stream`; this
-module re-exports what callers need.
+module re-exports what callers need, opening (:mod:`ots_cli.core.opening`) included.
 
 Invariants:
 
@@ -16,25 +16,21 @@ Invariants:
 
 from __future__ import annotations
 
-import hmac
 import io
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from ots_cli.core import aead, stream
-from ots_cli.core.envelope import Meta, decode_envelope, encode_envelope
+from ots_cli.core.envelope import Meta, encode_envelope
 from ots_cli.core.format import (
-    MAX_HEADER_LENGTH,
     NONCE_BYTES,
     SALT_BYTES,
-    SEALED_OVERHEAD,
     Header,
     KdfParams,
     Record,
     Suite,
     blob_length,
-    decode_header,
     padded_length,
     writer_suite,
 )
@@ -50,7 +46,7 @@ from ots_cli.core.keyschedule import (
     link_proof,
 )
 from ots_cli.core.links import ID_BYTES, KEY_BYTES
-from ots_cli.errors import DecryptionFailed, FormatError
+from ots_cli.core.opening import Opened, OpenedStream, open_blob, open_stream
 
 __all__ = [
     "DEFAULT_MEMLIMIT",
@@ -74,9 +70,6 @@ __all__ = [
 ]
 
 Random = Callable[[int], bytes]
-
-_TRUNCATED = "the secret's data is truncated"
-_EXTRA = "the secret's data has extra bytes after its end"
 
 
 # --- suite 1 primitive ----------------------------------------------------------------------
@@ -269,145 +262,4 @@ def seal_stream(
         keys=keys,
         length=blob_length(len(header_bytes), header.padded_length, Suite.STREAM),
         chunks=chunks(),
-    )
-
-
-# --- opening --------------------------------------------------------------------------------
-
-
-class Opened(Record):
-    """An opened secret: its authenticated header, envelope and body."""
-
-    __slots__ = ("body", "header", "meta")
-    _hidden = frozenset({"body"})
-    header: Header
-    meta: Meta
-    body: bytes
-
-    def __init__(self, header: Header, meta: Meta, body: bytes) -> None:
-        self._set(header=header, meta=meta, body=body)
-
-
-class OpenedStream(Record):
-    """An authenticated stream being opened.
-
-    ``meta`` and ``body_length`` come from the first chunk, already authenticated. ``chunks``
-    yields the body. Every piece it yields is authentic, but the body is complete and valid only
-    if the iteration ends without an exception: a consumer MUST treat the whole output as failed
-    (delete the partial file) when iterating raises.
-    """
-
-    __slots__ = ("body_length", "chunks", "header", "meta")
-    _hidden = frozenset({"chunks"})
-    header: Header
-    meta: Meta
-    body_length: int
-    chunks: Iterator[bytes]
-
-    def __init__(
-        self, header: Header, meta: Meta, body_length: int, chunks: Iterator[bytes]
-    ) -> None:
-        self._set(header=header, meta=meta, body_length=body_length, chunks=chunks)
-
-
-def _check_id(header: Header, id: bytes) -> None:
-    if not hmac.compare_digest(header.id, id):
-        raise DecryptionFailed(
-            "the secret's header belongs to another id",
-            hints=("the server returned data that does not belong to this link",),
-        )
-
-
-def _check_body_length(header: Header, envelope_length: int, body_length: int) -> None:
-    if envelope_length + body_length > header.padded_length or (
-        padded_length(envelope_length + body_length) != header.padded_length
-    ):
-        raise FormatError("the secret's body length does not match its padded length")
-
-
-def _open_sealed(
-    header: Header, header_bytes: bytes, data: bytes, offset: int, keys: Keys
-) -> tuple[Meta, bytes]:
-    # ``plaintext`` is a buffer over libsodium's output; slicing it copies exactly once.
-    plaintext = aead.decrypt(data, offset, header_bytes, header.nonce, keys.payload_key)
-    meta, body_length, start = decode_envelope(plaintext)
-    _check_body_length(header, start, body_length)
-    end = start + body_length
-    if plaintext[end:] != bytes(len(plaintext) - end):
-        raise FormatError("the secret's padding is not zero")
-    body: bytes = plaintext[start:end]
-    return meta, body
-
-
-def open_blob(blob: bytes, *, id: bytes, keys: Keys) -> Opened:
-    """Authenticate and decrypt a whole blob of either suite; never returns partial plaintext."""
-    header, header_length = decode_header(blob)
-    _check_id(header, id)
-    expected = blob_length(header_length, header.padded_length, header.suite)
-    if len(blob) != expected:
-        raise DecryptionFailed(_TRUNCATED if len(blob) < expected else _EXTRA)
-    header_bytes = blob[:header_length]
-    if header.suite == Suite.SEALED:
-        meta, body = _open_sealed(header, header_bytes, blob, header_length, keys)
-        return Opened(header=header, meta=meta, body=body)
-    opened = _open_chunks(header, header_bytes, stream.Pieces(_cut(blob, header)), keys)
-    return Opened(header=header, meta=opened.meta, body=b"".join(opened.chunks))
-
-
-def _cut(blob: bytes, header: Header) -> Iterator[bytes]:
-    # Exact chunk slices let Pieces hand each one over without regrouping.
-    offset = len(blob) - blob_length(0, header.padded_length, header.suite)
-    for size in stream.ciphertext_chunk_sizes(header.padded_length):
-        yield blob[offset : offset + size]
-        offset += size
-
-
-def open_stream(
-    source: Iterable[bytes], *, id: bytes, keys: Keys, max_size: int | None = None
-) -> OpenedStream:
-    """Open a blob arriving as pieces of any size (header first), in constant memory (suite 2).
-
-    Reads until the first chunk is authenticated, so ``meta`` is known on return. Suite 1
-    blobs are read whole (they cannot be authenticated piecewise); the header bounds them to
-    :data:`~ots_cli.core.format.MAX_SEALED_PADDED_LENGTH`. ``max_size``, if given, is the largest
-    blob (header included) the caller accepts: a header announcing more is refused with
-    FormatError before any ciphertext is read. See :class:`OpenedStream`.
-    """
-    if max_size is not None and max_size < 0:
-        raise ValueError("max_size must not be negative")
-    pieces = stream.Pieces(source)
-    header, header_length = decode_header(pieces.peek(MAX_HEADER_LENGTH))
-    _check_id(header, id)
-    if max_size is not None and (
-        blob_length(header_length, header.padded_length, header.suite) > max_size
-    ):
-        raise FormatError("the secret's header announces more data than expected")
-    header_bytes = pieces.take(header_length)
-    if header.suite == Suite.STREAM:
-        return _open_chunks(header, header_bytes, pieces, keys)
-    # Bounded by MAX_SEALED_PADDED_LENGTH: decode_header refuses larger suite-1 headers.
-    size = header.padded_length + SEALED_OVERHEAD
-    ciphertext = pieces.take(size)
-    if len(ciphertext) != size:
-        raise DecryptionFailed(_TRUNCATED)
-    if not pieces.at_end():
-        raise DecryptionFailed(_EXTRA)
-    meta, body = _open_sealed(header, header_bytes, ciphertext, 0, keys)
-    return OpenedStream(header=header, meta=meta, body_length=len(body), chunks=stream.slices(body))
-
-
-def _open_chunks(
-    header: Header, header_bytes: bytes, pieces: stream.Pieces, keys: Keys
-) -> OpenedStream:
-    plaintexts = stream.decrypt_chunks(
-        keys.payload_key, header.nonce, header_bytes, pieces, header.padded_length
-    )
-    first = next(plaintexts)
-    meta, body_length, start = decode_envelope(first)
-    _check_body_length(header, start, body_length)
-    return OpenedStream(
-        header=header,
-        meta=meta,
-        body_length=body_length,
-        chunks=stream.release_body(first, start, body_length, plaintexts),
     )
