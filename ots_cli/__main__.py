@@ -35,8 +35,6 @@ if TYPE_CHECKING:
 
 __all__ = ["entry", "main"]
 
-EPIPE_EXIT = 141
-
 
 def main(
     argv: Sequence[str] | None = None,
@@ -62,7 +60,7 @@ def main(
     if args == ["--version"]:  # the fast path: no Typer, no config, no network
         out.write(f"ots {__version__}\n".encode())
         out.flush()
-        return 0
+        return 0  # ExitCode.OK: this path imports no error tree (start-up time, see above)
 
     import os
     import time
@@ -109,7 +107,7 @@ def _run(rt: Runtime, args: list[str], *, redirect: bool) -> int:
         rt.output.error(Cancelled("interrupted"))
         return ExitCode.INTERRUPTED
     except (StdoutClosed, BrokenPipeError):
-        return EPIPE_EXIT
+        return ExitCode.BROKEN_PIPE
     except Exception as exc:
         import traceback
 
@@ -124,16 +122,14 @@ def _dispatch(rt: Runtime, args: list[str], *, redirect: bool) -> int:
     import os
     from contextlib import nullcontext
 
-    from typer import _click as click
     from typer.exceptions import Abort
 
     from ots_cli.app import build_command
+    from ots_cli.cli.typer_compat import click, completion_init
     from ots_cli.errors import ExitCode, UsageError
 
     command = build_command()
     if "_OTS_COMPLETE" in os.environ:  # a completion script calling back (Typer reads os.environ)
-        from typer._completion_classes import completion_init
-
         completion_init()
     try:
         with _redirected(rt) if redirect else nullcontext():
@@ -154,7 +150,7 @@ def _dispatch(rt: Runtime, args: list[str], *, redirect: bool) -> int:
         raise UsageError(_lower(exc.format_message()), hints=hints) from exc
     except SystemExit as exc:  # shell completion exits from inside click
         code = exc.code
-        return code if isinstance(code, int) else (0 if code is None else 1)
+        return code if isinstance(code, int) else (ExitCode.OK if code is None else ExitCode.BUG)
     if rt.child_status is not None:  # `ots run`: the command's status, whatever it is
         return rt.child_status
     if result == ExitCode.INTERRUPTED:  # Typer turns KeyboardInterrupt into Exit(130)
@@ -202,13 +198,16 @@ def entry() -> None:
     # import fails; ots never uses it. Only the ots process is affected, never a library user.
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     status = main()
-    if status == EPIPE_EXIT:
-        import os
-        from contextlib import suppress
+    if status:  # only a failure needs the error tree: `ots --version` stays free of it
+        from ots_cli.errors import ExitCode
 
-        # Python would report the broken pipe again when it flushes stdout at exit.
-        with suppress(OSError, ValueError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        if status == ExitCode.BROKEN_PIPE:
+            import os
+            from contextlib import suppress
+
+            # Python would report the broken pipe again when it flushes stdout at exit.
+            with suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     sys.exit(status)
 
 

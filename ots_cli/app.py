@@ -21,11 +21,10 @@ from collections.abc import Iterator, MutableMapping
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from typer import _click as click
-from typer._click.globals import get_current_context
 
 from ots_cli import __version__
 from ots_cli.cli.helpnames import plain_names
+from ots_cli.cli.typer_compat import click, get_command, get_current_context
 
 if TYPE_CHECKING:
     from ots_cli.runtime import Runtime
@@ -174,11 +173,11 @@ class LazyCommands(MutableMapping[str, click.Command]):
         module_name, attribute = COMMANDS[name]
         target = getattr(importlib.import_module(module_name), attribute)
         if isinstance(target, typer.Typer):
-            command = typer.main.get_command(target)
+            command = get_command(target)
         else:
             single = typer.Typer(add_completion=False)
             single.command(name, context_settings=_CONTEXT_SETTINGS.get(name))(target)
-            command = typer.main.get_command(single)
+            command = get_command(single)
         command.name = name
         _attach(command, self._globals)
         return command
@@ -198,7 +197,7 @@ class LazyCommands(MutableMapping[str, click.Command]):
 
 def build_command() -> click.Command:
     """The click command tree of :data:`app`, with global options on every leaf command."""
-    command = typer.main.get_command(app)
+    command = get_command(app)
     plain_names(command)
     globals_ = [p for p in command.params if p.name in GLOBAL_OPTIONS]
     command.commands = LazyCommands(globals_)  # type: ignore[attr-defined]

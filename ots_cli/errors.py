@@ -33,6 +33,13 @@ these, prints them and turns them into an exit status.
     ├── Declined                  13  the user answered no to "Reveal it now?": nothing consumed
     └── Cancelled                130  the user pressed Ctrl-C
 
+Three exit codes have no error class: 0 (success), 1 (an exception that is not an
+:class:`OtsError`: a bug) and 141 (stdout closed early, a broken pipe: silent, as other Unix
+tools exit). :class:`ExitCode` is the one map of ots's exit codes; no other module writes an
+exit status as a number, and README.md's "Exit codes" table lists exactly its members (a test
+compares them). ``ots run`` exits with its command's own status instead (128+N when signal N
+killed it, :data:`SIGNALLED`).
+
 The invariant: an error's message and hints never contain a secret, a key, a proof, a token
 or a passphrase. Messages are lowercase without a trailing period; main() prefixes them with
 ``ots: error:`` and each hint with ``ots: hint:``. :class:`Declined` is the exception: it is
@@ -45,6 +52,8 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
+    """Every exit status of ots (README.md, "Exit codes")."""
+
     OK = 0
     BUG = 1
     USAGE = 2
@@ -60,6 +69,12 @@ class ExitCode(IntEnum):
     LOST = 12
     DECLINED = 13
     INTERRUPTED = 130
+    BROKEN_PIPE = 141
+
+
+#: A command ``ots run`` started that signal N killed gives the status ``SIGNALLED + N``, as a
+#: shell reports it.
+SIGNALLED = 128
 
 
 class OtsError(Exception):

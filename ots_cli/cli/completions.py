@@ -21,11 +21,11 @@ FILES = {"bash": "ots.bash", "zsh": "_ots", "fish": "ots.fish", "powershell": "o
 
 def script(shell: str) -> str:
     """The completion script for ``shell``, ending with one newline."""
-    from typer._completion_shared import get_completion_script
+    from ots_cli.cli.typer_compat import completion_script
 
     if shell not in FILES:
         raise ValueError(f"unsupported shell {shell!r}")
-    text = get_completion_script(prog_name=PROG_NAME, complete_var=COMPLETE_VAR, shell=shell)
+    text = completion_script(prog_name=PROG_NAME, complete_var=COMPLETE_VAR, shell=shell)
     return text.strip("\n") + "\n"
 
 

@@ -18,10 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from typer import _click as click
-from typer._click.types import ParamType
-from typer._types import TyperChoice
-from typer.core import TyperArgument
+from ots_cli.cli.typer_compat import ParamType, TyperArgument, TyperChoice, click
 
 __all__ = ["plain_names"]
 

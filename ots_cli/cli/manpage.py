@@ -21,11 +21,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from typer import _click as click
-from typer.core import TyperOption
-
 from ots_cli import __version__
 from ots_cli.app import GLOBAL_OPTIONS, build_command
+from ots_cli.cli.typer_compat import TyperOption, click
 
 __all__ = ["PAGE", "render"]
 

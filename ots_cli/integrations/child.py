@@ -28,7 +28,7 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import BinaryIO
 
-from ots_cli.errors import ConfigError
+from ots_cli.errors import SIGNALLED, ConfigError
 from ots_cli.local.files import create_exclusive
 
 __all__ = ["SecretFiles", "Signals", "run_child", "terminal_sends_sigint"]
@@ -180,4 +180,4 @@ def run_child(
             with suppress(ProcessLookupError):
                 process.terminate()
             process.wait()
-    return 128 - status if status < 0 else status
+    return SIGNALLED - status if status < 0 else status

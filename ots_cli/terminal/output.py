@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from typing import BinaryIO
 
 from ots_cli.core.invisible import is_hidden
-from ots_cli.errors import OtsError
+from ots_cli.errors import ExitCode, OtsError
 
 __all__ = ["BUG_REPORT_URL", "Output", "StdoutClosed", "error_json", "visible", "visible_bytes"]
 
@@ -179,7 +179,16 @@ class Output:
         else:
             self.stderr_raw(traceback_text)
         if self.json_mode:
-            self.json({"error": {"code": "bug", "exit_code": 1, "message": summary, "hints": []}})
+            self.json(
+                {
+                    "error": {
+                        "code": "bug",
+                        "exit_code": int(ExitCode.BUG),
+                        "message": summary,
+                        "hints": [],
+                    }
+                }
+            )
 
     def prompt(self, text: str) -> None:
         """A question for the person at the terminal: stderr, no newline."""
