@@ -47,9 +47,11 @@ app = typer.Typer(
 
 def _version(ctx: typer.Context, value: bool) -> None:
     if value:
+        from ots_cli.errors import ExitCode
+
         rt: Runtime = ctx.obj
         rt.output.line(f"ots {__version__}")
-        raise typer.Exit(0)
+        raise typer.Exit(ExitCode.OK)
 
 
 @app.callback()
