@@ -18,21 +18,18 @@ Invariants:
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ots_cli.errors import ConfigError, NotFound, UsageError
 from ots_cli.local.files import create_exclusive, ensure_dir, write_atomic
+from ots_cli.local.records import ID, matching, read_object, record_files
 
 __all__ = ["Receipt", "ReceiptStore"]
 
 _VERSION = 1
-_NAME = re.compile(r"[A-Za-z0-9_-]{22}\.json\Z")
-_ID = re.compile(r"[A-Za-z0-9_-]{22}\Z")
 #: Shortest id prefix accepted as a reference (as shown by ``ots list``).
-MIN_PREFIX = 6
 #: How long a server keeps a receipt after its secret's expiry, when it cannot be asked: the
 #: server's default ``OTS_RECEIPT_GRACE`` (``ots list --prune`` drops receipts older than that).
 DEFAULT_GRACE = 7 * 86_400
@@ -87,23 +84,12 @@ class ReceiptStore:
 
     def all(self) -> list[Receipt]:
         """Every receipt, newest first."""
-        try:
-            names = [entry.name for entry in self.directory.iterdir()]
-        except FileNotFoundError:
-            return []
-        except OSError as exc:
-            raise ConfigError(f"cannot read {self.directory}: {exc.strerror or exc}") from exc
-        receipts = [_load(self.directory / name) for name in names if _NAME.match(name)]
+        receipts = [_load(path) for path in record_files(self.directory)]
         return sorted(receipts, key=lambda r: (r.created_at, r.id), reverse=True)
 
     def find(self, reference: str) -> Receipt:
         """A receipt by id, unique id prefix (at least 6 characters) or exact label."""
-        receipts = self.all()
-        matches = [r for r in receipts if r.id == reference]
-        if not matches and len(reference) >= MIN_PREFIX:
-            matches = [r for r in receipts if r.id.startswith(reference)]
-        if not matches:
-            matches = [r for r in receipts if r.label is not None and r.label == reference]
+        matches = matching(self.all(), reference, id_of=lambda r: r.id, label_of=lambda r: r.label)
         if len(matches) > 1:
             raise UsageError(
                 f"{len(matches)} receipts match that reference",
@@ -117,7 +103,7 @@ class ReceiptStore:
         return matches[0]
 
     def _path(self, id: str) -> Path:
-        if not _ID.match(id):
+        if not ID.match(id):
             raise ValueError("not a secret id")
         return self.directory / f"{id}.json"
 
@@ -147,14 +133,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
 def _load(path: Path) -> Receipt:
     problem = f"{path} is not a valid ots receipt"
     hint = ("move it away or delete it; the secret itself is not affected",)
-    try:
-        data = json.loads(path.read_bytes())
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    except ValueError:
-        raise ConfigError(problem, hints=hint) from None
-    if not isinstance(data, dict) or data.pop("version", None) != _VERSION:
-        raise ConfigError(problem, hints=hint)
+    data = read_object(path, version=_VERSION, problem=problem, hints=hint)
     if set(data) != set(_TYPES):
         raise ConfigError(problem, hints=hint)
     for name, types in _TYPES.items():

@@ -23,23 +23,18 @@ Invariants:
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
-from typing import Any
 
 from ots_cli.core import b64
 from ots_cli.core.format import ID_BYTES, Record
 from ots_cli.errors import ConfigError, FormatError, NotFound, UsageError
 from ots_cli.local.files import ensure_dir, write_atomic
+from ots_cli.local.records import ID, matching, read_object, record_files
 
-__all__ = ["MIN_PREFIX", "PendingRequest", "RequestFiles"]
+__all__ = ["PendingRequest", "RequestFiles"]
 
 _VERSION = 1
-_NAME = re.compile(r"[A-Za-z0-9_-]{22}\.json\Z")
-_ID = re.compile(r"[A-Za-z0-9_-]{22}\Z")
 _KEY_BYTES = 32
-#: Shortest id prefix accepted as a reference (``ots request list`` shows 8 characters).
-MIN_PREFIX = 6
 _TYPES: dict[str, tuple[type, ...]] = {
     "server": (str,),
     "id": (str,),
@@ -122,23 +117,14 @@ class RequestFiles:
 
     def all(self) -> list[PendingRequest]:
         """Every request file, newest first."""
-        try:
-            names = [entry.name for entry in self.directory.iterdir()]
-        except FileNotFoundError:
-            return []
-        except OSError as exc:
-            raise ConfigError(f"cannot read {self.directory}: {exc.strerror or exc}") from exc
-        requests = [_load(self.directory / name) for name in names if _NAME.match(name)]
+        requests = [_load(path) for path in record_files(self.directory)]
         return sorted(requests, key=lambda r: (r.created_at, r.id_text), reverse=True)
 
     def find(self, reference: str) -> PendingRequest:
         """A request by id, unique id prefix (at least 6 characters) or exact label."""
-        requests = self.all()
-        matches = [r for r in requests if r.id_text == reference]
-        if not matches and len(reference) >= MIN_PREFIX:
-            matches = [r for r in requests if r.id_text.startswith(reference)]
-        if not matches:
-            matches = [r for r in requests if r.label is not None and r.label == reference]
+        matches = matching(
+            self.all(), reference, id_of=lambda r: r.id_text, label_of=lambda r: r.label
+        )
         if len(matches) > 1:
             raise UsageError(
                 f"{len(matches)} requests match that reference",
@@ -155,7 +141,7 @@ class RequestFiles:
         return matches[0]
 
     def _path(self, id_text: str) -> Path:
-        if not _ID.match(id_text):
+        if not ID.match(id_text):
             raise ValueError("not a request id")
         return self.directory / f"{id_text}.json"
 
@@ -179,14 +165,7 @@ def _load(path: Path) -> PendingRequest:
         "move it away or delete it: without its private key, that request's answer cannot be "
         "opened",
     )
-    try:
-        data: Any = json.loads(path.read_bytes())
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    except ValueError:
-        raise ConfigError(problem, hints=hint) from None
-    if not isinstance(data, dict) or data.pop("version", None) != _VERSION:
-        raise ConfigError(problem, hints=hint)
+    data = read_object(path, version=_VERSION, problem=problem, hints=hint)
     if set(data) != set(_TYPES) or any(
         not isinstance(data[name], types) or isinstance(data[name], bool)
         for name, types in _TYPES.items()
