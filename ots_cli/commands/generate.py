@@ -2,8 +2,9 @@
 
 Invariants: values come from :func:`secrets.choice` over a fixed alphabet; with ``--share`` the
 value is sealed like any secret and never printed, logged or sent unencrypted. ``--share``
-takes share's own option definitions and use case (:func:`share_secret`, then
-:func:`wait_if_asked`), every one of share's options but those about reading an input.
+takes share's own option declarations (:mod:`ots_cli.cli.options`) and use case
+(:mod:`ots_cli.usecases.sharing`: :func:`share_secret`, then :func:`wait_if_asked`), every one of
+share's options but those about reading an input.
 """
 
 from __future__ import annotations
