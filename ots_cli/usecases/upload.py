@@ -12,6 +12,10 @@ Invariants:
 - A server that acknowledges another id than the one sent is a protocol error.
 - :func:`link_base` gives links the server's published public URL when that makes a link
   that parses, else the address ots reached the server at.
+
+:class:`Shared`, what sharing hands to ``--wait``, lives here rather than in
+:mod:`ots_cli.usecases.sharing` so that :mod:`ots_cli.usecases.wait` depends on this module
+only, and sharing on both: no cycle.
 """
 
 from __future__ import annotations
