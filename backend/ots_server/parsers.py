@@ -12,8 +12,7 @@ import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ots_cli.durations import parse_duration as cli_duration
-
+from ots_cli.core.durations import parse_duration as cli_duration
 from ots_cli.errors import UsageError
 from ots_server.store.redis_url import is_redis_url, parse_redis_url
 

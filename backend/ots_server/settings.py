@@ -42,8 +42,8 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
-from ots_cli.durations import format_duration
 
+from ots_cli.core.durations import format_duration
 from ots_server.parsers import (
     DAY,
     HOUR,
