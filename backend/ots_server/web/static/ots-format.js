@@ -565,7 +565,7 @@
 
   // --- untrusted text ----------------------------------------------------------------------
 
-  // The CLI's rule, ots_cli/invisible.py: a character is hidden when its category is Cc, Cf,
+  // The CLI's rule, ots_cli/core/invisible.py: a character is hidden when its category is Cc, Cf,
   // Co, Cs, Cn, Zl or Zp, or it is a Default_Ignorable_Code_Point (variation selectors, the
   // combining grapheme joiner, Hangul fillers: drawn as nothing, they can carry hidden text).
   const HIDDEN =

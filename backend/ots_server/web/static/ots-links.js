@@ -4,7 +4,7 @@
  * from the address the browser parsed, does not load it. Defines `OtsLinks.parseLink`.
  *
  * Invariants:
- * - The same links are accepted and refused as by ots_cli/links.py, with the same messages
+ * - The same links are accepted and refused as by ots_cli/core/links.py, with the same messages
  *   (tests/web/test_links_in_browser.py runs the CLI's own case tables in Chromium): one shape,
  *   around which only Unicode White_Space (exactly that set), one pair of quotes and then one
  *   pair of angle brackets are taken off; a host is an ASCII name, a dotted-decimal IPv4

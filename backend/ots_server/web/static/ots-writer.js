@@ -1,6 +1,6 @@
 /*
  * ots-writer.js: the browser's writer of docs/FORMAT.md (ots secret format, version 1), the
- * mirror of the CLI's seal/seal_stream (ots_cli/crypto.py, format.py, stream.py).
+ * mirror of the CLI's seal/seal_stream (ots_cli/core/crypto.py, format.py, stream.py).
  *
  * One module, no network, no DOM. It shares the reader's helpers (ots-format.js: base64url,
  * padding, the header parser, the key schedule, the Argon2id bounds and the format's constants)
