@@ -9,7 +9,7 @@ the whole benchmark may), with exactly the rows the server writes:
   TTL 1 day, receipts kept 7 more days), on the server's own database file while it runs, in
   transactions of ``BATCH`` rows with ``synchronous=OFF`` *for the filling connection only*
   (and its own WAL autocheckpoint), then a TRUNCATE checkpoint.
-- Redis: the server's own scripts (``ots_server.store.redis_scripts.INDEX_ADD`` for the
+- Redis: the server's own scripts (``ots_server.store.redis.scripts.INDEX_ADD`` for the
   receipt index entry in its bucket hash, then ``CREATE``, by ``EVALSHA``), with the same
   arguments ``RedisStore.create`` passes, streamed through ``redis-cli --pipe`` (Redis's
   mass-insertion mode).
@@ -42,9 +42,9 @@ import redis
 from load import Run, wrk
 from pool import Pool, Prebuilt, prebuild, write_pool
 
-from ots_server.store.redis_scripts import CREATE, INDEX_ADD
-from ots_server.store.redis_store import INDEX_BITS
-from ots_server.store.sqlite_schema import connect, migrate
+from ots_server.store.redis.scripts import CREATE, INDEX_ADD
+from ots_server.store.redis.store import INDEX_BITS
+from ots_server.store.sqlite.schema import connect, migrate
 
 BATCH = 20_000
 WARMUP = 100

@@ -5,10 +5,10 @@ Each handler validates the request completely (see :mod:`ots_server.bodies` and
 operation and maps its outcome to the contract in docs/API.md. A malformed id in the path is
 answered with the indistinguishable 404 before the body is read or the store is touched.
 
-A request with a valid account token (see :mod:`ots_server.auth`) creates under the account
-limits and links the secret to the account; with ``OTS_REQUIRE_ACCOUNT=true`` a create without
-one is answered ``401 account_required`` before its body is read. Nothing else ever needs an
-account. ``GET /api/v1/limits`` answers the caller's limits.
+A request with a valid account token (see :mod:`ots_server.middleware.auth`) creates under the
+account limits and links the secret to the account; with ``OTS_REQUIRE_ACCOUNT=true`` a create
+without one is answered ``401 account_required`` before its body is read. Nothing else ever
+needs an account. ``GET /api/v1/limits`` answers the caller's limits.
 
 The batch receipt status reads up to 100 receipts with one store call and answers ``null`` for
 each one the single status would answer 404: unknown, forged and purged alike.
@@ -36,13 +36,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from ots_server import codec
-from ots_server.auth import CHALLENGE, principal
 from ots_server.bodies import read_create, read_json
 from ots_server.errors import ApiError, SecretNotFound
 from ots_server.limits import Limits
 from ots_server.metrics import Metrics
+from ots_server.middleware.auth import CHALLENGE, principal
+from ots_server.middleware.ratelimit import limit_subject
 from ots_server.quota import Hold, MeasuresUsage, Quota
-from ots_server.ratelimit import limit_subject
 from ots_server.settings import Settings
 from ots_server.store.base import (
     Gone,

@@ -41,16 +41,16 @@ from starlette.types import ASGIApp
 
 from ots_server.account_api import AccountApi
 from ots_server.api import SecretsApi
-from ots_server.auth import Authenticate
 from ots_server.errors import ApiError, error_response, not_found, store_failure
-from ots_server.headers import SecurityHeaders
 from ots_server.limits import Limits
 from ots_server.logs import FIELDS
 from ots_server.metrics import Metrics
-from ots_server.observe import Observe
+from ots_server.middleware.auth import Authenticate
+from ots_server.middleware.headers import SecurityHeaders
+from ots_server.middleware.observe import Observe
+from ots_server.middleware.ratelimit import Limiter, RateLimit, RateLimiter, SharesRateLimits
 from ots_server.openapi import build_openapi
 from ots_server.ops import Operations
-from ots_server.ratelimit import Limiter, RateLimit, RateLimiter, SharesRateLimits
 from ots_server.requests_api import RequestsApi
 from ots_server.settings import Settings
 from ots_server.store.base import Store, StoreFull, StoreUnavailable

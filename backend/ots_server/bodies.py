@@ -65,7 +65,7 @@ SPOOL_AT = 64 * 1024
 
 
 class Staging(Protocol):
-    """A file an upload streams into (see :class:`ots_server.store.sqlite_blobs.Staging`)."""
+    """A file an upload streams into (see :class:`ots_server.store.sqlite.blobs.Staging`)."""
 
     size: int
 

@@ -8,7 +8,7 @@ bad setting, a bad directory or a port in use fails at once with exit status 3 a
 naming the variable or flag, instead of in every worker. The first log line of ``serve`` names
 the store and the data directory (never a credential); unknown ``OTS_*`` variables are warned
 about next. A Redis store must answer then, and its configuration is checked
-(:mod:`ots_server.store.redis_preflight`): a Redis that may evict unread secrets is refused
+(:mod:`ots_server.store.redis.preflight`): a Redis that may evict unread secrets is refused
 (exit status 3), one that persists less than it could is logged as a warning.
 
 Uvicorn runs with its access log off (it would log paths, which hold ids), without
@@ -36,7 +36,7 @@ from ots_server.settings import Settings, SettingsError, describe_variables, unk
 from ots_server.startup import StartupError, bind, prepare_directories, store_description
 from ots_server.store import open_store
 from ots_server.store.base import StoreError
-from ots_server.store.redis_preflight import RedisRefused
+from ots_server.store.redis.preflight import RedisRefused
 
 logger = logging.getLogger("ots_server.store")
 
@@ -96,7 +96,7 @@ def _fail(message: str) -> int:
 async def _check_store(settings: Settings) -> None:
     """Open (create, migrate) and close the store once, so problems surface before serving;
     check a Redis store's configuration and log what it costs."""
-    from ots_server.store.redis_store import RedisStore
+    from ots_server.store.redis.store import RedisStore
 
     store = open_store(settings.store_url, max_store_bytes=settings.max_store_bytes)
     try:

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from ots_cli.durations import parse_duration as cli_duration
 from ots_cli.errors import UsageError
-from ots_server.store.redis_url import is_redis_url, parse_redis_url
+from ots_server.store.redis.url import is_redis_url, parse_redis_url
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 

@@ -26,11 +26,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ots_server import codec
-from ots_server.auth import CHALLENGE, principal
 from ots_server.bodies import read_json
 from ots_server.errors import ApiError, SecretNotFound
 from ots_server.limits import Limits
 from ots_server.metrics import Metrics
+from ots_server.middleware.auth import CHALLENGE, principal
 from ots_server.settings import Settings
 from ots_server.store.base import (
     SEALED_BYTES,

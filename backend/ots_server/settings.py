@@ -24,7 +24,7 @@ they must not be below the anonymous limits. The limits a caller gets are comput
 :mod:`ots_server.limits`.
 
 Store-specific rules: with a Redis store ``OTS_MAX_BYTES`` is at most
-:data:`~ots_server.store.redis_url.REDIS_MAX_BYTES` (a blob travels as one script argument and
+:data:`~ots_server.store.redis.url.REDIS_MAX_BYTES` (a blob travels as one script argument and
 lives in Redis's memory), and ``OTS_MAX_STORE_BYTES`` must stay 0 (the quota is SQLite's; with
 Redis, ``maxmemory`` is the quota and a full Redis answers creates with 507).
 
@@ -65,7 +65,7 @@ from ots_server.parsers import (
     parse_size,
     parse_store_url,
 )
-from ots_server.store.redis_url import REDIS_MAX_BYTES, is_redis_url
+from ots_server.store.redis.url import REDIS_MAX_BYTES, is_redis_url
 
 __all__ = [
     "CLIENT_VARIABLES",

@@ -30,7 +30,7 @@ from ots_cli.keystore import Keystore
 from ots_cli.receipts import Receipt
 from ots_server.app import create_app
 from ots_server.settings import Settings
-from ots_server.store.sqlite import SQLiteStore
+from ots_server.store.sqlite.store import SQLiteStore
 
 with warnings.catch_warnings():
     # Starlette 1.x prefers the httpx2 fork for its TestClient; with plain httpx it still works

@@ -31,8 +31,8 @@ import anyio
 import pytest
 
 from ots_server.store.base import NewSecret
-from ots_server.store.redis_store import RedisStore
-from ots_server.store.sqlite import SQLiteStore
+from ots_server.store.redis.store import RedisStore
+from ots_server.store.sqlite.store import SQLiteStore
 
 from .redis_support import redis_server
 

@@ -2,7 +2,7 @@
 
 ``open_store(url)`` turns ``OTS_STORE_URL`` into a store. ``sqlite:///abs/path`` opens (and
 creates or migrates) a SQLite file; ``redis://``, ``rediss://``, ``redis+sentinel://`` and
-``redis+cluster://`` (see :mod:`ots_server.store.redis_url`) build a Redis store, whose
+``redis+cluster://`` (see :mod:`ots_server.store.redis.url`) build a Redis store, whose
 connections open on first use; other schemes are refused with a message naming the variable.
 Adding a store means a module here, a branch in ``open_store`` and a subclass of the contract
 suite in tests/server/test_store_contract.py (the Redis ones are in test_store_redis.py).
@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ots_server.store.base import Store, StoreError
-from ots_server.store.redis_url import is_redis_url, parse_redis_url
+from ots_server.store.redis.url import is_redis_url, parse_redis_url
 
 
 class StoreConfigError(StoreError):
@@ -27,7 +27,7 @@ def open_store(url: str, *, max_store_bytes: int = 0) -> Store:
     are refused with ``StoreFull``."""
     scheme, sep, rest = url.partition("://")
     if sep and scheme == "sqlite" and rest.startswith("/"):
-        from ots_server.store.sqlite import SQLiteStore
+        from ots_server.store.sqlite.store import SQLiteStore
 
         return SQLiteStore(Path(rest), max_store_bytes=max_store_bytes)
     if is_redis_url(url):
@@ -37,7 +37,7 @@ def open_store(url: str, *, max_store_bytes: int = 0) -> Store:
             target = parse_redis_url(url)
         except ValueError as exc:
             raise StoreConfigError(f"OTS_STORE_URL: {exc}") from None
-        from ots_server.store.redis_store import RedisStore
+        from ots_server.store.redis.store import RedisStore
 
         return RedisStore(target)
     raise StoreConfigError("OTS_STORE_URL: expected sqlite:///absolute/path/to/ots.sqlite3")

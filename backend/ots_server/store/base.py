@@ -37,7 +37,7 @@ on unlinked. Account ids are 16 random bytes chosen by the caller; they never le
   index only orders hashes) with no cache: a revoked token fails on the very next call.
 - Changes that span several keys of a store that cannot change them atomically (Redis Cluster)
   are ordered so that a crash in between never leaves a working token that is not listed, nor
-  a listed link to somebody else's secret (see :mod:`ots_server.store.redis_accounts`).
+  a listed link to somebody else's secret (see :mod:`ots_server.store.redis.accounts`).
 
 Large blobs: a store may offer ``stage()`` (SQLite does; see
 :class:`ots_server.bodies.Staging`): the app then streams a blob past 64 KiB into a file the
@@ -176,7 +176,7 @@ Blob = bytes | bytearray | memoryview
 @dataclass(frozen=True, slots=True)
 class StagedFile:
     """A blob the app already streamed into the store's blob directory (SQLite only: see
-    :meth:`ots_server.store.sqlite.SQLiteStore.stage`), fsynced and renamed into place. The
+    :meth:`ots_server.store.sqlite.store.SQLiteStore.stage`), fsynced and renamed into place. The
     store's ``create`` owns it from then on: it references it or removes it."""
 
     name: str

@@ -10,9 +10,9 @@ hex)::
     P:x:BBB    hash    receipt index bucket: RH[:16] -> id || keep_until (4 bytes, big-endian);
                        TTL until the latest keep_until of its entries
     P:x:RH     string  receipt index of earlier versions (RH in hex -> id), only read
-    P:l:…      hash    rate-limit buckets, see ots_server.store.redis_limiter
-    P:q:… P:qa:…        requests, see ots_server.store.redis_requests
-    P:a:… P:k:… P:as:… P:ak:… P:t:… P:e:…   accounts, see ots_server.store.redis_accounts
+    P:l:…      hash    rate-limit buckets, see ots_server.store.redis.limiter
+    P:q:… P:qa:…        requests, see ots_server.store.redis.requests
+    P:a:… P:k:… P:as:… P:ak:… P:t:… P:e:…   accounts, see ots_server.store.redis.accounts
 
 A secret created with an account token is linked to it in the account's link set (written
 before the secret, removed again if the create fails); the secret's own keys never name the
@@ -20,7 +20,7 @@ account, so deleting the account's keys unlinks every secret at once.
 
 Invariants:
 
-- Every operation on a secret is one Lua script on its two keys (:mod:`.redis_scripts`),
+- Every operation on a secret is one Lua script on its two keys (:mod:`.scripts`),
   which share the hash tag ``{ID}``, so it is atomic on a single server and on Cluster. The
   ciphertext and the record are written by the same script, so nothing half-written is ever
   visible, and the ciphertext is deleted by the script that ends the secret.
@@ -37,19 +37,19 @@ Invariants:
   about 150 bytes of bookkeeping (dictionary entries, expiry entry, key name, object header),
   an entry in a bucket about 40. A field has no TTL of its own, so entries are removed by the
   sweep: with their record when it purges one, and past their ``keep_until`` by
-  :data:`~ots_server.store.redis_scripts.INDEX_SWEEP` over a slice of the buckets each run
+  :data:`~ots_server.store.redis.scripts.INDEX_SWEEP` over a slice of the buckets each run
   (a whole pass every ``4096 / INDEX_SWEEP_SLICE`` runs). A bucket's TTL is never shorter than
   its newest entry's ``keep_until``, so without any sweep the index still disappears.
 - Earlier versions kept one key per receipt (``P:x:RH``); a receipt not in a bucket is looked
   up there, so receipts created before an upgrade keep working until their ``keep_until``.
   During a rolling upgrade, instances of an earlier version do not find receipts created by
   this one (secrets are not affected).
-- Every key is written with a TTL (see :mod:`.redis_scripts` for the TTLs, relative to the
+- Every key is written with a TTL (see :mod:`.scripts` for the TTLs, relative to the
   caller's ``now``); expiry is still decided on every operation with the caller's ``now``.
 - ``purge_expired`` scans the record keys (every Cluster primary) and sweeps with the caller's
   ``now``. Redis frees expired keys by itself; the sweep only turns expired secrets into
   ``expired`` tombstones early and honours the contract for any injected clock.
-- Failures become ``StoreUnavailable``/``StoreFull`` (:mod:`.redis_client`); nothing is
+- Failures become ``StoreUnavailable``/``StoreFull`` (:mod:`.client`); nothing is
   reported done that Redis did not acknowledge. With ``appendonly yes`` and
   ``appendfsync always`` Redis acknowledges a script only after it is on disk.
 - Never blocks the event loop: redis-py's asyncio client throughout.
@@ -65,7 +65,6 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
-from ots_server.store import redis_scripts as lua
 from ots_server.store import rules
 from ots_server.store.base import (
     Gone,
@@ -84,12 +83,13 @@ from ots_server.store.base import (
     TombstoneState,
     WrongPassphrase,
 )
-from ots_server.store.redis_accounts import RedisAccounts
-from ots_server.store.redis_client import RedisConnection, connect, translated
-from ots_server.store.redis_limiter import RedisRateLimiter
-from ots_server.store.redis_preflight import preflight
-from ots_server.store.redis_requests import RedisRequests
-from ots_server.store.redis_url import REDIS_MAX_BYTES, RedisTarget, parse_redis_url
+from ots_server.store.redis import scripts as lua
+from ots_server.store.redis.accounts import RedisAccounts
+from ots_server.store.redis.client import RedisConnection, connect, translated
+from ots_server.store.redis.limiter import RedisRateLimiter
+from ots_server.store.redis.preflight import preflight
+from ots_server.store.redis.requests import RedisRequests
+from ots_server.store.redis.url import REDIS_MAX_BYTES, RedisTarget, parse_redis_url
 
 #: Record keys fetched per SCAN step and checked per pipeline by the sweeper.
 SWEEP_BATCH = 200
@@ -129,7 +129,7 @@ def _tag(id: bytes) -> str:
 
 class RedisStore(RedisAccounts, RedisRequests):
     """A :class:`~ots_server.store.base.Store` on Redis; see the module docstring (accounts:
-    :mod:`.redis_accounts`; requests: :mod:`.redis_requests`)."""
+    :mod:`.accounts`; requests: :mod:`.requests`)."""
 
     def __init__(self, target: RedisTarget) -> None:
         self.target = target
@@ -158,12 +158,12 @@ class RedisStore(RedisAccounts, RedisRequests):
     def rate_limiter(
         self, per_minute: int, burst: int, clock: Callable[[], float], *, key: str | None
     ) -> RedisRateLimiter:
-        """Buckets shared by every instance on this Redis (see :mod:`.redis_limiter`)."""
+        """Buckets shared by every instance on this Redis (see :mod:`.limiter`)."""
         return RedisRateLimiter(self.connection, per_minute, burst, clock, key=key)
 
     async def startup_check(self, *, allow_eviction: bool) -> list[str]:
         """Refuse (``RedisRefused``) or warn about Redis's configuration; see
-        :mod:`.redis_preflight`."""
+        :mod:`.preflight`."""
         self.guard()
         return await preflight(self.connection, allow_eviction=allow_eviction)
 

@@ -10,7 +10,7 @@ The record hash holds ``av`` and ``ov`` (the answer and owner verifiers), ``ca``
 ``sa`` (when it was answered or ended). The answer key exists exactly while the request is
 answered and not over.
 
-Rules (as for secrets, see :mod:`.redis_scripts`, and :mod:`ots_server.store.rules`):
+Rules (as for secrets, see :mod:`.scripts`, and :mod:`ots_server.store.rules`):
 
 - Verifiers are compared by ``ct_eq``, which visits every byte whatever differs. Which
   verifier a script reads (``av`` or ``ov``) depends on the operation only.

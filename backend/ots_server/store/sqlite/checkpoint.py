@@ -34,7 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ots_server.store.base import Maintenance, StoreUnavailable
-from ots_server.store.sqlite_schema import connect
+from ots_server.store.sqlite.schema import connect
 
 logger = logging.getLogger("ots_server.store")
 

@@ -29,7 +29,7 @@ Rules every script follows (they mirror :mod:`ots_server.store.rules`):
 
 Replies are flat arrays whose first element names the outcome; numbers come back as integers.
 
-The receipt index (see :mod:`ots_server.store.redis_store`) is a few thousand *bucket* hashes;
+The receipt index (see :mod:`ots_server.store.redis.store`) is a few thousand *bucket* hashes;
 an entry maps the first 16 bytes of a receipt hash to ``id || keep_until`` (16 bytes and a
 4-byte big-endian Unix time). :data:`INDEX_ADD` writes one entry and keeps the bucket's TTL at
 least until that entry's ``keep_until`` (so a bucket outlives none of its entries, and no

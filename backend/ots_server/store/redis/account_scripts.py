@@ -1,4 +1,4 @@
-"""The Lua scripts of the Redis store's accounts (:mod:`.redis_accounts`).
+"""The Lua scripts of the Redis store's accounts (:mod:`.accounts`).
 
 Each script touches only keys of one account, which share the hash tag ``{<account id>}``
 (``P:a`` the account, ``P:k`` its tokens, ``P:as``/``P:ak`` its links), or one index key, so it

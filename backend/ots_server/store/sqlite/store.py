@@ -8,7 +8,7 @@ Durability and deletion:
 - ``secure_delete=ON``: freed pages are overwritten with zeros, so deleted ciphertext does not
   linger in free pages. Old WAL frames still hold it until the next TRUNCATE checkpoint, which
   :meth:`SQLiteStore.maintenance` attempts on its own lane and reports as complete or not
-  (see :mod:`ots_server.store.sqlite_checkpoint`; the app calls it periodically and retries
+  (see :mod:`ots_server.store.sqlite.checkpoint`; the app calls it periodically and retries
   soon when it was busy).
 
 Concurrency:
@@ -18,7 +18,7 @@ Concurrency:
   cannot both see ``views_left = 1``. The last view deletes the body in that transaction.
 - Group commit: the writes queued while the writer thread commits are run together in one
   transaction with one fsync'd COMMIT (up to 64 writes; see
-  :mod:`ots_server.store.sqlite_lane`). A write that fails is rolled back alone; a failed
+  :mod:`ots_server.store.sqlite.lane`). A write that fails is rolled back alone; a failed
   COMMIT fails every write of the group. No caller is answered before its group's COMMIT.
 - A reveal or burn goes straight to the writer lane, which looks the secret up inside the
   write transaction and decides once. (An earlier version first looked on a reader thread
@@ -41,11 +41,11 @@ Concurrency:
 Blob files: a blob over 64 KiB lives in a file of ``<database>.blobs/``, streamed there by the
 app while it arrives (:meth:`SQLiteStore.stage`) or written by ``create``; rows reference
 files, deletes unlink them after the commit, and the sweep removes orphans (see
-:mod:`ots_server.store.sqlite_blobs`). A reveal of such a blob returns an open descriptor,
+:mod:`ots_server.store.sqlite.blobs`). A reveal of such a blob returns an open descriptor,
 which the lane closes again if nobody takes it (a failed COMMIT, a caller that went away).
 
 Memory: an inline blob (at most 64 KiB) is bound as a parameter; anything larger is a file
-(see :func:`ots_server.store.sqlite_tx.insert_body`).
+(see :func:`ots_server.store.sqlite.tx.insert_body`).
 ``max_store_bytes`` (``OTS_MAX_STORE_BYTES``) refuses creates that would take the pages in use
 (ciphertext, records, indexes; free pages not counted) past the quota; a full disk
 (``SQLITE_FULL``) is reported the same way, as :class:`~ots_server.store.base.StoreFull`.
@@ -53,7 +53,7 @@ Memory: an inline blob (at most 64 KiB) is bound as a parameter; anything larger
 can hold room too (:mod:`ots_server.quota`).
 
 The schema, the connection settings and the migrations are in
-:mod:`ots_server.store.sqlite_schema`.
+:mod:`ots_server.store.sqlite.schema`.
 """
 
 from __future__ import annotations
@@ -71,7 +71,6 @@ from typing import TypeVar
 import anyio
 
 from ots_server.store import rules
-from ots_server.store import sqlite_tx as tx
 from ots_server.store.base import (
     Gone,
     IdExists,
@@ -86,18 +85,19 @@ from ots_server.store.base import (
     Tombstone,
     WrongPassphrase,
 )
-from ots_server.store.sqlite_accounts import SQLiteAccounts
-from ots_server.store.sqlite_blobs import (
+from ots_server.store.sqlite import tx as tx
+from ots_server.store.sqlite.accounts import SQLiteAccounts
+from ots_server.store.sqlite.blobs import (
     INLINE_MAX,
     SWEEP_GRACE,
     BlobDir,
     Staging,
     store_error,
 )
-from ots_server.store.sqlite_checkpoint import Checkpointer
-from ots_server.store.sqlite_lane import Outcome, Work, WriteLane, doom, late, sqlite_error
-from ots_server.store.sqlite_requests import SQLiteRequests
-from ots_server.store.sqlite_schema import connect, migrate
+from ots_server.store.sqlite.checkpoint import Checkpointer
+from ots_server.store.sqlite.lane import Outcome, Work, WriteLane, doom, late, sqlite_error
+from ots_server.store.sqlite.requests import SQLiteRequests
+from ots_server.store.sqlite.schema import connect, migrate
 
 T = TypeVar("T")
 

@@ -38,7 +38,7 @@ from ots_server.store.base import (
     UnknownToken,
     WrongPassphrase,
 )
-from ots_server.store.memory_requests import MemoryRequests, StoredRequest
+from ots_server.store.memory.requests import MemoryRequests, StoredRequest
 
 
 @dataclass

@@ -62,7 +62,7 @@ from ots_server.store.base import (
     TokenNameExists,
     UnknownToken,
 )
-from ots_server.store.redis_account_scripts import (
+from ots_server.store.redis.account_scripts import (
     ACCOUNT_CREATE,
     ACCOUNT_DROP,
     COMPARE_AND_SET,
@@ -74,7 +74,7 @@ from ots_server.store.redis_account_scripts import (
     NAME_RESERVE,
     UNLINK,
 )
-from ots_server.store.redis_client import RedisConnection, translated
+from ots_server.store.redis.client import RedisConnection, translated
 
 #: Links read per round trip while listing receipts (a page is at most the limit asked for).
 LINK_PAGE = 1000
