@@ -25,7 +25,7 @@ from ots_server.errors import bad_request
 from ots_server.limits import Limits
 from ots_server.middleware.auth import principal, token_required, unauthorized
 from ots_server.settings import Settings
-from ots_server.store.base import NoSuchAccount, Principal, Store
+from ots_server.store import NoSuchAccount, Principal, Store
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000

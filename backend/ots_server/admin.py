@@ -42,8 +42,7 @@ from ots_server.accounts import (
     valid_token_name,
 )
 from ots_server.settings import Settings
-from ots_server.store import open_store
-from ots_server.store.base import (
+from ots_server.store import (
     Account,
     AccountExists,
     NewAccount,
@@ -52,6 +51,7 @@ from ots_server.store.base import (
     NoSuchToken,
     Store,
     TokenNameExists,
+    open_store,
 )
 
 EXIT_OK = 0

@@ -44,7 +44,7 @@ from ots_server.middleware.auth import CHALLENGE, principal
 from ots_server.middleware.ratelimit import limit_subject
 from ots_server.quota import Hold, MeasuresUsage, Quota
 from ots_server.settings import Settings
-from ots_server.store.base import (
+from ots_server.store import (
     Gone,
     IdExists,
     NewSecret,

@@ -53,7 +53,7 @@ from ots_server.openapi import build_openapi
 from ots_server.ops import Operations
 from ots_server.requests_api import RequestsApi
 from ots_server.settings import Settings
-from ots_server.store.base import Store, StoreFull, StoreUnavailable
+from ots_server.store import Store, StoreFull, StoreUnavailable
 from ots_server.web import WebPages
 
 logger = logging.getLogger("ots_server")

@@ -34,8 +34,7 @@ from ots_server import admin
 from ots_server.logs import FIELDS, configure_logging
 from ots_server.settings import Settings, SettingsError, describe_variables, unknown_variables
 from ots_server.startup import StartupError, bind, prepare_directories, store_description
-from ots_server.store import open_store
-from ots_server.store.base import StoreError
+from ots_server.store import StoreError, open_store
 from ots_server.store.redis.preflight import RedisRefused
 
 logger = logging.getLogger("ots_server.store")

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
-from ots_server.store.base import StoreFull
+from ots_server.store import StoreFull
 
 #: Seconds a measurement of the store's size is used before a create takes a new one.
 REFRESH = 1.0

@@ -32,7 +32,7 @@ from ots_server.limits import Limits
 from ots_server.metrics import Metrics
 from ots_server.middleware.auth import CHALLENGE, principal
 from ots_server.settings import Settings
-from ots_server.store.base import (
+from ots_server.store import (
     SEALED_BYTES,
     Answered,
     IdExists,

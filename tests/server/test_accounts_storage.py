@@ -17,7 +17,7 @@ import pytest
 import redis
 from redis.cluster import RedisCluster
 
-from ots_server.store.base import Store, StoreUnavailable, UnknownToken
+from ots_server.store import Store, StoreUnavailable, UnknownToken
 from ots_server.store.redis.store import RedisStore
 from ots_server.store.rules import day
 from ots_server.store.sqlite.schema import MIGRATIONS

@@ -22,13 +22,7 @@ from typing import Any
 import anyio
 import pytest
 
-from ots_server.store.base import (
-    Gone,
-    IdExists,
-    NotFound,
-    StoreUnavailable,
-    WrongPassphrase,
-)
+from ots_server.store import Gone, IdExists, NotFound, StoreUnavailable, WrongPassphrase
 from ots_server.store.sqlite import lane as lane
 from ots_server.store.sqlite import tx as tx
 from ots_server.store.sqlite.blobs import INLINE_MAX

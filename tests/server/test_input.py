@@ -17,7 +17,7 @@ from starlette.types import ASGIApp
 
 from ots_server.app import create_app
 from ots_server.settings import DAY, Settings
-from ots_server.store.base import NotFound
+from ots_server.store import NotFound
 from ots_server.store.sqlite.store import SQLiteStore
 
 from .support import (

@@ -17,7 +17,7 @@ from ots_server.app import create_app
 from ots_server.logs import ACCESS_LOGGER, JsonFormatter
 from ots_server.middleware.headers import SecurityHeaders
 from ots_server.settings import Settings
-from ots_server.store.base import SecretInfo
+from ots_server.store import SecretInfo
 from ots_server.store.memory.store import MemoryStore
 from ots_server.store.sqlite.store import SQLiteStore
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from ots_server.store.base import (
+from ots_server.store import (
     REQUEST_QUOTA_BYTES,
     Answered,
     NotFound,

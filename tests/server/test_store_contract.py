@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from ots_server.store.base import (
+from ots_server.store import (
     Gone,
     IdExists,
     NotFound,

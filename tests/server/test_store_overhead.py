@@ -30,7 +30,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from ots_server.store.base import NewSecret
+from ots_server.store import NewSecret
 from ots_server.store.redis.store import RedisStore
 from ots_server.store.sqlite.store import SQLiteStore
 

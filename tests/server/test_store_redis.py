@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ots_server.store.base import IdExists, NotFound, Store
+from ots_server.store import IdExists, NotFound, Store
 from ots_server.store.redis.store import INDEX_BITS, INDEX_SWEEP_SLICE, RedisStore
 
 from .redis_support import LocalCluster, delete_prefix, machine_client, machine_url, unique_prefix

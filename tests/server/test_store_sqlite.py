@@ -16,8 +16,7 @@ import pytest
 
 from ots_server.app import create_app
 from ots_server.settings import Settings
-from ots_server.store import StoreConfigError, open_store
-from ots_server.store.base import Gone, StoreError, StoreUnavailable
+from ots_server.store import Gone, StoreConfigError, StoreError, StoreUnavailable, open_store
 from ots_server.store.sqlite.blobs import INLINE_MAX
 from ots_server.store.sqlite.schema import MIGRATIONS, PAGE_SIZE, migrate
 from ots_server.store.sqlite.store import SQLiteStore

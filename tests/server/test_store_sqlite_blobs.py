@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ots_server.store.base import IdExists, StoreFull, WrongPassphrase
+from ots_server.store import IdExists, StoreFull, WrongPassphrase
 from ots_server.store.sqlite.blobs import INLINE_MAX, TEMP_PREFIX
 from ots_server.store.sqlite.store import SQLiteStore
 

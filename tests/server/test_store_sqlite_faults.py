@@ -14,7 +14,7 @@ from typing import Any
 import anyio
 import pytest
 
-from ots_server.store.base import (
+from ots_server.store import (
     Gone,
     IdExists,
     NotFound,

@@ -49,7 +49,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ots_server.errors import error_response
 from ots_server.middleware.auth import principal
 from ots_server.settings import Network
-from ots_server.store.base import StoreFull, StoreUnavailable
+from ots_server.store import StoreFull, StoreUnavailable
 
 logger = logging.getLogger("ots_server")
 

@@ -46,21 +46,23 @@ from collections.abc import Awaitable
 from typing import Any
 
 from ots_server.store import rules
-from ots_server.store.base import (
-    Account,
+from ots_server.store.outcomes import (
     AccountExists,
-    NewAccount,
-    NewToken,
     NoSuchAccount,
     NoSuchToken,
+    StoreError,
+    StoreFull,
+    TokenNameExists,
+    UnknownToken,
+)
+from ots_server.store.records import (
+    Account,
+    NewAccount,
+    NewToken,
     Principal,
     ReceiptState,
     ReceiptStatus,
-    StoreError,
-    StoreFull,
     TokenInfo,
-    TokenNameExists,
-    UnknownToken,
 )
 from ots_server.store.redis.account_scripts import (
     ACCOUNT_CREATE,

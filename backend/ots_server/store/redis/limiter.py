@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable
 from typing import Any, cast
 
-from ots_server.store.base import StoreUnavailable
+from ots_server.store.outcomes import StoreUnavailable
 from ots_server.store.redis.client import RedisConnection, translated
 
 #: Seconds a random HMAC key stored in Redis lives before another one replaces it.

@@ -26,7 +26,7 @@ from typing import Any
 
 from redis.exceptions import ResponseError
 
-from ots_server.store.base import StoreError, StoreUnavailable
+from ots_server.store.outcomes import StoreError, StoreUnavailable
 from ots_server.store.redis.client import RedisConnection
 
 MIN_VERSION = (6, 2)

@@ -20,15 +20,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
-from ots_server.store.base import (
-    Answered,
-    IdExists,
-    NewRequest,
-    NotFound,
-    RequestEnd,
-    RequestGone,
-    RequestInfo,
-)
+from ots_server.store.outcomes import Answered, IdExists, NotFound, RequestGone
+from ots_server.store.records import NewRequest, RequestEnd, RequestInfo
 from ots_server.store.redis import request_scripts as lua
 from ots_server.store.redis.client import RedisConnection, translated
 

@@ -66,22 +66,24 @@ from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from ots_server.store import rules
-from ots_server.store.base import (
+from ots_server.store.outcomes import (
     Gone,
     IdExists,
-    Maintenance,
-    NewSecret,
     NotFound,
     PassphraseRequired,
+    StoreError,
+    StoreUnavailable,
+    WrongPassphrase,
+)
+from ots_server.store.records import (
+    Maintenance,
+    NewSecret,
     PurgeResult,
     ReceiptStatus,
     Revealed,
     SecretInfo,
-    StoreError,
-    StoreUnavailable,
     Tombstone,
     TombstoneState,
-    WrongPassphrase,
 )
 from ots_server.store.redis import scripts as lua
 from ots_server.store.redis.accounts import RedisAccounts
@@ -128,7 +130,7 @@ def _tag(id: bytes) -> str:
 
 
 class RedisStore(RedisAccounts, RedisRequests):
-    """A :class:`~ots_server.store.base.Store` on Redis; see the module docstring (accounts:
+    """A :class:`~ots_server.store.protocol.Store` on Redis; see the module docstring (accounts:
     :mod:`.accounts`; requests: :mod:`.requests`)."""
 
     def __init__(self, target: RedisTarget) -> None:

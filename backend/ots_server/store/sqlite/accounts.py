@@ -17,19 +17,21 @@ from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from ots_server.store import rules
-from ots_server.store.base import (
-    Account,
+from ots_server.store.outcomes import (
     AccountExists,
-    NewAccount,
-    NewToken,
     NoSuchAccount,
     NoSuchToken,
-    Principal,
-    ReceiptStatus,
     StoreFull,
-    TokenInfo,
     TokenNameExists,
     UnknownToken,
+)
+from ots_server.store.records import (
+    Account,
+    NewAccount,
+    NewToken,
+    Principal,
+    ReceiptStatus,
+    TokenInfo,
 )
 from ots_server.store.sqlite import tx as tx
 from ots_server.store.sqlite.lane import Work

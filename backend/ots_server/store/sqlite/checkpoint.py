@@ -33,7 +33,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ots_server.store.base import Maintenance, StoreUnavailable
+from ots_server.store.outcomes import StoreUnavailable
+from ots_server.store.records import Maintenance
 from ots_server.store.sqlite.schema import connect
 
 logger = logging.getLogger("ots_server.store")

@@ -20,15 +20,8 @@ import sqlite3
 from typing import Any, TypeVar
 
 from ots_server.store import rules
-from ots_server.store.base import (
-    REQUEST_QUOTA_BYTES,
-    Answered,
-    IdExists,
-    NewRequest,
-    RequestGone,
-    RequestInfo,
-    StoreError,
-)
+from ots_server.store.outcomes import Answered, IdExists, RequestGone, StoreError
+from ots_server.store.records import REQUEST_QUOTA_BYTES, NewRequest, RequestInfo
 from ots_server.store.sqlite import tx as tx
 from ots_server.store.sqlite.lane import Outcome, Work
 

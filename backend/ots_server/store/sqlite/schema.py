@@ -38,7 +38,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from ots_server.store.base import StoreError
+from ots_server.store.outcomes import StoreError
 
 MIN_SQLITE = (3, 35, 0)  # DELETE … RETURNING
 #: Page size of databases this code creates (see the module docstring).

@@ -36,7 +36,7 @@ Concurrency:
   after an error (a failed ROLLBACK) is thrown away, so one bad moment cannot wedge the
   writer lane.
 - Time: ``now`` is adjusted by the whole seconds spent waiting for the lane and the write
-  lock (see :mod:`ots_server.store.base`), sampled when the write's turn in its group comes.
+  lock (see :mod:`ots_server.store.protocol`), sampled when the write's turn in its group comes.
 
 Blob files: a blob over 64 KiB lives in a file of ``<database>.blobs/``, streamed there by the
 app while it arrives (:meth:`SQLiteStore.stage`) or written by ``create``; rows reference
@@ -48,7 +48,7 @@ Memory: an inline blob (at most 64 KiB) is bound as a parameter; anything larger
 (see :func:`ots_server.store.sqlite.tx.insert_body`).
 ``max_store_bytes`` (``OTS_MAX_STORE_BYTES``) refuses creates that would take the pages in use
 (ciphertext, records, indexes; free pages not counted) past the quota; a full disk
-(``SQLITE_FULL``) is reported the same way, as :class:`~ots_server.store.base.StoreFull`.
+(``SQLITE_FULL``) is reported the same way, as :class:`~ots_server.store.outcomes.StoreFull`.
 :meth:`SQLiteStore.used_bytes` tells the app what the quota counts, so uploads still arriving
 can hold room too (:mod:`ots_server.quota`).
 
@@ -71,19 +71,21 @@ from typing import TypeVar
 import anyio
 
 from ots_server.store import rules
-from ots_server.store.base import (
+from ots_server.store.outcomes import (
     Gone,
     IdExists,
+    PassphraseRequired,
+    StoreUnavailable,
+    WrongPassphrase,
+)
+from ots_server.store.records import (
     Maintenance,
     NewSecret,
-    PassphraseRequired,
     PurgeResult,
     ReceiptStatus,
     Revealed,
     SecretInfo,
-    StoreUnavailable,
     Tombstone,
-    WrongPassphrase,
 )
 from ots_server.store.sqlite import tx as tx
 from ots_server.store.sqlite.accounts import SQLiteAccounts
@@ -111,7 +113,7 @@ def _close_file(revealed: Revealed) -> None:
 
 
 class SQLiteStore(SQLiteAccounts, SQLiteRequests):
-    """A :class:`~ots_server.store.base.Store` on one SQLite file (accounts and requests:
+    """A :class:`~ots_server.store.protocol.Store` on one SQLite file (accounts and requests:
     the mixins)."""
 
     def __init__(

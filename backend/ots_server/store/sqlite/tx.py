@@ -15,7 +15,8 @@ import sqlite3
 from typing import Any
 
 from ots_server.store import rules
-from ots_server.store.base import Gone, NewSecret, NotFound, ReceiptStatus, StoreError, StoreFull
+from ots_server.store.outcomes import Gone, NotFound, StoreError, StoreFull
+from ots_server.store.records import NewSecret, ReceiptStatus
 from ots_server.store.sqlite.lane import Outcome, doom
 
 LOOKUP = """
