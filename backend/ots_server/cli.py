@@ -34,10 +34,11 @@ from collections.abc import Sequence
 from ots_server import admin
 from ots_server.exits import ServerExit
 from ots_server.logs import FIELDS, configure_logging
-from ots_server.settings import Settings, SettingsError, describe_variables, unknown_variables
+from ots_server.settings import Settings, SettingsError
 from ots_server.startup import StartupError, bind, prepare_directories, store_description
 from ots_server.store import StoreError, open_store
 from ots_server.store.redis.preflight import RedisRefused
+from ots_server.variables import describe_variables, unknown_variables
 
 logger = logging.getLogger("ots_server.store")
 
