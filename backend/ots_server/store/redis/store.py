@@ -178,8 +178,9 @@ class RedisStore(RedisAccounts, RedisRequests):
     def _bucket(self, number: int) -> str:
         return f"{self.prefix}:x:{number:03x}"
 
-    def _index_entry(self, receipt_hash: bytes) -> tuple[str, bytes]:
-        """The bucket key and the field of a receipt hash's index entry."""
+    def index_entry(self, receipt_hash: bytes) -> tuple[str, bytes]:
+        """The bucket key and the field of a receipt hash's index entry (public for what
+        measures the index: bench/scale.py's memory breakdown)."""
         number = int.from_bytes(receipt_hash[:2], "big") >> (16 - INDEX_BITS)
         return self._bucket(number), receipt_hash[:16]
 
@@ -215,7 +216,7 @@ class RedisStore(RedisAccounts, RedisRequests):
         if len(secret.receipt_hash) != 32 or not 0 < secret.keep_until < 1 << 32:
             raise ValueError("a secret that breaks the store's rules")
         now = secret.created_at
-        bucket, field = self._index_entry(secret.receipt_hash)
+        bucket, field = self.index_entry(secret.receipt_hash)
         entry = secret.id + secret.keep_until.to_bytes(4, "big")
         return [
             (self._index_add, [bucket], [field, entry, max(1, secret.keep_until - now)]),
@@ -267,7 +268,7 @@ class RedisStore(RedisAccounts, RedisRequests):
             # removes it after its keep_until.
             with contextlib.suppress(StoreError):
                 await translated(
-                    self.connection.client.hdel(*self._index_entry(secret.receipt_hash))
+                    self.connection.client.hdel(*self.index_entry(secret.receipt_hash))
                 )
             if linked and secret.account_id is not None:
                 with contextlib.suppress(StoreError):
@@ -311,7 +312,7 @@ class RedisStore(RedisAccounts, RedisRequests):
         self.guard()
         asked = time.monotonic()
         client = self.connection.client
-        entry = await translated(client.hget(*self._index_entry(receipt_hash)))
+        entry = await translated(client.hget(*self.index_entry(receipt_hash)))
         if entry is None:  # a receipt created by an earlier version
             entry = await translated(client.get(self._legacy_receipt_key(receipt_hash)))
         id = entry[:16] if isinstance(entry, bytes) else None
@@ -360,7 +361,7 @@ class RedisStore(RedisAccounts, RedisRequests):
         """The id each receipt hash's index entry names (``None``: no entry)."""
         pipe = self.connection.client.pipeline(transaction=False)
         for receipt_hash in receipt_hashes:
-            pipe.hget(*self._index_entry(receipt_hash))
+            pipe.hget(*self.index_entry(receipt_hash))
         entries: list[Any] = await translated(pipe.execute())
         missing = [index for index, entry in enumerate(entries) if entry is None]
         if missing:  # receipts created by an earlier version
@@ -398,7 +399,7 @@ class RedisStore(RedisAccounts, RedisRequests):
                 purged += int(reply[1])
                 if int(reply[1]) and reply[2]:
                     await translated(
-                        self.connection.client.hdel(*self._index_entry(bytes(reply[2])))
+                        self.connection.client.hdel(*self.index_entry(bytes(reply[2])))
                     )
 
         async for key in self.connection.scan(f"{self.prefix}:r:*", SWEEP_BATCH):
