@@ -288,7 +288,7 @@ async def test_a_failed_commit_fails_every_write_of_the_group_and_keeps_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(
-        "ots_server.store.sqlite.store.connect", functools.partial(connect, factory=FailingCommit)
+        "ots_server.store.sqlite.engine.connect", functools.partial(connect, factory=FailingCommit)
     )
     store = SQLiteStore(tmp_path / "failing.sqlite3")
     try:

@@ -346,7 +346,7 @@ async def test_redis_request_sweep_pauses_between_batches(
     redis_store: tuple[RedisStore, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from ots_server.store.redis import requests as redis_requests
-    from ots_server.store.redis import store as module
+    from ots_server.store.redis import sweep as module
 
     store, _ = redis_store
     monkeypatch.setattr(redis_requests, "SWEEP_BATCH", 5)

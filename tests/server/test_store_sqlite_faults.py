@@ -61,7 +61,7 @@ def faults(monkeypatch: pytest.MonkeyPatch) -> Faults:
             return super().execute(sql, *args)
 
     monkeypatch.setattr(
-        "ots_server.store.sqlite.store.connect",
+        "ots_server.store.sqlite.engine.connect",
         functools.partial(connect, factory=FaultyConnection),
     )
     return faults
@@ -184,7 +184,7 @@ async def test_a_full_disk_is_store_full_and_leaves_nothing(
             self.execute(f"PRAGMA max_page_count = {EMPTY_DATABASE_PAGES + 1}")
 
     monkeypatch.setattr(
-        "ots_server.store.sqlite.store.connect", functools.partial(connect, factory=SmallDisk)
+        "ots_server.store.sqlite.engine.connect", functools.partial(connect, factory=SmallDisk)
     )
     store = SQLiteStore(tmp_path / "small.sqlite3")
     try:

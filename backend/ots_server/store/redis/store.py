@@ -57,7 +57,6 @@ Invariants:
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
 import secrets
@@ -78,7 +77,6 @@ from ots_server.store.outcomes import (
 from ots_server.store.records import (
     Maintenance,
     NewSecret,
-    PurgeResult,
     ReceiptStatus,
     Revealed,
     SecretInfo,
@@ -91,33 +89,13 @@ from ots_server.store.redis.client import RedisConnection, connect, translated
 from ots_server.store.redis.limiter import RedisRateLimiter
 from ots_server.store.redis.preflight import preflight
 from ots_server.store.redis.requests import RedisRequests
+from ots_server.store.redis.sweep import RedisSweep
 from ots_server.store.redis.url import REDIS_MAX_BYTES, RedisTarget, parse_redis_url
 
-#: Record keys fetched per SCAN step and checked per pipeline by the sweeper.
-SWEEP_BATCH = 200
-#: After each batch the sweeper pauses this many times as long as the batch took, so it takes
-#: at most a fifth of the event loop it shares with requests. Unpaced, a sweep over 3 x 10^5
-#: records made every request on that worker wait for its batches (bench/sweep.py: a PING
-#: through the app went from 1.5 to 15 ms at p50); the sweep is never needed to free memory,
-#: only to turn secrets Redis expired into tombstones early, so it can take its time.
-SWEEP_PAUSE = 4.0
 #: The receipt index has ``2 ** INDEX_BITS`` buckets, picked by a receipt hash's first bits:
 #: about 250 entries each at 10^6 secrets, so a bucket stays a compact listpack (Redis's
 #: default ``hash-max-listpack-entries`` is 512) up to about 2 million secrets.
 INDEX_BITS = 12
-#: Index buckets the sweep cleans per run.
-INDEX_SWEEP_SLICE = 512
-#: Index buckets swept concurrently.
-INDEX_SWEEP_CONCURRENCY = 32
-
-
-async def _pace(seconds: float) -> None:
-    """The sweeper's pause between batches (a seam for the test that proves it pauses)."""
-    await asyncio.sleep(seconds)
-
-
-async def _request_pace(took: float) -> None:
-    await _pace(took * SWEEP_PAUSE)
 
 
 def _late(now: int, asked: float) -> int:
@@ -129,7 +107,7 @@ def _tag(id: bytes) -> str:
     return base64.urlsafe_b64encode(id).rstrip(b"=").decode("ascii")
 
 
-class RedisStore(RedisAccounts, RedisRequests):
+class RedisStore(RedisAccounts, RedisRequests, RedisSweep):
     """A :class:`~ots_server.store.protocol.Store` on Redis; see the module docstring (accounts:
     :mod:`.accounts`; requests: :mod:`.requests`)."""
 
@@ -148,7 +126,8 @@ class RedisStore(RedisAccounts, RedisRequests):
         self._index_add = client.register_script(lua.INDEX_ADD)
         self._index_sweep = client.register_script(lua.INDEX_SWEEP)
         #: The next index bucket the sweep cleans (instances start at different places).
-        self._index_next = secrets.randbelow(1 << INDEX_BITS)
+        self._index_buckets = 1 << INDEX_BITS
+        self._index_next = secrets.randbelow(self._index_buckets)
         self._register_account_scripts()
         self._register_request_scripts()
         self._closed = False
@@ -375,57 +354,6 @@ class RedisStore(RedisAccounts, RedisRequests):
             id = entry[:16] if isinstance(entry, bytes) else None
             ids.append(id if id is not None and len(id) == 16 else None)
         return ids
-
-    async def purge_expired(self, now: int) -> PurgeResult:
-        self.guard()
-        expired = purged = 0
-        batch: list[bytes] = []
-
-        async def sweep(keys: list[bytes]) -> None:
-            nonlocal expired, purged
-            pipe = self.connection.client.pipeline(transaction=False)
-            for key in keys:
-                pipe.hmget(key, ["st", "ea", "ku"])
-            rows = await translated(pipe.execute())
-            for key, (state, expires_at, keep_until) in zip(keys, rows, strict=True):
-                due = state is not None and (
-                    int(keep_until) <= now or (state == b"pending" and int(expires_at) <= now)
-                )
-                if not due:
-                    continue  # most records: one cheap HMGET in a pipeline, no script
-                blob_key = self.prefix.encode() + b":b:" + key[len(self.prefix) + 3 :]
-                reply = await self._run(self._sweep, [key, blob_key], [now])
-                expired += int(reply[0])
-                purged += int(reply[1])
-                if int(reply[1]) and reply[2]:
-                    await translated(
-                        self.connection.client.hdel(*self.index_entry(bytes(reply[2])))
-                    )
-
-        async for key in self.connection.scan(f"{self.prefix}:r:*", SWEEP_BATCH):
-            batch.append(key)
-            if len(batch) >= SWEEP_BATCH:
-                started = time.monotonic()
-                await sweep(batch)
-                batch = []
-                await _pace((time.monotonic() - started) * SWEEP_PAUSE)
-        if batch:
-            await sweep(batch)
-        await self._sweep_index(now)
-        requests_expired, requests_purged = await self._purge_requests(now, _request_pace)
-        return PurgeResult(expired, purged, requests_expired, requests_purged)
-
-    async def _sweep_index(self, now: int) -> None:
-        """Remove the index entries past their keep_until from the next slice of buckets
-        (most records vanish by their TTL, so their entries are not removed with them)."""
-        start, total = self._index_next, 1 << INDEX_BITS
-        self._index_next = (start + INDEX_SWEEP_SLICE) % total
-        numbers = [(start + offset) % total for offset in range(INDEX_SWEEP_SLICE)]
-        for first in range(0, len(numbers), INDEX_SWEEP_CONCURRENCY):
-            chunk = numbers[first : first + INDEX_SWEEP_CONCURRENCY]
-            await asyncio.gather(
-                *(self._run(self._index_sweep, [self._bucket(n)], [now]) for n in chunk)
-            )
 
     async def maintenance(self) -> Maintenance:
         # Nothing to checkpoint: Redis persists (or not) by its own configuration.
