@@ -1,4 +1,4 @@
-"""The account half of the Redis store: a mixin of :class:`.redis_store.RedisStore`.
+"""The account half of the Redis store: a mixin of :class:`.store.RedisStore`.
 
 Keys (``P`` the prefix, ``AID`` the unpadded base64url account id, ``TH`` the hex SHA-256 of
 a token, ``EH`` the hex SHA-256 of the email key)::

@@ -1,4 +1,4 @@
-"""The request half of the Redis store: a mixin of :class:`.redis_store.RedisStore`.
+"""The request half of the Redis store: a mixin of :class:`.store.RedisStore`.
 
 Keys (``P`` the prefix, ``ID`` the unpadded base64url request id)::
 
