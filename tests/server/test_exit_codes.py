@@ -26,7 +26,7 @@ def _readme_table(heading: str) -> dict[int, str]:
 
 
 def test_the_readme_table_lists_exactly_the_server_exit_codes() -> None:
-    rows = _readme_table("### Server exit codes")
+    rows = _readme_table("## Server exit codes")
     assert sorted(rows) == sorted(member.value for member in ServerExit)
     assert all(meaning.strip() for meaning in rows.values())
 
