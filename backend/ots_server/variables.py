@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ots_cli.durations import format_duration
 from ots_server.parsers import (
+    format_duration,
     format_size,
     parse_bool,
     parse_duration,
