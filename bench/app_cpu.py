@@ -33,9 +33,8 @@ from procs import Processes
 
 from ots_server.app import create_app
 from ots_server.settings import Settings
-from ots_server.store import open_store
-from ots_server.store.base import Store
-from ots_server.store.memory import MemoryStore
+from ots_server.store import Store, open_store
+from ots_server.store.memory.store import MemoryStore
 
 CONCURRENCY = 16
 WARMUP = 400

@@ -42,7 +42,7 @@ class Profile:
 CATEGORIES = [
     ("h11/", "h11: HTTP parsing and serialization"),
     ("uvicorn/", "uvicorn: protocol and ASGI glue"),
-    ("ots_server/ratelimit.py", "ots: rate limiter"),
+    ("ots_server/middleware/ratelimit.py", "ots: rate limiter"),
     ("ots_server/bodies.py", "ots: reading and checking request bodies"),
     ("ots_server/codec.py", "ots: reading and checking request bodies"),
     ("ots_server/parsers.py", "ots: reading and checking request bodies"),

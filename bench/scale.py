@@ -3,15 +3,16 @@
 The store is filled directly, not through HTTP (10^6 creates over HTTP would take longer than
 the whole benchmark may), with exactly the rows the server writes:
 
-- SQLite: bulk ``INSERT``s into ``records`` and ``secrets`` (the columns and values
-  ``SQLiteStore.create`` writes: random ids, receipt hashes and link verifiers, a 55-byte
-  header length, a random blob of the benchmark secrets' padded ciphertext size, views 1,
-  TTL 1 day, receipts kept 7 more days), on the server's own database file while it runs, in
-  transactions of ``BATCH`` rows with ``synchronous=OFF`` *for the filling connection only*
-  (and its own WAL autocheckpoint), then a TRUNCATE checkpoint.
-- Redis: the server's own scripts (``ots_server.store.redis_scripts.INDEX_ADD`` for the
-  receipt index entry in its bucket hash, then ``CREATE``, by ``EVALSHA``), with the same
-  arguments ``RedisStore.create`` passes, streamed through ``redis-cli --pipe`` (Redis's
+- SQLite: the store's bulk seeder (``ots_server.store.sqlite.seed.Seeder``: the rows
+  ``SQLiteStore.create`` writes, from the same statements: random ids, receipt hashes and link
+  verifiers, a 55-byte header length, a random blob of the benchmark secrets' padded
+  ciphertext size, views 1, TTL 1 day, receipts kept 7 more days), on the server's own
+  database file while it runs, in transactions of ``BATCH`` rows with ``synchronous=OFF``
+  *for the seeding connection only* (and its own WAL autocheckpoint), then a TRUNCATE
+  checkpoint.
+- Redis: the server's own script calls for each secret (``RedisStore.create_calls``: the
+  receipt index entry in its bucket hash, then the secret, by ``EVALSHA``, with the arguments
+  ``RedisStore.create`` passes), streamed through ``redis-cli --pipe`` (Redis's
   mass-insertion mode).
 
 Among the filler rows of each level sit ``WARMUP + MEASURED`` real secrets (sealed with the
@@ -39,12 +40,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import redis
-from load import Run, wrk
-from pool import Pool, Prebuilt, prebuild, write_pool
 
-from ots_server.store.redis_scripts import CREATE, INDEX_ADD
-from ots_server.store.redis_store import INDEX_BITS
-from ots_server.store.sqlite_schema import connect, migrate
+from bench.load import Run, wrk
+from bench.pool import Pool, Prebuilt, prebuild, write_pool
+from ots_server.store import NewSecret
+from ots_server.store.redis.store import RedisStore
+from ots_server.store.sqlite.seed import Seeder
 
 BATCH = 20_000
 WARMUP = 100
@@ -83,9 +84,8 @@ def _positions(total: int, real: int) -> set[int]:
 # -- SQLite ---------------------------------------------------------------------------------
 
 
-def _sqlite_rows(
-    count: int, real: list[Prebuilt], blob_len: int, now: int
-) -> Iterator[tuple[tuple[object, ...], tuple[object, ...]]]:
+def _secrets(count: int, real: list[Prebuilt], blob_len: int, now: int) -> Iterator[NewSecret]:
+    """``count`` secrets as the server would store them, ``real`` ones at random positions."""
     where = _positions(count, len(real))
     reals = iter(real)
     for index in range(count):
@@ -98,8 +98,19 @@ def _sqlite_rows(
             raw = os.urandom(16 + 32 + blob_len)
             id, verifier, blob = raw[:16], raw[16:48], raw[48:]
             header_length = HEADER_LENGTH
-        record = (id, receipt_hash, verifier, now, now + TTL, now + TTL + GRACE, 1, 1)
-        yield record, (id, header_length, blob)
+        yield NewSecret(
+            id=id,
+            blob=blob,
+            header_length=header_length,
+            link_verifier=verifier,
+            passphrase_verifier=None,
+            attempts=None,
+            views=1,
+            created_at=now,
+            expires_at=now + TTL,
+            keep_until=now + TTL + GRACE,
+            receipt_hash=receipt_hash,
+        )
 
 
 def sqlite_pages_in_use(db: Path) -> int:
@@ -119,31 +130,10 @@ def sqlite_pages_in_use(db: Path) -> int:
 
 
 def fill_sqlite(db: Path, count: int, real: list[Prebuilt], blob_len: int) -> None:
-    conn = connect(db, 30_000)
-    try:
-        conn.execute("PRAGMA synchronous = OFF")
-        conn.execute("PRAGMA wal_autocheckpoint = 20000")
-        conn.execute("PRAGMA cache_size = -262144")
-        rows = _sqlite_rows(count, real, blob_len, int(time.time()))
-        while True:
-            batch = [row for _, row in zip(range(BATCH), rows, strict=False)]
-            if not batch:
-                break
-            conn.execute("BEGIN IMMEDIATE")
-            conn.executemany(
-                "INSERT INTO records (id, receipt_hash, link_verifier, created_at, expires_at,"
-                " keep_until, views, views_left, state)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
-                [record for record, _ in batch],
-            )
-            conn.executemany(
-                "INSERT INTO secrets (id, header_length, passphrase_verifier, attempts_left, blob)"
-                " VALUES (?, ?, NULL, NULL, ?)",
-                [body for _, body in batch],
-            )
-            conn.execute("COMMIT")
-    finally:
-        conn.close()
+    secrets = _secrets(count, real, blob_len, int(time.time()))
+    with Seeder(db) as seeder:
+        while batch := [secret for _, secret in zip(range(BATCH), secrets, strict=False)]:
+            seeder.add(batch)
 
 
 # -- Redis ----------------------------------------------------------------------------------
@@ -153,10 +143,16 @@ def _resp(*parts: bytes) -> bytes:
     return b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in parts)
 
 
-def _tag(id: bytes) -> bytes:
-    import base64
+def _arg(value: object) -> bytes:
+    """A script argument as redis-py sends it."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    return str(value).encode()
 
-    return base64.urlsafe_b64encode(id).rstrip(b"=")
+
+def _store(port: int) -> RedisStore:
+    """The server's store on ``port`` (its default key prefix); its connections never open."""
+    return RedisStore.from_url(f"redis://127.0.0.1:{port}/0")
 
 
 def redis_cli(port: int, *args: str) -> str:
@@ -179,14 +175,8 @@ def redis_used_memory(port: int) -> int:
 
 
 def fill_redis(port: int, count: int, real: list[Prebuilt], blob_len: int) -> None:
-    sha = redis_cli(port, "SCRIPT", "LOAD", CREATE).encode()
-    index_sha = redis_cli(port, "SCRIPT", "LOAD", INDEX_ADD).encode()
-    where = _positions(count, len(real))
-    reals = iter(real)
-    now = int(time.time())
-    keep = now + TTL + GRACE
-    fixed = [b"%d" % now, b"%d" % (now + TTL), b"%d" % keep, b"1", b"%d" % HEADER_LENGTH]
-    ttl_receipt = b"%d" % (keep - now)
+    store = _store(port)
+    loaded: dict[str, bytes] = {}
     with subprocess.Popen(
         ["redis-cli", "-h", "127.0.0.1", "-p", str(port), "-n", "0", "--pipe"],
         stdin=subprocess.PIPE,
@@ -195,48 +185,16 @@ def fill_redis(port: int, count: int, real: list[Prebuilt], blob_len: int) -> No
     ) as pipe:
         assert pipe.stdin is not None
         chunk: list[bytes] = []
-        for index in range(count):
-            receipt_hash = os.urandom(32)
-            if index in where:
-                secret = next(reals)
-                id, verifier, blob = secret.id, secret.link_verifier, secret.blob
-            else:
-                raw = os.urandom(16 + 32 + blob_len)
-                id, verifier, blob = raw[:16], raw[16:48], raw[48:]
-            tag = _tag(id)
-            # The receipt index entry, as RedisStore.create writes it (bucket by the hash's
-            # first bits; field: the hash's first 16 bytes; value: id and keep_until).
-            bucket = int.from_bytes(receipt_hash[:2], "big") >> (16 - INDEX_BITS)
-            chunk.append(
-                _resp(
-                    b"EVALSHA",
-                    index_sha,
-                    b"1",
-                    b"ots:x:%03x" % bucket,
-                    receipt_hash[:16],
-                    id + keep.to_bytes(4, "big"),
-                    ttl_receipt,
-                )
-            )
-            chunk.append(
-                _resp(
-                    b"EVALSHA",
-                    sha,
-                    b"2",
-                    b"ots:r:{" + tag + b"}",
-                    b"ots:b:{" + tag + b"}",
-                    fixed[0],
-                    verifier,
-                    receipt_hash,
-                    fixed[1],
-                    fixed[2],
-                    fixed[3],
-                    fixed[4],
-                    b"",
-                    b"",
-                    blob,
-                )
-            )
+        for secret in _secrets(count, real, blob_len, int(time.time())):
+            # Exactly what RedisStore.create runs on a Cluster: the receipt index entry in its
+            # bucket, then the secret's own script.
+            for script, keys, args in store.create_calls(secret):
+                if script.script not in loaded:
+                    loaded[script.script] = redis_cli(
+                        port, "SCRIPT", "LOAD", script.script
+                    ).encode()
+                parts = [_arg(key) for key in keys] + [_arg(arg) for arg in args]
+                chunk.append(_resp(b"EVALSHA", loaded[script.script], b"%d" % len(keys), *parts))
             if len(chunk) >= 2_000:
                 pipe.stdin.write(b"".join(chunk))
                 chunk.clear()
@@ -322,8 +280,7 @@ def redis_breakdown(port: int) -> list[tuple[str, int]]:
         receipt_hash = client.hget(record_key, "rh")
         if not isinstance(receipt_hash, bytes):
             return []
-        number = int.from_bytes(receipt_hash[:2], "big") >> (16 - INDEX_BITS)
-        bucket = b"ots:x:%03x" % number
+        bucket = _store(port).index_entry(receipt_hash)[0].encode()
         entries = max(1, int(client.hlen(bucket)))
         return [
             ("ciphertext string `P:b:{ID}`", int(client.memory_usage(blob_key, samples=0) or 0)),
@@ -340,32 +297,15 @@ def redis_breakdown(port: int) -> list[tuple[str, int]]:
 def commit_floor(work: Path, count: int = 3000) -> dict[str, float]:
     """Latency of a bare SQLite commit of the rows a create writes, in this process, no server:
     the floor under the server's create latency on this disk and this machine right now."""
-    conn = connect(work / "floor.sqlite3", 30_000)
-    try:
-        migrate(conn)
-        now = int(time.time())
-        times = []
-        for index in range(count):
-            raw = os.urandom(16 + 32 + 32 + 1671)
-            id = raw[:16]
+    now = int(time.time())
+    times = []
+    with Seeder(work / "floor.sqlite3", durable=True) as seeder:
+        for index, secret in enumerate(_secrets(count, [], 1671, now)):
             started = time.perf_counter()
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute(
-                "INSERT INTO records (id, receipt_hash, link_verifier, created_at, expires_at,"
-                " keep_until, views, views_left, state) VALUES (?, ?, ?, ?, ?, ?, 1, 1, 'pending')",
-                (id, raw[16:48], raw[48:80], now, now + TTL, now + TTL + GRACE),
-            )
-            conn.execute(
-                "INSERT INTO secrets (id, header_length, passphrase_verifier, attempts_left, blob)"
-                " VALUES (?, ?, NULL, NULL, ?)",
-                (id, HEADER_LENGTH, raw[80:]),
-            )
-            conn.execute("COMMIT")
+            seeder.add([secret])
             times.append(time.perf_counter() - started)
             if index % 1000 == 999:  # keep the WAL small, as the server's checkpoints do
-                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        conn.close()
+                seeder.checkpoint()
     times.sort()
     return {
         "p50_ms": times[len(times) // 2] * 1000,

@@ -1,9 +1,10 @@
 """The ``ots-server`` console script, also ``python -m ots_server``.
 
-Invariant: this module imports only the standard library and :mod:`ots_cli.errors` until it has
-checked that the server's optional dependencies (``pip install 'ots-cli[server]'``) can be
+Invariant: this module imports only the standard library and :mod:`ots_server.exits` until it
+has checked that the server's optional dependencies (``pip install 'ots-cli[server]'``) can be
 found. ``pip install .`` installs the ``ots-server`` script without them; such an install gets
-one line naming what is missing and what to install, and exit status 3, never a traceback.
+one line naming what is missing and what to install, and exit status 3
+(``ServerExit.CONFIG``), never a traceback.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 
-from ots_cli.errors import ExitCode
+from ots_server.exits import ServerExit
 
 #: The modules of the ``server`` extra that ``ots-server`` imports on every command (httptools
 #: and uvloop are optional: uvicorn uses them when present).
@@ -38,7 +39,7 @@ def _refuse(missing: list[str]) -> int:
         f"(missing: {', '.join(missing)}); {INSTALL_HINT}",
         file=sys.stderr,
     )
-    return int(ExitCode.CONFIG)
+    return ServerExit.CONFIG
 
 
 def main() -> int:

@@ -1,9 +1,9 @@
 """The account endpoints of ``/api/v1``: who a token speaks for, and its account's receipts.
 
-Both need a valid token (:mod:`ots_server.auth` has already refused a bad one); without one
-they answer ``401 unauthorized`` with ``WWW-Authenticate: Bearer realm="ots"``. The answers
-hold the account's email, its limits and its token names, created times and last-used days,
-never a token or a token hash, and the account id never leaves the server.
+Both need a valid token (:mod:`ots_server.middleware.auth` has already refused a bad one);
+without one they answer ``401 unauthorized`` with ``WWW-Authenticate: Bearer realm="ots"``. The
+answers hold the account's email, its limits and its token names, created times and last-used
+days, never a token or a token hash, and the account id never leaves the server.
 
 ``GET /api/v1/account/receipts`` lists the secrets created with the account's tokens whose
 records still exist (until their expiry plus the receipt grace), newest first, in the shape of
@@ -21,11 +21,11 @@ from starlette.responses import JSONResponse, Response
 
 from ots_server.accounts import day_text
 from ots_server.api import receipt_body
-from ots_server.auth import principal, token_required, unauthorized
 from ots_server.errors import bad_request
 from ots_server.limits import Limits
+from ots_server.middleware.auth import principal, token_required
 from ots_server.settings import Settings
-from ots_server.store.base import NoSuchAccount, Principal, Store
+from ots_server.store import Principal, Store
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -59,10 +59,9 @@ class AccountApi:
 
     async def account(self, request: Request) -> Response:
         caller = self._principal(request)
-        try:
-            account = await self.store.get_account(caller.account_id)
-        except NoSuchAccount:  # deleted since the token was checked
-            raise unauthorized() from None
+        # A NoSuchAccount (deleted since the token was checked) is the bad token's 401
+        # (ots_server.outcomes).
+        account = await self.store.get_account(caller.account_id)
         limits = Limits.for_caller(self.settings, account=True).published(self.settings)
         tokens = [
             {

@@ -16,11 +16,12 @@ A token is named the one way, ``--token-name NAME``, in every command. Emails an
 are checked while the arguments are parsed, so a malformed one is a usage error that shows the
 subcommand's usage, before any store is opened.
 
-Exit status: 0 done; 1 nothing done: refused by what the store holds (the account exists, there
-is no such account or token, the token name is taken) or declined at the prompt; 2 usage (a
-malformed argument, or ``delete`` without ``--yes`` where nothing can be asked); 3 the settings
-or the store (as for ``serve``). Confirmations go to stderr and may name the email the operator
-typed; nothing here logs (the server's own logs never hold an email).
+Exit status (:class:`ots_server.exits.ServerExit`, mapped by :func:`ots_server.cli.main`):
+``OK`` done; ``REFUSED`` nothing done: refused by what the store holds (the account exists,
+there is no such account or token, the token name is taken) or declined at the prompt; ``USAGE``
+(a malformed argument, or ``delete`` without ``--yes`` where nothing can be asked); ``CONFIG``
+the settings or the store (as for ``serve``). Confirmations go to stderr and may name the email
+the operator typed; nothing here logs (the server's own logs never hold an email).
 """
 
 from __future__ import annotations
@@ -42,8 +43,7 @@ from ots_server.accounts import (
     valid_token_name,
 )
 from ots_server.settings import Settings
-from ots_server.store import open_store
-from ots_server.store.base import (
+from ots_server.store import (
     Account,
     AccountExists,
     NewAccount,
@@ -52,24 +52,22 @@ from ots_server.store.base import (
     NoSuchToken,
     Store,
     TokenNameExists,
+    open_store,
 )
 
-EXIT_OK = 0
-EXIT_REFUSED = 1
-EXIT_USAGE = 2
 _NAME_FORM = "1 to 64 of A-Z a-z 0-9 . _ -"
 
 
 class Refused(Exception):
-    """The store's state refuses the command (exit status 1); the message says why."""
+    """The store's state refuses the command (``ServerExit.REFUSED``); the message says why."""
 
 
 class Declined(Exception):
-    """The operator answered no (exit status 1, nothing done); not an error."""
+    """The operator answered no (``ServerExit.REFUSED``, nothing done); not an error."""
 
 
 class NeedsConfirmation(Exception):
-    """A destructive command without ``--yes`` where nothing can be asked (exit status 2)."""
+    """A destructive command without ``--yes`` where nothing can be asked (``USAGE``)."""
 
 
 @dataclass(frozen=True)
@@ -191,7 +189,7 @@ def _line(account: Account) -> str:
     return f"{account.email}\tcreated {_when(account.created_at)}\ttokens: {tokens or '(none)'}"
 
 
-def _note(message: str) -> None:
+def note(message: str) -> None:
     print(f"ots-server: {message}", file=sys.stderr)
 
 
@@ -205,7 +203,7 @@ async def _add(store: Store, args: argparse.Namespace, now: int) -> None:
     except AccountExists:
         raise Refused(f"an account with the email {email} exists") from None
     print(token)
-    _note(f"created the account {email}; its token {name!r} is above, shown only this once")
+    note(f"created the account {email}; its token {name!r} is above, shown only this once")
 
 
 async def _list(store: Store, args: argparse.Namespace, now: int) -> None:
@@ -258,7 +256,7 @@ async def _delete(store: Store, args: argparse.Namespace, now: int) -> None:
         await store.delete_account(account.id)
     except NoSuchAccount:
         raise Refused(f"no account has the email {account.email}") from None
-    _note(f"deleted the account {account.email}, its tokens and its links to secrets")
+    note(f"deleted the account {account.email}, its tokens and its links to secrets")
 
 
 async def _token_add(store: Store, args: argparse.Namespace, now: int) -> None:
@@ -272,7 +270,7 @@ async def _token_add(store: Store, args: argparse.Namespace, now: int) -> None:
     except TokenNameExists:
         raise Refused(f"the account {account.email} has a token named {name!r}") from None
     print(token)
-    _note(f"added the token {name!r} to {account.email}; it is above, shown only this once")
+    note(f"added the token {name!r} to {account.email}; it is above, shown only this once")
 
 
 async def _token_revoke(store: Store, args: argparse.Namespace, now: int) -> None:
@@ -284,7 +282,7 @@ async def _token_revoke(store: Store, args: argparse.Namespace, now: int) -> Non
         raise Refused(f"no account has the email {account.email}") from None
     except NoSuchToken:
         raise Refused(f"the account {account.email} has no token named {name!r}") from None
-    _note(f"revoked the token {name!r} of {account.email}")
+    note(f"revoked the token {name!r} of {account.email}")
 
 
 _COMMANDS = {
@@ -296,23 +294,15 @@ _COMMANDS = {
 }
 
 
-async def run(settings: Settings, args: argparse.Namespace) -> int:
-    """Run one ``accounts`` command; store and settings errors are the caller's (exit 3)."""
+async def run(settings: Settings, args: argparse.Namespace) -> None:
+    """Run one ``accounts`` command. Its outcomes (:class:`Refused`, :class:`Declined`,
+    :class:`NeedsConfirmation`) and store and settings errors are the caller's to report
+    (:func:`ots_server.cli.main` maps each to its exit status)."""
     store = open_store(settings.store_url, max_store_bytes=settings.max_store_bytes)
     command = args.accounts_command
     if command == "token":
         command += " " + args.token_command
     try:
         await _COMMANDS[command](store, args, int(time.time()))
-    except NeedsConfirmation as exc:
-        print(f"ots-server: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except Declined as exc:
-        _note(str(exc))
-        return EXIT_REFUSED
-    except Refused as exc:
-        print(f"ots-server: error: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
     finally:
         await store.close()
-    return EXIT_OK

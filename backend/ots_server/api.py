@@ -1,14 +1,15 @@
 """The secret and receipt endpoints of ``/api/v1``: thin handlers over the store.
 
 Each handler validates the request completely (see :mod:`ots_server.bodies` and
-:mod:`ots_server.codec`), turns proofs into ``sha256(proof)`` checks at once, calls one store
-operation and maps its outcome to the contract in docs/API.md. A malformed id in the path is
+:mod:`ots_server.codec`), turns proofs into ``sha256(proof)`` checks at once and calls one store
+operation; its outcomes other than success are answered by :mod:`ots_server.outcomes`, as in
+the contract in docs/API.md. A malformed id in the path is
 answered with the indistinguishable 404 before the body is read or the store is touched.
 
-A request with a valid account token (see :mod:`ots_server.auth`) creates under the account
-limits and links the secret to the account; with ``OTS_REQUIRE_ACCOUNT=true`` a create without
-one is answered ``401 account_required`` before its body is read. Nothing else ever needs an
-account. ``GET /api/v1/limits`` answers the caller's limits.
+A request with a valid account token (see :mod:`ots_server.middleware.auth`) creates under the
+account limits and links the secret to the account; with ``OTS_REQUIRE_ACCOUNT=true`` a create
+without one is answered ``401 account_required`` before its body is read. Nothing else ever
+needs an account. ``GET /api/v1/limits`` answers the caller's limits.
 
 The batch receipt status reads up to 100 receipts with one store call and answers ``null`` for
 each one the single status would answer 404: unknown, forged and purged alike.
@@ -29,30 +30,24 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 import anyio
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from ots_server import codec
-from ots_server.auth import CHALLENGE, principal
-from ots_server.bodies import read_create, read_json
-from ots_server.errors import ApiError, SecretNotFound
-from ots_server.limits import Limits
+from ots_server.bodies import read_create
+from ots_server.endpoints import Endpoints
+from ots_server.errors import ApiError
 from ots_server.metrics import Metrics
+from ots_server.middleware.auth import principal
+from ots_server.middleware.ratelimit import limit_subject
 from ots_server.quota import Hold, MeasuresUsage, Quota
-from ots_server.ratelimit import limit_subject
 from ots_server.settings import Settings
-from ots_server.store.base import (
-    Gone,
-    IdExists,
+from ots_server.store import (
     NewSecret,
-    NotFound,
-    PassphraseRequired,
     ReceiptStatus,
     Store,
-    WrongPassphrase,
 )
 from ots_server.upload_slots import UploadSlots
 
@@ -63,10 +58,6 @@ _RECEIPTS = frozenset({"receipts"})
 _OCTETS = "application/octet-stream"
 #: Slice size of a streamed reveal; a blob of at most this size is answered in one piece.
 STREAM_CHUNK = 64 * 1024
-
-
-def _gone(exc: Gone) -> ApiError:
-    return ApiError(410, "gone", f"the secret is {exc.state}", state=exc.state, at=exc.at)
 
 
 async def _slices(blob: bytes) -> AsyncIterator[memoryview]:
@@ -104,13 +95,12 @@ def receipt_body(status: ReceiptStatus) -> dict[str, object]:
     }
 
 
-class SecretsApi:
+class SecretsApi(Endpoints):
     def __init__(
         self, settings: Settings, store: Store, clock: Callable[[], float], metrics: Metrics
     ) -> None:
-        self.settings = settings
+        super().__init__(settings, clock)
         self.store = store
-        self.clock = clock
         self.metrics = metrics
         #: Creates being received or stored right now, in total and per client or account.
         self.slots = UploadSlots(settings.max_concurrent_uploads, settings.max_uploads_per_client)
@@ -119,36 +109,11 @@ class SecretsApi:
         if settings.max_store_bytes and isinstance(store, MeasuresUsage):
             self.quota = Quota(settings.max_store_bytes, store)
 
-    def _now(self) -> int:
-        return int(self.clock())
-
-    async def _json(
-        self, request: Request, allowed: frozenset[str], required: frozenset[str] | None = None
-    ) -> dict[str, Any]:
-        timeout = self.settings.upload_timeout
-        return await read_json(request, allowed, required or allowed, timeout=timeout)
-
-    @staticmethod
-    def _id(request: Request) -> bytes:
-        id = codec.path_id(request.path_params["id"])
-        if id is None:
-            raise SecretNotFound
-        return id
-
-    def _limits(self, request: Request) -> Limits:
-        return Limits.for_caller(self.settings, account=principal(request.scope) is not None)
-
     async def limits(self, request: Request) -> Response:
         return JSONResponse(self._limits(request).published(self.settings))
 
     async def create(self, request: Request) -> Response:
-        if self.settings.require_account and principal(request.scope) is None:
-            raise ApiError(
-                401,
-                "account_required",
-                "this server only lets account holders create secrets",
-                headers={"WWW-Authenticate": CHALLENGE, "Connection": "close"},
-            )
+        self._require_account(request, "secrets")
         settings = self.settings
         key = self.slots.key(
             limit_subject(request.scope, settings.trusted_proxies, settings.rate_limit_ipv6_prefix)
@@ -201,26 +166,23 @@ class SecretsApi:
         receipt, receipt_hash = codec.new_receipt()
         now = self._now()
         expires_at = now + meta.ttl
-        try:
-            await self.store.create(
-                NewSecret(
-                    id=meta.id,
-                    blob=blob,
-                    header_length=meta.header_length,
-                    link_verifier=meta.link_verifier,
-                    passphrase_verifier=meta.passphrase_verifier,
-                    attempts=meta.attempts,
-                    views=meta.views,
-                    created_at=now,
-                    expires_at=expires_at,
-                    keep_until=expires_at + self.settings.receipt_grace,
-                    receipt_hash=receipt_hash,
-                    account_id=None if caller is None else caller.account_id,
-                    staged=staged,
-                )
+        await self.store.create(
+            NewSecret(
+                id=meta.id,
+                blob=blob,
+                header_length=meta.header_length,
+                link_verifier=meta.link_verifier,
+                passphrase_verifier=meta.passphrase_verifier,
+                attempts=meta.attempts,
+                views=meta.views,
+                created_at=now,
+                expires_at=expires_at,
+                keep_until=expires_at + self.settings.receipt_grace,
+                receipt_hash=receipt_hash,
+                account_id=None if caller is None else caller.account_id,
+                staged=staged,
             )
-        except IdExists:
-            raise ApiError(409, "exists", "a secret with this id exists") from None
+        )
         if hold is not None:
             hold.stored()
         del blob  # the store has it; do not hold the buffer while answering
@@ -238,12 +200,7 @@ class SecretsApi:
     async def peek(self, request: Request) -> Response:
         id = self._id(request)
         check = codec.proof_check(await self._json(request, _PROOF), "proof")
-        try:
-            info = await self.store.peek(id, check, self._now())
-        except NotFound:
-            raise SecretNotFound from None
-        except Gone as exc:
-            raise _gone(exc) from None
+        info = await self.store.peek(id, check, self._now())
         return JSONResponse(
             {
                 "id": codec.b64encode(info.id),
@@ -264,28 +221,7 @@ class SecretsApi:
         passphrase_check = None
         if body.get("passphrase_proof") is not None:
             passphrase_check = codec.proof_check(body, "passphrase_proof")
-        try:
-            revealed = await self.store.reveal(id, check, passphrase_check, self._now())
-        except NotFound:
-            raise SecretNotFound from None
-        except Gone as exc:
-            raise _gone(exc) from None
-        except PassphraseRequired as exc:
-            raise ApiError(
-                401,
-                "passphrase_required",
-                "this secret needs the passphrase proof",
-                attempts_left=exc.attempts_left,
-            ) from None
-        except WrongPassphrase as exc:
-            self.metrics.event("burned_by_attempts" if exc.burned else "wrong_passphrase")
-            raise ApiError(
-                403,
-                "wrong_passphrase",
-                "the passphrase proof does not match",
-                attempts_left=exc.attempts_left,
-                burned=exc.burned,
-            ) from None
+        revealed = await self.store.reveal(id, check, passphrase_check, self._now())
         self.metrics.event("revealed")
         headers = {
             "Content-Length": str(revealed.length),
@@ -305,12 +241,7 @@ class SecretsApi:
     async def burn(self, request: Request) -> Response:
         id = self._id(request)
         check = codec.proof_check(await self._json(request, _PROOF), "proof")
-        try:
-            tombstone = await self.store.burn(id, check, self._now())
-        except NotFound:
-            raise SecretNotFound from None
-        except Gone as exc:
-            raise _gone(exc) from None
+        tombstone = await self.store.burn(id, check, self._now())
         self.metrics.event("burned")
         return JSONResponse(
             {"id": codec.b64encode(id), "state": tombstone.state, "at": tombstone.at}
@@ -318,22 +249,13 @@ class SecretsApi:
 
     async def receipt_status(self, request: Request) -> Response:
         receipt_hash = codec.receipt_hash(await self._json(request, _RECEIPT))
-        try:
-            status = await self.store.receipt_status(receipt_hash, self._now())
-        except NotFound:
-            raise SecretNotFound from None
+        status = await self.store.receipt_status(receipt_hash, self._now())
         return JSONResponse(receipt_body(status))
 
     async def receipt_statuses(self, request: Request) -> Response:
         """Many receipts in one request, answered in order; an unknown, forged or purged
         receipt is ``null``, exactly what a single status tells by its 404 and no more."""
-        body = await read_json(
-            request,
-            _RECEIPTS,
-            _RECEIPTS,
-            timeout=self.settings.upload_timeout,
-            limit=codec.MAX_BATCH_JSON_BYTES,
-        )
+        body = await self._json(request, _RECEIPTS, limit=codec.MAX_BATCH_JSON_BYTES)
         statuses = await self.store.receipt_statuses(codec.receipt_hashes(body), self._now())
         return JSONResponse(
             {"receipts": [None if s is None else receipt_body(s) for s in statuses]}
@@ -341,8 +263,5 @@ class SecretsApi:
 
     async def receipt_burn(self, request: Request) -> Response:
         receipt_hash = codec.receipt_hash(await self._json(request, _RECEIPT))
-        try:
-            status = await self.store.burn_by_receipt(receipt_hash, self._now())
-        except NotFound:
-            raise SecretNotFound from None
+        status = await self.store.burn_by_receipt(receipt_hash, self._now())
         return JSONResponse(receipt_body(status))

@@ -10,6 +10,10 @@ Middleware, from the outside in::
                       body is read)
     Starlette's ServerErrorMiddleware -> ExceptionMiddleware -> Router
 
+The ExceptionMiddleware's handlers answer every error the same way for every endpoint:
+``ApiError``, Starlette's HTTP errors (a 404 from the router is the secret 404), and the store's
+outcomes (:func:`ots_server.outcomes.outcome_handlers`): endpoints never catch them.
+
 The lifespan runs the background maintenance (expiry sweep, and with SQLite the WAL
 checkpoint); requests never do. A checkpoint that could not complete (readers were in the
 way) is counted as ``checkpoint_busy`` and retried after :data:`CHECKPOINT_RETRY` seconds,
@@ -41,19 +45,20 @@ from starlette.types import ASGIApp
 
 from ots_server.account_api import AccountApi
 from ots_server.api import SecretsApi
-from ots_server.auth import Authenticate
-from ots_server.errors import ApiError, error_response, not_found, store_failure
-from ots_server.headers import SecurityHeaders
+from ots_server.errors import ApiError, error_response, not_found
 from ots_server.limits import Limits
 from ots_server.logs import FIELDS
 from ots_server.metrics import Metrics
-from ots_server.observe import Observe
+from ots_server.middleware.auth import Authenticate
+from ots_server.middleware.headers import SecurityHeaders
+from ots_server.middleware.observe import Observe
+from ots_server.middleware.ratelimit import Limiter, RateLimit, RateLimiter, SharesRateLimits
 from ots_server.openapi import build_openapi
 from ots_server.ops import Operations
-from ots_server.ratelimit import Limiter, RateLimit, RateLimiter, SharesRateLimits
+from ots_server.outcomes import outcome_handlers
 from ots_server.requests_api import RequestsApi
 from ots_server.settings import Settings
-from ots_server.store.base import Store, StoreFull, StoreUnavailable
+from ots_server.store import Store
 from ots_server.web import WebPages
 
 logger = logging.getLogger("ots_server")
@@ -88,11 +93,6 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         return not_found()
     error, detail = _HTTP_ERRORS.get(exc.status_code, ("bad_request", "bad request"))
     return error_response(exc.status_code, error, detail, headers=exc.headers)
-
-
-async def _store_failed(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, StoreFull | StoreUnavailable)
-    return store_failure(exc).response()
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
@@ -230,8 +230,9 @@ def create_app(
         exception_handlers={
             ApiError: _api_error,
             HTTPException: _http_error,
-            StoreUnavailable: _store_failed,
-            StoreFull: _store_failed,
+            # Store outcomes (NotFound, Gone, ..., StoreFull): each one answered the same
+            # way by every endpoint.
+            **outcome_handlers(metrics),
             ClientDisconnect: _client_disconnect,
             Exception: _internal_error,
         },

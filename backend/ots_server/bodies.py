@@ -49,7 +49,7 @@ from starlette.requests import Request
 from ots_server import codec
 from ots_server.errors import ApiError, bad_request, store_failure
 from ots_server.limits import Limits
-from ots_server.store.base import StagedFile, StoreFull, StoreUnavailable
+from ots_server.store import StagedFile, StoreFull, StoreUnavailable
 
 CREATE_MEDIA_TYPE = "application/vnd.ots.secret"
 MAX_META_BYTES = 4096
@@ -65,7 +65,7 @@ SPOOL_AT = 64 * 1024
 
 
 class Staging(Protocol):
-    """A file an upload streams into (see :class:`ots_server.store.sqlite_blobs.Staging`)."""
+    """A file an upload streams into (see :class:`ots_server.store.sqlite.blobs.Staging`)."""
 
     size: int
 

@@ -1,15 +1,16 @@
 """The operator command ``ots-server``: ``serve`` runs the app under uvicorn, ``purge`` sweeps once,
 ``accounts …`` manages accounts and their tokens (:mod:`ots_server.admin`).
 
-Settings come only from ``OTS_*`` variables (listed with their defaults by ``--help``); they
-are parsed, the SQLite directory checked (:mod:`ots_server.startup`: only ``OTS_DATA_DIR`` is
-ever created), the port bound and the store opened (and migrated) before uvicorn starts, so a
-bad setting, a bad directory or a port in use fails at once with exit status 3 and one line
-naming the variable or flag, instead of in every worker. The first log line of ``serve`` names
-the store and the data directory (never a credential); unknown ``OTS_*`` variables are warned
-about next. A Redis store must answer then, and its configuration is checked
-(:mod:`ots_server.store.redis_preflight`): a Redis that may evict unread secrets is refused
-(exit status 3), one that persists less than it could is logged as a warning.
+Settings come only from ``OTS_*`` variables (listed with their defaults by ``--help``); they are
+parsed, the SQLite directory checked (:mod:`ots_server.startup`: only ``OTS_DATA_DIR`` is ever
+created), the port bound and the store opened (and migrated) before uvicorn starts, so a bad
+setting, a bad directory or a port in use fails at once with exit status 3
+(``ServerExit.CONFIG``) and one line naming the variable or flag, instead of in every worker.
+The first log line of ``serve`` names the store and the data directory (never a credential);
+unknown ``OTS_*`` variables are warned about next. A Redis store must answer then, and its
+configuration is checked (:mod:`ots_server.store.redis.preflight`): a Redis that may evict
+unread secrets is refused (exit status 3), one that persists less than it could is logged as a
+warning.
 
 Uvicorn runs with its access log off (it would log paths, which hold ids), without
 its own proxy-header handling (``OTS_TRUSTED_PROXIES`` decides whom to believe) and with the
@@ -31,18 +32,15 @@ import time
 from collections.abc import Sequence
 
 from ots_server import admin
+from ots_server.exits import ServerExit
 from ots_server.logs import FIELDS, configure_logging
-from ots_server.settings import Settings, SettingsError, describe_variables, unknown_variables
+from ots_server.settings import Settings, SettingsError
 from ots_server.startup import StartupError, bind, prepare_directories, store_description
-from ots_server.store import open_store
-from ots_server.store.base import StoreError
-from ots_server.store.redis_preflight import RedisRefused
+from ots_server.store import StoreError, open_store
+from ots_server.store.redis.preflight import RedisRefused
+from ots_server.variables import describe_variables, unknown_variables
 
 logger = logging.getLogger("ots_server.store")
-
-EXIT_OK = 0
-EXIT_USAGE = 2
-EXIT_CONFIG = 3
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
@@ -88,15 +86,15 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
     return args
 
 
-def _fail(message: str) -> int:
+def _fail(message: str, status: ServerExit) -> ServerExit:
     print(f"ots-server: error: {message}", file=sys.stderr)
-    return EXIT_CONFIG
+    return status
 
 
 async def _check_store(settings: Settings) -> None:
     """Open (create, migrate) and close the store once, so problems surface before serving;
     check a Redis store's configuration and log what it costs."""
-    from ots_server.store.redis_store import RedisStore
+    from ots_server.store.redis.store import RedisStore
 
     store = open_store(settings.store_url, max_store_bytes=settings.max_store_bytes)
     try:
@@ -158,11 +156,11 @@ def _serve(settings: Settings, sock: socket.socket, workers: int) -> int:
     )
     if workers == 1:
         uvicorn.Server(config).run(sockets=[sock])
-        return EXIT_OK
+        return ServerExit.OK
     from uvicorn.supervisors import Multiprocess
 
     Multiprocess(config, sockets=[sock]).run()
-    return EXIT_OK
+    return ServerExit.OK
 
 
 async def _purge(settings: Settings) -> dict[str, int]:
@@ -177,6 +175,8 @@ async def _purge(settings: Settings) -> dict[str, int]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; the one place that maps typed errors to exit statuses (argparse exits
+    with ``ServerExit.USAGE`` by itself; README "Server exit codes")."""
     parser = _parser()
     args = _parse(parser, argv)
     try:
@@ -192,13 +192,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         for warning in unknown_variables(os.environ):
             print(f"ots-server: warning: {warning}", file=sys.stderr)
         if args.command == "accounts":
-            return asyncio.run(admin.run(settings, args))
+            asyncio.run(admin.run(settings, args))
+            return ServerExit.OK
         print(json.dumps(asyncio.run(_purge(settings))))
-        return EXIT_OK
+        return ServerExit.OK
+    except admin.NeedsConfirmation as exc:
+        return _fail(str(exc), ServerExit.USAGE)
+    except admin.Declined as exc:
+        admin.note(str(exc))
+        return ServerExit.REFUSED
+    except admin.Refused as exc:
+        return _fail(str(exc), ServerExit.REFUSED)
     except (SettingsError, RedisRefused, StartupError) as exc:
-        return _fail(str(exc))
+        return _fail(str(exc), ServerExit.CONFIG)
     except (StoreError, OSError) as exc:
-        return _fail(f"cannot open the store: {exc}")
+        return _fail(f"cannot open the store: {exc}", ServerExit.CONFIG)
 
 
 def entry() -> None:

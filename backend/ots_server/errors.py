@@ -21,7 +21,7 @@ from collections.abc import Mapping
 
 from starlette.responses import Response
 
-from ots_server.store.base import StoreFull, StoreUnavailable
+from ots_server.store import StoreFull, StoreUnavailable
 
 logger = logging.getLogger("ots_server")
 

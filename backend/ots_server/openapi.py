@@ -3,7 +3,9 @@
 tests/server/test_schemathesis.py runs schemathesis against the app with this document, so a
 status code, content type, header or body shape the app sends but this document does not
 declare (or the reverse, for valid data) fails the suite. The component schemas are in
-:mod:`ots_server.openapi_schemas`.
+:mod:`ots_server.openapi_schemas`; the request endpoints' paths in
+:mod:`ots_server.openapi_requests`, the operational endpoints' and the pages' in
+:mod:`ots_server.openapi_pages`.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 
 from ots_server.bodies import CREATE_MEDIA_TYPE, MAX_HEADER_LENGTH, MAX_META_BYTES
 from ots_server.codec import MAX_BATCH_RECEIPTS
+from ots_server.openapi_pages import page_paths
 from ots_server.openapi_requests import request_paths, request_schemas
 from ots_server.openapi_schemas import ID_PATTERN, build_schemas, ref
 
@@ -269,164 +272,7 @@ def build_openapi() -> dict[str, Any]:
                 },
             }
         },
-        "/api/v1/openapi.json": {
-            "get": {
-                "operationId": "openapi",
-                "summary": "This document",
-                "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1"), **_errors(405)},
-            }
-        },
-        "/healthz": {
-            "get": {
-                "operationId": "healthz",
-                "summary": "Liveness",
-                "responses": {"200": _json(ref("Status"), "Serving"), **_errors(405)},
-            }
-        },
-        "/readyz": {
-            "get": {
-                "operationId": "readyz",
-                "summary": "Readiness: the store answers",
-                "responses": {"200": _json(ref("Status"), "Ready"), **_errors(405, 503)},
-            }
-        },
-        "/metrics": {
-            "get": {
-                "operationId": "metrics",
-                "summary": "Prometheus text format; no ids",
-                "responses": {
-                    "200": {
-                        "description": "Metrics",
-                        "content": {"text/plain": {"schema": {"type": "string"}}},
-                    },
-                    **_errors(405),
-                },
-            }
-        },
-        "/s/{id}": {
-            "parameters": [
-                {
-                    "name": "id",
-                    "in": "path",
-                    "required": True,
-                    "schema": {"type": "string"},
-                    "description": "Any value; the page is the same for every id",
-                }
-            ],
-            **{
-                method: {
-                    "operationId": f"linkPage{method.title()}",
-                    "summary": (
-                        "The reveal page (docs/web.md), or with OTS_WEB=false a fixed page "
-                        "that explains the CLI; the same bytes for every id, no state change"
-                    ),
-                    "responses": {
-                        "200": {
-                            "description": "The page",
-                            "content": {"text/html": {"schema": {"type": "string"}}},
-                        },
-                        **_errors(405),
-                    },
-                }
-                for method in ("get", "head")
-            },
-            "options": {
-                "operationId": "linkPageOptions",
-                "summary": "Allowed methods",
-                "responses": {"204": {"description": "No content"}, **_errors(405)},
-            },
-        },
-        "/r/{id}": {
-            "parameters": [
-                {
-                    "name": "id",
-                    "in": "path",
-                    "required": True,
-                    "schema": {"type": "string"},
-                    "description": "Any value; the page is the same for every id",
-                }
-            ],
-            **{
-                method: {
-                    "operationId": f"requestPage{method.title()}",
-                    "summary": (
-                        "The responder's page of a request (docs/web.md), which encrypts and "
-                        "answers in the browser; with OTS_WEB_CREATE=false or OTS_REQUIRE_ACCOUNT "
-                        "a page that explains `ots respond`, and with OTS_WEB=false a fixed page "
-                        "that does; the same bytes for every id, no state change"
-                    ),
-                    "responses": {
-                        "200": {
-                            "description": "The page",
-                            "content": {"text/html": {"schema": {"type": "string"}}},
-                        },
-                        **_errors(405),
-                    },
-                }
-                for method in ("get", "head")
-            },
-            "options": {
-                "operationId": "requestPageOptions",
-                "summary": "Allowed methods",
-                "responses": {"204": {"description": "No content"}, **_errors(405)},
-            },
-        },
-        "/": {
-            "get": {
-                "operationId": "createPage",
-                "summary": (
-                    "The create page (docs/web.md), which encrypts in the browser; with "
-                    "OTS_WEB_CREATE=false or OTS_REQUIRE_ACCOUNT a page that explains the CLI; "
-                    "404 with OTS_WEB=false"
-                ),
-                "responses": {
-                    "200": {
-                        "description": "The page",
-                        "content": {"text/html": {"schema": {"type": "string"}}},
-                    },
-                    **_errors(404, 405),
-                },
-            }
-        },
-        "/receipt": {
-            "get": {
-                "operationId": "receiptPage",
-                "summary": (
-                    "The receipt page (docs/web.md): reads a receipt token from the URL's "
-                    "fragment; the same bytes for every request; 404 with OTS_WEB=false"
-                ),
-                "responses": {
-                    "200": {
-                        "description": "The page",
-                        "content": {"text/html": {"schema": {"type": "string"}}},
-                    },
-                    **_errors(404, 405),
-                },
-            }
-        },
-        "/assets/{version}/{name}": {
-            "parameters": [
-                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-                for name in ("version", "name")
-            ],
-            "get": {
-                "operationId": "pageAsset",
-                "summary": (
-                    "A script, stylesheet or icon of the pages; immutable, gzip'd when "
-                    "accepted; 404 for any other name or version, or with OTS_WEB=false"
-                ),
-                "responses": {
-                    "200": {
-                        "description": "The asset",
-                        "content": {
-                            media: {"schema": {"type": "string"}}
-                            for media in ("text/javascript", "text/css", "image/svg+xml")
-                        },
-                    },
-                    **_errors(404, 405),
-                },
-            },
-        },
+        **page_paths(_json, _errors),
     }
     _add_authentication(paths)
     return {

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ots_server.openapi_schemas import B32_PATTERN, ID_PATTERN, ref
-from ots_server.store.base import SEALED_BYTES
+from ots_server.store import SEALED_BYTES
 
 #: Canonical unpadded base64url of exactly 96 bytes: 128 characters, no trailing bits.
 SEALED_PATTERN = "^[A-Za-z0-9_-]{128}$"

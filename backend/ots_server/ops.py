@@ -18,10 +18,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ots_server.errors import error_response
-from ots_server.headers import DEFAULT_CSP
 from ots_server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from ots_server.metrics import Metrics
-from ots_server.store.base import Store, StoreError
+from ots_server.middleware.headers import DEFAULT_CSP
+from ots_server.store import Store, StoreError
 
 
 def _load_link_page(name: str) -> tuple[bytes, str]:

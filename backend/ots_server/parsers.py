@@ -1,8 +1,9 @@
 """Strict parsers of ``OTS_*`` values: each takes the exact documented form or raises
 ``ValueError`` with a message that says what was expected (the caller names the variable and
 decides whether the value may be echoed). Nothing is trimmed, clamped or guessed. Durations are
-the CLI's grammar (:mod:`ots_cli.durations`, pure), so ``2w`` means the same to ``ots --ttl``
-and to ``OTS_TTL_MAX``.
+the CLI's grammar (``ots_cli.core.durations``), so ``2w`` means the same to ``ots --ttl`` and to
+``OTS_TTL_MAX``: the server keeps its own copy (the two packages never import each other) and
+tests/server/test_durations.py holds the two to the same answers.
 """
 
 from __future__ import annotations
@@ -12,9 +13,7 @@ import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ots_cli.core.durations import parse_duration as cli_duration
-from ots_cli.errors import UsageError
-from ots_server.store.redis_url import is_redis_url, parse_redis_url
+from ots_server.store.redis.url import is_redis_url, parse_redis_url
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -30,20 +29,57 @@ _DURATION_FORM = "expected a duration: seconds, or numbers with w, d, h, m, s (9
 _SIZE = re.compile(r"([0-9]{1,15})(B|KiB|MiB|GiB)?")
 _SIZE_UNITS = {None: 1, "B": 1, "KiB": KIB, "MiB": MIB, "GiB": 1024 * MIB}
 _INTEGER = re.compile(r"[0-9]{1,12}")
+#: The CLI's duration grammar: units largest first, at most 100 years.
+_UNITS = (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
+_RANKS = [unit for unit, _ in _UNITS]
+_GROUP = re.compile(r"([0-9]{1,9})([wdhms])")
+_MAX_DURATION = 100 * 365 * DAY
+
+
+def _positive_duration(text: str) -> int | None:
+    """Seconds in ``text`` exactly as ``ots --ttl`` reads it, or ``None`` for anything the CLI
+    refuses (a form it does not take, zero, more than 100 years)."""
+    value = text.strip().lower()
+    if value.isascii() and value.isdigit() and len(value) <= 10:
+        seconds = int(value)
+    else:
+        seconds, position, last_rank = 0, 0, -1
+        for match in _GROUP.finditer(value):
+            rank = _RANKS.index(match.group(2))
+            if match.start() != position or rank <= last_rank:
+                return None
+            seconds += int(match.group(1)) * dict(_UNITS)[match.group(2)]
+            position, last_rank = match.end(), rank
+        if position == 0 or position != len(value):
+            return None
+    return seconds if 0 < seconds <= _MAX_DURATION else None
+
+
+def format_duration(seconds: int) -> str:
+    """``3600`` -> ``1h``; ``5400`` -> ``1h30m``; ``0`` -> ``0s``; weeks are shown as days (as
+    the CLI shows them)."""
+    if seconds <= 0:
+        return "0s"
+    parts = []
+    for unit, size in _UNITS[1:]:
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts)
 
 
 def parse_duration(text: str) -> int:
     """A duration as the CLI's ``--ttl`` takes it (``90``, ``90s``, ``1h30m``, ``7d``, ``2w``:
-    :func:`ots_cli.durations.parse_duration`, one grammar for both), or zero (``0``, ``0s``),
-    to seconds. White space around it is an error here, not trimmed."""
+    one grammar for both), or zero (``0``, ``0s``), to seconds. White space around it is an
+    error here, not trimmed."""
     if _ZERO.fullmatch(text):
         return 0
     if text != text.strip():
         raise ValueError(_DURATION_FORM)
-    try:
-        return cli_duration(text)
-    except UsageError:
-        raise ValueError(_DURATION_FORM) from None
+    seconds = _positive_duration(text)
+    if seconds is None:
+        raise ValueError(_DURATION_FORM)
+    return seconds
 
 
 def parse_size(text: str) -> int:

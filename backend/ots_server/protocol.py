@@ -24,8 +24,9 @@ the protocol is passed as a class, so no other is used), adds per connection:
 
 Answers written here, and uvicorn's own ``400`` for a request its parser refuses (a bad
 method, a NUL in a header, ``Content-Length`` with ``Transfer-Encoding``), have the API's
-error shape and every security header (:data:`~ots_server.headers.SECURITY_HEADERS`): they
-never pass through the app's middleware. Nothing here logs, and nothing about a client is kept.
+error shape and every security header
+(:data:`~ots_server.middleware.headers.SECURITY_HEADERS`): they never pass through the app's
+middleware. Nothing here logs, and nothing about a client is kept.
 
 Pinned to uvicorn's protocol: the overridden hooks and the attributes read (``connections``,
 ``transport``, ``cycle``, ``loop``, ``server_state.default_headers``) are checked by
@@ -46,7 +47,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from ots_server.errors import error_response
-from ots_server.headers import SECURITY_HEADERS
+from ots_server.middleware.headers import SECURITY_HEADERS
 from ots_server.settings import Settings
 
 logger = logging.getLogger("ots_server")

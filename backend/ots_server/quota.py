@@ -11,7 +11,7 @@ arrives, a create holds a :class:`Hold` on the process's :class:`Quota`:
 - when the create ends the hold is released: if it was stored, its size counts as used.
 
 Invariant, per process: ``used + reserved <= limit`` whenever a chunk is kept. ``used`` is the
-store's own measure (:meth:`~ots_server.store.sqlite.SQLiteStore.used_bytes`: pages in use
+store's own measure (:meth:`~ots_server.store.sqlite.store.SQLiteStore.used_bytes`: pages in use
 plus blob files), taken when a create starts if the last one is over :data:`REFRESH` seconds
 old, plus what this process stored since that measurement began; space freed since then is
 seen at the next one (conservative). Reservations live in this process only: with several
@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
-from ots_server.store.base import StoreFull
+from ots_server.store import StoreFull
 
 #: Seconds a measurement of the store's size is used before a create takes a new one.
 REFRESH = 1.0

@@ -14,31 +14,26 @@ over the request methods of the store, with the conventions of the secret endpoi
 - Create is an account-limited create like a secret's: with ``OTS_REQUIRE_ACCOUNT=true`` it is
   ``401 account_required`` before the body is read; the TTL is held to the caller's published
   range. Rate limits and security headers apply as to every ``/api/`` POST (middleware).
+- Store outcomes (``NotFound``, ``RequestGone``, ``Answered``, ``IdExists``) are answered by
+  :mod:`ots_server.outcomes`, the same for every endpoint.
 - 201s (create, answer) are sent only after the store committed. Nothing here logs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ots_server import codec
-from ots_server.auth import CHALLENGE, principal
-from ots_server.bodies import read_json
-from ots_server.errors import ApiError, SecretNotFound
-from ots_server.limits import Limits
+from ots_server.endpoints import Endpoints
+from ots_server.errors import ApiError
 from ots_server.metrics import Metrics
 from ots_server.settings import Settings
-from ots_server.store.base import (
+from ots_server.store import (
     SEALED_BYTES,
-    Answered,
-    IdExists,
     NewRequest,
-    NotFound,
-    RequestGone,
     RequestInfo,
     RequestStore,
 )
@@ -47,10 +42,6 @@ CREATE_FIELDS = frozenset({"id", "ttl", "answer_verifier", "owner_verifier"})
 CREATE_REQUIRED = frozenset({"id", "answer_verifier", "owner_verifier"})
 _PROOF = frozenset({"proof"})
 _ANSWER = frozenset({"proof", "sealed"})
-
-
-def _gone(exc: RequestGone) -> ApiError:
-    return ApiError(410, "gone", f"the request is {exc.state}", state=exc.state, at=exc.at)
 
 
 def _described(info: RequestInfo) -> dict[str, object]:
@@ -63,7 +54,7 @@ def _described(info: RequestInfo) -> dict[str, object]:
     }
 
 
-class RequestsApi:
+class RequestsApi(Endpoints):
     def __init__(
         self,
         settings: Settings,
@@ -71,40 +62,18 @@ class RequestsApi:
         clock: Callable[[], float],
         metrics: Metrics,
     ) -> None:
-        self.settings = settings
+        super().__init__(settings, clock)
         self.store = store
-        self.clock = clock
         self.metrics = metrics
 
-    def _now(self) -> int:
-        return int(self.clock())
-
-    async def _json(self, request: Request, allowed: frozenset[str]) -> dict[str, Any]:
-        return await read_json(request, allowed, allowed, timeout=self.settings.upload_timeout)
-
-    @staticmethod
-    def _id(request: Request) -> bytes:
-        id = codec.path_id(request.path_params["id"])
-        if id is None:
-            raise SecretNotFound
-        return id
-
     async def create(self, request: Request) -> Response:
-        if self.settings.require_account and principal(request.scope) is None:
-            raise ApiError(
-                401,
-                "account_required",
-                "this server only lets account holders create requests",
-                headers={"WWW-Authenticate": CHALLENGE, "Connection": "close"},
-            )
-        body = await read_json(
-            request, CREATE_FIELDS, CREATE_REQUIRED, timeout=self.settings.upload_timeout
-        )
+        self._require_account(request, "requests")
+        body = await self._json(request, CREATE_FIELDS, CREATE_REQUIRED)
         id = codec.field_bytes(body, "id", codec.ID_BYTES)
         answer_verifier = codec.field_bytes(body, "answer_verifier", codec.PROOF_BYTES)
         owner_verifier = codec.field_bytes(body, "owner_verifier", codec.PROOF_BYTES)
         ttl = codec.field_int(body, "ttl")
-        limits = Limits.for_caller(self.settings, account=principal(request.scope) is not None)
+        limits = self._limits(request)
         ttl = limits.ttl_default if ttl is None else ttl
         if not limits.ttl_min <= ttl <= limits.ttl_max:
             raise ApiError(
@@ -112,19 +81,16 @@ class RequestsApi:
             )
         now = self._now()
         expires_at = now + ttl
-        try:
-            await self.store.create_request(
-                NewRequest(
-                    id=id,
-                    answer_verifier=answer_verifier,
-                    owner_verifier=owner_verifier,
-                    created_at=now,
-                    expires_at=expires_at,
-                    keep_until=expires_at + self.settings.receipt_grace,
-                )
+        await self.store.create_request(
+            NewRequest(
+                id=id,
+                answer_verifier=answer_verifier,
+                owner_verifier=owner_verifier,
+                created_at=now,
+                expires_at=expires_at,
+                keep_until=expires_at + self.settings.receipt_grace,
             )
-        except IdExists:
-            raise ApiError(409, "exists", "a request with this id exists") from None
+        )
         self.metrics.event("request_created")
         body = {"id": codec.b64encode(id), "created_at": now, "expires_at": expires_at}
         return JSONResponse(body, status_code=201)
@@ -132,12 +98,7 @@ class RequestsApi:
     async def peek(self, request: Request) -> Response:
         id = self._id(request)
         check = codec.proof_check(await self._json(request, _PROOF), "proof")
-        try:
-            info = await self.store.peek_request(id, check, self._now())
-        except NotFound:
-            raise SecretNotFound from None
-        except RequestGone as exc:
-            raise _gone(exc) from None
+        info = await self.store.peek_request(id, check, self._now())
         return JSONResponse(_described(info))
 
     async def answer(self, request: Request) -> Response:
@@ -145,14 +106,7 @@ class RequestsApi:
         body = await self._json(request, _ANSWER)
         check = codec.proof_check(body, "proof")
         sealed = codec.field_bytes(body, "sealed", SEALED_BYTES)
-        try:
-            info = await self.store.answer_request(id, check, sealed, self._now())
-        except NotFound:
-            raise SecretNotFound from None
-        except RequestGone as exc:
-            raise _gone(exc) from None
-        except Answered as exc:
-            raise ApiError(409, "answered", "the request has an answer", at=exc.at) from None
+        info = await self.store.answer_request(id, check, sealed, self._now())
         self.metrics.event("request_answered")
         return JSONResponse(
             {
@@ -166,23 +120,13 @@ class RequestsApi:
     async def status(self, request: Request) -> Response:
         id = self._id(request)
         check = codec.proof_check(await self._json(request, _PROOF), "proof")
-        try:
-            info = await self.store.request_status(id, check, self._now())
-        except NotFound:
-            raise SecretNotFound from None
-        except RequestGone as exc:
-            raise _gone(exc) from None
+        info = await self.store.request_status(id, check, self._now())
         sealed = None if info.sealed is None else codec.b64encode(info.sealed)
         return JSONResponse({**_described(info), "sealed": sealed})
 
     async def close(self, request: Request) -> Response:
         id = self._id(request)
         check = codec.proof_check(await self._json(request, _PROOF), "proof")
-        try:
-            at = await self.store.close_request(id, check, self._now())
-        except NotFound:
-            raise SecretNotFound from None
-        except RequestGone as exc:
-            raise _gone(exc) from None
+        at = await self.store.close_request(id, check, self._now())
         self.metrics.event("request_closed")
         return JSONResponse({"id": codec.b64encode(id), "state": "closed", "at": at})

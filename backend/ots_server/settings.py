@@ -13,10 +13,6 @@ of range is an :class:`OutOfRange`, shown in the setting's units (as written, wh
 the environment): ``OTS_TTL_MAX=30s is below OTS_TTL_MIN (60s)``. Durations are the CLI's
 (:func:`ots_server.parsers.parse_duration`).
 
-:func:`unknown_variables` warns about ``OTS_*`` names that are neither settings nor the CLI's
-(:data:`CLIENT_VARIABLES`), naming the closest setting; it derives the known names from
-:data:`VARIABLES` and never reads a value.
-
 Account limits (``OTS_ACCOUNT_*``) apply to requests with a valid account token. Left unset,
 ``OTS_ACCOUNT_TTL_MAX`` is 30 days (or ``OTS_TTL_MAX`` if that is longer) and
 ``OTS_ACCOUNT_MAX_BYTES`` is four times ``OTS_MAX_BYTES`` (at most what the store takes); set,
@@ -24,26 +20,24 @@ they must not be below the anonymous limits. The limits a caller gets are comput
 :mod:`ots_server.limits`.
 
 Store-specific rules: with a Redis store ``OTS_MAX_BYTES`` is at most
-:data:`~ots_server.store.redis_url.REDIS_MAX_BYTES` (a blob travels as one script argument and
+:data:`~ots_server.store.redis.url.REDIS_MAX_BYTES` (a blob travels as one script argument and
 lives in Redis's memory), and ``OTS_MAX_STORE_BYTES`` must stay 0 (the quota is SQLite's; with
 Redis, ``maxmemory`` is the quota and a full Redis answers creates with 507).
 
-:data:`VARIABLES` is the single table of variables: the parser, ``ots-server --help`` and the
-staleness test of docs/server.md all read it. The value parsers are in
-:mod:`ots_server.parsers`.
+:data:`ots_server.variables.VARIABLES` is the single table of variables: the parser,
+``ots-server --help`` and the staleness test of docs/server.md all read it. The value parsers
+are in :mod:`ots_server.parsers`.
 """
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 
-from ots_cli.core.durations import format_duration
 from ots_server.parsers import (
     DAY,
     HOUR,
@@ -52,36 +46,23 @@ from ots_server.parsers import (
     MINUTE,
     Network,
     format_size,
-    parse_bool,
-    parse_duration,
-    parse_int,
-    parse_log_level,
-    parse_networks,
-    parse_path,
-    parse_positive_duration,
-    parse_positive_size,
     parse_public_url,
     parse_secret_key,
-    parse_size,
     parse_store_url,
 )
-from ots_server.store.redis_url import REDIS_MAX_BYTES, is_redis_url
+from ots_server.store.redis.url import REDIS_MAX_BYTES, is_redis_url
+from ots_server.variables import BY_FIELD, BY_NAME, VARIABLES, Variable, formatter, shown
 
 __all__ = [
-    "CLIENT_VARIABLES",
     "DAY",
     "HOUR",
     "MAX_BYTES_CEILING",
     "MIB",
     "MINUTE",
-    "VARIABLES",
     "Network",
     "OutOfRange",
     "Settings",
     "SettingsError",
-    "Variable",
-    "describe_variables",
-    "unknown_variables",
 ]
 
 #: Upper bound of ``OTS_MAX_BYTES`` with SQLite: blobs past 64 KiB are streamed to files, so
@@ -107,213 +88,13 @@ class OutOfRange(SettingsError):
 
     def message(self, environ: Mapping[str, str]) -> str:
         """``OTS_TTL_MAX=30s is below OTS_TTL_MIN (60s)``; ``… is above the maximum (1h)``."""
-        shown = _shown(self.variable, self.value, environ)
+        written = shown(self.variable, self.value, environ)
         if self.bound is not None:
-            what = f"{self.bound.name} ({_shown(self.bound, self.limit, environ)})"
+            what = f"{self.bound.name} ({shown(self.bound, self.limit, environ)})"
         else:
             extreme = "the minimum" if self.side == "below" else "the maximum"
-            what = f"{extreme} ({_formatter(self.variable)(self.limit)})"
-        return f"{self.variable.name}={shown} is {self.side} {what}"
-
-
-@dataclass(frozen=True)
-class Variable:
-    """One ``OTS_*`` variable: its settings field, expected form, default and meaning."""
-
-    name: str
-    field: str
-    form: str
-    default: str
-    help: str
-    parse: Callable[[str], Any]
-    secret: bool = False
-
-
-VARIABLES: tuple[Variable, ...] = (
-    Variable(
-        "OTS_DATA_DIR", "data_dir", "absolute path",
-        'platformdirs user_data_dir("ots-server")',
-        "directory of the default SQLite file (created 0700)", parse_path,
-    ),
-    Variable(
-        "OTS_STORE_URL", "store_url", "sqlite:///ABS/PATH or redis://…",
-        "sqlite:///<OTS_DATA_DIR>/ots.sqlite3",
-        "where secrets are stored: a SQLite file, or Redis (docs/deploy.md)", parse_store_url,
-        secret=True,
-    ),
-    Variable("OTS_TTL_MIN", "ttl_min", "duration", "60s", "shortest TTL accepted", parse_duration),
-    Variable("OTS_TTL_MAX", "ttl_max", "duration", "7d", "longest TTL accepted", parse_duration),
-    Variable(
-        "OTS_TTL_DEFAULT", "ttl_default", "duration", "1d",
-        "TTL when the client sends none", parse_duration,
-    ),
-    Variable(
-        "OTS_MAX_BYTES", "max_bytes", "size", "1MiB",
-        "largest ciphertext accepted (at most 16GiB; 16MiB with Redis)", parse_size,
-    ),
-    Variable("OTS_MAX_VIEWS", "max_views", "integer", "100", "most views per secret", parse_int),
-    Variable(
-        "OTS_MAX_ATTEMPTS", "max_attempts", "integer", "10",
-        "most wrong-passphrase attempts a client may allow", parse_int,
-    ),
-    Variable(
-        "OTS_DEFAULT_ATTEMPTS", "default_attempts", "integer", "5",
-        "wrong-passphrase attempts when the client sends none", parse_int,
-    ),
-    Variable(
-        "OTS_RECEIPT_GRACE", "receipt_grace", "duration", "7d",
-        "how long receipts and tombstones outlive a secret's expiry", parse_duration,
-    ),
-    Variable(
-        "OTS_WEB", "web", "true/false", "true",
-        "serve the reveal page that decrypts in the browser (false: CLI instructions)",
-        parse_bool,
-    ),
-    Variable(
-        "OTS_WEB_CREATE", "web_create", "true/false", "true",
-        "serve the create page at / (false, or when accounts are required: CLI instructions)",
-        parse_bool,
-    ),
-    Variable(
-        "OTS_PUBLIC_URL", "public_url", "http(s) URL", "(unset)",
-        "base URL clients should put in links; published by /api/v1/limits", parse_public_url,
-    ),
-    Variable(
-        "OTS_TRUSTED_PROXIES", "trusted_proxies", "IPs/CIDRs, comma-separated", "(none)",
-        "peers whose X-Forwarded-For is believed", parse_networks,
-    ),
-    Variable(
-        "OTS_RATE_LIMIT_PER_MINUTE", "rate_limit_per_minute", "integer", "120",
-        "API POSTs per client per minute (per process; shared by all with Redis; 0 disables)",
-        parse_int,
-    ),
-    Variable(
-        "OTS_RATE_LIMIT_BURST", "rate_limit_burst", "integer", "30",
-        "API POSTs a client may make at once before the rate applies", parse_int,
-    ),
-    Variable(
-        "OTS_RATE_LIMIT_IPV6_PREFIX", "rate_limit_ipv6_prefix", "integer", "64",
-        "IPv6 clients share a rate limit per network of this prefix length (1..128)", parse_int,
-    ),
-    Variable(
-        "OTS_RATE_LIMIT_KEY", "rate_limit_key", "32+ characters", "(unset)",
-        "Redis store: the key of the client-address HMAC; unset: a random one kept in Redis",
-        parse_secret_key, secret=True,
-    ),
-    Variable(
-        "OTS_REQUIRE_ACCOUNT", "require_account", "true or false", "false",
-        "only requests with an account token may create secrets (reading never needs one)",
-        parse_bool,
-    ),
-    Variable(
-        "OTS_ACCOUNT_TTL_MAX", "account_ttl_max", "duration", "30d",
-        "longest TTL accepted with an account token (at least OTS_TTL_MAX)",
-        parse_positive_duration,
-    ),
-    Variable(
-        "OTS_ACCOUNT_MAX_BYTES", "account_max_bytes", "size", "4*OTS_MAX_BYTES",
-        "largest ciphertext accepted with an account token (at least OTS_MAX_BYTES)",
-        parse_positive_size,
-    ),
-    Variable(
-        "OTS_ACCOUNT_RATE_LIMIT_PER_MINUTE", "account_rate_limit_per_minute", "integer", "600",
-        "API POSTs per account per minute, whatever its address (0 disables)", parse_int,
-    ),
-    Variable(
-        "OTS_ACCOUNT_RATE_LIMIT_BURST", "account_rate_limit_burst", "integer", "120",
-        "API POSTs an account may make at once before its rate applies", parse_int,
-    ),
-    Variable(
-        "OTS_MAX_CONCURRENT_UPLOADS", "max_concurrent_uploads", "integer", "32",
-        "creates a process receives at once; more are answered 503 with Retry-After", parse_int,
-    ),
-    Variable(
-        "OTS_UPLOAD_TIMEOUT", "upload_timeout", "duration", "60s",
-        "time a client has to send a whole request body; slower ones get 408", parse_duration,
-    ),
-    Variable(
-        "OTS_MAX_UPLOADS_PER_CLIENT", "max_uploads_per_client", "integer", "4",
-        "of those, creates one client or account sends at once; more get 429", parse_int,
-    ),
-    Variable(
-        "OTS_MAX_HEADER_BYTES", "max_header_bytes", "size", "16KiB",
-        "largest request line and headers; a larger head is answered 431 and closed",
-        parse_size,
-    ),
-    Variable(
-        "OTS_HEADER_TIMEOUT", "header_timeout", "duration", "10s",
-        "time a connection has to send a request's line and headers; then it is closed",
-        parse_duration,
-    ),
-    Variable(
-        "OTS_MAX_CONNECTIONS", "max_connections", "integer", "1000",
-        "open connections per process; one more is answered 503 and closed", parse_int,
-    ),
-    Variable(
-        "OTS_MAX_STORE_BYTES", "max_store_bytes", "size", "0",
-        "SQLite store: stored data past which creates get 507; 0: no limit", parse_size,
-    ),
-    Variable(
-        "OTS_SWEEP_INTERVAL", "sweep_interval", "duration", "60s",
-        "how often expired secrets and old receipts are purged", parse_duration,
-    ),
-    Variable(
-        "OTS_CHECKPOINT_INTERVAL", "checkpoint_interval", "duration", "5m",
-        "how often the SQLite WAL is checkpointed and truncated", parse_duration,
-    ),
-    Variable(
-        "OTS_REDIS_ALLOW_EVICTION", "redis_allow_eviction", "true or false", "false",
-        "start even if Redis may evict keys (maxmemory-policy other than noeviction)",
-        parse_bool,
-    ),
-    Variable(
-        "OTS_LOG_LEVEL", "log_level", "level", "info",
-        "critical, error, warning, info or debug", parse_log_level,
-    ),
-)  # fmt: skip
-
-_BY_FIELD = {variable.field: variable for variable in VARIABLES}
-_BY_NAME = {variable.name: variable for variable in VARIABLES}
-
-#: The CLI's own variables (``ots``, not ``ots-server``): never warned about as unknown. A test
-#: keeps this in step with the ``OTS_`` names in ots_cli's sources.
-CLIENT_VARIABLES = frozenset(
-    {
-        "OTS_ALLOW_WEAK_KDF",
-        "OTS_CONFIG_DIR",
-        "OTS_KEYRING_TIMEOUT",
-        "OTS_MIN_DOWNLOAD_RATE",
-        "OTS_PASSPHRASE_COST",
-        "OTS_REQUEST_TIMEOUT",
-        "OTS_SERVER",
-        "OTS_TOKEN",
-        "OTS_TTL",
-        "OTS_VIEWS",
-    }
-)
-
-
-def _shown(variable: Variable, value: int, environ: Mapping[str, str]) -> str:
-    """``value`` as the operator wrote it (or as its documented default reads), else formatted
-    in the variable's units (never in raw seconds or bytes when it has units)."""
-    for text in (environ.get(variable.name), variable.default):
-        if text is None:
-            continue
-        try:
-            if variable.parse(text) == value:
-                return text
-        except ValueError:
-            continue
-    return _formatter(variable)(value)
-
-
-def _formatter(variable: Variable) -> Callable[[int], str]:
-    """How a value of ``variable`` is shown in an error: in the units its form is written in."""
-    if variable.form == "duration":
-        return format_duration
-    if variable.form == "size":
-        return format_size
-    return str
+            what = f"{extreme} ({formatter(self.variable)(self.limit)})"
+        return f"{self.variable.name}={written} is {self.side} {what}"
 
 
 def _default_data_dir() -> Path:
@@ -449,15 +230,15 @@ class Settings:
         """``low <= name <= high``, else :class:`OutOfRange`. ``bound`` names the variable a
         bound comes from (``"OTS_TTL_MIN"``, or ``"OTS_TTL_MIN..OTS_TTL_MAX"`` for both); the
         error calls a bound equal to that variable's value by the variable's name."""
-        variable = _BY_FIELD[name]
+        variable = BY_FIELD[name]
         value = getattr(self, name)
         if isinstance(value, bool) or not isinstance(value, int):
             raise SettingsError(f"{variable.name}: expected an integer, got {value!r}")
         if low <= value <= high:
             return
         limit, side = (low, "below") if value < low else (high, "above")
-        named = [n for n in bound.split("..") if n and getattr(self, _BY_NAME[n].field) == limit]
-        raise OutOfRange(variable, value, side, _BY_NAME[named[0]] if named else None, limit)
+        named = [n for n in bound.split("..") if n and getattr(self, BY_NAME[n].field) == limit]
+        raise OutOfRange(variable, value, side, BY_NAME[named[0]] if named else None, limit)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -478,28 +259,4 @@ class Settings:
             raise SettingsError(exc.message(environ)) from None
 
 
-def unknown_variables(environ: Mapping[str, str]) -> list[str]:
-    """A warning for each ``OTS_*`` name in ``environ`` that is neither a setting of the server
-    nor a variable of the CLI, naming the closest setting if one is close (a typo). Only names:
-    a value may be a secret and is never read."""
-    known = [variable.name for variable in VARIABLES]
-    warnings = []
-    for name in sorted(environ):
-        if not name.startswith("OTS_") or name in _BY_NAME or name in CLIENT_VARIABLES:
-            continue
-        warning = f"{name} is not a setting of ots-server and is ignored"
-        close = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
-        warnings.append(f"{warning}; did you mean {close[0]}?" if close else warning)
-    return warnings
-
-
-def describe_variables() -> str:
-    """A plain-text table of every variable with its default, for ``--help``."""
-    width = max(len(variable.name) for variable in VARIABLES)
-    lines = ["environment variables (default in brackets):"]
-    for variable in VARIABLES:
-        lines.append(f"  {variable.name:<{width}}  {variable.help} [{variable.default}]")
-    return "\n".join(lines)
-
-
-assert {f.name for f in fields(Settings)} == set(_BY_FIELD), "VARIABLES and Settings disagree"
+assert {f.name for f in fields(Settings)} == set(BY_FIELD), "VARIABLES and Settings disagree"

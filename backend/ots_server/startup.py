@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 
 from ots_server.settings import Settings
-from ots_server.store.redis_url import parse_redis_url
+from ots_server.store.redis.url import parse_redis_url
 
 
 class StartupError(Exception):

@@ -7,19 +7,18 @@ would get 503s. So one *subject* holds at most ``OTS_MAX_UPLOADS_PER_CLIENT`` of
 more create from it is answered ``429 rate_limited`` with ``Retry-After: 1``, before its body
 is read.
 
-The subject is the rate limit's (:func:`ots_server.ratelimit.limit_subject`): an account for a
-request with a valid account token, whatever its address; else the client's IPv4 address or
-IPv6 network. It is kept only as its keyed hash (:func:`ots_server.ratelimit.subject_hash`,
-under a random key made per process and never stored), only in memory, and only while it
-holds a slot: nothing here is logged or outlives the uploads. One event loop per process, so
-no lock is needed.
-"""
+The subject is the rate limit's (:func:`ots_server.middleware.ratelimit.limit_subject`): an
+account for a request with a valid account token, whatever its address; else the client's IPv4
+address or IPv6 network. It is kept only as its keyed hash
+(:func:`ots_server.middleware.ratelimit.subject_hash`, under a random key made per process and
+never stored), only in memory, and only while it holds a slot: nothing here is logged or
+outlives the uploads. One event loop per process, so no lock is needed."""
 
 from __future__ import annotations
 
 import secrets
 
-from ots_server.ratelimit import subject_hash
+from ots_server.middleware.ratelimit import subject_hash
 
 
 class UploadSlots:

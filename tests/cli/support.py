@@ -30,7 +30,7 @@ from ots_cli.local.keystore import Keystore
 from ots_cli.local.receipts import Receipt
 from ots_server.app import create_app
 from ots_server.settings import Settings
-from ots_server.store.sqlite import SQLiteStore
+from ots_server.store.sqlite.store import SQLiteStore
 
 with warnings.catch_warnings():
     # Starlette 1.x prefers the httpx2 fork for its TestClient; with plain httpx it still works
@@ -138,7 +138,7 @@ def add_account(db: Path, email: str) -> str:
     import secrets
 
     from ots_server.accounts import DEFAULT_TOKEN_NAME, new_token, normalise_email
-    from ots_server.store.base import NewAccount, NewToken
+    from ots_server.store import NewAccount, NewToken
 
     token, digest = new_token()
     address, key = normalise_email(email)
@@ -156,7 +156,7 @@ def add_account(db: Path, email: str) -> str:
 
 def add_token(db: Path, email: str, name: str) -> str:
     from ots_server.accounts import new_token, normalise_email
-    from ots_server.store.base import NewToken
+    from ots_server.store import NewToken
 
     token, digest = new_token()
 
@@ -197,7 +197,7 @@ def add_secrets(
     from ots_cli.core import b64
     from ots_cli.local.receipts import ReceiptStore
     from ots_server.codec import new_receipt
-    from ots_server.store.base import NewSecret
+    from ots_server.store import NewSecret
 
     start = int(time.time()) if now is None else now
     made = []

@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from ots_server.store.base import (
+from ots_server.store import (
     AccountExists,
     IdExists,
     NoSuchAccount,

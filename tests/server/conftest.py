@@ -13,7 +13,7 @@ from starlette.exceptions import StarletteDeprecationWarning
 
 from ots_server.app import create_app
 from ots_server.settings import Settings
-from ots_server.store.sqlite import SQLiteStore
+from ots_server.store.sqlite.store import SQLiteStore
 
 from .redis_support import LocalCluster, local_cluster, require_machine_redis
 from .support import FakeClock, ServerProcess, running_server

@@ -9,14 +9,7 @@ import os
 
 import pytest
 
-from ots_server.store.base import (
-    Answered,
-    IdExists,
-    NotFound,
-    RequestGone,
-    RequestInfo,
-    Store,
-)
+from ots_server.store import Answered, IdExists, NotFound, RequestGone, RequestInfo, Store
 
 from .request_support import SimRequest, sealed_answer
 from .support import START, SimSecret

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from ots_server.store.base import NewRequest
+from ots_server.store import NewRequest
 
 from .support import b64, sha256
 

@@ -30,7 +30,7 @@ import httpx
 from starlette.types import ASGIApp, Message
 
 from ots_server.accounts import new_token, normalise_email
-from ots_server.store.base import NewAccount, NewSecret, NewToken, Revealed
+from ots_server.store import NewAccount, NewSecret, NewToken, Revealed
 
 #: Pages of an empty SQLite database: 16 for secrets and accounts, 3 for requests (migration 4).
 EMPTY_DATABASE_PAGES = 19

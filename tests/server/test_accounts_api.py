@@ -16,11 +16,11 @@ from starlette.testclient import TestClient
 
 from ots_server.accounts import day_text, new_token
 from ots_server.app import create_app
-from ots_server.auth import CHALLENGE, INVALID
 from ots_server.cli import main
+from ots_server.middleware.auth import CHALLENGE, INVALID
 from ots_server.settings import DAY, Settings
 from ots_server.store.rules import day
-from ots_server.store.sqlite import SQLiteStore
+from ots_server.store.sqlite.store import SQLiteStore
 
 from .support import FakeClock, SimSecret, assert_error, create, create_as, post
 

@@ -18,7 +18,7 @@ from ots_server.app import create_app
 from ots_server.cli import main
 from ots_server.logs import JsonFormatter
 from ots_server.settings import Settings
-from ots_server.store.sqlite import SQLiteStore
+from ots_server.store.sqlite.store import SQLiteStore
 
 from .support import CREATE_TYPE, FakeClock, SimSecret, running_server, server_command
 

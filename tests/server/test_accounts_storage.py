@@ -17,11 +17,11 @@ import pytest
 import redis
 from redis.cluster import RedisCluster
 
-from ots_server.store.base import Store, StoreUnavailable, UnknownToken
-from ots_server.store.redis_store import RedisStore
+from ots_server.store import Store, StoreUnavailable, UnknownToken
+from ots_server.store.redis.store import RedisStore
 from ots_server.store.rules import day
-from ots_server.store.sqlite import SQLiteStore
-from ots_server.store.sqlite_schema import MIGRATIONS
+from ots_server.store.sqlite.schema import MIGRATIONS
+from ots_server.store.sqlite.store import SQLiteStore
 
 from .redis_support import LocalCluster, delete_prefix, machine_client, machine_url, unique_prefix
 from .support import START, SimAccount, SimSecret

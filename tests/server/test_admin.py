@@ -17,8 +17,7 @@ from cli.support import Terminal
 
 from ots_server.accounts import hash_token
 from ots_server.cli import main
-from ots_server.store import open_store
-from ots_server.store.base import Principal
+from ots_server.store import Principal, open_store
 
 from .redis_support import delete_prefix, machine_client, machine_url, unique_prefix
 from .support import server_command

@@ -16,8 +16,8 @@ from starlette.testclient import TestClient
 
 from ots_server.app import create_app
 from ots_server.settings import DAY, Settings
-from ots_server.store.base import Store
-from ots_server.store.sqlite import SQLiteStore
+from ots_server.store import Store
+from ots_server.store.sqlite.store import SQLiteStore
 
 from .support import START, FakeClock, SimSecret, assert_error, b64, create, post, reveal_messages
 

@@ -39,9 +39,9 @@ from starlette.types import ASGIApp
 
 from ots_server.app import create_app
 from ots_server.settings import Settings
-from ots_server.store.base import StoreFull, StoreUnavailable
-from ots_server.store.sqlite import SQLiteStore
-from ots_server.store.sqlite_blobs import TEMP_PREFIX, store_error
+from ots_server.store import StoreFull, StoreUnavailable
+from ots_server.store.sqlite.blobs import TEMP_PREFIX, store_error
+from ots_server.store.sqlite.store import SQLiteStore
 
 from .support import (
     CREATE_TYPE,

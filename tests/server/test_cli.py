@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from ots_server.cli import main
-from ots_server.settings import VARIABLES
-from ots_server.store.sqlite import SQLiteStore
+from ots_server.store.sqlite.store import SQLiteStore
+from ots_server.variables import VARIABLES
 
 from .request_support import SimRequest
 from .support import START, SimSecret, server_command

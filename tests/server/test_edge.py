@@ -22,7 +22,7 @@ import pytest
 from process_groups import group_peak_rss
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from ots_server.headers import SECURITY_HEADERS
+from ots_server.middleware.headers import SECURITY_HEADERS
 from ots_server.protocol import EdgeHttpToolsProtocol
 
 from .support import ServerProcess, running_server

@@ -22,18 +22,12 @@ from typing import Any
 import anyio
 import pytest
 
-from ots_server.store import sqlite_lane as lane
-from ots_server.store import sqlite_tx as tx
-from ots_server.store.base import (
-    Gone,
-    IdExists,
-    NotFound,
-    StoreUnavailable,
-    WrongPassphrase,
-)
-from ots_server.store.sqlite import SQLiteStore
-from ots_server.store.sqlite_blobs import INLINE_MAX
-from ots_server.store.sqlite_schema import connect
+from ots_server.store import Gone, IdExists, NotFound, StoreUnavailable, WrongPassphrase
+from ots_server.store.sqlite import lane as lane
+from ots_server.store.sqlite import tx as tx
+from ots_server.store.sqlite.blobs import INLINE_MAX
+from ots_server.store.sqlite.schema import connect
+from ots_server.store.sqlite.store import SQLiteStore
 
 from .support import START, SimSecret, content
 
@@ -294,7 +288,7 @@ async def test_a_failed_commit_fails_every_write_of_the_group_and_keeps_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(
-        "ots_server.store.sqlite.connect", functools.partial(connect, factory=FailingCommit)
+        "ots_server.store.sqlite.engine.connect", functools.partial(connect, factory=FailingCommit)
     )
     store = SQLiteStore(tmp_path / "failing.sqlite3")
     try:

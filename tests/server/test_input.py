@@ -17,8 +17,8 @@ from starlette.types import ASGIApp
 
 from ots_server.app import create_app
 from ots_server.settings import DAY, Settings
-from ots_server.store.base import NotFound
-from ots_server.store.sqlite import SQLiteStore
+from ots_server.store import NotFound
+from ots_server.store.sqlite.store import SQLiteStore
 
 from .support import (
     CREATE_TYPE,

@@ -20,8 +20,8 @@ from starlette.testclient import TestClient
 
 from ots_server.app import create_app
 from ots_server.settings import Settings
-from ots_server.store.base import Store
-from ots_server.store.sqlite import SQLiteStore
+from ots_server.store import Store
+from ots_server.store.sqlite.store import SQLiteStore
 
 from .support import FakeClock, SimSecret
 

@@ -20,7 +20,7 @@ import httpx
 import pytest
 from process_groups import group_peak_rss
 
-from ots_server.store.sqlite_blobs import INLINE_MAX
+from ots_server.store.sqlite.blobs import INLINE_MAX
 
 from .support import CREATE_TYPE, ServerProcess, SimSecret, running_server
 

@@ -15,9 +15,9 @@ from ots_server.app import _maintain, create_app
 from ots_server.metrics import Metrics
 from ots_server.openapi import build_openapi
 from ots_server.settings import Settings
-from ots_server.store.base import Gone, NotFound, PurgeResult
-from ots_server.store.memory import MemoryStore
-from ots_server.store.sqlite import SQLiteStore
+from ots_server.store import Gone, NotFound, PurgeResult
+from ots_server.store.memory.store import MemoryStore
+from ots_server.store.sqlite.store import SQLiteStore
 
 from .support import START, FakeClock, SimSecret, create, post
 

@@ -14,12 +14,12 @@ from starlette.testclient import TestClient
 from starlette.types import Message, Receive, Scope, Send
 
 from ots_server.app import create_app
-from ots_server.headers import SecurityHeaders
 from ots_server.logs import ACCESS_LOGGER, JsonFormatter
+from ots_server.middleware.headers import SecurityHeaders
 from ots_server.settings import Settings
-from ots_server.store.base import SecretInfo
-from ots_server.store.memory import MemoryStore
-from ots_server.store.sqlite import SQLiteStore
+from ots_server.store import SecretInfo
+from ots_server.store.memory.store import MemoryStore
+from ots_server.store.sqlite.store import SQLiteStore
 
 from .support import FakeClock, SimSecret, b64, create, post
 

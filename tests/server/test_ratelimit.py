@@ -10,9 +10,15 @@ import pytest
 from starlette.testclient import TestClient
 
 from ots_server.app import create_app
-from ots_server.ratelimit import MAX_BUCKETS, RateLimiter, client_address, parse_address, subject
+from ots_server.middleware.ratelimit import (
+    MAX_BUCKETS,
+    RateLimiter,
+    client_address,
+    parse_address,
+    subject,
+)
 from ots_server.settings import Settings
-from ots_server.store.sqlite import SQLiteStore
+from ots_server.store.sqlite.store import SQLiteStore
 
 from .support import FakeClock, SimSecret, assert_error
 

@@ -16,8 +16,8 @@ from starlette.testclient import TestClient
 from ots_server.app import create_app
 from ots_server.cli import main
 from ots_server.settings import Settings
-from ots_server.store.base import Gone, NotFound
-from ots_server.store.redis_store import RedisStore
+from ots_server.store import Gone, NotFound
+from ots_server.store.redis.store import RedisStore
 
 from .redis_support import (
     delete_prefix,

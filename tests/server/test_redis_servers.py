@@ -18,8 +18,8 @@ from starlette.testclient import TestClient
 
 from ots_server.app import create_app
 from ots_server.settings import Settings
-from ots_server.store.base import StoreUnavailable, UnknownToken
-from ots_server.store.redis_store import RedisStore
+from ots_server.store import StoreUnavailable, UnknownToken
+from ots_server.store.redis.store import RedisStore
 
 from .redis_support import LocalCluster, RedisServer, delete_prefix, redis_server, unique_prefix
 from .request_support import SimRequest, sealed_answer

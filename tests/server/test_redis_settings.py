@@ -10,8 +10,8 @@ import pytest
 
 from ots_server.settings import MIB, Settings, SettingsError
 from ots_server.store import StoreConfigError, open_store
-from ots_server.store.redis_store import RedisStore
-from ots_server.store.redis_url import RedisTarget, parse_redis_url
+from ots_server.store.redis.store import RedisStore
+from ots_server.store.redis.url import RedisTarget, parse_redis_url
 
 PASSWORD = "hunter2-s3cret"
 

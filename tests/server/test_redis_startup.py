@@ -14,7 +14,7 @@ import pytest
 
 from ots_server import cli
 from ots_server.settings import Settings
-from ots_server.store.redis_store import RedisStore
+from ots_server.store.redis.store import RedisStore
 
 from .redis_support import (
     RedisServer,

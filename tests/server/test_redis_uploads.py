@@ -15,7 +15,7 @@ from starlette.types import ASGIApp
 
 from ots_server.app import create_app
 from ots_server.settings import Settings
-from ots_server.store.redis_store import RedisStore
+from ots_server.store.redis.store import RedisStore
 
 from .redis_support import delete_prefix, keys_with_ttls, machine_client, machine_url, unique_prefix
 from .support import CREATE_TYPE, FakeClock, SimSecret, call_asgi

@@ -14,8 +14,7 @@ from typing import Any
 
 import pytest
 
-from ots_server.store import redis_request_scripts
-from ots_server.store.base import (
+from ots_server.store import (
     REQUEST_QUOTA_BYTES,
     Answered,
     NotFound,
@@ -24,10 +23,11 @@ from ots_server.store.base import (
     Store,
     StoreFull,
 )
-from ots_server.store.memory import MemoryStore
-from ots_server.store.redis_store import RedisStore
-from ots_server.store.sqlite import SQLiteStore
-from ots_server.store.sqlite_schema import MIGRATIONS, PAGE_SIZE, connect
+from ots_server.store.memory.store import MemoryStore
+from ots_server.store.redis import request_scripts as redis_request_scripts
+from ots_server.store.redis.store import RedisStore
+from ots_server.store.sqlite.schema import MIGRATIONS, PAGE_SIZE, connect
+from ots_server.store.sqlite.store import SQLiteStore
 
 from .redis_support import delete_prefix, machine_client, machine_url, unique_prefix
 from .request_support import SimRequest, sealed_answer
@@ -84,7 +84,7 @@ async def test_sqlite_ending_a_request_deletes_its_answer(sqlite_store: SQLiteSt
 async def test_sqlite_purge_of_requests_works_in_batches(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("ots_server.store.sqlite_requests.PURGE_BATCH", 3)
+    monkeypatch.setattr("ots_server.store.sqlite.requests.PURGE_BATCH", 3)
     store = SQLiteStore(tmp_path / "batches.sqlite3")
     try:
         for _ in range(8):
@@ -345,8 +345,8 @@ async def test_redis_two_instances_take_one_answer(redis_store: tuple[RedisStore
 async def test_redis_request_sweep_pauses_between_batches(
     redis_store: tuple[RedisStore, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ots_server.store import redis_requests
-    from ots_server.store import redis_store as module
+    from ots_server.store.redis import requests as redis_requests
+    from ots_server.store.redis import sweep as module
 
     store, _ = redis_store
     monkeypatch.setattr(redis_requests, "SWEEP_BATCH", 5)

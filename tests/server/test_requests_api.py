@@ -16,10 +16,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from ots_server.app import create_app
-from ots_server.auth import CHALLENGE
 from ots_server.logs import JsonFormatter
+from ots_server.middleware.auth import CHALLENGE
 from ots_server.settings import DAY, Settings
-from ots_server.store.sqlite import SQLiteStore
+from ots_server.store.sqlite.store import SQLiteStore
 
 from .request_support import SimRequest, create_request, request_post, sealed_answer
 from .support import START, FakeClock, SimAccount, SimSecret, assert_error, b64, call_asgi, create

@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import (
 
 from ots_server.app import create_app
 from ots_server.settings import Settings
-from ots_server.store.sqlite import SQLiteStore
+from ots_server.store.sqlite.store import SQLiteStore
 
 from .request_support import SimRequest, sealed_answer
 from .support import CREATE_TYPE, SimAccount, SimSecret

@@ -10,13 +10,10 @@ import platformdirs
 import pytest
 
 from ots_cli.core.durations import parse_duration as cli_duration
-from ots_server.settings import (
+from ots_server.settings import DAY, MIB, Settings, SettingsError
+from ots_server.variables import (
     CLIENT_VARIABLES,
-    DAY,
-    MIB,
     VARIABLES,
-    Settings,
-    SettingsError,
     describe_variables,
     unknown_variables,
 )

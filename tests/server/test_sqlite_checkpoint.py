@@ -16,9 +16,9 @@ from ots_server import app as app_module
 from ots_server.app import _maintain
 from ots_server.metrics import Metrics
 from ots_server.settings import Settings
-from ots_server.store.base import Maintenance
-from ots_server.store.memory import MemoryStore
-from ots_server.store.sqlite import SQLiteStore
+from ots_server.store import Maintenance
+from ots_server.store.memory.store import MemoryStore
+from ots_server.store.sqlite.store import SQLiteStore
 
 from .support import START, FakeClock, SimSecret
 

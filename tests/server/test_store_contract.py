@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from ots_server.store.base import (
+from ots_server.store import (
     Gone,
     IdExists,
     NotFound,
@@ -26,8 +26,8 @@ from ots_server.store.base import (
     StoreUnavailable,
     WrongPassphrase,
 )
-from ots_server.store.memory import MemoryStore
-from ots_server.store.sqlite import SQLiteStore
+from ots_server.store.memory.store import MemoryStore
+from ots_server.store.sqlite.store import SQLiteStore
 
 from .account_contract import AccountContract
 from .request_contract import RequestContract

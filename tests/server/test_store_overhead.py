@@ -30,9 +30,9 @@ from pathlib import Path
 import anyio
 import pytest
 
-from ots_server.store.base import NewSecret
-from ots_server.store.redis_store import RedisStore
-from ots_server.store.sqlite import SQLiteStore
+from ots_server.store import NewSecret
+from ots_server.store.redis.store import RedisStore
+from ots_server.store.sqlite.store import SQLiteStore
 
 from .redis_support import redis_server
 

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from ots_server.store.base import IdExists, NotFound, Store
-from ots_server.store.redis_store import INDEX_BITS, INDEX_SWEEP_SLICE, RedisStore
+from ots_server.store import IdExists, NotFound, Store
+from ots_server.store.redis.store import INDEX_BITS, RedisStore
+from ots_server.store.redis.sweep import INDEX_SWEEP_SLICE
 
 from .redis_support import LocalCluster, delete_prefix, machine_client, machine_url, unique_prefix
 from .support import START, SimSecret
@@ -197,7 +198,7 @@ async def test_the_sweep_removes_index_entries_past_keep_until(
 async def test_the_sweep_pauses_between_batches_in_proportion_to_its_work(
     machine_store: tuple[RedisStore, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ots_server.store import redis_store
+    from ots_server.store.redis import sweep as redis_store
 
     store, _ = machine_store
     count = 3 * redis_store.SWEEP_BATCH + 7

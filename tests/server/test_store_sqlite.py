@@ -16,11 +16,10 @@ import pytest
 
 from ots_server.app import create_app
 from ots_server.settings import Settings
-from ots_server.store import StoreConfigError, open_store
-from ots_server.store.base import Gone, StoreError, StoreUnavailable
-from ots_server.store.sqlite import SQLiteStore
-from ots_server.store.sqlite_blobs import INLINE_MAX
-from ots_server.store.sqlite_schema import MIGRATIONS, PAGE_SIZE, migrate
+from ots_server.store import Gone, StoreConfigError, StoreError, StoreUnavailable, open_store
+from ots_server.store.sqlite.blobs import INLINE_MAX
+from ots_server.store.sqlite.schema import MIGRATIONS, PAGE_SIZE, migrate
+from ots_server.store.sqlite.store import SQLiteStore
 
 from .support import START, FakeClock, SimSecret, reveal_messages
 
@@ -135,7 +134,7 @@ async def test_revealed_ciphertext_is_erased_after_checkpoint(sqlite_store: SQLi
 
 
 async def test_purge_works_in_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("ots_server.store.sqlite.PURGE_BATCH", 3)
+    monkeypatch.setattr("ots_server.store.sqlite.store.PURGE_BATCH", 3)
     store = SQLiteStore(tmp_path / "batches.sqlite3")
     try:
         for _ in range(8):
@@ -176,7 +175,7 @@ async def test_check_constraints_stay_on_for_everything_but_the_body_insert(
 
 _MEMORY_PROBE = """
 import asyncio, dataclasses, os, resource, sys
-from ots_server.store.sqlite import SQLiteStore
+from ots_server.store.sqlite.store import SQLiteStore
 sys.path.insert(0, sys.argv[2])
 from support import SimSecret
 size = 32 * 1024 * 1024

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from ots_server.store.base import IdExists, StoreFull, WrongPassphrase
-from ots_server.store.sqlite import SQLiteStore
-from ots_server.store.sqlite_blobs import INLINE_MAX, TEMP_PREFIX
+from ots_server.store import IdExists, StoreFull, WrongPassphrase
+from ots_server.store.sqlite.blobs import INLINE_MAX, TEMP_PREFIX
+from ots_server.store.sqlite.store import SQLiteStore
 
 from .support import EMPTY_DATABASE_GROWTH, START, SimSecret, content
 

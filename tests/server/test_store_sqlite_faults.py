@@ -14,7 +14,7 @@ from typing import Any
 import anyio
 import pytest
 
-from ots_server.store.base import (
+from ots_server.store import (
     Gone,
     IdExists,
     NotFound,
@@ -23,9 +23,9 @@ from ots_server.store.base import (
     StoreUnavailable,
     WrongPassphrase,
 )
-from ots_server.store.sqlite import SQLiteStore
-from ots_server.store.sqlite_blobs import INLINE_MAX
-from ots_server.store.sqlite_schema import connect
+from ots_server.store.sqlite.blobs import INLINE_MAX
+from ots_server.store.sqlite.schema import connect
+from ots_server.store.sqlite.store import SQLiteStore
 
 from .support import EMPTY_DATABASE_GROWTH, EMPTY_DATABASE_PAGES, START, SimSecret, content
 
@@ -61,7 +61,8 @@ def faults(monkeypatch: pytest.MonkeyPatch) -> Faults:
             return super().execute(sql, *args)
 
     monkeypatch.setattr(
-        "ots_server.store.sqlite.connect", functools.partial(connect, factory=FaultyConnection)
+        "ots_server.store.sqlite.engine.connect",
+        functools.partial(connect, factory=FaultyConnection),
     )
     return faults
 
@@ -183,7 +184,7 @@ async def test_a_full_disk_is_store_full_and_leaves_nothing(
             self.execute(f"PRAGMA max_page_count = {EMPTY_DATABASE_PAGES + 1}")
 
     monkeypatch.setattr(
-        "ots_server.store.sqlite.connect", functools.partial(connect, factory=SmallDisk)
+        "ots_server.store.sqlite.engine.connect", functools.partial(connect, factory=SmallDisk)
     )
     store = SQLiteStore(tmp_path / "small.sqlite3")
     try:

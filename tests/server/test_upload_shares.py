@@ -16,7 +16,7 @@ import pytest
 
 from ots_server.app import create_app
 from ots_server.settings import Settings
-from ots_server.store.sqlite import SQLiteStore
+from ots_server.store.sqlite.store import SQLiteStore
 
 from .support import (
     CREATE_TYPE,

@@ -17,8 +17,8 @@ from starlette.types import ASGIApp
 
 from ots_server.app import create_app
 from ots_server.settings import Settings
-from ots_server.store.base import NewSecret, NotFound, Store
-from ots_server.store.sqlite import SQLiteStore
+from ots_server.store import NewSecret, NotFound, Store
+from ots_server.store.sqlite.store import SQLiteStore
 
 from .support import (
     CREATE_TYPE,

@@ -19,7 +19,7 @@ from starlette.exceptions import StarletteDeprecationWarning
 
 from ots_server.app import create_app
 from ots_server.settings import Settings
-from ots_server.store.sqlite import SQLiteStore
+from ots_server.store.sqlite.store import SQLiteStore
 from ots_server.web import CREATE_SCRIPTS, RECEIPT_SCRIPTS
 from ots_server.web.pages import PAGE_CSP, template_source
 

@@ -18,14 +18,8 @@ from __future__ import annotations
 import hmac
 from typing import cast
 
-from ots_server.store.base import (
-    Gone,
-    NotFound,
-    ReceiptState,
-    RequestEnd,
-    RequestGone,
-    TombstoneState,
-)
+from ots_server.store.outcomes import Gone, NotFound, RequestGone
+from ots_server.store.records import ReceiptState, RequestEnd, TombstoneState
 
 #: Seconds per day: last-used days of tokens are Unix day numbers.
 DAY_SECONDS = 86_400

@@ -1,4 +1,4 @@
-"""The account half of the Redis store: a mixin of :class:`.redis_store.RedisStore`.
+"""The account half of the Redis store: a mixin of :class:`.store.RedisStore`.
 
 Keys (``P`` the prefix, ``AID`` the unpadded base64url account id, ``TH`` the hex SHA-256 of
 a token, ``EH`` the hex SHA-256 of the email key)::
@@ -46,23 +46,25 @@ from collections.abc import Awaitable
 from typing import Any
 
 from ots_server.store import rules
-from ots_server.store.base import (
-    Account,
+from ots_server.store.outcomes import (
     AccountExists,
-    NewAccount,
-    NewToken,
     NoSuchAccount,
     NoSuchToken,
-    Principal,
-    ReceiptState,
-    ReceiptStatus,
     StoreError,
     StoreFull,
-    TokenInfo,
     TokenNameExists,
     UnknownToken,
 )
-from ots_server.store.redis_account_scripts import (
+from ots_server.store.records import (
+    Account,
+    NewAccount,
+    NewToken,
+    Principal,
+    ReceiptState,
+    ReceiptStatus,
+    TokenInfo,
+)
+from ots_server.store.redis.account_scripts import (
     ACCOUNT_CREATE,
     ACCOUNT_DROP,
     COMPARE_AND_SET,
@@ -74,7 +76,7 @@ from ots_server.store.redis_account_scripts import (
     NAME_RESERVE,
     UNLINK,
 )
-from ots_server.store.redis_client import RedisConnection, translated
+from ots_server.store.redis.client import RedisConnection, translated
 
 #: Links read per round trip while listing receipts (a page is at most the limit asked for).
 LINK_PAGE = 1000

@@ -10,10 +10,11 @@ The record hash holds ``av`` and ``ov`` (the answer and owner verifiers), ``ca``
 ``sa`` (when it was answered or ended). The answer key exists exactly while the request is
 answered and not over.
 
-Rules (as for secrets, see :mod:`.redis_scripts`, and :mod:`ots_server.store.rules`):
+Rules (as for secrets, see :mod:`.scripts`, and :mod:`ots_server.store.rules`):
 
-- Verifiers are compared by ``ct_eq``, which visits every byte whatever differs. Which
-  verifier a script reads (``av`` or ``ov``) depends on the operation only.
+- Verifiers are compared by ``ct_eq`` (the shared prologue, :mod:`.lua`), which visits every
+  byte whatever differs. Which verifier a script reads (``av`` or ``ov``) depends on the
+  operation only.
 - Time is the caller's ``now`` (``ARGV[1]``); a record past ``ku`` is absent; a live request
   with ``ea <= now`` is expired, and so is an answered one whose answer key is gone (its TTL,
   set to the expiry, fired).
@@ -26,17 +27,11 @@ Replies are flat arrays whose first element names the outcome.
 
 from __future__ import annotations
 
-_PRELUDE = """
-local R, A = KEYS[1], KEYS[2]
-local now = tonumber(ARGV[1])
+from ots_server.store.redis import lua
 
-local function ct_eq(a, b)
-  if type(a) ~= 'string' or type(b) ~= 'string' or #a ~= #b then return false end
-  local d = 0
-  for i = 1, #a do d = bit.bor(d, bit.bxor(string.byte(a, i), string.byte(b, i))) end
-  return d == 0
-end
-
+_PRELUDE = (
+    lua.prologue("local R, A = KEYS[1], KEYS[2]")
+    + """
 local function finish(state, at)
   redis.call('DEL', A)
   redis.call('HSET', R, 'st', state, 'sa', at)
@@ -58,6 +53,7 @@ local function lookup(field, check, write)
   return r
 end
 """
+)
 
 #: ARGV: created_at, answer verifier, owner verifier, expires_at, keep_until.
 CREATE = (

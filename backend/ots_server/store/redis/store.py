@@ -10,9 +10,9 @@ hex)::
     P:x:BBB    hash    receipt index bucket: RH[:16] -> id || keep_until (4 bytes, big-endian);
                        TTL until the latest keep_until of its entries
     P:x:RH     string  receipt index of earlier versions (RH in hex -> id), only read
-    P:l:…      hash    rate-limit buckets, see ots_server.store.redis_limiter
-    P:q:… P:qa:…        requests, see ots_server.store.redis_requests
-    P:a:… P:k:… P:as:… P:ak:… P:t:… P:e:…   accounts, see ots_server.store.redis_accounts
+    P:l:…      hash    rate-limit buckets, see ots_server.store.redis.limiter
+    P:q:… P:qa:…        requests, see ots_server.store.redis.requests
+    P:a:… P:k:… P:as:… P:ak:… P:t:… P:e:…   accounts, see ots_server.store.redis.accounts
 
 A secret created with an account token is linked to it in the account's link set (written
 before the secret, removed again if the create fails); the secret's own keys never name the
@@ -20,7 +20,7 @@ account, so deleting the account's keys unlinks every secret at once.
 
 Invariants:
 
-- Every operation on a secret is one Lua script on its two keys (:mod:`.redis_scripts`),
+- Every operation on a secret is one Lua script on its two keys (:mod:`.scripts`),
   which share the hash tag ``{ID}``, so it is atomic on a single server and on Cluster. The
   ciphertext and the record are written by the same script, so nothing half-written is ever
   visible, and the ciphertext is deleted by the script that ends the secret.
@@ -37,19 +37,19 @@ Invariants:
   about 150 bytes of bookkeeping (dictionary entries, expiry entry, key name, object header),
   an entry in a bucket about 40. A field has no TTL of its own, so entries are removed by the
   sweep: with their record when it purges one, and past their ``keep_until`` by
-  :data:`~ots_server.store.redis_scripts.INDEX_SWEEP` over a slice of the buckets each run
+  :data:`~ots_server.store.redis.scripts.INDEX_SWEEP` over a slice of the buckets each run
   (a whole pass every ``4096 / INDEX_SWEEP_SLICE`` runs). A bucket's TTL is never shorter than
   its newest entry's ``keep_until``, so without any sweep the index still disappears.
 - Earlier versions kept one key per receipt (``P:x:RH``); a receipt not in a bucket is looked
   up there, so receipts created before an upgrade keep working until their ``keep_until``.
   During a rolling upgrade, instances of an earlier version do not find receipts created by
   this one (secrets are not affected).
-- Every key is written with a TTL (see :mod:`.redis_scripts` for the TTLs, relative to the
+- Every key is written with a TTL (see :mod:`.scripts` for the TTLs, relative to the
   caller's ``now``); expiry is still decided on every operation with the caller's ``now``.
 - ``purge_expired`` scans the record keys (every Cluster primary) and sweeps with the caller's
   ``now``. Redis frees expired keys by itself; the sweep only turns expired secrets into
   ``expired`` tombstones early and honours the contract for any injected clock.
-- Failures become ``StoreUnavailable``/``StoreFull`` (:mod:`.redis_client`); nothing is
+- Failures become ``StoreUnavailable``/``StoreFull`` (:mod:`.client`); nothing is
   reported done that Redis did not acknowledge. With ``appendonly yes`` and
   ``appendfsync always`` Redis acknowledges a script only after it is on disk.
 - Never blocks the event loop: redis-py's asyncio client throughout.
@@ -57,7 +57,6 @@ Invariants:
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
 import secrets
@@ -65,57 +64,38 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
-from ots_server.store import redis_scripts as lua
 from ots_server.store import rules
-from ots_server.store.base import (
+from ots_server.store.outcomes import (
     Gone,
     IdExists,
-    Maintenance,
-    NewSecret,
     NotFound,
     PassphraseRequired,
-    PurgeResult,
+    StoreError,
+    StoreUnavailable,
+    WrongPassphrase,
+)
+from ots_server.store.records import (
+    Maintenance,
+    NewSecret,
     ReceiptStatus,
     Revealed,
     SecretInfo,
-    StoreError,
-    StoreUnavailable,
     Tombstone,
     TombstoneState,
-    WrongPassphrase,
 )
-from ots_server.store.redis_accounts import RedisAccounts
-from ots_server.store.redis_client import RedisConnection, connect, translated
-from ots_server.store.redis_limiter import RedisRateLimiter
-from ots_server.store.redis_preflight import preflight
-from ots_server.store.redis_requests import RedisRequests
-from ots_server.store.redis_url import REDIS_MAX_BYTES, RedisTarget, parse_redis_url
+from ots_server.store.redis import scripts as lua
+from ots_server.store.redis.accounts import RedisAccounts
+from ots_server.store.redis.client import RedisConnection, connect, translated
+from ots_server.store.redis.limiter import RedisRateLimiter
+from ots_server.store.redis.preflight import preflight
+from ots_server.store.redis.requests import RedisRequests
+from ots_server.store.redis.sweep import RedisSweep
+from ots_server.store.redis.url import REDIS_MAX_BYTES, RedisTarget, parse_redis_url
 
-#: Record keys fetched per SCAN step and checked per pipeline by the sweeper.
-SWEEP_BATCH = 200
-#: After each batch the sweeper pauses this many times as long as the batch took, so it takes
-#: at most a fifth of the event loop it shares with requests. Unpaced, a sweep over 3 x 10^5
-#: records made every request on that worker wait for its batches (bench/sweep.py: a PING
-#: through the app went from 1.5 to 15 ms at p50); the sweep is never needed to free memory,
-#: only to turn secrets Redis expired into tombstones early, so it can take its time.
-SWEEP_PAUSE = 4.0
 #: The receipt index has ``2 ** INDEX_BITS`` buckets, picked by a receipt hash's first bits:
 #: about 250 entries each at 10^6 secrets, so a bucket stays a compact listpack (Redis's
 #: default ``hash-max-listpack-entries`` is 512) up to about 2 million secrets.
 INDEX_BITS = 12
-#: Index buckets the sweep cleans per run.
-INDEX_SWEEP_SLICE = 512
-#: Index buckets swept concurrently.
-INDEX_SWEEP_CONCURRENCY = 32
-
-
-async def _pace(seconds: float) -> None:
-    """The sweeper's pause between batches (a seam for the test that proves it pauses)."""
-    await asyncio.sleep(seconds)
-
-
-async def _request_pace(took: float) -> None:
-    await _pace(took * SWEEP_PAUSE)
 
 
 def _late(now: int, asked: float) -> int:
@@ -127,9 +107,9 @@ def _tag(id: bytes) -> str:
     return base64.urlsafe_b64encode(id).rstrip(b"=").decode("ascii")
 
 
-class RedisStore(RedisAccounts, RedisRequests):
-    """A :class:`~ots_server.store.base.Store` on Redis; see the module docstring (accounts:
-    :mod:`.redis_accounts`; requests: :mod:`.redis_requests`)."""
+class RedisStore(RedisAccounts, RedisRequests, RedisSweep):
+    """A :class:`~ots_server.store.protocol.Store` on Redis; see the module docstring (accounts:
+    :mod:`.accounts`; requests: :mod:`.requests`)."""
 
     def __init__(self, target: RedisTarget) -> None:
         self.target = target
@@ -146,7 +126,8 @@ class RedisStore(RedisAccounts, RedisRequests):
         self._index_add = client.register_script(lua.INDEX_ADD)
         self._index_sweep = client.register_script(lua.INDEX_SWEEP)
         #: The next index bucket the sweep cleans (instances start at different places).
-        self._index_next = secrets.randbelow(1 << INDEX_BITS)
+        self._index_buckets = 1 << INDEX_BITS
+        self._index_next = secrets.randbelow(self._index_buckets)
         self._register_account_scripts()
         self._register_request_scripts()
         self._closed = False
@@ -158,12 +139,12 @@ class RedisStore(RedisAccounts, RedisRequests):
     def rate_limiter(
         self, per_minute: int, burst: int, clock: Callable[[], float], *, key: str | None
     ) -> RedisRateLimiter:
-        """Buckets shared by every instance on this Redis (see :mod:`.redis_limiter`)."""
+        """Buckets shared by every instance on this Redis (see :mod:`.limiter`)."""
         return RedisRateLimiter(self.connection, per_minute, burst, clock, key=key)
 
     async def startup_check(self, *, allow_eviction: bool) -> list[str]:
         """Refuse (``RedisRefused``) or warn about Redis's configuration; see
-        :mod:`.redis_preflight`."""
+        :mod:`.preflight`."""
         self.guard()
         return await preflight(self.connection, allow_eviction=allow_eviction)
 
@@ -176,8 +157,9 @@ class RedisStore(RedisAccounts, RedisRequests):
     def _bucket(self, number: int) -> str:
         return f"{self.prefix}:x:{number:03x}"
 
-    def _index_entry(self, receipt_hash: bytes) -> tuple[str, bytes]:
-        """The bucket key and the field of a receipt hash's index entry."""
+    def index_entry(self, receipt_hash: bytes) -> tuple[str, bytes]:
+        """The bucket key and the field of a receipt hash's index entry (public for what
+        measures the index: bench/scale.py's memory breakdown)."""
         number = int.from_bytes(receipt_hash[:2], "big") >> (16 - INDEX_BITS)
         return self._bucket(number), receipt_hash[:16]
 
@@ -213,7 +195,7 @@ class RedisStore(RedisAccounts, RedisRequests):
         if len(secret.receipt_hash) != 32 or not 0 < secret.keep_until < 1 << 32:
             raise ValueError("a secret that breaks the store's rules")
         now = secret.created_at
-        bucket, field = self._index_entry(secret.receipt_hash)
+        bucket, field = self.index_entry(secret.receipt_hash)
         entry = secret.id + secret.keep_until.to_bytes(4, "big")
         return [
             (self._index_add, [bucket], [field, entry, max(1, secret.keep_until - now)]),
@@ -265,7 +247,7 @@ class RedisStore(RedisAccounts, RedisRequests):
             # removes it after its keep_until.
             with contextlib.suppress(StoreError):
                 await translated(
-                    self.connection.client.hdel(*self._index_entry(secret.receipt_hash))
+                    self.connection.client.hdel(*self.index_entry(secret.receipt_hash))
                 )
             if linked and secret.account_id is not None:
                 with contextlib.suppress(StoreError):
@@ -309,7 +291,7 @@ class RedisStore(RedisAccounts, RedisRequests):
         self.guard()
         asked = time.monotonic()
         client = self.connection.client
-        entry = await translated(client.hget(*self._index_entry(receipt_hash)))
+        entry = await translated(client.hget(*self.index_entry(receipt_hash)))
         if entry is None:  # a receipt created by an earlier version
             entry = await translated(client.get(self._legacy_receipt_key(receipt_hash)))
         id = entry[:16] if isinstance(entry, bytes) else None
@@ -358,7 +340,7 @@ class RedisStore(RedisAccounts, RedisRequests):
         """The id each receipt hash's index entry names (``None``: no entry)."""
         pipe = self.connection.client.pipeline(transaction=False)
         for receipt_hash in receipt_hashes:
-            pipe.hget(*self._index_entry(receipt_hash))
+            pipe.hget(*self.index_entry(receipt_hash))
         entries: list[Any] = await translated(pipe.execute())
         missing = [index for index, entry in enumerate(entries) if entry is None]
         if missing:  # receipts created by an earlier version
@@ -372,57 +354,6 @@ class RedisStore(RedisAccounts, RedisRequests):
             id = entry[:16] if isinstance(entry, bytes) else None
             ids.append(id if id is not None and len(id) == 16 else None)
         return ids
-
-    async def purge_expired(self, now: int) -> PurgeResult:
-        self.guard()
-        expired = purged = 0
-        batch: list[bytes] = []
-
-        async def sweep(keys: list[bytes]) -> None:
-            nonlocal expired, purged
-            pipe = self.connection.client.pipeline(transaction=False)
-            for key in keys:
-                pipe.hmget(key, ["st", "ea", "ku"])
-            rows = await translated(pipe.execute())
-            for key, (state, expires_at, keep_until) in zip(keys, rows, strict=True):
-                due = state is not None and (
-                    int(keep_until) <= now or (state == b"pending" and int(expires_at) <= now)
-                )
-                if not due:
-                    continue  # most records: one cheap HMGET in a pipeline, no script
-                blob_key = self.prefix.encode() + b":b:" + key[len(self.prefix) + 3 :]
-                reply = await self._run(self._sweep, [key, blob_key], [now])
-                expired += int(reply[0])
-                purged += int(reply[1])
-                if int(reply[1]) and reply[2]:
-                    await translated(
-                        self.connection.client.hdel(*self._index_entry(bytes(reply[2])))
-                    )
-
-        async for key in self.connection.scan(f"{self.prefix}:r:*", SWEEP_BATCH):
-            batch.append(key)
-            if len(batch) >= SWEEP_BATCH:
-                started = time.monotonic()
-                await sweep(batch)
-                batch = []
-                await _pace((time.monotonic() - started) * SWEEP_PAUSE)
-        if batch:
-            await sweep(batch)
-        await self._sweep_index(now)
-        requests_expired, requests_purged = await self._purge_requests(now, _request_pace)
-        return PurgeResult(expired, purged, requests_expired, requests_purged)
-
-    async def _sweep_index(self, now: int) -> None:
-        """Remove the index entries past their keep_until from the next slice of buckets
-        (most records vanish by their TTL, so their entries are not removed with them)."""
-        start, total = self._index_next, 1 << INDEX_BITS
-        self._index_next = (start + INDEX_SWEEP_SLICE) % total
-        numbers = [(start + offset) % total for offset in range(INDEX_SWEEP_SLICE)]
-        for first in range(0, len(numbers), INDEX_SWEEP_CONCURRENCY):
-            chunk = numbers[first : first + INDEX_SWEEP_CONCURRENCY]
-            await asyncio.gather(
-                *(self._run(self._index_sweep, [self._bucket(n)], [now]) for n in chunk)
-            )
 
     async def maintenance(self) -> Maintenance:
         # Nothing to checkpoint: Redis persists (or not) by its own configuration.

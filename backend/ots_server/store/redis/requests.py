@@ -1,4 +1,4 @@
-"""The request half of the Redis store: a mixin of :class:`.redis_store.RedisStore`.
+"""The request half of the Redis store: a mixin of :class:`.store.RedisStore`.
 
 Keys (``P`` the prefix, ``ID`` the unpadded base64url request id)::
 
@@ -7,7 +7,7 @@ Keys (``P`` the prefix, ``ID`` the unpadded base64url request id)::
 
 Request ids are a namespace apart from secret ids (``q`` keys, never ``r``/``b``). Every
 operation is one Lua script on the two keys, which share the hash tag ``{ID}``
-(:mod:`.redis_request_scripts`), so the single answer holds across instances and on Cluster;
+(:mod:`.request_scripts`), so the single answer holds across instances and on Cluster;
 nothing is reported done that Redis did not acknowledge. The sweep scans the record keys
 (every Cluster primary), paced like the secrets' sweep, and only ends expired requests early
 and deletes records past ``keep_until``: Redis frees both keys by their TTLs anyway.
@@ -20,17 +20,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
-from ots_server.store import redis_request_scripts as lua
-from ots_server.store.base import (
-    Answered,
-    IdExists,
-    NewRequest,
-    NotFound,
-    RequestEnd,
-    RequestGone,
-    RequestInfo,
-)
-from ots_server.store.redis_client import RedisConnection, translated
+from ots_server.store.outcomes import Answered, IdExists, NotFound, RequestGone
+from ots_server.store.records import NewRequest, RequestEnd, RequestInfo
+from ots_server.store.redis import request_scripts as lua
+from ots_server.store.redis.client import RedisConnection, translated
 
 #: Awaited by the sweep after each batch with the seconds it took.
 Pace = Callable[[float], Awaitable[None]]

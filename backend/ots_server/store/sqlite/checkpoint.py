@@ -33,8 +33,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ots_server.store.base import Maintenance, StoreUnavailable
-from ots_server.store.sqlite_schema import connect
+from ots_server.store.outcomes import StoreUnavailable
+from ots_server.store.records import Maintenance
+from ots_server.store.sqlite.schema import connect
 
 logger = logging.getLogger("ots_server.store")
 

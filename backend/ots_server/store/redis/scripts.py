@@ -16,8 +16,9 @@ and while the secret is live ``hl`` (header length) and, with a passphrase, ``pv
 
 Rules every script follows (they mirror :mod:`ots_server.store.rules`):
 
-- Verifiers are compared by ``ct_eq``, which visits every byte whatever differs (XOR
-  accumulated with ``bit.bor``), so the time taken does not depend on the stored verifier.
+- Verifiers are compared by ``ct_eq`` (the shared prologue, :mod:`.lua`), which visits
+  every byte whatever differs (XOR accumulated with ``bit.bor``), so the time taken does not
+  depend on the stored verifier.
 - Time is the caller's ``now`` (``ARGV[1]``), never Redis's clock: expiry is checked on every
   operation, here, exactly as in the SQLite store; a record past ``ku`` is absent.
 - A pending record whose ciphertext key is missing (its TTL fired) is expired.
@@ -29,7 +30,7 @@ Rules every script follows (they mirror :mod:`ots_server.store.rules`):
 
 Replies are flat arrays whose first element names the outcome; numbers come back as integers.
 
-The receipt index (see :mod:`ots_server.store.redis_store`) is a few thousand *bucket* hashes;
+The receipt index (see :mod:`ots_server.store.redis.store`) is a few thousand *bucket* hashes;
 an entry maps the first 16 bytes of a receipt hash to ``id || keep_until`` (16 bytes and a
 4-byte big-endian Unix time). :data:`INDEX_ADD` writes one entry and keeps the bucket's TTL at
 least until that entry's ``keep_until`` (so a bucket outlives none of its entries, and no
@@ -39,17 +40,11 @@ Each runs on its one bucket key.
 
 from __future__ import annotations
 
-_PRELUDE = """
-local R, B = KEYS[1], KEYS[2]
-local now = tonumber(ARGV[1])
+from ots_server.store.redis import lua
 
-local function ct_eq(a, b)
-  if type(a) ~= 'string' or type(b) ~= 'string' or #a ~= #b then return false end
-  local d = 0
-  for i = 1, #a do d = bit.bor(d, bit.bxor(string.byte(a, i), string.byte(b, i))) end
-  return d == 0
-end
-
+_PRELUDE = (
+    lua.prologue("local R, B = KEYS[1], KEYS[2]")
+    + """
 local function finish(state, at)
   redis.call('DEL', B)
   redis.call('HDEL', R, 'hl', 'pv', 'al')
@@ -72,6 +67,7 @@ local function lookup(check, write)
   return r
 end
 """
+)
 
 #: ARGV: created_at, link verifier, receipt hash, expires_at, keep_until, views, header length,
 #: passphrase verifier ('' for none), attempts ('' for none), blob.

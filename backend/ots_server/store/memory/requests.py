@@ -11,13 +11,8 @@ import threading
 from dataclasses import dataclass
 
 from ots_server.store import rules
-from ots_server.store.base import (
-    Answered,
-    IdExists,
-    NewRequest,
-    RequestGone,
-    RequestInfo,
-)
+from ots_server.store.outcomes import Answered, IdExists, RequestGone
+from ots_server.store.records import NewRequest, RequestInfo
 
 
 @dataclass

@@ -1,9 +1,10 @@
-"""The account half of the SQLite store: a mixin of :class:`~ots_server.store.sqlite.SQLiteStore`.
+"""The account half of the SQLite store: a mixin of
+:class:`~ots_server.store.sqlite.store.SQLiteStore`.
 
 Every change is one write transaction (``BEGIN IMMEDIATE``), so an account and its first token
 appear together, a revoked token is gone for every worker process the moment ``revoke_token``
 returns, and deleting an account removes its tokens and unlinks its secrets in the same commit
-(foreign keys, see :mod:`ots_server.store.sqlite_schema`). Authentication is one read of the
+(foreign keys, see :mod:`ots_server.store.sqlite.schema`). Authentication is one read of the
 ``tokens`` primary key; it writes only when the stored last-used day is not today's, so an
 account costs one write per token per day, not one per request.
 """
@@ -16,22 +17,24 @@ from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from ots_server.store import rules
-from ots_server.store import sqlite_tx as tx
-from ots_server.store.base import (
-    Account,
+from ots_server.store.outcomes import (
     AccountExists,
-    NewAccount,
-    NewToken,
     NoSuchAccount,
     NoSuchToken,
-    Principal,
-    ReceiptStatus,
     StoreFull,
-    TokenInfo,
     TokenNameExists,
     UnknownToken,
 )
-from ots_server.store.sqlite_lane import Work
+from ots_server.store.records import (
+    Account,
+    NewAccount,
+    NewToken,
+    Principal,
+    ReceiptStatus,
+    TokenInfo,
+)
+from ots_server.store.sqlite import tx as tx
+from ots_server.store.sqlite.lane import Work
 
 T = TypeVar("T")
 

@@ -5,7 +5,7 @@ SHA-256 of the link proof and of the receipt token, times, views, state, and the
 linked to (if any). ``secrets`` holds the live body: the blob, its header length, SHA-256 of
 the passphrase proof, attempts left. A ``secrets`` row exists exactly while its record is
 ``pending``; ids and verifiers are BLOBs. Blobs larger than 64 KiB live in files (migration
-3: ``secrets.size`` and ``secrets.file``; see :mod:`ots_server.store.sqlite_blobs`).
+3: ``secrets.size`` and ``secrets.file``; see :mod:`ots_server.store.sqlite.blobs`).
 
 One table for requests (migration 4). ``requests``: the id, SHA-256 of the answer proof and
 of the owner proof, times, the state (``open``, ``answered``, ``expired``, ``closed``), when
@@ -38,7 +38,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from ots_server.store.base import StoreError
+from ots_server.store.outcomes import StoreError
 
 MIN_SQLITE = (3, 35, 0)  # DELETE … RETURNING
 #: Page size of databases this code creates (see the module docstring).
@@ -93,13 +93,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     (
         # A file-backed body keeps its header inline in ``blob``; ``size`` is the whole
-        # blob's and ``file`` the name of its file (see ots_server.store.sqlite_blobs).
+        # blob's and ``file`` the name of its file (see ots_server.store.sqlite.blobs).
         "ALTER TABLE secrets ADD COLUMN size INTEGER",
         "ALTER TABLE secrets ADD COLUMN file TEXT",
         "CREATE UNIQUE INDEX secrets_file ON secrets (file) WHERE file IS NOT NULL",
     ),
     (
-        # Requests (migration 4; see ots_server.store.sqlite_requests).
+        # Requests (migration 4; see ots_server.store.sqlite.requests).
         """CREATE TABLE requests (
             id              BLOB PRIMARY KEY CHECK (typeof(id) = 'blob' AND length(id) = 16),
             answer_verifier BLOB NOT NULL CHECK (length(answer_verifier) = 32),
@@ -146,7 +146,7 @@ def connect(
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA secure_delete = ON")
         # Checkpoints run on their own lane, never inside a request's commit (see
-        # ots_server.store.sqlite_checkpoint).
+        # ots_server.store.sqlite.checkpoint).
         conn.execute("PRAGMA wal_autocheckpoint = 0")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA temp_store = MEMORY")

@@ -26,8 +26,8 @@ from typing import Any
 
 from redis.exceptions import ResponseError
 
-from ots_server.store.base import StoreError, StoreUnavailable
-from ots_server.store.redis_client import RedisConnection
+from ots_server.store.outcomes import StoreError, StoreUnavailable
+from ots_server.store.redis.client import RedisConnection
 
 MIN_VERSION = (6, 2)
 

@@ -1,4 +1,4 @@
-"""The Lua scripts of the Redis store's accounts (:mod:`.redis_accounts`).
+"""The Lua scripts of the Redis store's accounts (:mod:`.accounts`).
 
 Each script touches only keys of one account, which share the hash tag ``{<account id>}``
 (``P:a`` the account, ``P:k`` its tokens, ``P:as``/``P:ak`` its links), or one index key, so it
@@ -7,6 +7,8 @@ their own slots and are never touched in the same script as an account's keys.
 """
 
 from __future__ import annotations
+
+from ots_server.store.redis import lua
 
 #: KEYS: account, tokens. ARGV: email, email key, created, token name, token hash.
 ACCOUNT_CREATE = """
@@ -58,10 +60,9 @@ if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1],
 return 1
 """
 
-_PRUNE = """
-local AS, AK = KEYS[2], KEYS[3]
-local now = tonumber(ARGV[1])
-local function prune()
+_PRUNE = (
+    lua.prologue("local AS, AK = KEYS[2], KEYS[3]", compare=False)
+    + """local function prune()
   while true do
     local old = redis.call('ZRANGEBYSCORE', AK, '-inf', now, 'LIMIT', 0, 500)
     if #old == 0 then return end
@@ -70,6 +71,7 @@ local function prune()
   end
 end
 """
+)
 
 #: KEYS: account, links, link expiries. ARGV: now, link, created_at, keep_until.
 LINK = (

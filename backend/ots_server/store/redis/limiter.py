@@ -1,6 +1,6 @@
 """Rate-limit buckets in Redis, shared by every ots-server instance on the same store.
 
-The same token bucket as :class:`ots_server.ratelimit.RateLimiter` (``burst`` tokens,
+The same token bucket as :class:`ots_server.middleware.ratelimit.RateLimiter` (``burst`` tokens,
 refilled at ``per_minute / 60`` per second), kept in one hash per client, updated by one Lua
 script (read, refill, take, write, set the TTL), so concurrent requests on several instances
 never both take the last token.
@@ -29,8 +29,8 @@ import time
 from collections.abc import Callable
 from typing import Any, cast
 
-from ots_server.store.base import StoreUnavailable
-from ots_server.store.redis_client import RedisConnection, translated
+from ots_server.store.outcomes import StoreUnavailable
+from ots_server.store.redis.client import RedisConnection, translated
 
 #: Seconds a random HMAC key stored in Redis lives before another one replaces it.
 KEY_TTL = 24 * 60 * 60

@@ -35,8 +35,8 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import OutOfMemoryError, RedisClusterException, RedisError, ResponseError
 
-from ots_server.store.base import StoreError, StoreFull, StoreUnavailable
-from ots_server.store.redis_url import RedisTarget
+from ots_server.store.outcomes import StoreError, StoreFull, StoreUnavailable
+from ots_server.store.redis.url import RedisTarget
 
 T = TypeVar("T")
 Client = Redis | RedisCluster

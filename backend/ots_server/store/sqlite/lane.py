@@ -36,7 +36,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from ots_server.store.base import StoreError, StoreFull, StoreUnavailable
+from ots_server.store.outcomes import StoreError, StoreFull, StoreUnavailable
 
 T = TypeVar("T")
 #: A unit of work on a connection, given the time it takes effect at.

@@ -8,7 +8,7 @@ Durability and deletion:
 - ``secure_delete=ON``: freed pages are overwritten with zeros, so deleted ciphertext does not
   linger in free pages. Old WAL frames still hold it until the next TRUNCATE checkpoint, which
   :meth:`SQLiteStore.maintenance` attempts on its own lane and reports as complete or not
-  (see :mod:`ots_server.store.sqlite_checkpoint`; the app calls it periodically and retries
+  (see :mod:`ots_server.store.sqlite.checkpoint`; the app calls it periodically and retries
   soon when it was busy).
 
 Concurrency:
@@ -18,7 +18,7 @@ Concurrency:
   cannot both see ``views_left = 1``. The last view deletes the body in that transaction.
 - Group commit: the writes queued while the writer thread commits are run together in one
   transaction with one fsync'd COMMIT (up to 64 writes; see
-  :mod:`ots_server.store.sqlite_lane`). A write that fails is rolled back alone; a failed
+  :mod:`ots_server.store.sqlite.lane`). A write that fails is rolled back alone; a failed
   COMMIT fails every write of the group. No caller is answered before its group's COMMIT.
 - A reveal or burn goes straight to the writer lane, which looks the secret up inside the
   write transaction and decides once. (An earlier version first looked on a reader thread
@@ -36,24 +36,24 @@ Concurrency:
   after an error (a failed ROLLBACK) is thrown away, so one bad moment cannot wedge the
   writer lane.
 - Time: ``now`` is adjusted by the whole seconds spent waiting for the lane and the write
-  lock (see :mod:`ots_server.store.base`), sampled when the write's turn in its group comes.
+  lock (see :mod:`ots_server.store.protocol`), sampled when the write's turn in its group comes.
 
 Blob files: a blob over 64 KiB lives in a file of ``<database>.blobs/``, streamed there by the
 app while it arrives (:meth:`SQLiteStore.stage`) or written by ``create``; rows reference
 files, deletes unlink them after the commit, and the sweep removes orphans (see
-:mod:`ots_server.store.sqlite_blobs`). A reveal of such a blob returns an open descriptor,
+:mod:`ots_server.store.sqlite.blobs`). A reveal of such a blob returns an open descriptor,
 which the lane closes again if nobody takes it (a failed COMMIT, a caller that went away).
 
 Memory: an inline blob (at most 64 KiB) is bound as a parameter; anything larger is a file
-(see :func:`ots_server.store.sqlite_tx.insert_body`).
+(see :func:`ots_server.store.sqlite.tx.insert_body`).
 ``max_store_bytes`` (``OTS_MAX_STORE_BYTES``) refuses creates that would take the pages in use
 (ciphertext, records, indexes; free pages not counted) past the quota; a full disk
-(``SQLITE_FULL``) is reported the same way, as :class:`~ots_server.store.base.StoreFull`.
+(``SQLITE_FULL``) is reported the same way, as :class:`~ots_server.store.outcomes.StoreFull`.
 :meth:`SQLiteStore.used_bytes` tells the app what the quota counts, so uploads still arriving
 can hold room too (:mod:`ots_server.quota`).
 
 The schema, the connection settings and the migrations are in
-:mod:`ots_server.store.sqlite_schema`.
+:mod:`ots_server.store.sqlite.schema`.
 """
 
 from __future__ import annotations
@@ -61,43 +61,35 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
-import threading
-import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+from collections.abc import Sequence
 from typing import TypeVar
 
 import anyio
 
 from ots_server.store import rules
-from ots_server.store import sqlite_tx as tx
-from ots_server.store.base import (
+from ots_server.store.outcomes import (
     Gone,
     IdExists,
-    Maintenance,
-    NewSecret,
     PassphraseRequired,
+    WrongPassphrase,
+)
+from ots_server.store.records import (
+    NewSecret,
     PurgeResult,
     ReceiptStatus,
     Revealed,
     SecretInfo,
-    StoreUnavailable,
     Tombstone,
-    WrongPassphrase,
 )
-from ots_server.store.sqlite_accounts import SQLiteAccounts
-from ots_server.store.sqlite_blobs import (
+from ots_server.store.sqlite import tx as tx
+from ots_server.store.sqlite.accounts import SQLiteAccounts
+from ots_server.store.sqlite.blobs import (
     INLINE_MAX,
-    SWEEP_GRACE,
-    BlobDir,
-    Staging,
     store_error,
 )
-from ots_server.store.sqlite_checkpoint import Checkpointer
-from ots_server.store.sqlite_lane import Outcome, Work, WriteLane, doom, late, sqlite_error
-from ots_server.store.sqlite_requests import SQLiteRequests
-from ots_server.store.sqlite_schema import connect, migrate
+from ots_server.store.sqlite.engine import SQLiteEngine
+from ots_server.store.sqlite.lane import Outcome, doom
+from ots_server.store.sqlite.requests import SQLiteRequests
 
 T = TypeVar("T")
 
@@ -110,110 +102,12 @@ def _close_file(revealed: Revealed) -> None:
         os.close(revealed.file)
 
 
-class SQLiteStore(SQLiteAccounts, SQLiteRequests):
-    """A :class:`~ots_server.store.base.Store` on one SQLite file (accounts and requests:
-    the mixins)."""
-
-    def __init__(
-        self,
-        path: str | Path,
-        *,
-        busy_timeout: float = 10.0,
-        readers: int = 2,
-        max_store_bytes: int = 0,
-    ) -> None:
-        self.path = Path(path)
-        self._busy_ms = int(busy_timeout * 1000)
-        self._max_store_bytes = max_store_bytes
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._connections_lock = threading.Lock()
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="ots-sqlite-writer")
-        self._readers = ThreadPoolExecutor(readers, thread_name_prefix="ots-sqlite-reader")
-        self._closed = False
-        self._prepare_file()
-        self.blobs = BlobDir(self.path.with_name(self.path.name + ".blobs"))
-        #: The group commit of the writer thread (its ``commits`` count is for tests).
-        self.lane = WriteLane(
-            self._writer, self._thread_connection, self._discard, self.blobs.remove_all
-        )
-        #: Files younger than this are left alone by the orphan sweep (see ``sweep_files``).
-        self.sweep_grace = SWEEP_GRACE
-        bootstrap = connect(self.path, self._busy_ms)
-        try:
-            migrate(bootstrap)
-        finally:
-            bootstrap.close()
-        self._checkpointer = Checkpointer(self.path)
-        # Crash recovery: orphans and temp files an earlier process left behind.
-        self._sweep_files_sync()
-
-    # -- plumbing ---------------------------------------------------------------------------
-
-    def _prepare_file(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        # Create the file 0600 before SQLite does; its -wal and -shm copy these permissions.
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        os.close(fd)
-
-    def _thread_connection(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = connect(self.path, self._busy_ms)
-            self._local.conn = conn
-            with self._connections_lock:
-                self._connections.append(conn)
-        return conn
-
-    def _discard(self, conn: sqlite3.Connection) -> None:
-        """Forget this thread's connection; the next call on the thread opens a fresh one."""
-        self._local.conn = None
-        with self._connections_lock:
-            if conn in self._connections:
-                self._connections.remove(conn)
-        conn.close()
-
-    def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        conn = self._thread_connection()
-        try:
-            return fn(conn)
-        except sqlite3.Error as exc:
-            if conn.in_transaction:  # even ROLLBACK failed: never reuse this connection
-                self._discard(conn)
-            raise sqlite_error(exc) from exc
-
-    async def _read(self, fn: Work[T], now: int) -> T:
-        asked = time.monotonic()
-        return await self._submit(self._readers, lambda conn: fn(conn, late(now, asked)))
-
-    async def _write(self, fn: Work[T], now: int, discard: Callable[[T], None] | None = None) -> T:
-        """``fn`` in the next group of the writer lane; ``discard`` frees a result that is
-        not handed to the caller after all."""
-        if self._closed:
-            raise StoreUnavailable("the store is closed")
-        asked = time.monotonic()
-        try:
-            return await self.lane.run(lambda conn: fn(conn, late(now, asked)), discard)
-        finally:
-            self._checkpointer.after_write()
-
-    async def _submit(self, pool: ThreadPoolExecutor, fn: Callable[[sqlite3.Connection], T]) -> T:
-        if self._closed:
-            raise StoreUnavailable("the store is closed")
-        loop = asyncio.get_running_loop()
-        try:
-            future = loop.run_in_executor(pool, self._call, fn)
-        except RuntimeError as exc:  # the pool was shut down by a concurrent close()
-            raise StoreUnavailable("the store is closed") from exc
-        return await future
+class SQLiteStore(SQLiteEngine, SQLiteAccounts, SQLiteRequests):
+    """A :class:`~ots_server.store.protocol.Store` on one SQLite file: the secret methods here,
+    the threads and lanes they run on in :class:`~.engine.SQLiteEngine`, accounts and requests
+    in the mixins."""
 
     # -- the protocol -----------------------------------------------------------------------
-
-    def stage(self) -> Staging:
-        """Start streaming an upload into a temp file of the blob directory; the app switches
-        to this once a blob passes :data:`INLINE_MAX` and hands the result to ``create`` as
-        :attr:`NewSecret.staged`."""
-        return Staging(self.blobs)
 
     async def create(self, secret: NewSecret) -> None:
         file: str | None = None if secret.staged is None else secret.staged.name
@@ -256,11 +150,6 @@ class SQLiteStore(SQLiteAccounts, SQLiteRequests):
             if file is not None:
                 self.blobs.remove(file)
             raise
-
-    async def used_bytes(self) -> int:
-        """What ``max_store_bytes`` counts now (for the quota of uploads in flight,
-        :mod:`ots_server.quota`)."""
-        return await self._read(lambda conn, now: tx.used_bytes(conn), int(time.time()))
 
     async def peek(self, id: bytes, link_check: bytes, now: int) -> SecretInfo:
         def run(conn: sqlite3.Connection, now: int) -> SecretInfo:
@@ -407,66 +296,3 @@ class SQLiteStore(SQLiteAccounts, SQLiteRequests):
         requests_expired, requests_purged = await self._purge_requests(now)
         await self.sweep_files()
         return PurgeResult(expired, purged, requests_expired, requests_purged)
-
-    async def sweep_files(self) -> int:
-        """Remove blob files no row references (orphans of a crash, aborted temp files)
-        older than ``sweep_grace`` seconds; the number removed."""
-        if self._closed:
-            raise StoreUnavailable("the store is closed")
-        return await asyncio.to_thread(self._sweep_files_sync)
-
-    def _sweep_files_sync(self) -> int:
-        listed = self.blobs.names()  # before the rows: see BlobDir.sweep
-        if not listed:
-            return 0
-        conn = connect(self.path, self._busy_ms)
-        try:
-            referenced = {
-                row[0] for row in conn.execute("SELECT file FROM secrets WHERE file IS NOT NULL")
-            }
-        finally:
-            conn.close()
-        return self.blobs.sweep(referenced, listed, grace=self.sweep_grace)
-
-    async def maintenance(self) -> Maintenance:
-        if self._closed:
-            raise StoreUnavailable("the store is closed")
-        return await self._checkpointer.maintenance()
-
-    async def pragmas(self) -> dict[str, object]:
-        """The settings a writer connection runs with (for diagnostics and tests)."""
-
-        def run(conn: sqlite3.Connection) -> dict[str, object]:
-            names = (
-                "journal_mode",
-                "synchronous",
-                "secure_delete",
-                "foreign_keys",
-                "wal_autocheckpoint",
-                "user_version",
-            )
-            return {name: conn.execute(f"PRAGMA {name}").fetchone()[0] for name in names}
-
-        return await self._submit(self._writer, run)
-
-    async def check(self) -> None:
-        await self._read(
-            lambda conn, now: conn.execute("SELECT 1 FROM records LIMIT 1").fetchone(), 0
-        )
-
-    async def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        await asyncio.to_thread(self.close_sync)
-
-    def close_sync(self) -> None:
-        """Close from synchronous code (tests, the CLI); waits for running operations."""
-        self._closed = True
-        self._writer.shutdown(wait=True)
-        self._readers.shutdown(wait=True)
-        self._checkpointer.close()
-        with self._connections_lock:
-            connections, self._connections = self._connections, []
-        for conn in connections:
-            conn.close()

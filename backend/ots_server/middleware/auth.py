@@ -2,7 +2,7 @@
 
 Any request under ``/api/`` may carry ``Authorization: Bearer ots_…``. Without that header the
 request is anonymous. With it, the token must be exactly a token's shape, and the store must
-know its hash (:meth:`~ots_server.store.base.Store.authenticate`); anything else (a malformed
+know its hash (:meth:`~ots_server.store.protocol.Store.authenticate`); anything else (a malformed
 header, another scheme, several ``Authorization`` headers, an unknown or revoked token) is
 answered ``401 unauthorized`` with ``WWW-Authenticate: Bearer …, error="invalid_token"`` on
 every API endpoint, before the rate limit, the route or the body, so a client learns at once
@@ -15,7 +15,7 @@ Invariants:
   is constant time with respect to the token. Nothing is cached between requests: a revoked
   token fails on the very next request, on every instance.
 - The outcome is put in the request scope under :data:`ACCOUNT` (a
-  :class:`~ots_server.store.base.Principal`, or ``None`` for an anonymous request), where the
+  :class:`~ots_server.store.records.Principal`, or ``None`` for an anonymous request), where the
   rate limit and the handlers find it. Nothing about the token or its account is logged.
 """
 
@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ots_server.accounts import token_hash
 from ots_server.errors import ApiError, error_response
-from ots_server.store.base import Principal, Store, StoreUnavailable, UnknownToken
+from ots_server.store import Principal, Store, StoreUnavailable, UnknownToken
 
 logger = logging.getLogger("ots_server")
 

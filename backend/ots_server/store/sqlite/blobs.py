@@ -33,7 +33,8 @@ from pathlib import Path
 
 import anyio
 
-from ots_server.store.base import Blob, StoreError, StoreFull, StoreUnavailable
+from ots_server.store.outcomes import StoreError, StoreFull, StoreUnavailable
+from ots_server.store.records import Blob
 
 
 def store_error(exc: OSError) -> StoreError:

@@ -13,15 +13,15 @@ nothing else, only in memory. Nothing about a client address is logged.
 Each bucket holds ``burst`` tokens and refills at ``per_minute / 60`` tokens per second; a
 request takes one token or is answered 429 with ``Retry-After``. With the SQLite store limits
 are per process (with N workers a client may get up to N times the rate); with the Redis store
-the buckets live in Redis and every instance shares them (:mod:`ots_server.store.redis_limiter`,
+the buckets live in Redis and every instance shares them (:mod:`ots_server.store.redis.limiter`,
 the same bucket under the same keyed hash). GETs are not limited (they are static).
 
 A shared limiter that cannot reach its store answers 503 ``unavailable`` (the request could
 not have been served anyway); one whose store is full lets the request through (reveals and
 burns free memory, and creates are refused by the store itself).
 
-A request that authenticated with an account token (see :mod:`ots_server.auth`, which runs
-first) is limited per *account* instead, with the account limits
+A request that authenticated with an account token (see :mod:`ots_server.middleware.auth`,
+which runs first) is limited per *account* instead, with the account limits
 (``OTS_ACCOUNT_RATE_LIMIT_*``): its subject is the account's random id, whatever address the
 request comes from, hashed like an address.
 
@@ -46,10 +46,10 @@ from typing import Protocol, runtime_checkable
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ots_server.auth import principal
 from ots_server.errors import error_response
+from ots_server.middleware.auth import principal
 from ots_server.settings import Network
-from ots_server.store.base import StoreFull, StoreUnavailable
+from ots_server.store import StoreFull, StoreUnavailable
 
 logger = logging.getLogger("ots_server")
 

@@ -1,11 +1,11 @@
 """The statements the SQLite store's operations are built from: pure functions of a
-connection, run on the writer lane (:mod:`ots_server.store.sqlite_lane`) or a reader thread.
+connection, run on the writer lane (:mod:`ots_server.store.sqlite.lane`) or a reader thread.
 
 A write's functions may run twice in one group (the lane's optimistic attempt is rolled back
 when another write of the group raises), so they only read and write through the connection;
-an expected result that must stick is raised as :class:`~ots_server.store.sqlite_lane.Outcome`,
+an expected result that must stick is raised as :class:`~ots_server.store.sqlite.lane.Outcome`,
 and blob files to unlink after the commit are named with
-:func:`~ots_server.store.sqlite_lane.doom`. The lookups compare verifiers with the pure rules
+:func:`~ots_server.store.sqlite.lane.doom`. The lookups compare verifiers with the pure rules
 of :mod:`ots_server.store.rules`.
 """
 
@@ -15,8 +15,9 @@ import sqlite3
 from typing import Any
 
 from ots_server.store import rules
-from ots_server.store.base import Gone, NewSecret, NotFound, ReceiptStatus, StoreError, StoreFull
-from ots_server.store.sqlite_lane import Outcome, doom
+from ots_server.store.outcomes import Gone, NotFound, StoreError, StoreFull
+from ots_server.store.records import NewSecret, ReceiptStatus
+from ots_server.store.sqlite.lane import Outcome, doom
 
 LOOKUP = """
     SELECT r.link_verifier, r.state, r.state_at, r.created_at, r.expires_at, r.views_left,

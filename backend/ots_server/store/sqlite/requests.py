@@ -1,6 +1,7 @@
-"""The request half of the SQLite store: a mixin of :class:`~ots_server.store.sqlite.SQLiteStore`.
+"""The request half of the SQLite store: a mixin of
+:class:`~ots_server.store.sqlite.store.SQLiteStore`.
 
-Every change is one write of the writer lane (:mod:`ots_server.store.sqlite_lane`), so it runs
+Every change is one write of the writer lane (:mod:`ots_server.store.sqlite.lane`), so it runs
 inside ``BEGIN IMMEDIATE``, which holds SQLite's one write lock across every process before it
 reads: an answer looks the request up and stores the answer in the same transaction, so of any
 number of concurrent answers (in any number of worker processes) exactly one finds the request
@@ -8,7 +9,7 @@ open. It is committed (``synchronous=FULL``) before the caller is answered. Read
 status) run on a reader thread and change nothing: an expiry they find is reported, and
 written by the next write or the sweep.
 
-The table is ``requests`` (:mod:`ots_server.store.sqlite_schema`, migration 4): ending a
+The table is ``requests`` (:mod:`ots_server.store.sqlite.schema`, migration 4): ending a
 request sets ``sealed`` to NULL in the same statement that records the state, and
 ``secure_delete`` zeroes the bytes it freed.
 """
@@ -19,17 +20,10 @@ import sqlite3
 from typing import Any, TypeVar
 
 from ots_server.store import rules
-from ots_server.store import sqlite_tx as tx
-from ots_server.store.base import (
-    REQUEST_QUOTA_BYTES,
-    Answered,
-    IdExists,
-    NewRequest,
-    RequestGone,
-    RequestInfo,
-    StoreError,
-)
-from ots_server.store.sqlite_lane import Outcome, Work
+from ots_server.store.outcomes import Answered, IdExists, RequestGone, StoreError
+from ots_server.store.records import REQUEST_QUOTA_BYTES, NewRequest, RequestInfo
+from ots_server.store.sqlite import tx as tx
+from ots_server.store.sqlite.lane import Outcome, Work
 
 T = TypeVar("T")
 

@@ -3,7 +3,7 @@
 Not durable and not shared between processes, so ``open_store`` never offers it to operators.
 One lock makes every operation atomic, including across the threads a ``TestClient`` may use.
 The lock is only ever held for a few dictionary operations, so the caller's ``now`` is the time
-the operation takes effect (no wait to add, see :mod:`ots_server.store.base`).
+the operation takes effect (no wait to add, see :mod:`ots_server.store.protocol`).
 """
 
 from __future__ import annotations
@@ -13,32 +13,34 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ots_server.store import rules
-from ots_server.store.base import (
-    Account,
+from ots_server.store.memory.requests import MemoryRequests, StoredRequest
+from ots_server.store.outcomes import (
     AccountExists,
     Gone,
     IdExists,
-    Maintenance,
-    NewAccount,
-    NewSecret,
-    NewToken,
     NoSuchAccount,
     NoSuchToken,
     NotFound,
     PassphraseRequired,
+    StoreUnavailable,
+    TokenNameExists,
+    UnknownToken,
+    WrongPassphrase,
+)
+from ots_server.store.records import (
+    Account,
+    Maintenance,
+    NewAccount,
+    NewSecret,
+    NewToken,
     Principal,
     PurgeResult,
     ReceiptStatus,
     Revealed,
     SecretInfo,
-    StoreUnavailable,
     TokenInfo,
-    TokenNameExists,
     Tombstone,
-    UnknownToken,
-    WrongPassphrase,
 )
-from ots_server.store.memory_requests import MemoryRequests, StoredRequest
 
 
 @dataclass
@@ -80,7 +82,7 @@ class _Body:
 
 
 class MemoryStore(MemoryRequests):
-    """A :class:`~ots_server.store.base.Store` in a few dicts behind one lock (requests: the
+    """A :class:`~ots_server.store.protocol.Store` in a few dicts behind one lock (requests: the
     mixin)."""
 
     def __init__(self) -> None:

@@ -1,0 +1,2 @@
+"""The in-memory store (tests and benchmarks only): :mod:`.store`, with its request half in
+:mod:`.requests`. Single process, nothing durable."""
