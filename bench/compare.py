@@ -1,7 +1,7 @@
 """ots against SnapPass and the framework ceiling, in one run (issue 9; see bench/README.md).
 
-    python bench/compare.py              # the full comparison, about 10 minutes on 2 cores
-    python bench/compare.py --quick      # a few seconds per step, small scale levels
+    python -m bench.compare              # the full comparison, about 10 minutes on 2 cores
+    python -m bench.compare --quick      # a few seconds per step, small scale levels
 
 Starts, on 127.0.0.1 and free ports: a bare Starlette endpoint (the ceiling), ots-server on
 SQLite with one worker, a Redis of its own, ots-server on that Redis with two workers, and
@@ -32,14 +32,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
-import profiling
-import report
-import scale
-import servers
-import tools
-from load import Run, wrk
-from pool import Pool, build_pool
-from procs import Proc, Processes, group_cpu
+from bench import profiling, report, scale, servers, tools
+from bench.load import Run, wrk
+from bench.pool import Pool, build_pool
+from bench.procs import Proc, Processes, group_cpu
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -211,9 +207,10 @@ def _pool_size(args: argparse.Namespace) -> int:
 
 def run_cli(args: argparse.Namespace, bench: Bench) -> dict[str, Any]:
     """bench/startup.py: hyperfine over the CLI and its baselines; its JSON export."""
-    bench.say(f"CLI start-up: bench/startup.py --runs {args.cli_runs}")
+    bench.say(f"CLI start-up: python -m bench.startup --runs {args.cli_runs}")
     done = subprocess.run(
-        [sys.executable, str(HERE / "startup.py"), "--runs", str(args.cli_runs), "--warmup", "3"],
+        [sys.executable, "-m", "bench.startup", "--runs", str(args.cli_runs), "--warmup", "3"],
+        cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=900,
@@ -237,12 +234,15 @@ def run_cli(args: argparse.Namespace, bench: Bench) -> dict[str, Any]:
 def run_app_cpu(args: argparse.Namespace, bench: Bench) -> dict[str, Any]:
     """bench/app_cpu.py: CPU per create and per pair inside the server process, per store."""
     rounds, count = (1, 500) if args.quick else (3, 2000)
-    bench.say(f"CPU per request in-process: bench/app_cpu.py --rounds {rounds} --count {count}")
+    bench.say(
+        f"CPU per request in-process: python -m bench.app_cpu --rounds {rounds} --count {count}"
+    )
     out = bench.work / "app_cpu.json"
     done = subprocess.run(
         [
             sys.executable,
-            str(HERE / "app_cpu.py"),
+            "-m",
+            "bench.app_cpu",
             "--rounds",
             str(rounds),
             "--count",
@@ -253,6 +253,7 @@ def run_app_cpu(args: argparse.Namespace, bench: Bench) -> dict[str, Any]:
         capture_output=True,
         text=True,
         timeout=900,
+        cwd=ROOT,
     )
     if done.returncode != 0 or not out.exists():
         raise RuntimeError(f"bench/app_cpu.py failed: {done.stderr.strip()[-500:]}")
@@ -373,7 +374,7 @@ def main() -> int:
     bench = Bench(args, work, procs)
     results: dict[str, Any] = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "command": "python bench/compare.py"
+        "command": "python -m bench.compare"
         + (" " + " ".join(sys.argv[1:]) if sys.argv[1:] else ""),
         "machine": tools.machine(),
         "versions": tools.versions(),
@@ -497,11 +498,13 @@ def main() -> int:
         subprocess.run(
             [
                 str(tools.TOOLS_VENV / "bin" / "python"),
-                str(HERE / "chart.py"),
+                "-m",
+                "bench.chart",
                 str(tools.OUT / "results.json"),
                 str(CHART),
             ],
             check=True,
+            cwd=ROOT,
         )
         DOC.write_text(report.render(results, CHART.name))
     print(report.summary(results))

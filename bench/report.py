@@ -3,7 +3,7 @@
 Pure functions of the results dictionary (also saved as bench/out/results.json), so the
 document can be re-rendered from a saved run without measuring again::
 
-    python bench/report.py [bench/out/results.json]     # rewrites docs/benchmarks.md
+    python -m bench.report [bench/out/results.json]     # rewrites docs/benchmarks.md
 """
 
 from __future__ import annotations

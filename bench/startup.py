@@ -10,7 +10,7 @@ then times, in one hyperfine invocation (each command's runs back to back):
 ``get`` reads one link shared with 10000 views, so every run does the same peek + reveal +
 decrypt without consuming the secret. Usage::
 
-    python bench/startup.py [--runs N] [--warmup N]
+    python -m bench.startup [--runs N] [--warmup N]
 
 Needs ``hyperfine`` on PATH. Writes bench/out/startup.json (hyperfine's export) and prints the
 ratios. The server and every temporary file are removed at the end.

@@ -21,7 +21,7 @@ direct child would report at least this process's own peak) and of the server (`
 
 Usage::
 
-    python bench/transfer.py [--size-mib N] [--runs N] [--dir DIR]
+    python -m bench.transfer [--size-mib N] [--runs N] [--dir DIR]
 
 Invariants: every process it starts runs in its own process group and is stopped at the end,
 also on an error, Ctrl-C or SIGTERM (``finally``, ``atexit``, :mod:`procs`); the temporary
@@ -63,8 +63,9 @@ from nacl.bindings import (
 from nacl.bindings import (
     crypto_secretstream_xchacha20poly1305_TAG_MESSAGE as TAG_MESSAGE,
 )
-from procs import Proc, Processes, free_port, group_cpu, group_peak_rss, wait_http
-from tools import machine
+
+from bench.procs import Proc, Processes, free_port, group_cpu, group_peak_rss, wait_http
+from bench.tools import machine
 
 BIN = Path(sys.executable).parent
 MIB = 1 << 20
