@@ -47,7 +47,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import NamedTuple, NoReturn
+from typing import NamedTuple
 
 from nacl.bindings import (
     crypto_secretstream_xchacha20poly1305_init_pull,
@@ -64,7 +64,15 @@ from nacl.bindings import (
     crypto_secretstream_xchacha20poly1305_TAG_MESSAGE as TAG_MESSAGE,
 )
 
-from bench.procs import Proc, Processes, free_port, group_cpu, group_peak_rss, wait_http
+from bench.procs import (
+    Proc,
+    Processes,
+    free_port,
+    group_cpu,
+    group_peak_rss,
+    stop_on_sigterm,
+    wait_http,
+)
 from bench.tools import machine
 
 BIN = Path(sys.executable).parent
@@ -138,13 +146,6 @@ class Children:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-
-
-def _stop_on_sigterm() -> None:
-    def handler(signum: int, frame: object) -> NoReturn:
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, handler)
 
 
 def start_server(procs: Processes, data_dir: Path) -> Proc:
@@ -249,7 +250,7 @@ def main() -> int:
     args = parser.parse_args()
     size = args.size_mib * MIB
 
-    _stop_on_sigterm()
+    stop_on_sigterm()
     work = Path(tempfile.mkdtemp(prefix="ots-transfer-", dir=args.dir))
     (work / "logs").mkdir()
     procs = Processes(work / "logs")

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Page
-from server.support import ServerProcess
+from processes import ServerProcess
 
 from ots_cli.invisible import is_hidden
 from ots_cli.output import visible
@@ -40,9 +40,9 @@ SAMPLES = [
 
 
 @pytest.fixture(scope="module")
-def reader(web_server: ServerProcess, browser: Any) -> Any:
+def reader(server: ServerProcess, browser: Any) -> Any:
     page: Page = browser.new_page()
-    page.goto(f"{web_server.base_url}/s/AAAAAAAAAAAAAAAAAAAAAA")
+    page.goto(f"{server.base_url}/s/AAAAAAAAAAAAAAAAAAAAAA")
     page.wait_for_load_state("load")
     yield page
     page.close()
