@@ -74,14 +74,19 @@ class ServerProcess:
 
     @classmethod
     def in_directory(
-        cls, directory: Path, *, name: str = "ots", workers: int = 1, **env: str
+        cls,
+        directory: Path,
+        *,
+        name: str = "ots",
+        workers: int = 1,
+        env: Mapping[str, str] | None = None,
     ) -> ServerProcess:
         """A server (not started) whose database and log are ``directory/name.*``."""
         return cls(
             db_path=directory / f"{name}.sqlite3",
             log_path=directory / f"{name}.log",
             workers=workers,
-            env=env,
+            env=dict(env or {}),
         )
 
     @property
@@ -149,12 +154,20 @@ class ServerProcess:
         return self.log_path.read_text(errors="replace")
 
 
+def start_server(directory: Path, **env: str) -> ServerProcess:
+    """A started server on ``directory/ots.sqlite3`` with the settings ``env``; the caller
+    stops (or kills) it."""
+    server = ServerProcess.in_directory(directory, env=env)
+    server.start()
+    return server
+
+
 @contextlib.contextmanager
 def running_server(
     tmp: Path, *, workers: int = 1, env: Mapping[str, str] | None = None, name: str = "ots"
 ) -> Iterator[ServerProcess]:
     """A started server on ``tmp/name.sqlite3``, killed on the way out."""
-    server = ServerProcess.in_directory(tmp, name=name, workers=workers, **(env or {}))
+    server = ServerProcess.in_directory(tmp, name=name, workers=workers, env=env)
     try:
         server.start()
         yield server

@@ -19,6 +19,8 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
     from starlette.testclient import TestClient
 
+__all__ = ["TestClient", "make_client"]
+
 
 def make_client(tmp_path: Path, **settings: Any) -> Iterator[TestClient]:
     """One client of the app with ``settings`` (``Settings`` fields) over the defaults; the
