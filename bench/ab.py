@@ -1,7 +1,7 @@
 """A/B: ots-server (SQLite, one worker) in two or more configurations, runs interleaved.
 
-    python bench/ab.py 'head:PYTHONPATH=/tmp/ots-head/backend' 'new:'
-    python bench/ab.py --rounds 5 'default:' 'no-limit:OTS_RATE_LIMIT_PER_MINUTE=0'
+    python -m bench.ab 'head:PYTHONPATH=/tmp/ots-head/backend' 'new:'
+    python -m bench.ab --rounds 5 'default:' 'no-limit:OTS_RATE_LIMIT_PER_MINUTE=0'
 
 Each argument is ``NAME:VAR=VALUE,VAR=VALUE`` (nothing after the colon: the defaults); the
 variables go into the server's environment (``PYTHONPATH`` pointing at another checkout's
@@ -19,10 +19,10 @@ import statistics
 import tempfile
 from pathlib import Path
 
-import servers
-from load import wrk
-from pool import build_pool
-from procs import Processes
+from bench import servers
+from bench.load import wrk
+from bench.pool import build_pool
+from bench.procs import Processes
 
 CONNECTIONS = 16
 #: Secrets per run and second of it (more than one worker can take).

@@ -1,7 +1,7 @@
 """CPU per request inside the server process: the ots ASGI app called directly, no HTTP server.
 
-    python bench/app_cpu.py                  # memory, SQLite and Redis; creates and pairs
-    python bench/app_cpu.py --store sqlite --rounds 7
+    python -m bench.app_cpu                  # memory, SQLite and Redis; creates and pairs
+    python -m bench.app_cpu --store sqlite --rounds 7
 
 Builds the real app (``create_app``, full protocol, rate limiter on but never tripping) on each
 store and drives it from 16 concurrent tasks with pre-built create frames and reveal bodies
@@ -27,10 +27,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import servers
-from pool import Prebuilt, prebuilt
-from procs import Processes
-
+from bench import servers
+from bench.pool import Prebuilt, prebuilt
+from bench.procs import Processes
 from ots_server.app import create_app
 from ots_server.settings import Settings
 from ots_server.store import Store, open_store

@@ -2,7 +2,7 @@
 
 Run by bench/compare.py with the interpreter of bench/out/venv-tools, which has matplotlib::
 
-    bench/out/venv-tools/bin/python bench/chart.py bench/out/results.json docs/benchmarks.png
+    bench/out/venv-tools/bin/python -m bench.chart bench/out/results.json docs/benchmarks.png
 
 Bars: creates per second and create+reveal pairs per second of each contender; the bare
 Starlette ceiling is its requests per second. A failed run (any error) is drawn hatched and

@@ -8,10 +8,10 @@ ratio of ots to the baseline of the same direction. The target is a ratio of at 
 
 Run from the repository root::
 
-    python bench/crypto_bench.py            # 1 MiB and 64 MiB, the documented figures
-    python bench/crypto_bench.py --quick    # smaller sizes, a few seconds
-    python bench/crypto_bench.py --json     # machine-readable results
-    python bench/crypto_bench.py --argon2   # Argon2id cost of the candidate parameters
+    python -m bench.crypto_bench            # 1 MiB and 64 MiB, the documented figures
+    python -m bench.crypto_bench --quick    # smaller sizes, a few seconds
+    python -m bench.crypto_bench --json     # machine-readable results
+    python -m bench.crypto_bench --argon2   # Argon2id cost of the candidate parameters
 """
 
 from __future__ import annotations

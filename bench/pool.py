@@ -126,7 +126,7 @@ def build_pool(path: Path, count: int) -> Pool:
     return write_pool(path, prebuilt(count), count)
 
 
-if __name__ == "__main__":  # a quick look: python bench/pool.py
+if __name__ == "__main__":  # a quick look: python -m bench.pool
     import time
 
     started = time.perf_counter()

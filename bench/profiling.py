@@ -22,9 +22,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from load import wrk
-from pool import Pool
-from tools import OUT, TOOLS_VENV
+from bench.load import wrk
+from bench.pool import Pool
+from bench.tools import OUT, TOOLS_VENV
 
 RATE = 250
 

@@ -22,9 +22,9 @@ import os
 import sys
 from pathlib import Path
 
-from procs import Proc, Processes, free_port, wait_http, wait_port
+from bench.procs import Proc, Processes, free_port, wait_http, wait_port
 
-HERE = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 #: ots rate limit for the benchmark: checked on every POST, far above what a run sends.
 RATE_LIMIT = 1_000_000
@@ -141,8 +141,8 @@ def start_ceiling(procs: Processes) -> Proc:
         "-m",
         "uvicorn",
         "--app-dir",
-        str(HERE),
-        "ceiling:app",
+        str(ROOT),
+        "bench.ceiling:app",
         "--host",
         "127.0.0.1",
         "--port",

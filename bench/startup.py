@@ -10,7 +10,7 @@ then times, in one hyperfine invocation (each command's runs back to back):
 ``get`` reads one link shared with 10000 views, so every run does the same peek + reveal +
 decrypt without consuming the secret. Usage::
 
-    python bench/startup.py [--runs N] [--warmup N]
+    python -m bench.startup [--runs N] [--warmup N]
 
 Needs ``hyperfine`` on PATH. Writes bench/out/startup.json (hyperfine's export) and prints the
 ratios. The server and every temporary file are removed at the end.
@@ -23,31 +23,21 @@ import json
 import os
 import shlex
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import httpx
+from bench.procs import Proc, Processes, free_port, wait_http
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
 TARGETS = {"version": 1.5, "share": 1.3, "get": 1.3}
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(procs: Processes, data_dir: Path) -> Proc:
+    """``ots-server serve`` on SQLite in ``data_dir``, ready to answer."""
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
     env = {
         "PATH": os.environ.get("PATH", ""),
         "OTS_DATA_DIR": str(data_dir),
@@ -55,20 +45,10 @@ def start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
         "OTS_MAX_VIEWS": "10000",
         "OTS_LOG_LEVEL": "warning",
     }
-    server = subprocess.Popen(
-        [str(BIN / "ots-server"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                return server, url
-        except httpx.TransportError:
-            time.sleep(0.1)
-    os.killpg(server.pid, signal.SIGTERM)
-    raise SystemExit("the server did not start")
+    argv = [str(BIN / "ots-server"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    proc = procs.start("ots-server", argv, env, port)
+    wait_http(proc, "/readyz", timeout=20)
+    return proc
 
 
 def main() -> int:
@@ -87,7 +67,8 @@ def main() -> int:
 
     compileall.compile_dir(Path(ots_cli.__file__).parent, quiet=1)
     work = Path(tempfile.mkdtemp(prefix="ots-bench-"))
-    server, url = start_server(work / "server")
+    procs = Processes(work)
+    url = start_server(procs, work / "server").url
     try:
         # Local state goes to temporary XDG directories rather than OTS_CONFIG_DIR, so ots
         # resolves its paths with platformdirs exactly as it does for a user.
@@ -128,8 +109,7 @@ def main() -> int:
         subprocess.run(hyperfine, env=env, check=True)
         results = {r["command"]: r for r in json.loads(export.read_text())["results"]}
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=10)
+        procs.stop_all()
         shutil.rmtree(work, ignore_errors=True)
 
     def mean(name: str) -> float:

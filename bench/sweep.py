@@ -9,7 +9,7 @@ small ``--records`` for the baseline of the same machine.
 
 Usage::
 
-    python bench/sweep.py [--records 300000] [--seconds 20]
+    python -m bench.sweep [--records 300000] [--seconds 20]
 
 Every process it starts is stopped at the end, also on an error or Ctrl-C (:mod:`procs`).
 """
@@ -24,8 +24,9 @@ import time
 from pathlib import Path
 
 import httpx
-from procs import Processes, free_port, wait_http, wait_port
-from scale import fill_redis
+
+from bench.procs import Processes, free_port, wait_http, wait_port
+from bench.scale import fill_redis
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ direct child would report at least this process's own peak) and of the server (`
 
 Usage::
 
-    python bench/transfer.py [--size-mib N] [--runs N] [--dir DIR]
+    python -m bench.transfer [--size-mib N] [--runs N] [--dir DIR]
 
 Invariants: every process it starts runs in its own process group and is stopped at the end,
 also on an error, Ctrl-C or SIGTERM (``finally``, ``atexit``, :mod:`procs`); the temporary
@@ -47,7 +47,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import NamedTuple, NoReturn
+from typing import NamedTuple
 
 from nacl.bindings import (
     crypto_secretstream_xchacha20poly1305_init_pull,
@@ -63,8 +63,17 @@ from nacl.bindings import (
 from nacl.bindings import (
     crypto_secretstream_xchacha20poly1305_TAG_MESSAGE as TAG_MESSAGE,
 )
-from procs import Proc, Processes, free_port, group_cpu, group_peak_rss, wait_http
-from tools import machine
+
+from bench.procs import (
+    Proc,
+    Processes,
+    free_port,
+    group_cpu,
+    group_peak_rss,
+    stop_on_sigterm,
+    wait_http,
+)
+from bench.tools import machine
 
 BIN = Path(sys.executable).parent
 MIB = 1 << 20
@@ -137,13 +146,6 @@ class Children:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-
-
-def _stop_on_sigterm() -> None:
-    def handler(signum: int, frame: object) -> NoReturn:
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, handler)
 
 
 def start_server(procs: Processes, data_dir: Path) -> Proc:
@@ -248,7 +250,7 @@ def main() -> int:
     args = parser.parse_args()
     size = args.size_mib * MIB
 
-    _stop_on_sigterm()
+    stop_on_sigterm()
     work = Path(tempfile.mkdtemp(prefix="ots-transfer-", dir=args.dir))
     (work / "logs").mkdir()
     procs = Processes(work / "logs")

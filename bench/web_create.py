@@ -1,6 +1,6 @@
 """The create page's figures, each next to `ots share` measured in the same run.
 
-    python bench/web_create.py          # about two minutes; --quick for fewer runs
+    python -m bench.web_create          # about two minutes; --quick for fewer runs
 
 1. Time to a link for a 1 KiB text in headless Chromium: open `/`, type, click "Create link",
    link shown; cold (a new browser context: libsodium.js fetched) and warm (the page already
@@ -30,8 +30,9 @@ from pathlib import Path
 
 import httpx
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from tools import machine
-from web_page import ARGS, CHROMIUM, Bench, timed
+
+from bench.tools import machine
+from bench.web_page import ARGS, CHROMIUM, Bench, timed
 
 
 def create_text(page: Page, text: str) -> str:

@@ -1,6 +1,6 @@
 """The reveal page's figures, each next to its reference measured in the same run.
 
-    python bench/web_page.py            # about four minutes; --quick for a smaller run
+    python -m bench.web_page            # about four minutes; --quick for a smaller run
 
 1. Page load to a revealed 1 KiB text in headless Chromium (open the link, click "Reveal",
    text shown), cold (a new browser context: libsodium.js fetched) and warm (cached), next to
@@ -42,8 +42,9 @@ import httpx
 import nacl.pwhash.argon2id
 import psutil
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from procs import Processes, free_port, wait_http
-from tools import machine
+
+from bench.procs import Processes, free_port, wait_http
+from bench.tools import machine
 
 CHROMIUM = os.environ.get("OTS_TEST_CHROMIUM", "/usr/bin/chromium")
 ARGS = [

@@ -10,9 +10,10 @@ import keyring
 import keyring.core
 import pytest
 from keyring.backend import KeyringBackend
+from processes import ServerProcess, start_server
 
 from .keyrings import fail_keyring
-from .support import Backend, Result, Runner, ServerProcess, run_cli
+from .support import Backend, Result, Runner, run_cli
 
 
 @pytest.fixture(autouse=True)
@@ -75,7 +76,7 @@ def share(ots: Runner) -> Callable[..., str]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """A real ``ots-server`` process shared by one test module (modules may override it)."""
-    process = ServerProcess(tmp_path_factory.mktemp("server"))
+    process = start_server(tmp_path_factory.mktemp("server"))
     try:
         yield process
     finally:

@@ -6,7 +6,8 @@ file, so every request goes through the real client, the real app and the real s
 server's clock is a :class:`FakeClock` the test can move. Every request the CLI sends is
 recorded, so tests can prove what never leaves the process. Accounts are made with the
 server's own store API on the same SQLite file (:func:`add_account`), as the operator's
-``ots-server accounts`` commands do.
+``ots-server accounts`` commands do. Real server processes are tests/processes.py's, shared by
+every suite; :class:`Terminal` runs the CLI on pseudo-terminals.
 """
 
 from __future__ import annotations
@@ -294,77 +295,7 @@ def other_key(link: str) -> str:
     return f"{link.split('#')[0]}#{b64.encode(other)}"
 
 
-# -- real processes -----------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-class ServerProcess:
-    """``ots-server serve`` on a free 127.0.0.1 port, in its own process group."""
-
-    def __init__(self, data_dir: Path, **settings: str) -> None:
-        import subprocess
-        import sys
-
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.db = data_dir / "ots.sqlite3"
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            "OTS_DATA_DIR": str(data_dir),
-            "OTS_RATE_LIMIT_PER_MINUTE": "0",
-            "OTS_LOG_LEVEL": "warning",
-            **settings,
-        }
-        script = Path(sys.executable).parent / "ots-server"
-        self.process = subprocess.Popen(
-            [str(script), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
-        try:
-            self._wait_ready()
-        except BaseException:
-            self.stop()
-            raise
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                errors = self.process.stderr.read() if self.process.stderr else b""
-                raise RuntimeError(f"ots-server exited: {errors.decode(errors='replace')}")
-            try:
-                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)  # polling a starting process; there is no clock to inject
-        raise RuntimeError("ots-server did not become ready in 20 s")
-
-    def stop(self) -> None:
-        import signal
-        import subprocess
-
-        if self.process.poll() is None:
-            with_group = os.getpgid(self.process.pid)
-            os.killpg(with_group, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(with_group, signal.SIGKILL)
-                self.process.wait(timeout=10)
-        if self.process.stderr:
-            self.process.stderr.close()
+# -- processes on a terminal ------------------------------------------------------------------
 
 
 class Terminal:

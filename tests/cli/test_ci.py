@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from processes import ServerProcess
 
-from .support import Runner, ServerProcess, Terminal, cli_env, run_cli
+from .support import Runner, Terminal, cli_env, run_cli
 
 
 @pytest.mark.parametrize("ci", ["true", "1", "yes"])
@@ -85,7 +86,7 @@ def test_a_missing_passphrase_names_the_flag_and_why_nothing_was_asked(
 
 @pytest.fixture
 def env(server: ServerProcess) -> dict[str, str]:
-    return cli_env(OTS_SERVER=server.url, TERM="xterm")
+    return cli_env(OTS_SERVER=server.base_url, TERM="xterm")
 
 
 @pytest.fixture

@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from processes import ServerProcess, free_port, start_server
 
 from .ghrunner import Job, environment
-from .support import ServerProcess, cli_env, free_port, run_cli
+from .support import cli_env, run_cli
 
 # PyYAML has no type stubs in this environment; imported by name, it is simply untyped.
 yaml = importlib.import_module("yaml")
@@ -82,7 +83,7 @@ def test_every_recipe_is_tested() -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path_factory.mktemp("recipes-server"), OTS_TTL_MIN="1s")
+    process = start_server(tmp_path_factory.mktemp("recipes-server"), OTS_TTL_MIN="1s")
     try:
         yield process
     finally:
@@ -125,7 +126,9 @@ class Stage:
         path.chmod(0o755)
 
     def share(self, secret: bytes, *argv: str) -> str:
-        result = run_cli(["share", *argv], stdin=secret, env=cli_env(OTS_SERVER=self.server.url))
+        result = run_cli(
+            ["share", *argv], stdin=secret, env=cli_env(OTS_SERVER=self.server.base_url)
+        )
         assert result.code == 0, result.err
         return result.text.strip()
 
@@ -367,7 +370,7 @@ def test_recipe_shell_run_many(stage: Stage) -> None:
 
 def test_recipe_shell_wait(stage: Stage) -> None:
     done = stage.bash(
-        _shell("shell-wait"), NEW_PASSWORD="rotated password", OTS_SERVER=stage.server.url
+        _shell("shell-wait"), NEW_PASSWORD="rotated password", OTS_SERVER=stage.server.base_url
     )
     assert done.returncode == 0, done.stderr
     assert (stage.capture / "colleague").read_bytes() == b"rotated password"

@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 
 import httpx
 import pytest
+from processes import ServerProcess, start_server
 
 from ots_cli.__main__ import main
 from ots_cli.core import format as ots_format
@@ -27,7 +28,7 @@ from ots_cli.core.format import CHUNK_SIZE, Suite, decode_header
 from ots_cli.errors import DecryptionFailed
 from ots_cli.local.spool import Spool
 
-from .support import Backend, Result, Runner, ServerProcess, Terminal, cli_env, run_cli
+from .support import Backend, Result, Runner, Terminal, cli_env, run_cli
 
 
 class _Tty(io.BytesIO):
@@ -651,7 +652,7 @@ def test_a_spool_altered_on_disk_is_refused(damage: str) -> None:
 
 @pytest.fixture(scope="module")
 def roomy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path_factory.mktemp("roomy"), OTS_MAX_BYTES=str(16 << 20))
+    process = start_server(tmp_path_factory.mktemp("roomy"), OTS_MAX_BYTES=str(16 << 20))
     try:
         yield process
     finally:
@@ -659,7 +660,7 @@ def roomy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPro
 
 
 def _on_screen(argv: list[str], server: ServerProcess, **options: Any) -> tuple[int, bytes, bytes]:
-    terminal = Terminal(argv, cli_env(OTS_SERVER=server.url), **options)
+    terminal = Terminal(argv, cli_env(OTS_SERVER=server.base_url), **options)
     try:
         code = terminal.finish(timeout=60)
     finally:
@@ -686,7 +687,7 @@ def test_progress_bars_show_on_a_terminal_and_not_with_q(
     code, screen, out = _on_screen(["-q", "share", str(source)], roomy_server)
     assert code == 0, screen
     assert b"uploading" not in screen
-    assert out.startswith(roomy_server.url.encode())
+    assert out.startswith(roomy_server.base_url.encode())
 
 
 def test_no_progress_bar_when_stderr_is_not_a_terminal(
@@ -699,7 +700,7 @@ def test_no_progress_bar_when_stderr_is_not_a_terminal(
     source.write_bytes(os.urandom(2 << 20))
     shared = subprocess.run(
         [sys.executable, "-m", "ots_cli", "share", str(source)],
-        env=cli_env(OTS_SERVER=roomy_server.url),
+        env=cli_env(OTS_SERVER=roomy_server.base_url),
         capture_output=True,
         timeout=60,
         check=False,
@@ -708,7 +709,7 @@ def test_no_progress_bar_when_stderr_is_not_a_terminal(
     assert shared.stderr == b""
     got = subprocess.run(
         [sys.executable, "-m", "ots_cli", "get", shared.stdout.decode().strip()],
-        env=cli_env(OTS_SERVER=roomy_server.url),
+        env=cli_env(OTS_SERVER=roomy_server.base_url),
         capture_output=True,
         timeout=60,
         check=False,
@@ -730,7 +731,7 @@ def test_a_hidden_file_name_is_kept_only_when_the_person_agrees(
     here.mkdir()
     terminal = Terminal(
         ["get", out.decode().strip()],
-        cli_env(OTS_SERVER=roomy_server.url),
+        cli_env(OTS_SERVER=roomy_server.base_url),
         stdout_tty=True,
         cwd=here,
     )

@@ -44,8 +44,9 @@ from typing import IO, Any
 
 import pytest
 from process_groups import group_peak_rss
+from processes import ServerProcess, start_server
 
-from .support import ServerProcess, cli_env
+from .support import cli_env
 
 MIB = 1 << 20
 CHUNK = 64 * 1024
@@ -69,7 +70,7 @@ SIZES = [
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """One server for the round trips, with the size limit raised (overrides conftest's)."""
-    process = ServerProcess(tmp_path_factory.mktemp("server"), **BIG)
+    process = start_server(tmp_path_factory.mktemp("server"), **BIG)
     try:
         yield process
     finally:
@@ -106,7 +107,7 @@ def sha256_of(path: Path) -> str:
 def env_for(server: ServerProcess, tmpdir: Path) -> dict[str, str]:
     """The CLI's environment: this server, and a private TMPDIR the test can watch."""
     tmpdir.mkdir(exist_ok=True)
-    return cli_env(OTS_SERVER=server.url, TMPDIR=str(tmpdir))
+    return cli_env(OTS_SERVER=server.base_url, TMPDIR=str(tmpdir))
 
 
 def ots(
@@ -145,11 +146,11 @@ def suite_by_size(size: int) -> int:
 
 
 def blob_files(server: ServerProcess) -> list[str]:
-    return sorted(os.listdir(server.db.with_name(server.db.name + ".blobs")))
+    return sorted(os.listdir(server.db_path.with_name(server.db_path.name + ".blobs")))
 
 
 def stored_rows(server: ServerProcess) -> tuple[int, int]:
-    conn = sqlite3.connect(server.db)
+    conn = sqlite3.connect(server.db_path)
     try:
         records = conn.execute("SELECT count(*) FROM records").fetchone()[0]
         secrets = conn.execute("SELECT count(*) FROM secrets").fetchone()[0]
@@ -172,8 +173,7 @@ def open_files_under(pid: int, directory: Path) -> list[Path]:
 
 def kill_group(server: ServerProcess) -> None:
     """SIGKILL the server and every worker of its process group; reap it."""
-    os.killpg(server.process.pid, signal.SIGKILL)
-    server.process.wait(timeout=10)
+    server.kill()
 
 
 def read_at_least(fd: int, size: int, timeout: float) -> bytes:
@@ -386,14 +386,14 @@ def test_memory_stays_flat_for_a_1_gib_share_and_get(tmp_path: Path) -> None:
     source = tmp_path / "source.bin"
     received = tmp_path / "received.bin"
     # A server of its own, so its high-water mark is this test's alone.
-    server = ServerProcess(tmp_path / "server", **BIG)
+    server = start_server(tmp_path / "server", **BIG)
     try:
         digest = make_file(source, size)
         env = env_for(server, tmp_path / "cli-tmp")
         out, share_peak = measured_run(["share", str(source)], env, tmp_path)
         link = out.decode().strip()
         _, get_peak = measured_run(["get", link, "-o", str(received)], env, tmp_path)
-        server_peak = group_peak_rss(server.process.pid)
+        server_peak = group_peak_rss(server.pid)
         assert (received.stat().st_size, sha256_of(received)) == (size, digest)
         print(
             f"\npeak RSS for 1 GiB: ots share FILE {share_peak / MIB:.1f} MiB, "
@@ -417,7 +417,7 @@ def test_a_server_killed_mid_download_to_a_pipe_exits_12(tmp_path: Path) -> None
     size = 64 * MIB
     source = tmp_path / "source.bin"
     data_dir = tmp_path / "server"
-    server = ServerProcess(data_dir, **BIG)
+    server = start_server(data_dir, **BIG)
     restarted: ServerProcess | None = None
     try:
         make_file(source, size)
@@ -453,9 +453,9 @@ def test_a_server_killed_mid_download_to_a_pipe_exits_12(tmp_path: Path) -> None
             assert received == plain.read(len(received))
 
         # "The data is gone" is true: after a restart the secret is consumed, no blob is left.
-        restarted = ServerProcess(data_dir, **BIG)
+        restarted = start_server(data_dir, **BIG)
         bare = link.rsplit("/", 1)[1]  # the restarted server listens on another port
-        again = ots(["get", "--", bare], cli_env(OTS_SERVER=restarted.url))
+        again = ots(["get", "--", bare], cli_env(OTS_SERVER=restarted.base_url))
         assert again.returncode == 6, again.stderr
         assert again.stdout == b""
         assert blob_files(restarted) == []
@@ -473,7 +473,7 @@ def test_a_server_killed_mid_download_to_a_file_exits_12_and_leaves_no_file(
     downloads = tmp_path / "downloads"
     downloads.mkdir()
     target = downloads / "secret.bin"
-    server = ServerProcess(tmp_path / "server", **BIG)
+    server = start_server(tmp_path / "server", **BIG)
     try:
         make_file(source, size)
         env = env_for(server, tmp_path / "cli-tmp")
@@ -524,9 +524,9 @@ def test_a_cli_killed_mid_upload_leaves_nothing_on_the_server(tmp_path: Path) ->
     size = 200 * MIB
     source = tmp_path / "source.bin"
     data_dir = tmp_path / "server"
-    server = ServerProcess(data_dir, **BIG)
+    server = start_server(data_dir, **BIG)
     restarted: ServerProcess | None = None
-    blobs = server.db.with_name(server.db.name + ".blobs")
+    blobs = server.db_path.with_name(server.db_path.name + ".blobs")
     try:
         make_file(source, size)
         env = env_for(server, tmp_path / "cli-tmp")
@@ -565,7 +565,7 @@ def test_a_cli_killed_mid_upload_leaves_nothing_on_the_server(tmp_path: Path) ->
         assert stored_rows(server) == (0, 0)
         server.stop()
 
-        restarted = ServerProcess(data_dir, **BIG)
+        restarted = start_server(data_dir, **BIG)
         assert blob_files(restarted) == []
         assert stored_rows(restarted) == (0, 0)
         receipts = Path(os.environ["OTS_CONFIG_DIR"]) / "receipts"

@@ -8,13 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from processes import ServerProcess, start_server
 
-from .support import ServerProcess, cli_env, run_cli
+from .support import cli_env, run_cli
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path / "server-data")
+    process = start_server(tmp_path / "server-data")
     try:
         yield process
     finally:
@@ -22,7 +23,7 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
 
 
 def test_share_and_get_over_real_http(server: ServerProcess) -> None:
-    env = cli_env(OTS_SERVER=server.url)
+    env = cli_env(OTS_SERVER=server.base_url)
     secret = b"over the wire\x00\xff\n"
     shared = run_cli(["share", "--ttl", "10m"], stdin=secret, env=env)
     assert shared.code == 0, shared.err
@@ -35,7 +36,7 @@ def test_share_and_get_over_real_http(server: ServerProcess) -> None:
 
 
 def test_the_console_script_in_a_pipeline(server: ServerProcess) -> None:
-    env = cli_env(OTS_SERVER=server.url)
+    env = cli_env(OTS_SERVER=server.base_url)
     ots = [sys.executable, "-m", "ots_cli"]
     share = subprocess.run(
         [*ots, "share"], input=b"piped secret", capture_output=True, env=env, timeout=60
@@ -51,7 +52,7 @@ def test_the_console_script_in_a_pipeline(server: ServerProcess) -> None:
 def test_server_killed_exits_9_and_the_secret_survives_a_restart(
     server: ServerProcess, tmp_path: Path
 ) -> None:
-    env = cli_env(OTS_SERVER=server.url)
+    env = cli_env(OTS_SERVER=server.base_url)
     link = run_cli(["share"], stdin=b"durable", env=env).text.strip()
     server.stop()
     down = run_cli(["get", link], env=env)
@@ -59,9 +60,9 @@ def test_server_killed_exits_9_and_the_secret_survives_a_restart(
     assert "cannot connect to the server" in down.err
     assert "ots: hint:" in down.err
     assert run_cli(["share"], stdin=b"x", env=env).code == 9
-    restarted = ServerProcess(tmp_path / "server-data")
+    restarted = start_server(tmp_path / "server-data")
     try:
-        env = cli_env(OTS_SERVER=restarted.url)
+        env = cli_env(OTS_SERVER=restarted.base_url)
         bare = link.rsplit("/", 1)[1]  # the new process listens on another port
         assert run_cli(["get", "--", bare], env=env).out == b"durable"
     finally:
@@ -71,7 +72,7 @@ def test_server_killed_exits_9_and_the_secret_survives_a_restart(
 def test_a_large_upload_refused_by_policy_exits_10_not_9(server: ServerProcess) -> None:
     import os
 
-    env = cli_env(OTS_SERVER=server.url)
+    env = cli_env(OTS_SERVER=server.base_url)
     big = os.urandom(900_000)
     assert run_cli(["share", "--ttl", "30s"], stdin=big, env=env).code == 10
     assert run_cli(["share", "--views", "1000"], stdin=big, env=env).code == 10

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+from processes import ServerProcess
 
 from ots_cli.__main__ import main
 from ots_cli.api.client import Api
@@ -29,7 +30,7 @@ from ots_cli.core.request_links import build_request_link, parse_request_link
 from ots_cli.local.request_files import RequestFiles
 
 from . import schemas
-from .support import SERVER, Backend, Result, Runner, ServerProcess, cli_env, run_cli
+from .support import SERVER, Backend, Result, Runner, cli_env, run_cli
 from .test_wait import Timer
 
 
@@ -568,7 +569,7 @@ def test_request_wait_and_respond_over_real_http(server: ServerProcess, tmp_path
     import sys
     import time
 
-    env = cli_env(OTS_SERVER=server.url)
+    env = cli_env(OTS_SERVER=server.base_url)
     target = tmp_path / "answer.txt"
     waiting = subprocess.Popen(
         [sys.executable, "-m", "ots_cli", "request", "--wait", "-o", str(target), "--json"],
@@ -585,7 +586,7 @@ def test_request_wait_and_respond_over_real_http(server: ServerProcess, tmp_path
             line = waiting.stderr.readline().decode()
             if "/r/" in line and not line.startswith("ots:"):
                 link = line.strip()
-        assert link.startswith(f"{server.url}/r/")
+        assert link.startswith(f"{server.base_url}/r/")
         answered = subprocess.run(
             [sys.executable, "-m", "ots_cli", "respond", link],
             input=b"over the wire",

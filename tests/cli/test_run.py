@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from processes import ServerProcess
 
 from ots_cli.integrations.child import Signals
 
-from .support import Runner, ServerProcess, cli_env, run_cli
+from .support import Runner, cli_env, run_cli
 
 CHILD = r"""
 import json, os, stat, sys
@@ -263,7 +264,7 @@ def _wait_for(path: Path, process: subprocess.Popen[bytes]) -> str:
 def test_a_signal_to_ots_reaches_the_child_and_the_file_is_removed(
     server: ServerProcess, tmp_path: Path, sent: signal.Signals, status: int
 ) -> None:
-    env = cli_env(OTS_SERVER=server.url, READY=str(tmp_path / "ready"))
+    env = cli_env(OTS_SERVER=server.base_url, READY=str(tmp_path / "ready"))
     shared = run_cli(["share"], stdin=b"interrupted secret", env=env)
     assert shared.code == 0, shared.err
     ots = subprocess.Popen(

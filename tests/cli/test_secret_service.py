@@ -14,9 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from processes import ServerProcess, start_server
 
 from .secret_service import SecretService
-from .support import ServerProcess, Terminal, add_account
+from .support import Terminal, add_account
 
 EMAIL = "keyring.user@example.org"
 
@@ -38,7 +39,7 @@ def secret_service(tmp_path: Path) -> Iterator[SecretService]:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path / "server-data")
+    process = start_server(tmp_path / "server-data")
     try:
         yield process
     finally:
@@ -52,7 +53,7 @@ def test_login_share_and_logout_with_a_real_secret_service(
     env = {
         **secret_service.env,
         "OTS_CONFIG_DIR": str(tmp_path / "ots-config"),
-        "OTS_SERVER": server.url,
+        "OTS_SERVER": server.base_url,
         "NO_COLOR": "1",
     }
     service = f"ots:127.0.0.1:{server.port}"
@@ -115,7 +116,7 @@ def test_login_at_a_terminal_asks_only_once_the_keyring_answers(
     env = {
         **secret_service.env,
         "OTS_CONFIG_DIR": str(tmp_path / "ots-config"),
-        "OTS_SERVER": server.url,
+        "OTS_SERVER": server.base_url,
         "NO_COLOR": "1",
     }
     asked = Terminal(["login"], env)

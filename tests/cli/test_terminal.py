@@ -16,8 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from processes import ServerProcess
 
-from .support import Result, ServerProcess, Terminal, add_account, cli_env, run_cli
+from .support import Result, Terminal, add_account, cli_env, run_cli
 
 TRICKY = (
     b"[bold]not bold[/bold] [link=https://evil]x[/link] "
@@ -27,7 +28,7 @@ TRICKY = (
 
 @pytest.fixture
 def env(server: ServerProcess) -> dict[str, str]:
-    return cli_env(OTS_SERVER=server.url, TERM="xterm")
+    return cli_env(OTS_SERVER=server.base_url, TERM="xterm")
 
 
 @pytest.fixture
@@ -327,7 +328,7 @@ def test_share_asks_for_a_passphrase_twice(env: dict[str, str], terminals: list[
 def test_login_asks_for_the_token_at_a_hidden_prompt(
     env: dict[str, str], server: ServerProcess, terminals: list[Terminal]
 ) -> None:
-    token = add_account(server.db, "prompted@example.org")
+    token = add_account(server.db_path, "prompted@example.org")
     terminal = _spawn(terminals, env, "login", "--insecure-storage")
     terminal.expect(b"Token for 127.0.0.1:" + str(server.port).encode() + b" (hidden): ")
     terminal.type(token.encode() + b"\n")

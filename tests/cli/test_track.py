@@ -9,19 +9,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+from processes import start_server
 
 from ots_cli.core.links import parse_link
 
-from .support import (
-    SERVER,
-    Backend,
-    Runner,
-    ServerProcess,
-    add_secrets,
-    cli_env,
-    other_key,
-    run_cli,
-)
+from .support import SERVER, Backend, Runner, add_secrets, cli_env, other_key, run_cli
 
 
 def _status(ots: Runner, *argv: str) -> dict[str, object]:
@@ -203,12 +195,12 @@ def _receipts_dir(tmp_path: Path) -> Path:
 def test_list_pages_250_receipts_through_a_real_server_without_a_429(tmp_path: Path) -> None:
     """A real server with its default rate limit (burst 30): 250 receipts take 3 requests."""
     (tmp_path / "server").mkdir()
-    server = ServerProcess(
+    server = start_server(
         tmp_path / "server", OTS_RATE_LIMIT_PER_MINUTE="120", OTS_RATE_LIMIT_BURST="30"
     )
     try:
-        add_secrets(server.db, server.url, _receipts_dir(tmp_path), 250, burned=3)
-        env = cli_env(OTS_SERVER=server.url)
+        add_secrets(server.db_path, server.base_url, _receipts_dir(tmp_path), 250, burned=3)
+        env = cli_env(OTS_SERVER=server.base_url)
         listed = run_cli(["--json", "list"], env=env)
         table = run_cli(["list"], env=env)
     finally:

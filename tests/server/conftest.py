@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from processes import ServerProcess, running_server
 from starlette.exceptions import StarletteDeprecationWarning
 
 from ots_server.app import create_app
@@ -16,7 +17,7 @@ from ots_server.settings import Settings
 from ots_server.store.sqlite.store import SQLiteStore
 
 from .redis_support import LocalCluster, local_cluster, require_machine_redis
-from .support import FakeClock, ServerProcess, running_server
+from .support import FakeClock
 
 with warnings.catch_warnings():
     # Starlette 1.x prefers the httpx2 fork for its TestClient and warns once on import.

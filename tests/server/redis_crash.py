@@ -33,9 +33,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from processes import ServerProcess, wait_until_ready
 
 from .redis_support import RedisServer
-from .support import CREATE_TYPE, ServerProcess, SimSecret, until_acknowledged
+from .support import CREATE_TYPE, SimSecret, until_acknowledged
 
 CLIENTS = 8
 MAX_OPERATIONS = 3000
@@ -135,11 +136,8 @@ def _reveal(client: httpx.Client, secret: SimSecret) -> httpx.Response:
 
 
 def _wait_ready(client: httpx.Client, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while client.get("/readyz").status_code != 200:
-        if time.monotonic() > deadline:
-            raise RuntimeError("ots-server did not recover after Redis came back")
-        time.sleep(0.05)
+    if not wait_until_ready(client, timeout):
+        raise RuntimeError("ots-server did not recover after Redis came back")
 
 
 def _audit(client: httpx.Client, ledger: Ledger) -> Outcome:

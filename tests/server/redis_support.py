@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import redis
+from processes import free_port
 from redis.cluster import RedisCluster
-
-from .support import free_port
 
 MACHINE_HOST, MACHINE_PORT = "127.0.0.1", 6379
 START_TIMEOUT = 20.0

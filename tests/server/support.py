@@ -1,9 +1,10 @@
-"""Test support for the server suite: a fake clock, a simulated client, a real server process.
+"""Test support for the server suite: a fake clock, a simulated client, servers on Redis.
 
 ``SimSecret`` plays the client's part without the CLI: random id, link proof and blob (the
 server never parses blobs, so random bytes are a faithful stand-in), verifiers as SHA-256 of
-proofs, and the create frame of docs/API.md. ``ServerProcess`` runs ``ots-server serve`` as
-a subprocess in its own process group on a free 127.0.0.1 port and always kills the group.
+proofs, and the create frame of docs/API.md. Real server processes are
+:class:`processes.ServerProcess` (tests/processes.py, shared by every suite);
+:func:`redis_servers` starts several of them on one Redis store.
 """
 
 from __future__ import annotations
@@ -14,11 +15,7 @@ import contextlib
 import hashlib
 import json
 import os
-import signal
-import socket
 import struct
-import subprocess
-import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +24,7 @@ from typing import Any
 
 import anyio
 import httpx
+from processes import ServerProcess
 from starlette.types import ASGIApp, Message
 
 from ots_server.accounts import new_token, normalise_email
@@ -306,117 +304,6 @@ async def reveal_messages(app: ASGIApp, secret: SimSecret) -> list[Message]:
     with anyio.fail_after(10):
         await app(scope, receive, send)
     return sent
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def server_command() -> list[str]:
-    script = Path(sys.executable).with_name("ots-server")
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-c", "from ots_server.cli import entry; entry()"]
-
-
-@dataclass
-class ServerProcess:
-    """``ots-server serve`` on a temporary SQLite file; output captured to ``log_path``."""
-
-    db_path: Path
-    log_path: Path
-    workers: int = 1
-    env: Mapping[str, str] = field(default_factory=dict)
-    port: int = 0
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 30.0) -> None:
-        assert self.process is None
-        inherited = {k: v for k, v in os.environ.items() if not k.startswith("OTS_")}
-        env = {
-            **inherited,
-            "OTS_STORE_URL": f"sqlite://{self.db_path}",
-            "OTS_RATE_LIMIT_PER_MINUTE": "0",
-            # Load tests send every upload from 127.0.0.1; tests of the share set their own.
-            "OTS_MAX_UPLOADS_PER_CLIENT": "100000",
-            **self.env,
-        }
-        for _attempt in range(3):
-            self.port = free_port()
-            with self.log_path.open("ab") as log:
-                self.process = subprocess.Popen(
-                    [
-                        *server_command(),
-                        *("serve", "--port", str(self.port), "--workers", str(self.workers)),
-                    ],
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    start_new_session=True,
-                )
-            if self._wait_ready(timeout):
-                return
-            self.kill()
-        raise RuntimeError("ots-server did not become ready:\n" + self.log_path.read_text())
-
-    def _wait_ready(self, timeout: float) -> bool:
-        assert self.process is not None
-        deadline = time.monotonic() + timeout
-        with httpx.Client(base_url=self.base_url, timeout=1.0) as client:
-            while time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    return False
-                with contextlib.suppress(httpx.TransportError):
-                    if client.get("/readyz").status_code == 200:
-                        return True
-                time.sleep(0.05)
-        return False
-
-    def kill(self) -> None:
-        """SIGKILL the whole process group (uvicorn's supervisor and its workers)."""
-        if self.process is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-        self.process = None
-
-    def stop(self) -> None:
-        """Graceful stop (SIGTERM to the group), falling back to SIGKILL."""
-        if self.process is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=15)
-        self.kill()
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-
-@contextlib.contextmanager
-def running_server(
-    tmp: Path, *, workers: int = 1, env: Mapping[str, str] | None = None, name: str = "ots"
-) -> Iterator[ServerProcess]:
-    server = ServerProcess(
-        db_path=tmp / f"{name}.sqlite3",
-        log_path=tmp / f"{name}.log",
-        workers=workers,
-        env=dict(env or {}),
-    )
-    try:
-        server.start()
-        yield server
-    finally:
-        server.kill()
 
 
 @contextlib.contextmanager

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from processes import running_server, server_command
 from starlette.testclient import TestClient
 
 from ots_server.app import create_app
@@ -20,7 +21,7 @@ from ots_server.logs import JsonFormatter
 from ots_server.settings import Settings
 from ots_server.store.sqlite.store import SQLiteStore
 
-from .support import CREATE_TYPE, FakeClock, SimSecret, running_server, server_command
+from .support import CREATE_TYPE, FakeClock, SimSecret
 
 EMAIL = "Quentin.Private@Example.org"
 

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 from cli.support import Terminal
+from processes import server_command
 
 from ots_server.accounts import hash_token
 from ots_server.cli import main
 from ots_server.store import Principal, open_store
 
 from .redis_support import delete_prefix, machine_client, machine_url, unique_prefix
-from .support import server_command
 
 TOKEN = re.compile(r"ots_[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]\n")
 

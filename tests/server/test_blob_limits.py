@@ -34,6 +34,7 @@ from pathlib import Path
 import anyio
 import httpx
 import pytest
+from processes import ServerProcess, running_server, server_command
 from starlette.testclient import TestClient
 from starlette.types import ASGIApp
 
@@ -47,7 +48,6 @@ from .support import (
     CREATE_TYPE,
     START,
     FakeClock,
-    ServerProcess,
     SimAccount,
     SimSecret,
     assert_error,
@@ -56,8 +56,6 @@ from .support import (
     create_as,
     frame_prefix,
     post,
-    running_server,
-    server_command,
 )
 
 KIB = 1024

@@ -11,13 +11,14 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
+from processes import server_command
 
 from ots_server.cli import main
 from ots_server.store.sqlite.store import SQLiteStore
 from ots_server.variables import VARIABLES
 
 from .request_support import SimRequest
-from .support import START, SimSecret, server_command
+from .support import START, SimSecret
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "server.md"
 

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from processes import running_server
 
-from .support import CREATE_TYPE, SimSecret, running_server
+from .support import CREATE_TYPE, SimSecret
 
 SECRETS = 100
 READERS = 64

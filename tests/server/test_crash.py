@@ -16,8 +16,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from processes import ServerProcess
 
-from .support import CREATE_TYPE, ServerProcess, SimSecret, until_acknowledged
+from .support import CREATE_TYPE, SimSecret, until_acknowledged
 
 CLIENTS = 8
 MAX_OPERATIONS = 3000

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
+
 from ots_cli.core.durations import format_duration as cli_format
 from ots_cli.core.durations import parse_duration as cli_parse
-
 from ots_cli.errors import UsageError
 from ots_server.parsers import format_duration, parse_duration
 

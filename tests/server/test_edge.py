@@ -20,12 +20,11 @@ from pathlib import Path
 import httpx
 import pytest
 from process_groups import group_peak_rss
+from processes import ServerProcess, running_server
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from ots_server.middleware.headers import SECURITY_HEADERS
 from ots_server.protocol import EdgeHttpToolsProtocol
-
-from .support import ServerProcess, running_server
 
 MIB = 1024 * 1024
 HEAD = b"GET /healthz HTTP/1.1\r\nHost: ots\r\n"

@@ -19,10 +19,11 @@ from pathlib import Path
 import httpx
 import pytest
 from process_groups import group_peak_rss
+from processes import ServerProcess, running_server
 
 from ots_server.store.sqlite.blobs import INLINE_MAX
 
-from .support import CREATE_TYPE, ServerProcess, SimSecret, running_server
+from .support import CREATE_TYPE, SimSecret
 
 MIB = 1024 * 1024
 BIG_ENV = {"OTS_MAX_BYTES": "2GiB", "OTS_UPLOAD_TIMEOUT": "600"}

@@ -15,8 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+from processes import ServerProcess, running_server
 
-from .support import CREATE_TYPE, ServerProcess, SimSecret, create, running_server
+from .support import CREATE_TYPE, SimSecret, create
 
 MIB = 1024 * 1024
 QUOTA = 2 * MIB

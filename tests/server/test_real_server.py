@@ -13,8 +13,9 @@ import struct
 from pathlib import Path
 
 import httpx
+from processes import ServerProcess, running_server
 
-from .support import CREATE_TYPE, ServerProcess, SimSecret, create, running_server
+from .support import CREATE_TYPE, SimSecret, create
 
 
 def test_bots_cannot_burn_links(shared_server: ServerProcess) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from processes import free_port
 from starlette.testclient import TestClient
 
 from ots_server.app import create_app
@@ -26,7 +27,7 @@ from .redis_support import (
     machine_url,
     unique_prefix,
 )
-from .support import START, FakeClock, SimSecret, assert_error, create, create_as, free_port, post
+from .support import START, FakeClock, SimSecret, assert_error, create, create_as, post
 
 CLIENT = ("192.0.2.1", 1000)
 RECEIPT = {"receipt": "otsr_" + "A" * 43}

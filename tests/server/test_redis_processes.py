@@ -20,6 +20,7 @@ from typing import cast
 import httpx
 import pytest
 import redis
+from processes import ServerProcess, wait_until_ready
 
 from .redis_crash import build_power_cut, crash_once
 from .redis_support import (
@@ -29,7 +30,7 @@ from .redis_support import (
     machine_url,
     unique_prefix,
 )
-from .support import CREATE_TYPE, ServerProcess, SimSecret, assert_error, create, redis_servers
+from .support import CREATE_TYPE, SimSecret, assert_error, create, redis_servers
 from .test_zero_knowledge import FORWARDED_FOR, Canary
 
 SECRETS = 100
@@ -166,10 +167,7 @@ def _all_unavailable(client: httpx.Client, *, within: float) -> None:
 
 
 def _recovered(client: httpx.Client, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while client.get("/readyz").status_code != 200:
-        assert time.monotonic() < deadline, "ots-server did not recover"
-        time.sleep(0.05)
+    assert wait_until_ready(client, timeout), "ots-server did not recover"
     assert [_exchange(client) for _ in range(5)] == [(201, 200)] * 5
 
 

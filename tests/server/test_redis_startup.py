@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from processes import free_port
 
 from ots_server import cli
 from ots_server.settings import Settings
@@ -24,7 +25,7 @@ from .redis_support import (
     redis_server,
     unique_prefix,
 )
-from .support import START, SimSecret, free_port
+from .support import START, SimSecret
 
 
 @pytest.fixture(scope="module")

@@ -16,10 +16,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from processes import ServerProcess, running_server
 
 from .redis_support import delete_prefix, machine_client, machine_url, unique_prefix
 from .request_support import SimRequest, sealed_answer
-from .support import ServerProcess, b64, redis_servers, running_server, until_acknowledged
+from .support import b64, redis_servers, until_acknowledged
 
 ANSWERERS = 32
 REQUESTS = 20

@@ -13,6 +13,7 @@ from pathlib import Path
 import anyio
 import httpx
 import pytest
+from processes import running_server
 
 from ots_server.app import create_app
 from ots_server.settings import Settings
@@ -27,7 +28,6 @@ from .support import (
     call_asgi,
     create_as,
     frame_prefix,
-    running_server,
 )
 
 CREATE_HEADERS = {"content-type": CREATE_TYPE}

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from .support import ServerProcess
+from processes import ServerProcess
 
 
 @pytest.mark.slow

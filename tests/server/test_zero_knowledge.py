@@ -15,11 +15,12 @@ from pathlib import Path
 import httpx
 import nacl.pwhash.argon2id
 import pytest
+from processes import running_server
 
 from ots_cli.core.crypto import seal
 from ots_server.codec import b64encode
 
-from .support import SimSecret, create, running_server
+from .support import SimSecret, create
 
 FORWARDED_FOR = "203.0.113.77"
 

@@ -1,6 +1,8 @@
 """Fixtures of the browser suite: Debian's Chromium driven by Playwright (pytest-playwright),
-a real ``ots-server`` process on SQLite per module, and a page that records everything a
-promise could be broken by: CSP violations, console errors, and every request it makes.
+a real ``ots-server`` process on SQLite per module (``server``) with the real CLI against it
+(``cli``), pages in contexts of their own (``contexts``), the app in-process (``client``), and a
+page that records everything a promise could be broken by: CSP violations, console errors, and
+every request it makes.
 
 Playwright's own browser download is not reachable here: ``executable_path`` points at the
 system Chromium (``OTS_TEST_CHROMIUM`` overrides it). Chromium runs with the flags this
@@ -11,14 +13,17 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Page, Request, Response, expect
-from server.support import ServerProcess, running_server
+from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Response, expect
+from processes import ServerProcess, running_server
+
+from .in_process import TestClient, make_client
+from .support import Cli
 
 # Argon2id at the default cost (6 passes over 256 MiB) takes seconds in WebAssembly, and more
 # on a 2-core machine busy with other work: wait up to 20 s for a state, not Playwright's 5.
@@ -56,9 +61,37 @@ def browser_type_launch_args() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    with running_server(tmp_path_factory.mktemp("web")) as server:
-        yield server
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A real ``ots-server`` per module; modules that need other settings override it."""
+    with running_server(tmp_path_factory.mktemp("web")) as running:
+        yield running
+
+
+@pytest.fixture
+def cli(server: ServerProcess, tmp_path: Path) -> Cli:
+    """The real ``ots`` CLI against this module's ``server``, with a home of its own."""
+    return Cli(server.base_url, tmp_path)
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    """The app in-process (:mod:`in_process`), for the pages' server-side tests."""
+    yield from make_client(tmp_path)
+
+
+@pytest.fixture
+def contexts(browser: Browser) -> Iterator[Callable[..., Page]]:
+    """New pages, each in its own context (colour scheme, viewport, language), closed after."""
+    opened: list[Any] = []
+
+    def make(**options: Any) -> Page:
+        context = browser.new_context(**options)
+        opened.append(context)
+        return context.new_page()
+
+    yield make
+    for context in opened:
+        context.close()
 
 
 @dataclass

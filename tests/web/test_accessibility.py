@@ -4,38 +4,15 @@ and phone width, light and dark, English and French, written to test-artifacts/w
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
-from server.support import ServerProcess
+from playwright.sync_api import Page, expect
 
+from .accessibility import VIEWPORTS, axe_violations
 from .conftest import artifacts_dir
 from .support import NO_SAVE_PICKER, Cli, error_reason, open_link
-
-AXE = next((Path(__file__).parent / "vendor").glob("axe-core-*/axe.min.js")).read_text()
-AXE_RUN = """async () => {
-  const result = await axe.run(document, {
-    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa',
-                                     'best-practice'] },
-  });
-  return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target).join(' ')}`);
-}"""
-VIEWPORTS = {"desktop": {"width": 1280, "height": 860}, "phone": {"width": 375, "height": 760}}
-
-
-@pytest.fixture(scope="module")
-def cli(web_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Cli:
-    return Cli(web_server.base_url, tmp_path_factory.mktemp("a11y"))
-
-
-def axe_violations(page: Page) -> list[str]:
-    # Injected through the DevTools protocol, which the page's CSP does not govern.
-    page.evaluate(AXE)
-    violations: list[str] = page.evaluate(AXE_RUN)
-    return violations
 
 
 def ready(cli: Cli, page: Page, tmp_path: Path) -> None:
@@ -86,20 +63,6 @@ STATES: dict[str, Callable[[Cli, Page, Path], None]] = {
     "consumed": consumed,
     "no-key": no_key,
 }
-
-
-@pytest.fixture
-def contexts(browser: Browser) -> Iterator[Callable[..., Page]]:
-    opened: list[Any] = []
-
-    def make(**options: Any) -> Page:
-        context = browser.new_context(**options)
-        opened.append(context)
-        return context.new_page()
-
-    yield make
-    for context in opened:
-        context.close()
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])

@@ -8,32 +8,16 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
-from server.support import ServerProcess, running_server
+from playwright.sync_api import Page, expect
+from processes import ServerProcess, running_server
 
+from .accessibility import VIEWPORTS, axe_violations
 from .conftest import artifacts_dir
 from .create_support import create, open_create
-from .test_accessibility import VIEWPORTS, axe_violations
 
 Opener = Callable[[Page, ServerProcess, Path], None]
-
-
-@pytest.fixture
-def contexts(browser: Browser) -> Iterator[Callable[..., Page]]:
-    """New pages, each in its own context (colour scheme, viewport, language), closed after."""
-    opened: list[Any] = []
-
-    def make(**options: Any) -> Page:
-        context = browser.new_context(**options)
-        opened.append(context)
-        return context.new_page()
-
-    yield make
-    for context in opened:
-        context.close()
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
-from server.support import ServerProcess, running_server
+from processes import ServerProcess, running_server
 
 from .conftest import artifacts_dir
 from .create_support import open_create

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import zxingcpp
 from playwright.sync_api import Browser, Page, expect
-from server.support import ServerProcess, running_server
+from processes import ServerProcess, running_server
 
 from ots_cli.core.format import Suite
 
@@ -34,11 +34,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     env = {"OTS_MAX_BYTES": "4MiB"}
     with running_server(tmp_path_factory.mktemp("create"), env=env) as running:
         yield running
-
-
-@pytest.fixture
-def cli(server: ServerProcess, tmp_path: Path) -> Cli:
-    return Cli(server.base_url, tmp_path)
 
 
 @pytest.mark.parametrize("name", sorted(TEXTS))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, Response, expect
-from server.support import ServerProcess, running_server
+from processes import ServerProcess, running_server
 
 from ots_cli.core.format import decode_header
 from ots_cli.core.keyschedule import argon2id_kdf, derive_keys

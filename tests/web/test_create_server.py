@@ -9,39 +9,20 @@ import gzip
 import json
 import re
 import warnings
-from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import pytest
 from starlette.exceptions import StarletteDeprecationWarning
 
-from ots_server.app import create_app
-from ots_server.settings import Settings
-from ots_server.store.sqlite.store import SQLiteStore
 from ots_server.web import CREATE_SCRIPTS, RECEIPT_SCRIPTS
 from ots_server.web.pages import PAGE_CSP, template_source
+
+from .in_process import make_client
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
     from starlette.testclient import TestClient
-
-
-def make_client(tmp_path: Path, **settings: Any) -> Iterator[TestClient]:
-    store = SQLiteStore(tmp_path / "web.sqlite3")
-    options = {"data_dir": tmp_path, "rate_limit_per_minute": 0, **settings}
-    app = create_app(Settings(**options), store)
-    try:
-        with TestClient(app, base_url="http://ots.test") as client:
-            yield client
-    finally:
-        store.close_sync()
-
-
-@pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    yield from make_client(tmp_path)
 
 
 @pytest.mark.parametrize("path", ["/", "/receipt"])

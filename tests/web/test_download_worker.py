@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, Request, Route, expect
-from server.support import ServerProcess, running_server
+from processes import ServerProcess, running_server
 
 from ots_cli.core.links import parse_link
 
@@ -40,11 +40,6 @@ SIZE = 3 * 1024 * 1024 + 12345  # above the page's text cap (1 MiB): the worker'
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     with running_server(tmp_path_factory.mktemp("sw"), env={"OTS_MAX_BYTES": "64MiB"}) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def cli(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Cli:
-    return Cli(server.base_url, tmp_path_factory.mktemp("cli"))
 
 
 def data_file(tmp_path: Path, name: str = "relevé 2026.bin", size: int = SIZE) -> Path:

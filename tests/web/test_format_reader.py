@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from core.test_vectors import BY_NAME, GOLDEN, MALFORMED, _rebuild_blob, body_of, mutate
 from playwright.sync_api import Page
-from server.support import ServerProcess
+from processes import ServerProcess
 
 from .conftest import Watch
 
@@ -119,10 +119,10 @@ def b64url(data: bytes) -> str:
 
 
 @pytest.fixture(scope="module")
-def results(web_server: ServerProcess, browser: Any) -> Iterator[Results]:
+def results(server: ServerProcess, browser: Any) -> Iterator[Results]:
     page: Page = browser.new_page()
     try:
-        page.goto(f"{web_server.base_url}/s/AAAAAAAAAAAAAAAAAAAAAA")
+        page.goto(f"{server.base_url}/s/AAAAAAAAAAAAAAAAAAAAAA")
         page.wait_for_load_state("load")
         # The link grammar is its own asset, which the reveal page does not load.
         version = page.evaluate("document.querySelector('script[src*=ots-format]').src")
@@ -250,9 +250,9 @@ def test_page_base64url_cases(results: Results) -> None:
 
 
 def test_reader_page_loads_without_violations(
-    web_server: ServerProcess, page: Page, watched: Watch
+    server: ServerProcess, page: Page, watched: Watch
 ) -> None:
-    page.goto(f"{web_server.base_url}/s/AAAAAAAAAAAAAAAAAAAAAA")
+    page.goto(f"{server.base_url}/s/AAAAAAAAAAAAAAAAAAAAAA")
     page.wait_for_load_state("networkidle")
     assert page.evaluate("typeof OtsFormat.Opener") == "function"
     assert watched.csp_violations(page) == []

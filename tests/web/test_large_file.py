@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 from playwright.sync_api import Page, expect
-from server.support import ServerProcess, running_server
+from processes import ServerProcess, running_server
 
 from .conftest import artifacts_dir
 from .support import NO_SAVE_PICKER, Cli, open_link, reveal

@@ -24,7 +24,7 @@ from core.test_links import (
     _with_host,
 )
 from playwright.sync_api import Browser, Page
-from server.support import ServerProcess
+from processes import ServerProcess
 
 from ots_cli.core import links
 from ots_cli.core.links import ID_BYTES, KEY_BYTES, build_link, parse_link
@@ -49,10 +49,10 @@ Case = tuple[str, bool]
 
 
 @pytest.fixture(scope="module")
-def page(web_server: ServerProcess, browser: Browser) -> Iterator[Page]:
+def page(server: ServerProcess, browser: Browser) -> Iterator[Page]:
     page = browser.new_page()
     try:
-        page.goto(f"{web_server.base_url}/s/AAAAAAAAAAAAAAAAAAAAAA")
+        page.goto(f"{server.base_url}/s/AAAAAAAAAAAAAAAAAAAAAA")
         page.wait_for_load_state("load")
         version = page.evaluate("document.querySelector('script[src*=ots-format]').src")
         page.add_script_tag(url=version.replace("ots-format.js", "ots-links.js"))

@@ -7,17 +7,15 @@ import gzip
 import json
 import re
 import warnings
-from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
 import pytest
 from starlette.exceptions import StarletteDeprecationWarning
 
-from ots_server.app import create_app
-from ots_server.settings import Settings
-from ots_server.store.sqlite.store import SQLiteStore
 from ots_server.web.pages import LANGUAGES, PAGE_CSP, negotiate
+
+from .in_process import make_client
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
@@ -28,21 +26,6 @@ EXACT_CSP = (
     "connect-src 'self'; style-src 'self'; img-src 'self'; base-uri 'none'; "
     "form-action 'none'; frame-ancestors 'none'"
 )
-
-
-def make_client(tmp_path: Path, *, web: bool = True) -> Iterator[TestClient]:
-    store = SQLiteStore(tmp_path / "web.sqlite3")
-    app = create_app(Settings(data_dir=tmp_path, rate_limit_per_minute=0, web=web), store)
-    try:
-        with TestClient(app, base_url="http://ots.test") as client:
-            yield client
-    finally:
-        store.close_sync()
-
-
-@pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    yield from make_client(tmp_path)
 
 
 def test_the_page_is_the_same_bytes_for_every_id(client: TestClient) -> None:

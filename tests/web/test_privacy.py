@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 from playwright.sync_api import Page, Response, expect
-from server.support import ServerProcess
+from processes import ServerProcess
 
 from ots_cli.core.format import decode_header
 from ots_cli.core.keyschedule import derive_keys, link_proof
@@ -73,16 +73,16 @@ def check_page(
 
 
 def test_a_passphrase_text_reveal_sends_nothing_it_should_not(
-    web_server: ServerProcess, page: Page, watched: Watch, tmp_path: Path
+    server: ServerProcess, page: Page, watched: Watch, tmp_path: Path
 ) -> None:
-    cli = Cli(web_server.base_url, tmp_path)
+    cli = Cli(server.base_url, tmp_path)
     phrase = tmp_path / "phrase"
     phrase.write_text("a long passphrase")
     link = cli.share(b"watched closely", "--passphrase-file", str(phrase))
     parsed = parse_link(link)
     proof = base64.urlsafe_b64encode(link_proof(parsed.id, parsed.key)).rstrip(b"=").decode()
     peeked = httpx.post(
-        f"{web_server.base_url}/api/v1/secrets/{parsed.id_text}/peek", json={"proof": proof}
+        f"{server.base_url}/api/v1/secrets/{parsed.id_text}/peek", json={"proof": proof}
     ).json()
     header, _ = decode_header(base64.urlsafe_b64decode(peeked["header"] + "=="))
     keys = derive_keys(header, parsed.key, "a long passphrase")
@@ -95,7 +95,7 @@ def test_a_passphrase_text_reveal_sends_nothing_it_should_not(
     check_page(
         page,
         watched,
-        web_server,
+        server,
         {"key": parsed.key, "payload key": keys.payload_key, "passphrase": b"a long passphrase"},
     )
     # The proofs go where the API wants them, in JSON bodies only.
@@ -114,9 +114,9 @@ def test_a_passphrase_text_reveal_sends_nothing_it_should_not(
 
 
 def test_a_file_download_sends_and_keeps_nothing(
-    web_server: ServerProcess, page: Page, watched: Watch, tmp_path: Path
+    server: ServerProcess, page: Page, watched: Watch, tmp_path: Path
 ) -> None:
-    cli = Cli(web_server.base_url, tmp_path)
+    cli = Cli(server.base_url, tmp_path)
     source = tmp_path / "report.pdf"
     source.write_bytes(b"%PDF-1.4 " + bytes(200_000))
     link = cli.share_file(source)
@@ -128,7 +128,7 @@ def test_a_file_download_sends_and_keeps_nothing(
         page.get_by_role("button", name="Save the file").click()
     assert Path(download_info.value.path()).read_bytes() == source.read_bytes()
     expect(page.locator("#file-status")).to_contain_text("Saved")
-    check_page(page, watched, web_server, {"key": parsed.key})
+    check_page(page, watched, server, {"key": parsed.key})
     # The download's own request never left the browser: the worker answered it.
     assert not any("/download/" in r.url for r in watched.requests if r.resource_type == "fetch")
     page.wait_for_timeout(1500)

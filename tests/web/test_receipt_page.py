@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
-from server.support import ServerProcess, running_server
+from processes import ServerProcess, running_server
 
 from .conftest import Watch
 from .create_support import create, open_create
@@ -22,11 +21,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     # A one-second TTL is allowed, so that expiry can be seen in a test.
     with running_server(tmp_path_factory.mktemp("receipt"), env={"OTS_TTL_MIN": "1s"}) as running:
         yield running
-
-
-@pytest.fixture
-def cli(server: ServerProcess, tmp_path: Path) -> Cli:
-    return Cli(server.base_url, tmp_path)
 
 
 def open_receipt(page: Page, receipt: str) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from nacl.bindings import crypto_box_seal_open, crypto_scalarmult_base
 from playwright.sync_api import Page, expect
-from server.support import ServerProcess
+from processes import ServerProcess
 
 VECTORS = json.loads((Path(__file__).parents[1] / "vectors" / "v1-requests.json").read_text())
 VECTOR = VECTORS["vectors"][0]
@@ -53,10 +53,10 @@ async (c) => {
 
 
 @pytest.fixture(scope="module")
-def results(web_server: ServerProcess, browser: Any) -> dict[str, Any]:
+def results(server: ServerProcess, browser: Any) -> dict[str, Any]:
     context = browser.new_context()
     page: Page = context.new_page()
-    page.goto(f"{web_server.base_url}/r/x")  # no key: the page stops, its modules are loaded
+    page.goto(f"{server.base_url}/r/x")  # no key: the page stops, its modules are loaded
     expect(page.locator("#error")).to_be_visible(timeout=30_000)
     bad_keys = [
         urllib.parse.urlsplit(v["text"]).fragment

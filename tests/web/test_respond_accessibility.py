@@ -9,33 +9,17 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
-from server.support import ServerProcess, running_server
+from playwright.sync_api import Page, expect
+from processes import ServerProcess, running_server
 
+from .accessibility import VIEWPORTS, axe_violations
 from .conftest import artifacts_dir
 from .respond_support import answer, fill, open_respond
 from .support import Cli, error_reason
-from .test_accessibility import VIEWPORTS, axe_violations
 
 Opener = Callable[[Page, Cli, Path], None]
-
-
-@pytest.fixture
-def contexts(browser: Browser) -> Iterator[Callable[..., Page]]:
-    """New pages, each in its own context (colour scheme, viewport, language), closed after."""
-    opened: list[Any] = []
-
-    def make(**options: Any) -> Page:
-        context = browser.new_context(**options)
-        opened.append(context)
-        return context.new_page()
-
-    yield make
-    for context in opened:
-        context.close()
 
 
 @pytest.fixture(scope="module")

@@ -12,11 +12,10 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, Route, expect
-from server.support import ServerProcess, running_server
+from playwright.sync_api import Page, Route, expect
+from processes import ServerProcess, running_server
 
 from ots_cli.core.format import Suite
 
@@ -37,26 +36,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     env = {"OTS_MAX_BYTES": "4MiB", "OTS_TTL_MIN": "1s"}
     with running_server(tmp_path_factory.mktemp("respond"), env=env) as running:
         yield running
-
-
-@pytest.fixture
-def cli(server: ServerProcess, tmp_path: Path) -> Cli:
-    return Cli(server.base_url, tmp_path)
-
-
-@pytest.fixture
-def contexts(browser: Browser) -> Iterator[Callable[..., Page]]:
-    """New pages, each in its own browser context (another responder), closed after."""
-    opened: list[Any] = []
-
-    def make(**options: Any) -> Page:
-        context = browser.new_context(**options)
-        opened.append(context)
-        return context.new_page()
-
-    yield make
-    for context in opened:
-        context.close()
 
 
 def wait(cli: Cli, link: str, *args: str) -> bytes:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, Response
-from server.support import ServerProcess, running_server
+from processes import ServerProcess, running_server
 
 from ots_cli.core.keyschedule import derive_keys
 

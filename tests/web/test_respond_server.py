@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 import warnings
-from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,8 @@ from starlette.exceptions import StarletteDeprecationWarning
 from ots_server.web import RESPOND_ALIASES, RESPOND_SCRIPTS
 from ots_server.web.pages import PAGE_CSP, template_source
 
-from .test_create_server import make_client, page_weight
+from .in_process import make_client
+from .test_create_server import page_weight
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
@@ -32,11 +32,6 @@ IDS = (
     "x",
     "%3Cscript%3Ealert(1)%3C%5Cscript%3E",
 )
-
-
-@pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    yield from make_client(tmp_path)
 
 
 def test_the_page_is_the_same_bytes_for_every_id(client: TestClient) -> None:

@@ -11,14 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
-from server.support import ServerProcess, running_server
+from processes import ServerProcess, running_server
 
 from .support import Cli, error_reason, open_link, reveal
-
-
-@pytest.fixture(scope="module")
-def cli(web_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Cli:
-    return Cli(web_server.base_url, tmp_path_factory.mktemp("edges"))
 
 
 def asset_requests(base_url: str) -> int:
@@ -108,9 +103,9 @@ def test_argon2id_runs_in_a_worker_with_a_visible_status(
 
 
 def test_a_weak_passphrase_cost_is_refused_before_anything_is_consumed(
-    web_server: ServerProcess, page: Page, tmp_path: Path
+    server: ServerProcess, page: Page, tmp_path: Path
 ) -> None:
-    cli = Cli(web_server.base_url, tmp_path)
+    cli = Cli(server.base_url, tmp_path)
     phrase = tmp_path / "phrase"
     phrase.write_text("cheap")
     env = cli.env() | {"OTS_PASSPHRASE_COST": "interactive"}
@@ -144,9 +139,9 @@ def test_a_weak_passphrase_cost_is_refused_before_anything_is_consumed(
     ],
 )
 def test_the_page_applies_the_clis_kdf_rule(
-    web_server: ServerProcess, page: Page, opslimit: int, memlimit: int, verdict: str | None
+    server: ServerProcess, page: Page, opslimit: int, memlimit: int, verdict: str | None
 ) -> None:
-    page.goto(f"{web_server.base_url}/s/AAAAAAAAAAAAAAAAAAAAAA")
+    page.goto(f"{server.base_url}/s/AAAAAAAAAAAAAAAAAAAAAA")
     page.wait_for_load_state("load")
     got = page.evaluate(
         """([opslimit, memlimit]) => {

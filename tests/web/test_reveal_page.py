@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
-from server.support import ServerProcess, running_server
+from processes import ServerProcess, running_server
 
 from .support import NO_SAVE_PICKER, Cli, error_reason, open_link, reveal
 
@@ -23,11 +23,6 @@ TEXTS = {
     "rtl": "סיסמה: שלום עולם / كلمة السر",
     "multiline": "line one\n  indented\tline two\n\nlast",
 }
-
-
-@pytest.fixture(scope="module")
-def cli(web_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Cli:
-    return Cli(web_server.base_url, tmp_path_factory.mktemp("cli"))
 
 
 @pytest.mark.parametrize("name", sorted(TEXTS))
@@ -192,9 +187,9 @@ def test_opened_without_clicking_then_read_by_the_cli(cli: Cli, page: Page) -> N
     assert (got.returncode, got.stdout) == (0, b"browser looked, cli reads")
 
 
-def test_tampered_ciphertext_shows_nothing(cli: Cli, page: Page, web_server: ServerProcess) -> None:
+def test_tampered_ciphertext_shows_nothing(cli: Cli, page: Page, server: ServerProcess) -> None:
     link = cli.share(b"tamper with me")
-    with sqlite3.connect(web_server.db_path) as db:
+    with sqlite3.connect(server.db_path) as db:
         (blob,) = db.execute("SELECT blob FROM secrets ORDER BY rowid DESC LIMIT 1").fetchone()
         tampered = blob[:-1] + bytes([blob[-1] ^ 1])
         db.execute("UPDATE secrets SET blob = ? WHERE blob = ?", (tampered, blob))
@@ -254,7 +249,7 @@ PREVIEW_AGENTS = [
 ]
 
 
-def test_link_previewers_never_consume(cli: Cli, page: Page, web_server: ServerProcess) -> None:
+def test_link_previewers_never_consume(cli: Cli, page: Page, server: ServerProcess) -> None:
     link = cli.share(b"still here")
     url = link.split("#")[0]
     with httpx.Client(timeout=10) as http:
@@ -265,7 +260,7 @@ def test_link_previewers_never_consume(cli: Cli, page: Page, web_server: ServerP
     assert curl.returncode == 0
     page.goto(link)
     expect(page.locator("#reveal-form")).to_be_visible()
-    got = Cli(web_server.base_url, Path(cli.home)).run("get", link)
+    got = Cli(server.base_url, Path(cli.home)).run("get", link)
     assert (got.returncode, got.stdout) == (0, b"still here")
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Page
-from server.support import ServerProcess
+from processes import ServerProcess
 
 from ots_cli.core.invisible import is_hidden
 from ots_cli.terminal.output import visible
@@ -41,9 +41,9 @@ SAMPLES = [
 
 
 @pytest.fixture(scope="module")
-def reader(web_server: ServerProcess, browser: Any) -> Any:
+def reader(server: ServerProcess, browser: Any) -> Any:
     page: Page = browser.new_page()
-    page.goto(f"{web_server.base_url}/s/AAAAAAAAAAAAAAAAAAAAAA")
+    page.goto(f"{server.base_url}/s/AAAAAAAAAAAAAAAAAAAAAA")
     page.wait_for_load_state("load")
     yield page
     page.close()

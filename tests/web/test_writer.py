@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from core.test_vectors import GOLDEN, _rebuild_blob
 from playwright.sync_api import Page
-from server.support import ServerProcess
+from processes import ServerProcess
 
 from ots_cli.core.crypto import seal, suite_for
 from ots_cli.core.envelope import Meta
@@ -85,9 +85,9 @@ async (mode) => {
 
 
 @pytest.fixture(scope="module")
-def page_with_writer(web_server: ServerProcess, browser: Any) -> Iterator[Page]:
+def page_with_writer(server: ServerProcess, browser: Any) -> Iterator[Page]:
     page: Page = browser.new_page()
-    page.goto(f"{web_server.base_url}/")
+    page.goto(f"{server.base_url}/")
     page.wait_for_load_state("load")
     yield page
     page.close()
