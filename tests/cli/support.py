@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+from clock import FakeClock
 
 from ots_cli.__main__ import main
 from ots_cli.local.keystore import Keystore
@@ -44,17 +45,6 @@ T = TypeVar("T")
 #: The server URL the CLI is given; the injected TestClient answers for any host, and
 #: http:// to a loopback address is what the CLI accepts without --insecure.
 SERVER = "http://127.0.0.1:8000"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = float(int(time.time()))
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @dataclass

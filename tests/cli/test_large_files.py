@@ -43,8 +43,9 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
-from process_groups import group_peak_rss
 from processes import ServerProcess, start_server
+
+from bench.procs import group_peak_rss
 
 from .support import cli_env
 

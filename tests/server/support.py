@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import clock
 import httpx
 from processes import ServerProcess
 from starlette.types import ASGIApp, Message
@@ -49,17 +50,11 @@ def sha256(raw: bytes) -> bytes:
     return hashlib.sha256(raw).digest()
 
 
-class FakeClock:
-    """An injected wall clock: tests move time instead of sleeping."""
+class FakeClock(clock.FakeClock):
+    """The suite's clock, starting at START unless told otherwise."""
 
     def __init__(self, start: float = START) -> None:
-        self.now = float(start)
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+        super().__init__(start)
 
 
 @dataclass(frozen=True)

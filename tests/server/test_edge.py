@@ -19,10 +19,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from process_groups import group_peak_rss
 from processes import ServerProcess, running_server
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from bench.procs import group_peak_rss
 from ots_server.middleware.headers import SECURITY_HEADERS
 from ots_server.protocol import EdgeHttpToolsProtocol
 

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from process_groups import group_peak_rss
 from processes import ServerProcess, running_server
 
+from bench.procs import group_peak_rss
 from ots_server.store.sqlite.blobs import INLINE_MAX
 
 from .support import CREATE_TYPE, SimSecret
