@@ -176,7 +176,7 @@ async def test_check_constraints_stay_on_for_everything_but_the_body_insert(
 _MEMORY_PROBE = """
 import asyncio, dataclasses, os, resource, sys
 from ots_server.store.sqlite.store import SQLiteStore
-sys.path.insert(0, sys.argv[2])
+sys.path[:0] = [sys.argv[2], os.path.dirname(sys.argv[2])]  # tests/server, then tests/
 from support import SimSecret
 size = 32 * 1024 * 1024
 blob = bytearray()
