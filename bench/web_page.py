@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import hashlib
+import json
 import os
 import re
 import resource
@@ -45,6 +46,9 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from bench.procs import Processes, free_port, wait_http
 from bench.tools import machine
+from ots_cli.core.b64 import encode as b64url_encode
+from ots_cli.core.keyschedule import link_proof
+from ots_cli.core.links import parse_link
 
 CHROMIUM = os.environ.get("OTS_TEST_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -259,6 +263,39 @@ def through_page(bench: Bench, browser: Browser, source: Path, how: str) -> tupl
     return elapsed, cpu
 
 
+#: The reveal of one secret fetched by the page and read to nothing, as the download worker
+#: reads it (one reused 1 MiB buffer, BYOB), with no decryption: the transport alone.
+FETCH_ALONE = """async ([id, body]) => {
+  const response = await fetch(`/api/v1/secrets/${id}/reveal`, {
+    method: "POST", headers: { "Content-Type": "application/json" }, body, cache: "no-store" });
+  const reader = response.body.getReader({ mode: "byob" });
+  let buffer = new ArrayBuffer(1 << 20), total = 0;
+  for (;;) {
+    const { value, done } = await reader.read(new Uint8Array(buffer), { min: buffer.byteLength });
+    if (value) { buffer = value.buffer; total += value.length; }
+    if (done) return total;
+  }
+}"""
+
+
+def fetch_alone(bench: Bench, browser: Browser, source: Path) -> tuple[float, Cpu]:
+    """Seconds and CPU for the page to fetch a file's ciphertext without decrypting it."""
+    link = bench.ots("share", str(source)).decode().strip()
+    parsed = parse_link(link, allow_insecure_http=True)
+    body = json.dumps({"proof": b64url_encode(link_proof(parsed.id, parsed.key))})
+    context = browser.new_context(service_workers="block")
+    page = context.new_page()
+    page.goto(link)  # the reveal page, not clicked: an origin to fetch from, nothing consumed
+    chromium, server = chromium_cpu(), tree_cpu(bench.server.pid)
+    started = time.perf_counter()
+    received = page.evaluate(FETCH_ALONE, [b64url_encode(parsed.id), body])
+    elapsed = time.perf_counter() - started
+    cpu = cpu_since(chromium) | {"server": tree_cpu(bench.server.pid) - server}
+    assert received > source.stat().st_size  # the ciphertext: the file, its header and tags
+    context.close()
+    return elapsed, cpu
+
+
 def cli_get(bench: Bench, link: str, target: Path) -> tuple[float, Cpu]:
     before, server = resource.getrusage(resource.RUSAGE_CHILDREN), tree_cpu(bench.server.pid)
     elapsed = timed(partial(bench.ots, "get", link, "-o", str(target)))
@@ -273,11 +310,13 @@ def big_file(bench: Bench, browser: Browser, size: int, runs: int) -> dict[str, 
     with source.open("wb") as out:
         for _ in range(size // len(block)):
             out.write(block)
-    results: dict[str, list[tuple[float, Cpu]]] = {how: [] for how in (*FILE_PATHS, "cli")}
+    paths = (*FILE_PATHS, "fetch", "cli")
+    results: dict[str, list[tuple[float, Cpu]]] = {how: [] for how in paths}
     for run in range(runs):
         # Interleaved, so that a busy moment of the machine falls on every path alike.
         for how in FILE_PATHS:
             results[how].append(through_page(bench, browser, source, how))
+        results["fetch"].append(fetch_alone(bench, browser, source))
         link = bench.ots("share", str(source)).decode().strip()
         target = bench.work / f"got-{run}.bin"
         results["cli"].append(cli_get(bench, link, target))
@@ -344,6 +383,10 @@ def main() -> None:
         ("the same, to a file chosen in a save dialog", big["dialog"]["mib_s"]),
         ("the same, Service Workers off: read in the page, to nothing", big["in_page"]["mib_s"]),
         ("libsodium.js secretstream alone, in memory", kdf["stream_mib_s"]),
+        (
+            "the ciphertext fetched by the page, no decryption (transport alone)",
+            big["fetch"]["mib_s"],
+        ),
     ):
         print(
             f"| {label} | {value:.0f} MiB/s | `ots get -o` {cli:.0f} MiB/s "
@@ -357,7 +400,8 @@ def main() -> None:
     print("| path | " + " | ".join(roles) + " | total |")
     print("| --- |" + " ---: |" * (len(roles) + 1))
     labels = {"download": "page, download", "dialog": "page, save dialog",
-              "in_page": "page, no Service Worker, to nothing", "cli": "`ots get -o`"}  # fmt: skip
+              "in_page": "page, no Service Worker, to nothing",
+              "fetch": "page, fetch alone, no decryption", "cli": "`ots get -o`"}  # fmt: skip
     for how, label in labels.items():
         cpu = big[how]["cpu"]
         cells = [f"{cpu[r]:.2f}" if r in cpu else "" for r in roles]
