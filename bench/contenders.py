@@ -10,13 +10,22 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 import time
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from bench import scale, servers
 from bench.load import Run, wrk
 from bench.pool import Pool
 from bench.procs import Proc, Processes, group_cpu
+
+
+#: The measured runs of ots (and of the floor, which has no ``create@1``), after a warm-up.
+OTS_MODES = ("create", "pairs", "create@1")
+FLOOR_MODES = ("create", "pairs")
 
 
 class Cursor:
@@ -40,13 +49,30 @@ class Bench:
         self.work = work
         self.procs = procs
         self.runs: list[Run] = []
+        #: What failed, each naming its part: bench/compare.py exits 2 when this is not empty.
+        self.failures: list[str] = []
         self.log = work / "wrk.log"
 
     def say(self, message: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
+    @contextmanager
+    def part(self, name: str) -> Iterator[None]:
+        """Run one part of the comparison; a failure is recorded under ``name``, said at once,
+        and the comparison goes on with the next part (the parts after it still measure)."""
+        try:
+            yield
+        except Exception as exc:  # noqa: BLE001 - any failure of a part is reported, by name
+            detail = str(exc).strip() or type(exc).__name__
+            self.failures.append(f"{name}: {detail}")
+            self.say(f"FAILED: {name}: {detail}")
+            traceback.print_exc(file=sys.stderr)
+
     def record(self, run: Run) -> Run:
         self.runs.append(run)
+        if run.failed:
+            bad = {k: v for k, v in run.errors.items() if v}
+            self.failures.append(f"wrk run {run.contender} {run.mode}: errors {bad}")
         status = "FAILED " + str({k: v for k, v in run.errors.items() if v}) if run.failed else ""
         self.say(
             f"  {run.contender:14} {run.mode:14} c={run.connections:<3} "
