@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from bench import profiling, report, scale, servers, startup, tools
-from bench.contenders import FLOOR_MODES, OTS_MODES, Bench, Cursor, durable
+from bench.contenders import FLOOR_MODES, FLOOR_RATE, OTS_MODES, Bench, Cursor, durable
 from bench.pool import Pool, build_pool
 from bench.procs import Proc, Processes, stop_on_sigterm
 from bench.report.records import Results
@@ -55,7 +55,9 @@ def _pool_size(args: argparse.Namespace) -> int:
     fast, warmup, duration = float(args.pool_rate), float(args.warmup), float(args.duration)
     per_server = (warmup + 3 * duration) * fast + duration * fast / 2
     profile = 2 * (int(args.profile_seconds) + 2) * fast
-    return math.ceil(per_server + profile) + 100
+    # The floor: a warm-up, create and pairs, at FLOOR_RATE times the rate.
+    floor = (warmup + 2 * duration) * fast * FLOOR_RATE
+    return math.ceil(max(per_server + profile, floor)) + 100
 
 
 def run_cli(args: argparse.Namespace, bench: Bench) -> dict[str, Any]:

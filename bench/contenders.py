@@ -23,6 +23,9 @@ from bench.pool import Pool
 from bench.procs import Proc, Processes, group_cpu
 
 
+#: The floor (bench/floor.py) outruns ots: its slices are cut for this many times the pool rate.
+#: Its runs (warm-up, create, pairs) are fewer than ots's, so the pool still covers them.
+FLOOR_RATE = 1.5
 #: The measured runs of ots (and of the floor, which has no ``create@1``), after a warm-up.
 OTS_MODES = ("create", "pairs", "create@1")
 FLOOR_MODES = ("create", "pairs")
@@ -80,9 +83,9 @@ class Bench:
         )
         return run
 
-    def slice_size(self, duration: float, connections: int) -> int:
+    def slice_size(self, duration: float, connections: int, speed: float = 1.0) -> int:
         rate = float(self.args.pool_rate) if connections > 1 else self.args.pool_rate / 2
-        return math.ceil(duration * rate)
+        return math.ceil(duration * rate * speed)
 
     def ots_run(
         self,
@@ -94,7 +97,7 @@ class Bench:
         connections: int,
         duration: float,
     ) -> Run:
-        count = self.slice_size(duration, connections)
+        count = self.slice_size(duration, connections, FLOOR_RATE if is_floor(name) else 1.0)
         start = cursor.take(count)
         args = cursor.pool.lua_args(mode, start, count, 1)
         run = wrk(
@@ -174,6 +177,10 @@ class Bench:
             )
         finally:
             self.procs.stop(proc)
+
+
+def is_floor(name: str) -> bool:
+    return name.startswith("floor-")
 
 
 def durable(port: int, *, on: bool) -> None:
