@@ -408,7 +408,9 @@ EXPECTED_RUNS = [
 def missing_parts(args: argparse.Namespace, results: Results) -> list[str]:
     """What a complete comparison has that these results lack: each a failure, by name."""
     have = {(run["contender"], run["mode"]) for run in results["runs"]}
-    missing = [f"no {mode} run of {name}" for name, mode in EXPECTED_RUNS if (name, mode) not in have]
+    missing = [
+        f"no {mode} run of {name}" for name, mode in EXPECTED_RUNS if (name, mode) not in have
+    ]
     wanted: list[str] = ["commit_floor", "scale", "cli", "app_cpu"]
     if args.profile_seconds:
         wanted.append("profile")

@@ -22,7 +22,6 @@ from bench.load import Run, wrk
 from bench.pool import Pool
 from bench.procs import Proc, Processes, group_cpu
 
-
 #: The floor (bench/floor.py) outruns ots: its slices are cut for this many times the pool rate.
 #: Its runs (warm-up, create, pairs) are fewer than ots's, so the pool still covers them.
 FLOOR_RATE = 1.5
@@ -65,7 +64,7 @@ class Bench:
         and the comparison goes on with the next part (the parts after it still measure)."""
         try:
             yield
-        except Exception as exc:  # noqa: BLE001 - any failure of a part is reported, by name
+        except Exception as exc:
             detail = str(exc).strip() or type(exc).__name__
             self.failures.append(f"{name}: {detail}")
             self.say(f"FAILED: {name}: {detail}")

@@ -211,7 +211,7 @@ class SqliteStore:
             ).fetchone()
             if row is None or not hmac.compare_digest(row[0], verifier):
                 return NOT_FOUND, None
-            stored, blob, views, expires_at, state, at = row
+            _, blob, views, expires_at, state, at = row
             if state is not None:
                 return state, at
             if now >= expires_at:
@@ -319,13 +319,11 @@ class RedisStore:
         self, id_: bytes, verifier: bytes, header_length: int, blob: bytes, views: int, exp: int
     ) -> bool:
         now = int(time.time())
-        args = [verifier, header_length, blob, views, now, exp, exp + 86400]
+        args: list[bytes | int] = [verifier, header_length, blob, views, now, exp, exp + 86400]
         return bool(await self.create_script(keys=[self._key(id_)], args=args))
 
     async def peek(self, id_: bytes, verifier: bytes) -> tuple[str, Any]:
-        answer = await self.peek_script(
-            keys=[self._key(id_)], args=[verifier, int(time.time())]
-        )
+        answer = await self.peek_script(keys=[self._key(id_)], args=[verifier, int(time.time())])
         outcome = answer[0].decode()
         if outcome != "ok":
             return outcome, int(answer[1]) if len(answer) > 1 else None

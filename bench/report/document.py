@@ -11,7 +11,6 @@ from __future__ import annotations
 from bench.report import prose, tables
 from bench.report.records import Results
 
-
 #: What the floor is, and the shortcuts it takes that ots cannot (bench/floor.py's docstring
 #: lists the same; keep the two together).
 FLOOR = [

@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bench import baseline_client as baseline
 from bench.procs import Processes
 from bench.startup import HERE, start_server
 
@@ -43,18 +44,13 @@ def _run(argv: list[str], env: dict[str, str]) -> bytes:
 
 def _blob_size(link: str) -> tuple[int, int]:
     """(suite, blob size) of a shared secret, from its peek (the proof from the link)."""
-    sys.path.insert(0, str(HERE))
-    try:
-        import baseline_client
-    finally:
-        sys.path.remove(str(HERE))
     rest, _, key_text = link.partition("#")
     server, _, id_text = rest.rpartition("/s/")
-    _, proof = baseline_client.subkeys(baseline_client.b64d(id_text), baseline_client.b64d(key_text))
+    _, proof = baseline.subkeys(baseline.b64d(id_text), baseline.b64d(key_text))
     answer = httpx.post(
-        f"{server}/api/v1/secrets/{id_text}/peek", json={"proof": baseline_client.b64e(proof)}
+        f"{server}/api/v1/secrets/{id_text}/peek", json={"proof": baseline.b64e(proof)}
     ).json()
-    return baseline_client.b64d(answer["header"])[5], answer["size"]
+    return baseline.b64d(answer["header"])[5], answer["size"]
 
 
 @pytest.mark.parametrize(
@@ -69,9 +65,11 @@ def test_each_opens_what_the_other_shares(
     source.write_bytes(content)
 
     ots_link = _run([str(BIN / "ots"), "share", str(source)], env).decode().strip()
-    base_link = _run(
-        [sys.executable, BASELINE, "share", "--server", server, str(source)], env
-    ).decode().strip()
+    base_link = (
+        _run([sys.executable, BASELINE, "share", "--server", server, str(source)], env)
+        .decode()
+        .strip()
+    )
     # The same input gives the same suite and the same blob size on both sides.
     assert _blob_size(ots_link) == _blob_size(base_link)
     assert _blob_size(ots_link)[0] == (1 if len(content) < 1000 else 2)
