@@ -90,7 +90,7 @@ def targets(results: Results) -> list[Target]:
         out.append(
             target(
                 f"pairs/s, ots {label} vs the floor, {label}",
-                fmt(None if ratio is None else ratio * 100, ".0f", " %"),
+                fmt(None if ratio is None else ratio * 100, ".1f", " %"),
                 f">= {FLOOR_SHARE_MIN * 100:.0f} %",
                 ratio is not None and ratio >= FLOOR_SHARE_MIN,
                 a,
