@@ -1,7 +1,7 @@
 """ots against its floor, SnapPass and the framework ceiling, in one run (issues 9 and 18; see
 bench/README.md).
 
-    python -m bench.compare              # the full comparison, about 10 minutes on 2 cores
+    python -m bench.compare              # the full comparison, about 12 minutes on 2 cores
     python -m bench.compare --quick      # a few seconds per step, small scale levels
 
 Starts, on 127.0.0.1 and free ports: a bare Starlette endpoint (the ceiling), ots-server on
