@@ -428,16 +428,23 @@ def missing_parts(args: argparse.Namespace, results: Results) -> list[str]:
     return missing
 
 
+def results_path(args: argparse.Namespace) -> Path:
+    """bench/out/results.json; a smoke run's go to results-smoke.json, so the test never
+    replaces a real run's figures (``python -m bench.report`` renders results.json)."""
+    return tools.OUT / ("results-smoke.json" if args.smoke else "results.json")
+
+
 def publish(args: argparse.Namespace, results: Results, failures: list[str]) -> int:
     """Save the results; when nothing failed, draw the chart and rewrite docs/benchmarks.md.
     The exit status."""
     results["problems"] = failures
-    (tools.OUT / "results.json").write_text(json.dumps(results, indent=1))
+    saved = results_path(args)
+    saved.write_text(json.dumps(results, indent=1))
     print(report.summary(results))
     if failures:
         print(
             f"\nbench.compare: FAILED, {len(failures)} problem(s); docs/benchmarks.md and the "
-            "chart are left as they were (results in bench/out/results.json):",
+            f"chart are left as they were (results in {saved}):",
             file=sys.stderr,
         )
         for failure in failures:
@@ -449,7 +456,7 @@ def publish(args: argparse.Namespace, results: Results, failures: list[str]) -> 
                 str(tools.TOOLS_VENV / "bin" / "python"),
                 "-m",
                 "bench.chart",
-                str(tools.OUT / "results.json"),
+                str(saved),
                 str(CHART),
             ],
             check=True,

@@ -43,7 +43,7 @@ def test_compare_runs_every_part(tmp_path: Path) -> None:
     done = _bench("bench.compare", "--smoke", timeout=600)
     assert done.returncode in (0, 1), done.stdout[-3000:] + done.stderr[-3000:]
     assert "FAILED" not in done.stdout + done.stderr
-    results = json.loads((tools.OUT / "results.json").read_text())
+    results = json.loads((tools.OUT / "results-smoke.json").read_text())
     assert results["problems"] == []
     measured = {(run["contender"], run["mode"]) for run in results["runs"]}
     for name in ("ots-sqlite-1w", "ots-redis-2w", "floor-sqlite-1w", "floor-redis-2w"):
@@ -58,7 +58,7 @@ def test_compare_runs_every_part(tmp_path: Path) -> None:
     chart = tmp_path / "chart.png"
     drawn = subprocess.run(
         [str(tools.TOOLS_VENV / "bin" / "python"), "-m", "bench.chart",
-         str(tools.OUT / "results.json"), str(chart)],
+         str(tools.OUT / "results-smoke.json"), str(chart)],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert drawn.returncode == 0, drawn.stderr
