@@ -4,8 +4,9 @@ Run by bench/compare.py with the interpreter of bench/out/venv-tools, which has 
 
     bench/out/venv-tools/bin/python -m bench.chart bench/out/results.json docs/benchmarks.png
 
-Bars: creates per second and create+reveal pairs per second of each contender; the bare
-Starlette ceiling is its requests per second. A failed run (any error) is drawn hatched and
+Bars: creates per second and create+reveal pairs per second of each contender (the floor,
+bench/floor.py, next to ots on each store); the bare Starlette ceiling is its requests per
+second. A failed run (any error) is drawn hatched and
 labelled FAILED.
 """
 
@@ -26,7 +27,7 @@ def draw(results: dict[str, Any], out: Path) -> None:
     runs = {(r["contender"], r["mode"]): r for r in results["runs"]}
     groups = results["chart_groups"]  # [[label, contender], ...]
     modes = [("create", "creates/s", "#4c72b0"), ("pairs", "create+reveal pairs/s", "#dd8452")]
-    fig, ax = plt.subplots(figsize=(10, 5.2), dpi=110)
+    fig, ax = plt.subplots(figsize=(12, 5.2), dpi=110)
     width = 0.38
     for index, (_label, contender) in enumerate(groups):
         for offset, (mode, _, color) in enumerate(modes):
@@ -63,7 +64,7 @@ def draw(results: dict[str, Any], out: Path) -> None:
         loc="upper right",
     )
     ax.set_title(
-        f"ots vs SnapPass vs bare Starlette: {results['connections']} connections, "
+        f"ots, its floor, SnapPass, bare Starlette: {results['connections']} connections, "
         f"{results['duration']} s per run, wrk, 127.0.0.1 ({results['date']})",
         fontsize=10,
     )

@@ -1,11 +1,13 @@
-"""ots against SnapPass and the framework ceiling, in one run (issue 9; see bench/README.md).
+"""ots against its floor, SnapPass and the framework ceiling, in one run (issues 9 and 18; see
+bench/README.md).
 
-    python -m bench.compare              # the full comparison, about 10 minutes on 2 cores
+    python -m bench.compare              # the full comparison, about 12 minutes on 2 cores
     python -m bench.compare --quick      # a few seconds per step, small scale levels
 
 Starts, on 127.0.0.1 and free ports: a bare Starlette endpoint (the ceiling), ots-server on
-SQLite with one worker, a Redis of its own, ots-server on that Redis with two workers, and
-SnapPass under gunicorn with one and two workers (Redis database 1); drives each with the same
+SQLite with one worker, the floor (bench/floor.py) on SQLite with one worker, a Redis of its
+own, ots-server and the floor on that Redis with two workers each, and SnapPass under gunicorn
+with one and two workers (Redis database 1); drives each with the same
 wrk settings; measures reveal latency at 10^3, 10^5 and 10^6 stored secrets and the store's
 bytes per secret; times the CLI with hyperfine (bench/startup.py); profiles ots's creates with
 py-spy. Writes docs/benchmarks.md and docs/benchmarks.png (regenerated wholesale), and
@@ -13,7 +15,11 @@ bench/out/results.json. Every process it started is stopped at the end, also on 
 Ctrl-C, and its temporary files are deleted.
 
 Exit status: 0 when every run succeeded and every target was met, 1 when a target was missed,
-2 when a run failed (errors) or a step could not run.
+2 when anything failed: a server that did not start, wrk failing or counting an error or an
+unexpected status, a sub-benchmark exiting with an error, a contender or run missing from the
+results. Each failure is printed as it happens and again at the end, naming its part; a run
+with a failure leaves docs/benchmarks.md and the chart as they were (the results are still
+saved in bench/out/results.json), so the document never shows a partial run.
 """
 
 from __future__ import annotations
@@ -31,10 +37,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from bench import profiling, report, scale, servers, tools
-from bench.contenders import Bench, Cursor, durable
+from bench import profiling, report, scale, servers, startup, tools
+from bench.contenders import FLOOR_MODES, FLOOR_RATE, OTS_MODES, Bench, Cursor, durable
 from bench.pool import Pool, build_pool
-from bench.procs import Processes, stop_on_sigterm
+from bench.procs import Proc, Processes, stop_on_sigterm
 from bench.report.records import Results
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,29 +49,46 @@ CHART = ROOT / "docs" / "benchmarks.png"
 
 
 def _pool_size(args: argparse.Namespace) -> int:
-    # Per server: a warm-up, create, pairs (and on Redis pairs-durable) at full rate, and
-    # create@1 at half the rate; the profile's two runs on top.
+    # Per server (each takes its slices from the start of the pool, on its own store): a
+    # warm-up, create, pairs (and on Redis pairs-durable) at full rate, and create@1 at half
+    # the rate; the profile's two runs on top.
     fast, warmup, duration = float(args.pool_rate), float(args.warmup), float(args.duration)
     per_server = (warmup + 3 * duration) * fast + duration * fast / 2
     profile = 2 * (int(args.profile_seconds) + 2) * fast
-    return math.ceil(per_server + profile) + 100
+    # The floor: a warm-up, create and pairs, at FLOOR_RATE times the rate.
+    floor = (warmup + 2 * duration) * fast * FLOOR_RATE
+    return math.ceil(max(per_server + profile, floor)) + 100
 
 
 def run_cli(args: argparse.Namespace, bench: Bench) -> dict[str, Any]:
-    """bench/startup.py: hyperfine over the CLI and its baselines; its JSON export."""
+    """bench/startup.py: hyperfine over the CLI and its baselines; its JSON export.
+
+    startup.py exits 1 when a CLI target is missed (a result, reported with the others) and
+    2 when it could not measure; anything but 0 or 1, or a command missing from the export,
+    fails this part. The export is deleted first, so an old one is never read."""
     bench.say(f"CLI start-up: python -m bench.startup --runs {args.cli_runs}")
+    export = tools.OUT / "startup.json"
+    export.unlink(missing_ok=True)
     done = subprocess.run(
-        [sys.executable, "-m", "bench.startup", "--runs", str(args.cli_runs), "--warmup", "3"],
+        [
+            sys.executable,
+            "-m",
+            "bench.startup",
+            "--runs",
+            str(args.cli_runs),
+            "--warmup",
+            str(0 if args.smoke else 3),
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=900,
     )
-    export = tools.OUT / "startup.json"
-    if not export.exists():
-        raise RuntimeError(f"bench/startup.py failed: {done.stderr.strip()[-500:]}")
+    if done.returncode not in (0, 1) or not export.exists():
+        output = (done.stderr.strip() or done.stdout.strip())[-800:]
+        raise RuntimeError(f"bench/startup.py exited {done.returncode}: {output}")
     results = json.loads(export.read_text())["results"]
-    return {
+    timings = {
         r["command"]: {
             "mean_ms": r["mean"] * 1000,
             "stddev_ms": (r.get("stddev") or 0) * 1000,
@@ -75,11 +98,15 @@ def run_cli(args: argparse.Namespace, bench: Bench) -> dict[str, Any]:
         }
         for r in results
     }
+    missing = sorted(set(startup.COMMANDS) - set(timings))
+    if missing:
+        raise RuntimeError(f"bench/startup.py measured no {', '.join(missing)}")
+    return timings
 
 
 def run_app_cpu(args: argparse.Namespace, bench: Bench) -> dict[str, Any]:
     """bench/app_cpu.py: CPU per create and per pair inside the server process, per store."""
-    rounds, count = (1, 500) if args.quick else (3, 2000)
+    rounds, count = (1, 100) if args.smoke else (1, 500) if args.quick else (3, 2000)
     bench.say(
         f"CPU per request in-process: python -m bench.app_cpu --rounds {rounds} --count {count}"
     )
@@ -205,20 +232,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="creates/s the pre-built pool must cover per run [6000]",
     )
     parser.add_argument("--quick", action="store_true", help="short runs, small scale (testing)")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="every part at its smallest, implies --no-doc (tests/benchmarks/test_smoke.py)",
+    )
     parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/benchmarks.*")
     args = parser.parse_args(argv)
     if args.quick:
         args.duration, args.warmup, args.scale = 4, 1, [10**3, 10**4]
         args.cli_runs, args.profile_seconds = 5, 3
+    if args.smoke:
+        # Figures from this are meaningless; it proves every part still runs.
+        args.duration, args.warmup, args.scale, args.pool_rate = 1, 1, [10**3], 4000
+        args.cli_runs, args.profile_seconds, args.no_doc = 2, 1, True
     return args
 
 
-def new_results(args: argparse.Namespace) -> dict[str, Any]:
+def new_results(args: argparse.Namespace, argv: list[str] | None = None) -> dict[str, Any]:
     """What the results say before anything is measured: the run, the machine, the settings."""
+    given = sys.argv[1:] if argv is None else argv
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "command": "python -m bench.compare"
-        + (" " + " ".join(sys.argv[1:]) if sys.argv[1:] else ""),
+        "command": "python -m bench.compare" + (" " + " ".join(given) if given else ""),
         "machine": tools.machine(),
         "versions": tools.versions(),
         "duration": args.duration,
@@ -228,8 +264,10 @@ def new_results(args: argparse.Namespace) -> dict[str, Any]:
         "snappass_threads": servers.SNAPPASS_THREADS,
         "chart_groups": [
             ["bare Starlette\n1 worker", "ceiling"],
+            ["floor SQLite\n1 worker", "floor-sqlite-1w"],
             ["ots SQLite\n1 worker", "ots-sqlite-1w"],
             ["SnapPass\n1 worker", "snappass-1w"],
+            ["floor Redis\n2 workers", "floor-redis-2w"],
             ["ots Redis\n2 workers", "ots-redis-2w"],
             ["SnapPass\n2 workers", "snappass-2w"],
         ],
@@ -238,126 +276,198 @@ def new_results(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def measure_sqlite(bench: Bench, pool: Pool, results: dict[str, Any]) -> None:
-    """The bare Starlette ceiling, the commit floor, and ots on SQLite with one worker (with
-    its profile, whose failure is a problem of the run rather than its end)."""
+    """The bare Starlette ceiling, the commit floor, ots on SQLite with one worker (with its
+    profile) and the floor app on SQLite with one worker, each a part of its own."""
     args, work, procs = bench.args, bench.work, bench.procs
-    bench.say("bare Starlette ceiling, 1 worker")
-    bench.ceiling()
-
-    results["commit_floor"] = scale.commit_floor(work)
-    bench.say("ots-server, SQLite, 1 worker")
-    proc = servers.start_ots(
-        procs, "ots-sqlite-1w", workers=1, store_url=None, data_dir=work / "sqlite-1w"
-    )
-    try:
-        cursor = Cursor(pool)
-        bench.ots("ots-sqlite-1w", proc, cursor, one_connection=True)
-        if args.profile_seconds:
-            bench.say("  profiling creates with py-spy")
-            try:
-                start = cursor.take(0)
-                prof = profiling.profile_creates(
-                    proc.url, proc.pid, pool, start, work, args.profile_seconds
-                )
-                results["profile"] = asdict(prof)
-            except (subprocess.SubprocessError, OSError, RuntimeError) as exc:
-                results["problems"].append(f"profile: {exc}")
-    finally:
-        procs.stop(proc)
-
-
-def measure_redis(bench: Bench, pool: Pool, results: dict[str, Any]) -> None:
-    """On one Redis of the benchmark's own: ots with two workers (also durable), SnapPass with
-    one and two, then the scale levels of both stores."""
-    args, work, procs = bench.args, bench.work, bench.procs
-    redis = servers.start_redis(procs, work / "redis")
-    try:
-        bench.say("ots-server, Redis, 2 workers")
+    with bench.part("bare Starlette ceiling"):
+        bench.say("bare Starlette ceiling, 1 worker")
+        bench.ceiling()
+    with bench.part("commit floor (bare SQLite loop)"):
+        results["commit_floor"] = scale.commit_floor(work, 200 if args.smoke else 3000)
+    with bench.part("ots-server, SQLite, 1 worker"):
+        bench.say("ots-server, SQLite, 1 worker")
         proc = servers.start_ots(
-            procs,
-            "ots-redis-2w",
-            workers=2,
-            store_url=servers.redis_url(redis, 0),
-            data_dir=work / "redis-2w",
+            procs, "ots-sqlite-1w", workers=1, store_url=None, data_dir=work / "sqlite-1w"
         )
         try:
             cursor = Cursor(pool)
-            bench.ots("ots-redis-2w", proc, cursor, one_connection=True)
-            bench.say("  the same with Redis durable (appendonly yes, appendfsync always)")
-            durable(redis.port, on=True)
-            bench.record(
-                bench.ots_run(
-                    "ots-redis-2w",
-                    proc,
-                    cursor,
-                    "pairs",
-                    "pairs-durable",
-                    args.connections,
-                    args.duration,
-                )
-            )
-            durable(redis.port, on=False)
+            bench.ots("ots-sqlite-1w", proc, cursor, one_connection=True)
+            if args.profile_seconds:
+                with bench.part("py-spy profile of ots-server creates"):
+                    bench.say("  profiling creates with py-spy")
+                    start = cursor.take(0)
+                    prof = profiling.profile_creates(
+                        proc.url, proc.pid, pool, start, work, args.profile_seconds
+                    )
+                    results["profile"] = asdict(prof)
         finally:
             procs.stop(proc)
+    with bench.part("floor, SQLite, 1 worker"):
+        bench.say("floor (bench/floor.py), SQLite, 1 worker")
+        (work / "floor-sqlite").mkdir()
+        proc = servers.start_floor(
+            procs, "floor-sqlite-1w", workers=1, store=str(work / "floor-sqlite" / "floor.db")
+        )
+        try:
+            bench.ots("floor-sqlite-1w", proc, Cursor(pool), one_connection=False)
+        finally:
+            procs.stop(proc)
+
+
+def measure_redis(bench: Bench, pool: Pool, results: dict[str, Any]) -> None:
+    """On one Redis of the benchmark's own: ots with two workers (also durable), the floor
+    with two, SnapPass with one and two, then the scale levels of both stores."""
+    args, work, procs = bench.args, bench.work, bench.procs
+    redis: Proc | None = None
+    with bench.part("Redis for the benchmark"):
+        redis = servers.start_redis(procs, work / "redis")
+    if redis is None:
+        return
+    try:
+        with bench.part("ots-server, Redis, 2 workers"):
+            bench.say("ots-server, Redis, 2 workers")
+            proc = servers.start_ots(
+                procs,
+                "ots-redis-2w",
+                workers=2,
+                store_url=servers.redis_url(redis, 0),
+                data_dir=work / "redis-2w",
+            )
+            try:
+                cursor = Cursor(pool)
+                bench.ots("ots-redis-2w", proc, cursor, one_connection=True)
+                bench.say("  the same with Redis durable (appendonly yes, appendfsync always)")
+                durable(redis.port, on=True)
+                bench.record(
+                    bench.ots_run(
+                        "ots-redis-2w",
+                        proc,
+                        cursor,
+                        "pairs",
+                        "pairs-durable",
+                        args.connections,
+                        args.duration,
+                    )
+                )
+            finally:
+                durable(redis.port, on=False)
+                procs.stop(proc)
+        scale.redis_cli(redis.port, "FLUSHALL")
+        with bench.part("floor, Redis, 2 workers"):
+            bench.say("floor (bench/floor.py), Redis, 2 workers")
+            proc = servers.start_floor(
+                procs, "floor-redis-2w", workers=2, store=servers.redis_url(redis, 0)
+            )
+            try:
+                bench.ots("floor-redis-2w", proc, Cursor(pool), one_connection=False)
+            finally:
+                procs.stop(proc)
         scale.redis_cli(redis.port, "FLUSHALL")
         for workers in (1, 2):
             name = f"snappass-{workers}w"
-            bench.say(f"SnapPass, gunicorn, {workers} worker{'s' * (workers > 1)}")
-            proc = servers.start_snappass(
-                procs,
-                name,
-                venv=tools.SNAPPASS_VENV,
-                workers=workers,
-                url=servers.redis_url(redis, 1),
-            )
-            try:
-                bench.snappass(name, proc)
-            finally:
-                procs.stop(proc)
+            with bench.part(f"SnapPass, {workers} worker{'s' * (workers > 1)}"):
+                bench.say(f"SnapPass, gunicorn, {workers} worker{'s' * (workers > 1)}")
+                proc = servers.start_snappass(
+                    procs,
+                    name,
+                    venv=tools.SNAPPASS_VENV,
+                    workers=workers,
+                    url=servers.redis_url(redis, 1),
+                )
+                try:
+                    bench.snappass(name, proc)
+                finally:
+                    procs.stop(proc)
             scale.redis_cli(redis.port, "FLUSHALL")
 
-        bench.say(f"scale: reveal latency at {', '.join(f'{n:,}' for n in args.scale)}")
-        results["scale"] = run_scale(bench, redis.port, servers.redis_url(redis, 0))
+        with bench.part("scale (reveal latency and store bytes per secret)"):
+            bench.say(f"scale: reveal latency at {', '.join(f'{n:,}' for n in args.scale)}")
+            results["scale"] = run_scale(bench, redis.port, servers.redis_url(redis, 0))
     finally:
         procs.stop(redis)
 
 
 def measure_outside_servers(bench: Bench, results: dict[str, Any]) -> None:
-    """The CLI's start-up and the app's in-process CPU; a failure is a problem of the run."""
-    try:
+    """The CLI's start-up and the app's in-process CPU."""
+    with bench.part("CLI start-up (bench/startup.py)"):
         results["cli"] = run_cli(bench.args, bench)
-    except (RuntimeError, subprocess.SubprocessError) as exc:
-        results["problems"].append(f"CLI start-up: {exc}")
-    try:
+    with bench.part("CPU per request in-process (bench/app_cpu.py)"):
         results["app_cpu"] = run_app_cpu(bench.args, bench)
-    except (RuntimeError, subprocess.SubprocessError) as exc:
-        results["problems"].append(f"CPU per request: {exc}")
 
 
-def publish(args: argparse.Namespace, results: Results) -> int:
-    """Save the results, draw the chart, rewrite docs/benchmarks.md; the exit status."""
-    (tools.OUT / "results.json").write_text(json.dumps(results, indent=1))
+#: Every wrk run a complete comparison records, by (contender, mode).
+EXPECTED_RUNS = [
+    ("ceiling", "json"),
+    *((name, mode) for name in ("ots-sqlite-1w", "ots-redis-2w") for mode in OTS_MODES),
+    ("ots-redis-2w", "pairs-durable"),
+    *((name, mode) for name in ("floor-sqlite-1w", "floor-redis-2w") for mode in FLOOR_MODES),
+    *((name, mode) for name in ("snappass-1w", "snappass-2w") for mode in ("create", "pairs")),
+]
+
+
+def missing_parts(args: argparse.Namespace, results: Results) -> list[str]:
+    """What a complete comparison has that these results lack: each a failure, by name."""
+    have = {(run["contender"], run["mode"]) for run in results["runs"]}
+    missing = [
+        f"no {mode} run of {name}" for name, mode in EXPECTED_RUNS if (name, mode) not in have
+    ]
+    wanted: list[str] = ["commit_floor", "scale", "cli", "app_cpu"]
+    if args.profile_seconds:
+        wanted.append("profile")
+    missing += [f"no {key} in the results" for key in wanted if key not in results]
+    scale_ = results.get("scale")
+    if scale_:
+        measured = {(lv["store"], lv["stored"]) for lv in scale_["levels"]}
+        skipped = " ".join(scale_["skipped"])
+        for store in ("sqlite", "redis"):
+            for level in args.scale:
+                if (store, level) not in measured and f"{store} at {level:,}" not in skipped:
+                    missing.append(f"no scale level {level:,} on {store}")
+            if not any(o["store"] == store for o in scale_["overhead"]):
+                missing.append(f"no bytes per secret for {store}")
+    return missing
+
+
+def results_path(args: argparse.Namespace) -> Path:
+    """bench/out/results.json; a smoke run's go to results-smoke.json, so the test never
+    replaces a real run's figures (``python -m bench.report`` renders results.json)."""
+    return tools.OUT / ("results-smoke.json" if args.smoke else "results.json")
+
+
+def publish(args: argparse.Namespace, results: Results, failures: list[str]) -> int:
+    """Save the results; when nothing failed, draw the chart and rewrite docs/benchmarks.md.
+    The exit status."""
+    results["problems"] = failures
+    saved = results_path(args)
+    saved.write_text(json.dumps(results, indent=1))
+    print(report.summary(results))
+    if failures:
+        print(
+            f"\nbench.compare: FAILED, {len(failures)} problem(s); docs/benchmarks.md and the "
+            f"chart are left as they were (results in {saved}):",
+            file=sys.stderr,
+        )
+        for failure in failures:
+            print(f"  - {failure}", file=sys.stderr)
+        return 2
     if not args.no_doc:
         subprocess.run(
             [
                 str(tools.TOOLS_VENV / "bin" / "python"),
                 "-m",
                 "bench.chart",
-                str(tools.OUT / "results.json"),
+                str(saved),
                 str(CHART),
             ],
             check=True,
             cwd=ROOT,
         )
         DOC.write_text(report.render(results, CHART.name))
-    print(report.summary(results))
-    if any(run["failed"] for run in results["runs"]) or results["problems"]:
-        return 2
     return 0 if all(t["met"] for t in results["targets"]) else 1
 
 
-def main() -> int:
-    args = parse_args()
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     began = time.monotonic()
     stop_on_sigterm()
     tools.ensure_all()
@@ -365,7 +475,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="ots-bench-"))
     procs = Processes(work)
     bench = Bench(args, work, procs)
-    results = new_results(args)
+    results = new_results(args, argv)
     try:
         size = _pool_size(args)
         bench.say(f"pre-building {size:,} sealed secrets (real ots_cli.core.crypto)")
@@ -388,7 +498,7 @@ def main() -> int:
     # Complete now but for its targets, which are figured from the rest.
     finished = cast(Results, results)
     finished["targets"] = report.targets(finished)
-    return publish(args, finished)
+    return publish(args, finished, bench.failures + missing_parts(args, finished))
 
 
 if __name__ == "__main__":

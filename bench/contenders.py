@@ -10,13 +10,24 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 import time
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from bench import scale, servers
 from bench.load import Run, wrk
 from bench.pool import Pool
 from bench.procs import Proc, Processes, group_cpu
+
+#: The floor (bench/floor.py) outruns ots: its slices are cut for this many times the pool rate.
+#: Its runs (warm-up, create, pairs) are fewer than ots's, so the pool still covers them.
+FLOOR_RATE = 1.5
+#: The measured runs of ots (and of the floor, which has no ``create@1``), after a warm-up.
+OTS_MODES = ("create", "pairs", "create@1")
+FLOOR_MODES = ("create", "pairs")
 
 
 class Cursor:
@@ -40,13 +51,30 @@ class Bench:
         self.work = work
         self.procs = procs
         self.runs: list[Run] = []
+        #: What failed, each naming its part: bench/compare.py exits 2 when this is not empty.
+        self.failures: list[str] = []
         self.log = work / "wrk.log"
 
     def say(self, message: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
+    @contextmanager
+    def part(self, name: str) -> Iterator[None]:
+        """Run one part of the comparison; a failure is recorded under ``name``, said at once,
+        and the comparison goes on with the next part (the parts after it still measure)."""
+        try:
+            yield
+        except Exception as exc:
+            detail = str(exc).strip() or type(exc).__name__
+            self.failures.append(f"{name}: {detail}")
+            self.say(f"FAILED: {name}: {detail}")
+            traceback.print_exc(file=sys.stderr)
+
     def record(self, run: Run) -> Run:
         self.runs.append(run)
+        if run.failed:
+            bad = {k: v for k, v in run.errors.items() if v}
+            self.failures.append(f"wrk run {run.contender} {run.mode}: errors {bad}")
         status = "FAILED " + str({k: v for k, v in run.errors.items() if v}) if run.failed else ""
         self.say(
             f"  {run.contender:14} {run.mode:14} c={run.connections:<3} "
@@ -54,9 +82,9 @@ class Bench:
         )
         return run
 
-    def slice_size(self, duration: float, connections: int) -> int:
+    def slice_size(self, duration: float, connections: int, speed: float = 1.0) -> int:
         rate = float(self.args.pool_rate) if connections > 1 else self.args.pool_rate / 2
-        return math.ceil(duration * rate)
+        return math.ceil(duration * rate * speed)
 
     def ots_run(
         self,
@@ -68,7 +96,7 @@ class Bench:
         connections: int,
         duration: float,
     ) -> Run:
-        count = self.slice_size(duration, connections)
+        count = self.slice_size(duration, connections, FLOOR_RATE if is_floor(name) else 1.0)
         start = cursor.take(count)
         args = cursor.pool.lua_args(mode, start, count, 1)
         run = wrk(
@@ -148,6 +176,10 @@ class Bench:
             )
         finally:
             self.procs.stop(proc)
+
+
+def is_floor(name: str) -> bool:
+    return name.startswith("floor-")
 
 
 def durable(port: int, *, on: bool) -> None:

@@ -14,6 +14,8 @@
   than the default ``sync`` workers (which close every connection) when this was written, so
   SnapPass gets its fastest configuration.
 - ``ceiling``: bench/ceiling.py under uvicorn with the options ``ots-server serve`` passes.
+- ``floor``: bench/floor.py (the smallest app doing what ots's create and reveal must) under
+  the same uvicorn options, on a SQLite file or on the benchmark's Redis (database 0).
 """
 
 from __future__ import annotations
@@ -134,27 +136,41 @@ def start_snappass(procs: Processes, name: str, *, venv: Path, workers: int, url
     return proc
 
 
-def start_ceiling(procs: Processes) -> Proc:
-    port = free_port()
-    argv = [
+def _uvicorn(app: str, port: int, workers: int) -> list[str]:
+    """uvicorn with the options ``ots-server serve`` passes (access log, server header and
+    proxy headers off, log level warning)."""
+    return [
         str(BIN / "python"),
         "-m",
         "uvicorn",
         "--app-dir",
         str(ROOT),
-        "bench.ceiling:app",
+        app,
         "--host",
         "127.0.0.1",
         "--port",
         str(port),
         "--workers",
-        "1",
+        str(workers),
         "--no-access-log",
         "--no-server-header",
         "--no-proxy-headers",
         "--log-level",
         "warning",
     ]
-    proc = procs.start("ceiling", argv, _base_env(), port)
+
+
+def start_ceiling(procs: Processes) -> Proc:
+    port = free_port()
+    proc = procs.start("ceiling", _uvicorn("bench.ceiling:app", port, 1), _base_env(), port)
     wait_http(proc, "/json")
+    return proc
+
+
+def start_floor(procs: Processes, name: str, *, workers: int, store: str) -> Proc:
+    """bench/floor.py on ``store``: a SQLite file path or a ``redis://`` URL."""
+    port = free_port()
+    env = {**_base_env(), "FLOOR_STORE": store}
+    proc = procs.start(name, _uvicorn("bench.floor:app", port, workers), env, port)
+    wait_http(proc, "/readyz")
     return proc

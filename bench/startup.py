@@ -13,7 +13,9 @@ decrypt without consuming the secret. Usage::
     python -m bench.startup [--runs N] [--warmup N]
 
 Needs ``hyperfine`` on PATH. Writes bench/out/startup.json (hyperfine's export) and prints the
-ratios. The server and every temporary file are removed at the end.
+ratios. The server and every temporary file are removed at the end. Exit status: 0 when every
+target is met, 1 when one is missed, 2 when something could not be measured (a command that
+fails makes hyperfine stop: the message names it, and no export is left behind).
 """
 
 from __future__ import annotations
@@ -33,6 +35,17 @@ from bench.procs import Proc, Processes, free_port, wait_http
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
 TARGETS = {"version": 1.5, "share": 1.3, "get": 1.3}
+#: hyperfine's command names, in the order it runs them; bench/compare.py expects every one.
+COMMANDS = (
+    "python -c pass",
+    "ots --version",
+    "baseline share",
+    "ots share",
+    "baseline get",
+    "ots get",
+    "lean baseline share",
+    "lean baseline get",
+)
 
 
 def start_server(procs: Processes, data_dir: Path) -> Proc:
@@ -57,7 +70,9 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=5)
     args = parser.parse_args()
     if shutil.which("hyperfine") is None:
-        raise SystemExit("hyperfine is not installed (apt-get install hyperfine)")
+        print("bench.startup: hyperfine is not installed (apt-get install hyperfine)",
+              file=sys.stderr)  # fmt: skip
+        return 2
 
     # An installed ots has its byte-code compiled; an editable checkout may not (and with
     # PYTHONDONTWRITEBYTECODE set nothing is cached), which would time the compiler instead.
@@ -99,14 +114,20 @@ def main() -> int:
             ],
             "lean baseline get": [python, baseline, "--lean", "get", link],
         }
+        assert tuple(commands) == COMMANDS
         out = HERE / "out"
         out.mkdir(exist_ok=True)
         export = out / "startup.json"
+        export.unlink(missing_ok=True)
         hyperfine = ["hyperfine", "-N", "--warmup", str(args.warmup), "--runs", str(args.runs),
                      "--export-json", str(export)]  # fmt: skip
         for name, argv in commands.items():
             hyperfine += ["--command-name", name, shlex.join(argv)]
-        subprocess.run(hyperfine, env=env, check=True)
+        if subprocess.run(hyperfine, env=env).returncode != 0:
+            export.unlink(missing_ok=True)
+            print("bench.startup: hyperfine failed (a command above exited non-zero)",
+                  file=sys.stderr)  # fmt: skip
+            return 2
         results = {r["command"]: r for r in json.loads(export.read_text())["results"]}
     finally:
         procs.stop_all()

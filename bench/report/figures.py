@@ -19,6 +19,19 @@ SCALE_P50_MAX = 1.5
 
 CREATE_P99_MAX_MS = 5.0
 
+#: Issue 18: ots's pairs/s at least this share of its floor's (bench/floor.py), same store.
+FLOOR_SHARE_MIN = 0.5
+#: Issue 18: ots's server CPU per create and per pair at most this multiple of the floor's.
+FLOOR_CPU_MAX = 2.0
+#: Issue 18: p99 at most this multiple of p50, at full load (the comparison's connections).
+TAIL_MAX = 3.0
+
+#: (ots contender, its floor, how the report names the pair).
+FLOORS = [
+    ("ots-sqlite-1w", "floor-sqlite-1w", "SQLite 1 worker"),
+    ("ots-redis-2w", "floor-redis-2w", "Redis 2 workers"),
+]
+
 
 def runs_by_key(results: Results) -> Runs:
     return {(r["contender"], r["mode"]): r for r in results.get("runs", [])}
@@ -37,6 +50,12 @@ def unit_cpu_us(run: RunRecord | None) -> float | None:
         return None
     units = float(run["per_second"]) * float(run["duration_s"])
     return float(cpu) / units * 1e6
+
+
+def cpu_ratio(a: RunRecord | None, b: RunRecord | None) -> float | None:
+    """Server CPU per unit of ``a`` over that of ``b`` (None unless both were measured)."""
+    ours, theirs = unit_cpu_us(a), unit_cpu_us(b)
+    return None if ours is None or not theirs else ours / theirs
 
 
 def cores_busy(run: RunRecord) -> float:
@@ -65,8 +84,21 @@ def target(
 def targets(results: Results) -> list[Target]:
     runs = runs_by_key(results)
     out = []
+    for ours, floor, label in FLOORS:
+        a, b = runs.get((ours, "pairs")), runs.get((floor, "pairs"))
+        ratio = rate_ratio(a, b)
+        out.append(
+            target(
+                f"pairs/s, ots {label} vs the floor, {label}",
+                fmt(None if ratio is None else ratio * 100, ".1f", " %"),
+                f">= {FLOOR_SHARE_MIN * 100:.0f} %",
+                ratio is not None and ratio >= FLOOR_SHARE_MIN,
+                a,
+                b,
+            )
+        )
     for ours, theirs, goal, label in (
-        ("ots-sqlite-1w", "snappass-1w", 5.0, "pairs/s, ots SQLite 1 worker vs SnapPass 1 worker"),
+        ("ots-sqlite-1w", "snappass-1w", 4.0, "pairs/s, ots SQLite 1 worker vs SnapPass 1 worker"),
         ("ots-redis-2w", "snappass-2w", 4.0, "pairs/s, ots Redis 2 workers vs SnapPass 2 workers"),
     ):
         a, b = runs.get((ours, "pairs")), runs.get((theirs, "pairs"))
@@ -110,6 +142,34 @@ def targets(results: Results) -> list[Target]:
                 high,
             )
         )
+    for ours, floor, label in FLOORS:
+        for mode, unit in (("create", "create"), ("pairs", "pair")):
+            a, b = runs.get((ours, mode)), runs.get((floor, mode))
+            ratio = cpu_ratio(a, b)
+            out.append(
+                target(
+                    f"server CPU per {unit}, ots {label} vs the floor",
+                    fmt(ratio, ".2f", "x"),
+                    f"<= {FLOOR_CPU_MAX:g}x",
+                    ratio is not None and ratio <= FLOOR_CPU_MAX,
+                    a,
+                    b,
+                )
+            )
+    for ours, _, label in FLOORS:
+        for mode in ("create", "pairs"):
+            run = runs.get((ours, mode))
+            tail = run["p99_ms"] / run["p50_ms"] if run and run["p50_ms"] else None
+            connections = run["connections"] if run else results.get("connections", "?")
+            out.append(
+                target(
+                    f"p99 / p50, ots {label}, {mode}, {connections} connections",
+                    fmt(tail, ".2f", "x"),
+                    f"<= {TAIL_MAX:g}x",
+                    tail is not None and tail <= TAIL_MAX,
+                    run,
+                )
+            )
     one = runs.get(("ots-sqlite-1w", "create@1"))
     out.append(
         target(

@@ -95,7 +95,7 @@ def floors(runs: Runs, cpu: dict[str, AppCpu]) -> list[str]:
     bare = 1e6 / ceiling["per_second"]
     notes = []
     for store, ours, theirs, workers, goal in (
-        ("sqlite", "ots-sqlite-1w", "snappass-1w", 1, 5),
+        ("sqlite", "ots-sqlite-1w", "snappass-1w", 1, 4),
         ("redis", "ots-redis-2w", "snappass-2w", 2, 4),
     ):
         peer, measured = runs.get((theirs, "pairs")), runs.get((ours, "pairs"))
@@ -126,7 +126,7 @@ def at_load(runs: Runs, cpu: dict[str, AppCpu]) -> list[str]:
     """What a pair cost the real server at full load, against the same pair in-process."""
     notes = []
     for store, ours, theirs, goal in (
-        ("sqlite", "ots-sqlite-1w", "snappass-1w", 5),
+        ("sqlite", "ots-sqlite-1w", "snappass-1w", 4),
         ("redis", "ots-redis-2w", "snappass-2w", 4),
     ):
         run, other = runs.get((ours, "pairs")), runs.get((theirs, "pairs"))

@@ -11,8 +11,10 @@ from bench.report.records import Results, RunRecord
 
 CONTENDERS = [
     ("ceiling", "bare Starlette `GET /json`", "1", "none"),
+    ("floor-sqlite-1w", "floor (bench/floor.py)", "1", "SQLite"),
     ("ots-sqlite-1w", "ots-server", "1", "SQLite"),
     ("snappass-1w", "SnapPass (gunicorn)", "1", "Redis"),
+    ("floor-redis-2w", "floor (bench/floor.py)", "2", "Redis"),
     ("ots-redis-2w", "ots-server", "2", "Redis"),
     ("snappass-2w", "SnapPass (gunicorn)", "2", "Redis"),
 ]
@@ -73,6 +75,8 @@ def throughput(results: Results) -> list[str]:
 def ratios(results: Results) -> list[str]:
     runs = figures.runs_by_key(results)
     rows = [
+        ("ots SQLite 1w / floor SQLite 1w", "ots-sqlite-1w", "floor-sqlite-1w"),
+        ("ots Redis 2w / floor Redis 2w", "ots-redis-2w", "floor-redis-2w"),
         ("ots SQLite 1w / SnapPass 1w", "ots-sqlite-1w", "snappass-1w"),
         ("ots Redis 2w / SnapPass 2w", "ots-redis-2w", "snappass-2w"),
         ("ots SQLite 1w / bare Starlette", "ots-sqlite-1w", "ceiling"),
@@ -102,8 +106,10 @@ def server_cpu(results: Results) -> list[str]:
     runs = figures.runs_by_key(results)
     rows = [
         ("bare Starlette `GET /json`", "ceiling", ("json", None)),
+        ("floor, SQLite, 1 worker", "floor-sqlite-1w", ("create", "pairs")),
         ("ots-server, SQLite, 1 worker", "ots-sqlite-1w", ("create", "pairs")),
         ("SnapPass, 1 worker", "snappass-1w", ("create", "pairs")),
+        ("floor, Redis, 2 workers", "floor-redis-2w", ("create", "pairs")),
         ("ots-server, Redis, 2 workers", "ots-redis-2w", ("create", "pairs")),
         ("SnapPass, 2 workers", "snappass-2w", ("create", "pairs")),
     ]
@@ -128,7 +134,22 @@ def server_cpu(results: Results) -> list[str]:
             cores = figures.cores_busy(run) if run and per is not None else None
             cells += [figures.fmt(per, ",.0f", ""), figures.fmt(cores, ".2f", "")]
         lines.append(f"| {label} | {' | '.join(cells)} |")
-    return lines if found else ["Not measured in this run."]
+    if not found:
+        return ["Not measured in this run."]
+    lines += [
+        "",
+        "ots against its floor, server CPU per unit (the goal: within 2x):",
+        "",
+        "| ots / floor | per create | per pair |",
+        "| --- | ---: | ---: |",
+    ]
+    for ours, floor, label in figures.FLOORS:
+        cells = [
+            figures.fmt(figures.cpu_ratio(runs.get((ours, m)), runs.get((floor, m))), ".2f", "x")
+            for m in ("create", "pairs")
+        ]
+        lines.append(f"| {label} | {' | '.join(cells)} |")
+    return lines
 
 
 def one_connection(results: Results) -> list[str]:
@@ -153,7 +174,7 @@ def one_connection(results: Results) -> list[str]:
     floor = results.get("commit_floor")
     if floor:
         lines.append(
-            f"| *floor: the same rows committed by a bare SQLite loop, no server* | - | "
+            f"| *commit floor: the same rows committed by a bare SQLite loop, no server* | - | "
             f"{floor['p50_ms']:.2f} | - | {floor['p99_ms']:.2f} | {floor['max_ms']:.2f} | - |"
         )
     return lines

@@ -70,8 +70,8 @@ def test_the_ratio_is_cpu_advantage_times_share_of_cores() -> None:
     assert "SnapPass spent 3,000 µs per pair with 1.20 cores busy" in note
     # ots made 1,000 pairs/s against 400/s: 2.5x = a 3.33x CPU advantage x 0.75 of the cores.
     assert "CPU advantage (3.3x) times its share of the cores (0.75)" in note
-    # 5x SnapPass (2,000 pairs/s) on 0.9 cores: 0.9 / 2,000 s = 450 µs per pair.
-    assert "would take at most 450 µs per pair" in note
+    # 4x SnapPass (1,600 pairs/s) on 0.9 cores: 0.9 / 1,600 s = 562.5 µs per pair.
+    assert "4x SnapPass on the cores it used would take at most 562 µs per pair" in note
 
 
 @pytest.mark.parametrize("name", ["full", "sparse"])
