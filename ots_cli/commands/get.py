@@ -21,6 +21,7 @@ import typer
 from ots_cli.cli.options import (
     AllowWeakKdfOption,
     ForceOption,
+    IdTokenEnvOption,
     MaskOption,
     OutputOption,
     PassphraseFileOption,
@@ -59,6 +60,7 @@ def get(
     to_output: ToOutputOption = None,
     mask: MaskOption = MaskMode.auto,
     allow_weak_kdf: AllowWeakKdfOption = False,
+    id_token_env: IdTokenEnvOption = None,
 ) -> None:
     """Fetch a secret once, decrypt it locally and print it (exact bytes), or save a file."""
     rt: Runtime = ctx.obj
@@ -68,6 +70,7 @@ def get(
     found = fetch.peek(rt, link)
     fetch.check_kdf_cost(rt, found, allow_weak=allow_weak_kdf)
     deliver.check_fits(rt, found, target)
+    found = fetch.prove_identity(rt, found, id_token_env)
     # Claimed before anything is consumed, so that a refusal costs nothing.
     with deliver.claim(rt, target) as claims:
         if rt.can_prompt() and not yes:
