@@ -82,11 +82,12 @@ def bound_secret(client: TestClient, binding: str, **make: Any) -> SimSecret:
 
 def reveal(client: TestClient, secret: SimSecret, token: str | None, **body: Any) -> httpx.Response:
     headers = {} if token is None else {"Ots-Id-Token": token}
-    return client.post(
+    answer: httpx.Response = client.post(
         f"/api/v1/secrets/{secret.sid}/reveal",
         json={**secret.reveal_body(), **body},
         headers=headers,
     )
+    return answer
 
 
 def unchanged(client: TestClient, secret: SimSecret, views: int = 2) -> dict[str, Any]:
