@@ -220,6 +220,7 @@ CLIENT_VARIABLES = frozenset(
     {
         "OTS_ALLOW_WEAK_KDF",
         "OTS_CONFIG_DIR",
+        "OTS_ID_TOKEN",
         "OTS_KEYRING_TIMEOUT",
         "OTS_MIN_DOWNLOAD_RATE",
         "OTS_PASSPHRASE_COST",

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any, NamedTuple
 
+from ots_cli.api.binding_answers import BINDING_CODES, binding_error
 from ots_cli.core.durations import format_duration
 from ots_cli.errors import (
     AuthError,
@@ -48,7 +49,6 @@ __all__ = [
     "field_bool",
     "field_int",
     "field_optional_int",
-    "field_optional_str",
     "field_str",
     "out_of_range",
     "parse_account",
@@ -278,35 +278,8 @@ def error_for(
             retry_after=retry,
             hints=(f"try again in {retry} second{'' if retry == 1 else 's'}",) if retry else (),
         )
-    if code == "binding_refused":
-        return PolicyRefused(
-            "the server does not accept secrets bound to this CI identity",
-            reason="binding_refused",
-            hints=(
-                "its operator trusts no issuer for this platform (OTS_OIDC_ISSUERS), or set no "
-                "audience (OTS_PUBLIC_URL or OTS_OIDC_AUDIENCE); nothing was shared",
-            ),
-        )
-    if code == "id_token_required":
-        return AuthError(
-            "this secret is bound to a CI identity and the server got no ID token for it",
-            hints=("nothing was consumed",),
-        )
-    if code == "id_token_rejected":
-        detail = data.get("detail")
-        why = detail if isinstance(detail, str) and detail.isprintable() else "rejected"
-        return AuthError(
-            f"the server rejected this job's ID token: {why[:200]}",
-            hints=(
-                "nothing was consumed; the secret can only be read by the pipeline it is bound "
-                "to (repository, ref and environment must match exactly)",
-            ),
-        )
-    if code == "oidc_unavailable":
-        return Unavailable(
-            "the server cannot reach the CI identity provider to check the ID token",
-            hints=("nothing was consumed; try again later",),
-        )
+    if code in BINDING_CODES:
+        return binding_error(code, data)
     if status in (401, 403):
         return AuthError(
             f"the server refused this request without an account ({code})",
@@ -397,10 +370,6 @@ def field_int(data: dict[str, Any], name: str) -> int:
 
 def field_optional_int(data: dict[str, Any], name: str) -> int | None:
     return None if data.get(name) is None else field_int(data, name)
-
-
-def field_optional_str(data: dict[str, Any], name: str) -> str | None:
-    return None if data.get(name) is None else field_str(data, name)
 
 
 def field_str(data: dict[str, Any], name: str) -> str:

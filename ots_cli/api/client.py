@@ -47,7 +47,6 @@ from ots_cli.api.answers import (
     field_bool,
     field_int,
     field_optional_int,
-    field_optional_str,
     field_str,
     parse_account,
     parse_receipt_status,
@@ -221,12 +220,13 @@ class Api(Transport):
 
         ``max_bytes``: the blob's size as the peek announced it; a byte more is
         :class:`ProtocolError` before it is yielded. Without it, the size the last peek of
-        ``id`` announced. ``id_token``: a CI ID token for a bound secret, sent in the
-        ``Ots-Id-Token`` header (never in the URL or body)."""
+        ``id`` announced. ``id_token`` (default: ``id_tokens[id]``): a CI ID token for a
+        bound secret, sent in the ``Ots-Id-Token`` header (never in the URL or body)."""
         body: dict[str, bytes] = {"proof": proof}
         if passphrase_proof is not None:
             body["passphrase_proof"] = passphrase_proof
-        headers = None if id_token is None else {"Ots-Id-Token": id_token}
+        token = self.id_tokens.get(id) if id_token is None else id_token
+        headers = None if token is None else {"Ots-Id-Token": token}
         with self._stream(
             "POST", f"/secrets/{b64.encode(id)}/reveal", body=body, headers=headers
         ) as response:
@@ -357,3 +357,7 @@ class Api(Transport):
 def _chain(prefix: bytes, rest: Iterable[bytes]) -> Iterator[bytes]:
     yield prefix
     yield from rest
+
+
+def field_optional_str(data: dict[str, Any], name: str) -> str | None:
+    return None if data.get(name) is None else field_str(data, name)

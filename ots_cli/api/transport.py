@@ -57,6 +57,8 @@ class Transport:
         self._deadlines = deadlines or Deadlines()
         #: The blob size each peek announced, by id: the cap of its reveal.
         self._announced: dict[bytes, int] = {}
+        #: CI ID tokens of bound secrets by id, sent with their reveal (never logged).
+        self.id_tokens: dict[bytes, str] = {}
         self._http = http
         self._api = f"{self.server}/api/v1"
         self._host = urlsplit(self.server).netloc

@@ -34,7 +34,7 @@ from ots_cli.core.render import describe_bytes, describe_time
 from ots_cli.integrations.github import MaskMode
 from ots_cli.runtime import Runtime
 from ots_cli.terminal.output import visible
-from ots_cli.usecases import deliver, fetch
+from ots_cli.usecases import deliver, fetch, identity
 from ots_cli.usecases.fetch import load_link
 
 __all__ = ["get", "peek"]
@@ -70,7 +70,7 @@ def get(
     found = fetch.peek(rt, link)
     fetch.check_kdf_cost(rt, found, allow_weak=allow_weak_kdf)
     deliver.check_fits(rt, found, target)
-    found = fetch.prove_identity(rt, found, id_token_env)
+    identity.prove_identity(rt, found, id_token_env)
     # Claimed before anything is consumed, so that a refusal costs nothing.
     with deliver.claim(rt, target) as claims:
         if rt.can_prompt() and not yes:

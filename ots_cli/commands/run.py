@@ -36,7 +36,7 @@ from ots_cli.integrations.child import SecretFiles, Signals, run_child, terminal
 from ots_cli.integrations.github import MaskMode, check_variable_name, resolve_mask
 from ots_cli.local.tokens import ENV_VARIABLE
 from ots_cli.runtime import Runtime
-from ots_cli.usecases import fetch
+from ots_cli.usecases import fetch, identity
 from ots_cli.usecases.deliver import emit_masks
 
 if TYPE_CHECKING:
@@ -224,7 +224,8 @@ def _fetch_all(
         fetch.check_fits_memory(one, "ots run")
         fetch.check_kdf_cost(rt, one, allow_weak=allow_weak_kdf)
     # Bound secrets: every ID token is found before anything is consumed.
-    found = [fetch.prove_identity(rt, one, id_token_env) for one in found]
+    for one in found:
+        identity.prove_identity(rt, one, id_token_env)
     names = {
         id_: ", ".join(t.name for t, link in zip(targets, ids, strict=True) if link.id == id_)
         for id_ in links

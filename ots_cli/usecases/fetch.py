@@ -48,6 +48,7 @@ from ots_cli.errors import (
 from ots_cli.local.passphrases import read_passphrase_file
 from ots_cli.runtime import Runtime
 from ots_cli.terminal.prompts import ask_hidden, ask_yes_no, ci_is_set
+from ots_cli.usecases.identity import check_binding
 
 if TYPE_CHECKING:
     from ots_cli.api.client import Api, Peeked
@@ -69,7 +70,6 @@ __all__ = [
     "load_link",
     "passphrase_for",
     "peek",
-    "prove_identity",
     "reveal",
     "reveal_stream",
 ]
@@ -86,8 +86,6 @@ class Peek(NamedTuple):
     api: Api
     peeked: Peeked
     header: Header
-    #: The CI ID token for a bound secret (:func:`prove_identity`); never printed.
-    id_token: str | None = None
 
 
 class Passphrase(NamedTuple):
@@ -171,35 +169,12 @@ def peek(rt: Runtime, link: Link) -> Peek:
         )
     if header.needs_passphrase != peeked.passphrase:
         raise FormatError("the server's passphrase flag contradicts the secret's header")
-    # FORMAT.md, Binding: the header (authenticated with the ciphertext) names the binding the
-    # sender chose; a server whose policy differs (dropped or changed) is caught here, before
-    # anything is consumed. A header stripped of its binding fails decryption instead.
-    if header.binding != peeked.binding:
-        raise FormatError(
-            "the server's binding for the secret contradicts its header",
-            hints=("nothing was consumed; the server may be misconfigured or hostile",),
-        )
+    check_binding(header, peeked)  # a server that dropped the binding: refused here
     # The header fixes the blob's exact size; checked here, before anything is consumed, so
     # the reveal can never be asked to buffer more than the format allows.
     if peeked.size != blob_length(length, header.padded_length, header.suite):
         raise FormatError("the server's size for the secret contradicts its header")
     return Peek(link, api, peeked, header)
-
-
-def prove_identity(rt: Runtime, found: Peek, variable: str | None) -> Peek:
-    """``found`` with the CI ID token a bound secret needs (see
-    :mod:`ots_cli.integrations.ci_identity`); unchanged for an unbound one. Runs before
-    anything is consumed: outside the bound pipeline it is :class:`AuthError` (exit 4)."""
-    binding = found.header.binding
-    if binding is None:
-        return found
-    from ots_cli.core.binding import describe_binding
-    from ots_cli.integrations.ci_identity import id_token
-
-    token = id_token(
-        rt.env, audience=found.api.server, who=describe_binding(binding), variable=variable
-    )
-    return found._replace(id_token=token)
 
 
 def describe(rt: Runtime, found: Peek) -> list[str]:
@@ -324,11 +299,7 @@ def reveal(rt: Runtime, found: Peek, passphrase: Passphrase | None) -> Fetched:
             found,
             passphrase,
             lambda keys: found.api.reveal(
-                link.id,
-                keys.link_proof,
-                keys.passphrase_proof,
-                max_bytes=peeked.size,
-                id_token=found.id_token,
+                link.id, keys.link_proof, keys.passphrase_proof, max_bytes=peeked.size
             ),
         )
     except SecretGone as exc:  # someone else was faster, between the peek and now
@@ -361,9 +332,7 @@ def reveal_stream(rt: Runtime, found: Peek, passphrase: Passphrase | None) -> It
                 found,
                 passphrase,
                 lambda keys: stack.enter_context(
-                    found.api.reveal_stream(
-                        link.id, keys.link_proof, keys.passphrase_proof, id_token=found.id_token
-                    )
+                    found.api.reveal_stream(link.id, keys.link_proof, keys.passphrase_proof)
                 ),
             )
             progress = stack.enter_context(
