@@ -30,6 +30,7 @@ from ots_cli.cli.options import (
     ToOutputOption,
     YesOption,
 )
+from ots_cli.core.binding import describe_binding
 from ots_cli.core.render import describe_bytes, describe_time
 from ots_cli.integrations.github import MaskMode
 from ots_cli.runtime import Runtime
@@ -103,6 +104,7 @@ def peek(ctx: typer.Context, link_text: LinkArgument) -> None:
                 "attempts_left": peeked.attempts_left,
                 "size": peeked.size,
                 "padded_length": header.padded_length,
+                "binding": header.binding,
             }
         )
         return
@@ -117,5 +119,7 @@ def peek(ctx: typer.Context, link_text: LinkArgument) -> None:
         ),
         ("size", f"up to {describe_bytes(header.padded_length)}"),
     ]
+    if header.binding is not None:
+        rows.append(("readable by", describe_binding(header.binding)))
     width = max(len(name) for name, _ in rows)
     rt.output.lines([f"{name.ljust(width)}  {visible(value)[0]}" for name, value in rows])

@@ -105,6 +105,9 @@ def test_a_github_actions_job_reads_a_secret_bound_to_it(stage: Stage) -> None:
     link = stage.share(b"deploy key", "--for", GITHUB_FOR)
     peeked = run_cli(["--json", "peek", link], env=stage.env())
     assert peeked.code == 0
+    assert peeked.json()["binding"] == GITHUB_BOUND
+    shown = run_cli(["peek", link], env=stage.env())
+    assert "readable by  GitHub Actions jobs of octo-org/deploy on refs/heads/main" in shown.text
     got = run_cli(["get", link], env=stage.github_job())
     assert got.code == 0, got.err
     assert got.out == b"deploy key"
