@@ -54,13 +54,13 @@ class Stage:
 
     def github_job(self, **extra: str) -> dict[str, str]:
         """A GitHub Actions job with ``permissions: id-token: write``."""
-        return self.env(
-            CI="true",
-            GITHUB_ACTIONS="true",
-            ACTIONS_ID_TOKEN_REQUEST_URL=self.issuer.runner_url,
-            ACTIONS_ID_TOKEN_REQUEST_TOKEN=RUNNER_BEARER,
-            **extra,
-        )
+        runner = {
+            "CI": "true",
+            "GITHUB_ACTIONS": "true",
+            "ACTIONS_ID_TOKEN_REQUEST_URL": self.issuer.runner_url,
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN": RUNNER_BEARER,
+        }
+        return self.env(**{**runner, **extra})
 
     def share(self, secret: bytes, *argv: str) -> str:
         result = run_cli(["share", *argv], stdin=secret, env=self.env())
@@ -312,3 +312,22 @@ def test_a_server_that_strips_the_binding_from_the_blob_fails_decryption(stage: 
     assert got.code == 8, got.err
     assert "authentication failed" in got.err or "decrypt" in got.err
     assert got.out == b""
+
+
+def test_a_runner_that_refuses_the_token_request_is_exit_4(stage: Stage) -> None:
+    link = stage.share(b"runner says no", "--for", GITHUB_FOR)
+    job = stage.github_job(ACTIONS_ID_TOKEN_REQUEST_TOKEN="not-the-runner-token")
+    got = run_cli(["get", link], env=job)
+    assert got.code == 4, got.err
+    assert "runner refused an ID token (HTTP 401)" in got.err
+    assert "not-the-runner-token" not in got.err
+    assert stage.views_left(link) == 1
+
+
+def test_an_unreachable_runner_token_service_is_exit_9(stage: Stage) -> None:
+    link = stage.share(b"runner away", "--for", GITHUB_FOR)
+    job = stage.github_job(ACTIONS_ID_TOKEN_REQUEST_URL=f"http://127.0.0.1:{free_port()}/t?x=1")
+    got = run_cli(["get", link], env=job)
+    assert got.code == 9, got.err
+    assert "nothing was consumed" in got.err
+    assert stage.views_left(link) == 1
