@@ -505,3 +505,57 @@ def test_http_issuers_need_the_test_only_switch(tmp_path: Path) -> None:
     assert tuned.audience == "https://ots.example.com"
     own = Settings.from_env({"OTS_DATA_DIR": str(tmp_path), "OTS_OIDC_AUDIENCE": "ots-prod"})
     assert own.audience == "ots-prod"
+
+
+# -- the two copies of the binding grammar ---------------------------------------------------------
+
+GRAMMAR_CASES = [
+    "github:octo/app",
+    "github:octo/app@refs/tags/v1.2",
+    "github:octo/app:prod",
+    "github:o-1/r.e_p@refs/heads/feat/x@y:env-1.a",
+    "gitlab:group/project",
+    "gitlab:group/sub/project@main",
+    "gitlab:g/p@v1.0",
+    "github:" + "o" * 39 + "/" + "r" * 100 + "@refs/heads/" + "b" * 95,
+    "",
+    "github:",
+    "github:octo",
+    "github:octo/",
+    "github:octo/app@main",
+    "github:octo/app@",
+    "github:octo/app:",
+    "github:octo/app:pro duction",
+    "github:octo/..",
+    "github:oc_to/app",
+    "GitHub:octo/app",
+    "gitlab:project",
+    "gitlab:group/../project",
+    "gitlab:group/./project",
+    "gitlab:group/project@",
+    "gitlab:group/project:env",
+    "bitbucket:a/b",
+    "github:octo/app@refs/heads/m\u00e4in",
+    "github:" + "o" * 40 + "/app",
+    "github:octo/" + "r" * 101,
+    "gitlab:" + "/".join(["g" * 60] * 5),
+]
+
+
+@pytest.mark.parametrize("text", GRAMMAR_CASES)
+def test_server_and_client_agree_on_the_binding_grammar(text: str) -> None:
+    """ots_cli and ots_server never import each other, so each has the grammar; they must
+    accept exactly the same texts (docs/FORMAT.md, Binding)."""
+    from ots_cli.core.binding import parse_binding as client_parse
+    from ots_server.oidc.binding import parse_binding as server_parse
+
+    def accepts(parse: Any) -> bool:
+        try:
+            parse(text)
+        except ValueError:
+            return False
+        return True
+
+    assert accepts(client_parse) == accepts(server_parse)
+    if accepts(server_parse):
+        assert server_parse(text).text == text
