@@ -151,3 +151,33 @@ def test_the_page_applies_the_clis_kdf_rule(
         [opslimit, memlimit],
     )
     assert got == verdict
+
+
+def test_a_bound_secret_says_only_its_pipeline_can_read_it(tmp_path: Path, page: Page) -> None:
+    """A browser has no CI identity: the page names the pipeline and consumes nothing."""
+    from oidc_issuer import running_issuer
+    from processes import free_port
+
+    with running_issuer() as issuer:
+        port = free_port()
+        server = ServerProcess.in_directory(
+            tmp_path / "server",
+            env={
+                "OTS_PUBLIC_URL": f"http://127.0.0.1:{port}",
+                "OTS_OIDC_ISSUERS": f"github={issuer.url}",
+                "OTS_OIDC_ALLOW_HTTP_LOOPBACK": "true",
+            },
+        )
+        server.port = port
+        server.start()
+        try:
+            cli = Cli(server.base_url, tmp_path / "home")
+            link = cli.share(b"ci only", "--for", "github:octo-org/deploy@main")
+            open_link(page, link)
+            assert error_reason(page) == "bound"
+            text = page.locator("#error-text")
+            expect(text).to_contain_text("github:octo-org/deploy@refs/heads/main")
+            expect(text).to_contain_text("Nothing was consumed")
+            assert b"views_left" in cli.run("--json", "peek", link).stdout
+        finally:
+            server.stop()

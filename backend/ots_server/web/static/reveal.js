@@ -335,6 +335,10 @@
     }
     // A header for another id cannot open this link: refuse before anything is consumed.
     if (!F.equalBytes(state.header.id, state.id)) return fail("not_found");
+    // A secret bound to a CI identity needs that pipeline's ID token, which a browser has not.
+    if (state.header.binding !== null || (state.peek.binding ?? null) !== null) {
+      return fail("bound", { binding: state.header.binding ?? state.peek.binding });
+    }
     if (state.header.passphrase) {
       try {
         F.checkKdf(state.header.kdf);
