@@ -28,14 +28,10 @@
   const SUITE_SEALED = 1;
   const SUITE_STREAM = 2;
   const FLAG_PASSPHRASE = 0x01;
-  // FORMAT.md, Binding: flag bit 1, then u8 length || canonical text after the nonce.
-  const FLAG_BINDING = 0x02;
-  const BINDING =
-    /^(?:github:[A-Za-z0-9-]{1,39}\/[A-Za-z0-9._-]{1,100}(?:@refs\/[\x21-\x39\x3b-\x7e]+)?(?::[A-Za-z0-9._-]+)?|gitlab:[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)+(?:@[\x21-\x39\x3b-\x7e]+)?)$/;
+  const BINDING = /^(github:[a-zA-Z\d-]{1,39}\/(?!\.\.?([@:]|$))[\w.-]{1,100}(@refs\/[!-9;-~]+)?(:[\w.-]+)?|gitlab:((?!\.\.?(\/|@|$))[\w.-]+\/)+(?!\.\.?(@|$))[\w.-]+(@[!-9;-~]+)?)$/;
   const NONCE_BYTES = 24;
   const HEADER_LENGTH = 55;
   const HEADER_LENGTH_KDF = 79;
-  const MAX_HEADER_LENGTH = HEADER_LENGTH_KDF + 1 + 255;
   const CHUNK_SIZE = 65536;
   const SEALED_ABYTES = 16;
   const STREAM_ABYTES = 17;
@@ -180,12 +176,13 @@
     if (data.length > 5 && data[5] !== SUITE_SEALED && data[5] !== SUITE_STREAM) {
       fail("UnsupportedVersion", "unsupported suite");
     }
-    if (data.length > 6 && (data[6] & ~(FLAG_PASSPHRASE | FLAG_BINDING)) !== 0) {
+    if (data.length > 6 && (data[6] & ~3) !== 0) {
       fail("UnsupportedVersion", "unsupported flags");
     }
     if (data.length < HEADER_LENGTH) return truncated();
     const passphrase = (data[6] & FLAG_PASSPHRASE) !== 0;
     const fixed = passphrase ? HEADER_LENGTH_KDF : HEADER_LENGTH;
+    let length = fixed, binding = null;
     if (data.length < fixed) return truncated();
     const suite = data[5];
     const padded = readU64(data, 23);
@@ -195,18 +192,11 @@
     if (suite === SUITE_SEALED && padded > SEALED_MAX) {
       fail("FormatError", "a sealed secret above 128 MiB");
     }
-    let length = fixed;
-    let binding = null;
-    if ((data[6] & FLAG_BINDING) !== 0) {
-      if (data.length <= fixed) return truncated();
-      if (data[fixed] === 0) fail("FormatError", "the header has an empty binding");
-      length = fixed + 1 + data[fixed];
+    if (data[6] & 2) {
+      length += 1 + (data[fixed] ?? 0);
       if (data.length < length) return truncated();
       binding = String.fromCharCode(...data.subarray(fixed + 1, length));
-      const project = binding.slice(7).split(binding.startsWith("github:") ? /[@:]/ : "@")[0];
-      if (!BINDING.test(binding) || project.split("/").some((s) => s === "." || s === "..")) {
-        fail("FormatError", "the header has a malformed binding");
-      }
+      if (!BINDING.test(binding)) fail("FormatError", "bad binding");
     }
     const bytes = data.slice(0, length);
     return {
@@ -431,7 +421,7 @@
       this.onMeta = onMeta;
       this.header = null;
       this.meta = null;
-      this.headerBytes = new Uint8Array(MAX_HEADER_LENGTH);
+      this.headerBytes = new Uint8Array(HEADER_LENGTH_KDF + 256);
       this.buffer = null; // suite 1: the whole ciphertext (suite 2 assembles in libsodium's memory)
       this.filled = 0;
       this.position = 0; // plaintext bytes authenticated so far

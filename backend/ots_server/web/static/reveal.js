@@ -335,10 +335,6 @@
     }
     // A header for another id cannot open this link: refuse before anything is consumed.
     if (!F.equalBytes(state.header.id, state.id)) return fail("not_found");
-    // A secret bound to a CI identity needs that pipeline's ID token, which a browser has not.
-    if (state.header.binding !== null || (state.peek.binding ?? null) !== null) {
-      return fail("bound", { binding: state.header.binding ?? state.peek.binding });
-    }
     if (state.header.passphrase) {
       try {
         F.checkKdf(state.header.kdf);
@@ -418,7 +414,7 @@
   }
 
   function rejected(error) {
-    if (error instanceof HttpError && error.status === 403) return wrongPassphrase(error.body);
+    if (error.body?.error === "wrong_passphrase") return wrongPassphrase(error.body);
     return explainHttp(error, { revealing: true });
   }
 
