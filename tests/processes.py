@@ -111,8 +111,11 @@ class ServerProcess:
             "OTS_MAX_UPLOADS_PER_CLIENT": "100000",
             **self.env,
         }
+        # A port chosen in advance (``port``) is kept: a test that must name the server's URL in
+        # its settings (OTS_PUBLIC_URL) picks it first.
+        preset = self.port
         for _attempt in range(3):
-            self.port = free_port()
+            self.port = preset or free_port()
             with self.log_path.open("ab") as log:
                 self.process = subprocess.Popen(
                     [

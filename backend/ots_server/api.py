@@ -42,6 +42,7 @@ from ots_server.errors import ApiError
 from ots_server.metrics import Metrics
 from ots_server.middleware.auth import principal
 from ots_server.middleware.ratelimit import limit_subject
+from ots_server.oidc.gate import BindingGate
 from ots_server.quota import Hold, MeasuresUsage, Quota
 from ots_server.settings import Settings
 from ots_server.store import (
@@ -108,6 +109,7 @@ class SecretsApi(Endpoints):
         self.quota: Quota | None = None
         if settings.max_store_bytes and isinstance(store, MeasuresUsage):
             self.quota = Quota(settings.max_store_bytes, store)
+        self.bindings = BindingGate(settings, clock)
 
     async def limits(self, request: Request) -> Response:
         return JSONResponse(self._limits(request).published(self.settings))
@@ -158,6 +160,7 @@ class SecretsApi(Endpoints):
                 timeout=self.settings.upload_timeout,
                 stage=getattr(self.store, "stage", None),
                 reserve=None if hold is None else hold.grow,
+                check=self.bindings.check_create,
             )
         except ApiError as exc:
             if exc.error == "timeout":
@@ -181,6 +184,7 @@ class SecretsApi(Endpoints):
                 receipt_hash=receipt_hash,
                 account_id=None if caller is None else caller.account_id,
                 staged=staged,
+                binding=meta.binding,
             )
         )
         if hold is not None:
@@ -211,6 +215,7 @@ class SecretsApi(Endpoints):
                 "views_left": info.views_left,
                 "passphrase": info.passphrase,
                 "attempts_left": info.attempts_left,
+                "binding": info.binding,
             }
         )
 
@@ -221,7 +226,10 @@ class SecretsApi(Endpoints):
         passphrase_check = None
         if body.get("passphrase_proof") is not None:
             passphrase_check = codec.proof_check(body, "passphrase_proof")
-        revealed = await self.store.reveal(id, check, passphrase_check, self._now())
+        now = self._now()
+        # A bound secret needs a verified ID token (ots_server.oidc.gate); the store checks.
+        binding = await self.bindings.verified_binding(request.headers, self.store, id, check, now)
+        revealed = await self.store.reveal(id, check, passphrase_check, now, binding)
         self.metrics.event("revealed")
         headers = {
             "Content-Length": str(revealed.length),

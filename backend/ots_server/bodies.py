@@ -49,14 +49,18 @@ from starlette.requests import Request
 from ots_server import codec
 from ots_server.errors import ApiError, bad_request, store_failure
 from ots_server.limits import Limits
+from ots_server.oidc.binding import parse_binding
 from ots_server.store import StagedFile, StoreFull, StoreUnavailable
 
 CREATE_MEDIA_TYPE = "application/vnd.ots.secret"
 MAX_META_BYTES = 4096
 MAX_HEADER_LENGTH = 1024
 CREATE_FIELDS = frozenset(
-    {"id", "ttl", "views", "header_length", "link_verifier", "passphrase_verifier", "attempts"}
-)
+    {
+        "id", "ttl", "views", "header_length", "link_verifier", "passphrase_verifier",
+        "attempts", "binding",
+    }
+)  # fmt: skip
 CREATE_REQUIRED = frozenset({"id", "header_length", "link_verifier"})
 _CLOSE = {"Connection": "close"}
 #: A blob up to this size is handed to the store in memory; past it, to a store that can
@@ -91,6 +95,12 @@ class CreateMeta:
     link_verifier: bytes
     passphrase_verifier: bytes | None
     attempts: int | None
+    #: Canonical binding text (:mod:`ots_server.oidc.binding`), or ``None``.
+    binding: str | None = None
+
+
+#: Checks a parsed meta before the blob is read (the binding's issuer: oidc.gate).
+MetaCheck = Callable[[CreateMeta], None]
 
 
 class _Stream:
@@ -202,6 +212,7 @@ async def read_create(
     timeout: float,
     stage: Stager | None = None,
     reserve: Reserve | None = None,
+    check: MetaCheck | None = None,
 ) -> tuple[CreateMeta, bytearray, StagedFile | None]:
     """The create frame, held to the caller's ``limits`` (anonymous or an account's).
 
@@ -215,7 +226,7 @@ async def read_create(
     the file."""
     try:
         async with asyncio.timeout(timeout):
-            return await _read_create(request, limits, stage, reserve)
+            return await _read_create(request, limits, stage, reserve, check)
     except TimeoutError:
         raise _timeout() from None
     except ApiError as exc:
@@ -227,7 +238,11 @@ async def read_create(
 
 
 async def _read_create(
-    request: Request, limits: Limits, stage: Stager | None, reserve: Reserve | None
+    request: Request,
+    limits: Limits,
+    stage: Stager | None,
+    reserve: Reserve | None,
+    check: MetaCheck | None = None,
 ) -> tuple[CreateMeta, bytearray, StagedFile | None]:
     kind, params = _media_type(request)
     if kind != CREATE_MEDIA_TYPE or params:
@@ -250,6 +265,8 @@ async def _read_create(
         if raw_meta is None:
             raise bad_request("truncated frame")
         meta = parse_meta(raw_meta, limits)
+        if check is not None:
+            check(meta)
         if stage is None or limits.max_bytes <= SPOOL_AT:
             blob = await stream.rest(limits.max_bytes, too_large)
             staged = None
@@ -305,6 +322,12 @@ def parse_meta(raw: bytes, limits: Limits) -> CreateMeta:
     attempts = codec.field_int(body, "attempts")
     if attempts is not None and passphrase_verifier is None:
         raise bad_request("attempts: only allowed with passphrase_verifier")
+    binding = body.get("binding")
+    if binding is not None:
+        try:
+            parse_binding(binding)
+        except ValueError as exc:
+            raise bad_request(f"binding: {exc}") from None
     ttl = limits.ttl_default if ttl is None else ttl
     if not limits.ttl_min <= ttl <= limits.ttl_max:
         raise ApiError(
@@ -331,4 +354,5 @@ def parse_meta(raw: bytes, limits: Limits) -> CreateMeta:
         link_verifier=link_verifier,
         passphrase_verifier=passphrase_verifier,
         attempts=attempts,
+        binding=binding,
     )

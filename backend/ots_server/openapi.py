@@ -126,8 +126,8 @@ def build_openapi() -> dict[str, Any]:
                 "description": (
                     f"Body: u32 big-endian meta_length (1..{MAX_META_BYTES}), meta (UTF-8 JSON "
                     "object: id, ttl, views, header_length (1.."
-                    f"{MAX_HEADER_LENGTH}), link_verifier, passphrase_verifier, attempts), then "
-                    "the blob. See docs/API.md."
+                    f"{MAX_HEADER_LENGTH}), link_verifier, passphrase_verifier, attempts, "
+                    "binding), then the blob. See docs/API.md."
                 ),
                 "requestBody": {
                     "required": True,
@@ -157,7 +157,17 @@ def build_openapi() -> dict[str, Any]:
             "post": {
                 "operationId": "revealSecret",
                 "summary": "Consume one view and return the blob",
-                "parameters": [_id_param()],
+                "parameters": [
+                    _id_param(),
+                    {
+                        "name": "Ots-Id-Token",
+                        "in": "header",
+                        "required": False,
+                        "schema": {"type": "string", "maxLength": 16384},
+                        "description": "The CI ID token (a JWT) for a secret bound to a CI "
+                        "identity; see docs/API.md, Bindings",
+                    },
+                ],
                 "requestBody": _proof_body("RevealRequest"),
                 "responses": {
                     "200": {

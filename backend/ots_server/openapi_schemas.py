@@ -149,7 +149,7 @@ def build_schemas() -> dict[str, Any]:
             "type": "object",
             "required": [
                 "id", "header", "size", "created_at", "expires_at", "views_left",
-                "passphrase", "attempts_left",
+                "passphrase", "attempts_left", "binding",
             ],
             "properties": {
                 "id": {"type": "string", "pattern": ID_PATTERN},
@@ -169,6 +169,12 @@ def build_schemas() -> dict[str, Any]:
                 "views_left": {"type": "integer", "minimum": 1},
                 "passphrase": {"type": "boolean"},
                 "attempts_left": {"type": ["integer", "null"], "minimum": 1},
+                "binding": {
+                    "type": ["string", "null"],
+                    "maxLength": 255,
+                    "description": "The CI identity the secret is bound to (FORMAT.md, "
+                    "Binding), or null; a reveal then needs the Ots-Id-Token header",
+                },
             },
         },
         "Burned": {

@@ -10,6 +10,8 @@ registers, one per outcome, so every endpoint answers an outcome with the same b
   matched ever gets here: the store decides that).
 - ``IdExists``: 409 ``exists``, naming a request under ``/api/v1/requests`` and a secret
   elsewhere; ``Answered``: 409 ``answered`` with the time of the answer that was stored.
+- ``BindingRequired``: 403 ``id_token_required`` (a bound secret revealed without a verified
+  ID token for its binding; nothing spent).
 - ``PassphraseRequired``: 401; ``WrongPassphrase``: 403, counted as ``wrong_passphrase`` or,
   when it was the last attempt, ``burned_by_attempts``.
 - ``NoSuchAccount``: the 401 of a bad token (the account was deleted after its token was
@@ -33,6 +35,7 @@ from ots_server.metrics import Metrics
 from ots_server.middleware.auth import unauthorized
 from ots_server.store import (
     Answered,
+    BindingRequired,
     Gone,
     IdExists,
     NoSuchAccount,
@@ -92,6 +95,14 @@ async def _passphrase_required(request: Request, exc: Exception) -> Response:
     ).response()
 
 
+async def _binding_required(request: Request, exc: Exception) -> Response:
+    return ApiError(
+        403,
+        "id_token_required",
+        "this secret is bound to a CI identity: send that pipeline's ID token in Ots-Id-Token",
+    ).response()
+
+
 async def _no_account(request: Request, exc: Exception) -> Response:
     return unauthorized().response()
 
@@ -122,6 +133,7 @@ def outcome_handlers(metrics: Metrics) -> Mapping[type[Exception], Handler]:
         IdExists: _exists,
         Answered: _answered,
         PassphraseRequired: _passphrase_required,
+        BindingRequired: _binding_required,
         WrongPassphrase: wrong_passphrase,
         NoSuchAccount: _no_account,
         StoreUnavailable: _store_failed,

@@ -38,6 +38,7 @@ from typing import Any
 
 import platformdirs
 
+from ots_server.oidc.issuers import DEFAULT_ISSUERS, Issuer, parse_issuers
 from ots_server.parsers import (
     DAY,
     HOUR,
@@ -142,6 +143,10 @@ class Settings:
     checkpoint_interval: int = 5 * MINUTE
     redis_allow_eviction: bool = False
     log_level: str = "info"
+    oidc_issuers: tuple[Issuer, ...] = field(default_factory=lambda: parse_issuers(DEFAULT_ISSUERS))
+    #: ``None``: the public URL (``OTS_PUBLIC_URL``) is the audience; see :attr:`audience`.
+    oidc_audience: str | None = None
+    oidc_allow_http_loopback: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.data_dir, Path) or not self.data_dir.is_absolute():
@@ -187,8 +192,20 @@ class Settings:
         if self.store_kind == "redis":
             self._check_redis()
         self._check_accounts()
+        if not isinstance(self.oidc_allow_http_loopback, bool):
+            raise SettingsError("OTS_OIDC_ALLOW_HTTP_LOOPBACK: expected true or false")
+        if not self.oidc_allow_http_loopback and any(i.insecure for i in self.oidc_issuers):
+            raise SettingsError(
+                "OTS_OIDC_ISSUERS: http:// issuers need OTS_OIDC_ALLOW_HTTP_LOOPBACK=true "
+                "(tests only)"
+            )
         if self.log_level not in LOG_LEVELS:
             raise SettingsError(f"OTS_LOG_LEVEL: expected one of {', '.join(LOG_LEVELS)}")
+
+    @property
+    def audience(self) -> str | None:
+        """The audience CI ID tokens must name: ``OTS_OIDC_AUDIENCE``, else the public URL."""
+        return self.oidc_audience or self.public_url
 
     @property
     def store_kind(self) -> str:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ots_server.oidc.issuers import DEFAULT_ISSUERS, parse_issuers
 from ots_server.parsers import (
     format_duration,
     format_size,
@@ -31,6 +32,13 @@ from ots_server.parsers import (
     parse_size,
     parse_store_url,
 )
+
+
+def parse_audience(text: str) -> str:
+    """An audience: 1..255 printable ASCII characters without spaces."""
+    if not 1 <= len(text) <= 255 or not all("!" <= c <= "~" for c in text):
+        raise ValueError("expected 1..255 printable ASCII characters without spaces")
+    return text
 
 
 @dataclass(frozen=True)
@@ -187,6 +195,20 @@ VARIABLES: tuple[Variable, ...] = (
         "OTS_LOG_LEVEL", "log_level", "level", "info",
         "critical, error, warning, info or debug", parse_log_level,
     ),
+    Variable(
+        "OTS_OIDC_ISSUERS", "oidc_issuers", "PLATFORM=URL[ ALG,…];…", DEFAULT_ISSUERS,
+        "trusted CI issuers for bound secrets (github, gitlab; empty: none; docs/ci.md)",
+        parse_issuers,
+    ),
+    Variable(
+        "OTS_OIDC_AUDIENCE", "oidc_audience", "text", "(OTS_PUBLIC_URL)",
+        "audience a CI ID token must name; bound secrets are refused when neither is set",
+        parse_audience,
+    ),
+    Variable(
+        "OTS_OIDC_ALLOW_HTTP_LOOPBACK", "oidc_allow_http_loopback", "true or false", "false",
+        "TESTS ONLY: accept http:// issuers on a loopback address", parse_bool,
+    ),
 )  # fmt: skip
 
 BY_FIELD = {variable.field: variable for variable in VARIABLES}
@@ -198,6 +220,7 @@ CLIENT_VARIABLES = frozenset(
     {
         "OTS_ALLOW_WEAK_KDF",
         "OTS_CONFIG_DIR",
+        "OTS_ID_TOKEN",
         "OTS_KEYRING_TIMEOUT",
         "OTS_MIN_DOWNLOAD_RATE",
         "OTS_PASSPHRASE_COST",

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any, NamedTuple
 
+from ots_cli.api.binding_answers import BINDING_CODES, binding_error
 from ots_cli.core.durations import format_duration
 from ots_cli.errors import (
     AuthError,
@@ -88,6 +89,8 @@ class Peeked(NamedTuple):
     views_left: int
     passphrase: bool
     attempts_left: int | None
+    #: The CI identity the secret is bound to (canonical text), or ``None``.
+    binding: str | None = None
 
 
 class Revealed(NamedTuple):
@@ -275,6 +278,8 @@ def error_for(
             retry_after=retry,
             hints=(f"try again in {retry} second{'' if retry == 1 else 's'}",) if retry else (),
         )
+    if code in BINDING_CODES:
+        return binding_error(code, data)
     if status in (401, 403):
         return AuthError(
             f"the server refused this request without an account ({code})",

@@ -124,6 +124,7 @@ class Api(Transport):
         attempts: int | None = None,
         ttl: int | None = None,
         views: int | None = None,
+        binding: str | None = None,
     ) -> Created:
         """Upload a sealed blob. An iterable blob streams: with its ``length`` (bytes it yields)
         the request has a Content-Length, so a server can refuse it before it is sent;
@@ -137,6 +138,8 @@ class Api(Transport):
             meta["ttl"] = ttl
         if views is not None:
             meta["views"] = views
+        if binding is not None:
+            meta["binding"] = binding
         if passphrase_verifier is not None:
             meta["passphrase_verifier"] = b64.encode(passphrase_verifier)
             if attempts is not None:
@@ -181,13 +184,22 @@ class Api(Transport):
             views_left=field_int(data, "views_left"),
             passphrase=field_bool(data, "passphrase"),
             attempts_left=field_optional_int(data, "attempts_left"),
+            binding=field_optional_str(data, "binding"),
         )
 
     def reveal(
-        self, id: bytes, proof: bytes, passphrase_proof: bytes | None = None, *, max_bytes: int
+        self,
+        id: bytes,
+        proof: bytes,
+        passphrase_proof: bytes | None = None,
+        *,
+        max_bytes: int,
+        id_token: str | None = None,
     ) -> Revealed:
         """Consume one view and return the whole blob (at most ``max_bytes``)."""
-        with self.reveal_stream(id, proof, passphrase_proof, max_bytes=max_bytes) as (
+        with self.reveal_stream(
+            id, proof, passphrase_proof, max_bytes=max_bytes, id_token=id_token
+        ) as (
             views_left,
             chunks,
         ):
@@ -202,16 +214,22 @@ class Api(Transport):
         passphrase_proof: bytes | None = None,
         *,
         max_bytes: int | None = None,
+        id_token: str | None = None,
     ) -> Iterator[tuple[int | None, Iterator[bytes]]]:
         """Consume one view; yield ``(views_left, chunks)`` while the response streams.
 
         ``max_bytes``: the blob's size as the peek announced it; a byte more is
         :class:`ProtocolError` before it is yielded. Without it, the size the last peek of
-        ``id`` announced."""
+        ``id`` announced. ``id_token`` (default: ``id_tokens[id]``): a CI ID token for a
+        bound secret, sent in the ``Ots-Id-Token`` header (never in the URL or body)."""
         body: dict[str, bytes] = {"proof": proof}
         if passphrase_proof is not None:
             body["passphrase_proof"] = passphrase_proof
-        with self._stream("POST", f"/secrets/{b64.encode(id)}/reveal", body=body) as response:
+        token = self.id_tokens.get(id) if id_token is None else id_token
+        headers = None if token is None else {"Ots-Id-Token": token}
+        with self._stream(
+            "POST", f"/secrets/{b64.encode(id)}/reveal", body=body, headers=headers
+        ) as response:
             views_left = header_int(response, "Ots-Views-Left")
             limit = self._announced.get(id) if max_bytes is None else max_bytes
             yield views_left, self._chunks(response, limit)
@@ -339,3 +357,7 @@ class Api(Transport):
 def _chain(prefix: bytes, rest: Iterable[bytes]) -> Iterator[bytes]:
     yield prefix
     yield from rest
+
+
+def field_optional_str(data: dict[str, Any], name: str) -> str | None:
+    return None if data.get(name) is None else field_str(data, name)

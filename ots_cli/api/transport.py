@@ -57,6 +57,8 @@ class Transport:
         self._deadlines = deadlines or Deadlines()
         #: The blob size each peek announced, by id: the cap of its reveal.
         self._announced: dict[bytes, int] = {}
+        #: CI ID tokens of bound secrets by id, sent with their reveal (never logged).
+        self.id_tokens: dict[bytes, str] = {}
         self._http = http
         self._api = f"{self.server}/api/v1"
         self._host = urlsplit(self.server).netloc
@@ -84,6 +86,7 @@ class Transport:
         content_type: str | None = None,
         content_length: int | None = None,
         credential: Credential | None = None,
+        extra_headers: dict[str, str] | None = None,
     ) -> httpx.Request:
         # identity: bytes are counted as they come off the wire, never after decompression.
         headers = {
@@ -95,6 +98,8 @@ class Transport:
             headers["Content-Length"] = str(content_length)
         if credential is not None:
             headers["Authorization"] = f"Bearer {credential.token}"
+        if extra_headers:
+            headers.update(extra_headers)
         if body is not None:
             content = json.dumps(
                 {k: v if isinstance(v, str) else b64.encode(v) for k, v in body.items()},
@@ -159,9 +164,14 @@ class Transport:
 
     @contextmanager
     def _stream(
-        self, method: str, path: str, *, body: dict[str, bytes]
+        self,
+        method: str,
+        path: str,
+        *,
+        body: dict[str, bytes],
+        headers: dict[str, str] | None = None,
     ) -> Iterator[httpx.Response]:
-        request = self._build(method, path, body=dict(body))
+        request = self._build(method, path, body=dict(body), extra_headers=headers)
         with until(self._deadlines.request), self._translate():
             response = self._http.send(request, follow_redirects=False, stream=True)
         try:

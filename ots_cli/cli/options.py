@@ -21,7 +21,9 @@ __all__ = [
     "AttemptsOption",
     "ConfirmOption",
     "CopyOption",
+    "ForOption",
     "ForceOption",
+    "IdTokenEnvOption",
     "LabelOption",
     "MaskOption",
     "NewPassphraseFileOption",
@@ -149,6 +151,28 @@ NewPassphraseFileOption = Annotated[
         metavar="PATH",
         help="Read the passphrase from PATH (its first line).",
         dir_okay=False,
+    ),
+]
+ForOption = Annotated[
+    str | None,
+    typer.Option(
+        "--for",
+        metavar="IDENTITY",
+        help=(
+            "Bind the secret to a CI identity: github:OWNER/REPO[@REF][:ENVIRONMENT] or "
+            "gitlab:GROUP/PROJECT[@REF]. Only that pipeline can reveal it (docs/ci.md)."
+        ),
+    ),
+]
+IdTokenEnvOption = Annotated[
+    str | None,
+    typer.Option(
+        "--id-token-env",
+        metavar="NAME",
+        help=(
+            "Read the CI ID token for a bound secret from variable NAME (default: OTS_ID_TOKEN; "
+            "GitHub Actions: fetched from the runner)."
+        ),
     ),
 ]
 AttemptsOption = Annotated[

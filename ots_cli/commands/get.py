@@ -21,6 +21,7 @@ import typer
 from ots_cli.cli.options import (
     AllowWeakKdfOption,
     ForceOption,
+    IdTokenEnvOption,
     MaskOption,
     OutputOption,
     PassphraseFileOption,
@@ -29,11 +30,12 @@ from ots_cli.cli.options import (
     ToOutputOption,
     YesOption,
 )
+from ots_cli.core.binding import describe_binding
 from ots_cli.core.render import describe_bytes, describe_time
 from ots_cli.integrations.github import MaskMode
 from ots_cli.runtime import Runtime
 from ots_cli.terminal.output import visible
-from ots_cli.usecases import deliver, fetch
+from ots_cli.usecases import deliver, fetch, identity
 from ots_cli.usecases.fetch import load_link
 
 __all__ = ["get", "peek"]
@@ -59,6 +61,7 @@ def get(
     to_output: ToOutputOption = None,
     mask: MaskOption = MaskMode.auto,
     allow_weak_kdf: AllowWeakKdfOption = False,
+    id_token_env: IdTokenEnvOption = None,
 ) -> None:
     """Fetch a secret once, decrypt it locally and print it (exact bytes), or save a file."""
     rt: Runtime = ctx.obj
@@ -68,6 +71,7 @@ def get(
     found = fetch.peek(rt, link)
     fetch.check_kdf_cost(rt, found, allow_weak=allow_weak_kdf)
     deliver.check_fits(rt, found, target)
+    identity.prove_identity(rt, found, id_token_env)
     # Claimed before anything is consumed, so that a refusal costs nothing.
     with deliver.claim(rt, target) as claims:
         if rt.can_prompt() and not yes:
@@ -100,6 +104,7 @@ def peek(ctx: typer.Context, link_text: LinkArgument) -> None:
                 "attempts_left": peeked.attempts_left,
                 "size": peeked.size,
                 "padded_length": header.padded_length,
+                "binding": header.binding,
             }
         )
         return
@@ -114,5 +119,7 @@ def peek(ctx: typer.Context, link_text: LinkArgument) -> None:
         ),
         ("size", f"up to {describe_bytes(header.padded_length)}"),
     ]
+    if header.binding is not None:
+        rows.append(("readable by", describe_binding(header.binding)))
     width = max(len(name) for name, _ in rows)
     rt.output.lines([f"{name.ljust(width)}  {visible(value)[0]}" for name, value in rows])

@@ -30,13 +30,13 @@ from typing import TYPE_CHECKING, Annotated, NamedTuple
 
 import typer
 
-from ots_cli.cli.options import AllowWeakKdfOption, MaskOption
+from ots_cli.cli.options import AllowWeakKdfOption, IdTokenEnvOption, MaskOption
 from ots_cli.errors import OtsError, UsageError
 from ots_cli.integrations.child import SecretFiles, Signals, run_child, terminal_sends_sigint
 from ots_cli.integrations.github import MaskMode, check_variable_name, resolve_mask
 from ots_cli.local.tokens import ENV_VARIABLE
 from ots_cli.runtime import Runtime
-from ots_cli.usecases import fetch
+from ots_cli.usecases import fetch, identity
 from ots_cli.usecases.deliver import emit_masks
 
 if TYPE_CHECKING:
@@ -111,6 +111,7 @@ def run(
     ] = None,
     mask: MaskOption = MaskMode.auto,
     allow_weak_kdf: AllowWeakKdfOption = False,
+    id_token_env: IdTokenEnvOption = None,
 ) -> None:
     """Fetch secrets once and run a command with them in its environment (never printed)."""
     rt: Runtime = ctx.obj
@@ -123,7 +124,12 @@ def run(
     targets = _targets(before, env_name, file_env, secret or [], secret_file or [])
     _check_command(rt, command)
     values = _fetch_all(
-        rt, targets, yes=yes, passphrase_file=passphrase_file, allow_weak_kdf=allow_weak_kdf
+        rt,
+        targets,
+        yes=yes,
+        passphrase_file=passphrase_file,
+        allow_weak_kdf=allow_weak_kdf,
+        id_token_env=id_token_env,
     )
     if resolve_mask(mask, rt.env):
         for value in dict.fromkeys(values):
@@ -203,6 +209,7 @@ def _fetch_all(
     yes: bool,
     passphrase_file: Path | None,
     allow_weak_kdf: bool,
+    id_token_env: str | None = None,
 ) -> list[bytes]:
     """The value for each target: every secret looked at first, then each consumed once."""
     parsed = {
@@ -216,6 +223,9 @@ def _fetch_all(
     for one in found:
         fetch.check_fits_memory(one, "ots run")
         fetch.check_kdf_cost(rt, one, allow_weak=allow_weak_kdf)
+    # Bound secrets: every ID token is found before anything is consumed.
+    for one in found:
+        identity.prove_identity(rt, one, id_token_env)
     names = {
         id_: ", ".join(t.name for t, link in zip(targets, ids, strict=True) if link.id == id_)
         for id_ in links

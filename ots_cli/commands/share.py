@@ -13,6 +13,9 @@ Invariants:
   address ots reached the server at; the receipt keeps the address ots reached it at.
 - The receipt is saved before the link is printed; failing to save it is a warning, because a
   created secret whose link is lost would be worse.
+- With ``--for`` the secret is bound to a CI identity: the canonical binding goes into the
+  header (authenticated with the ciphertext) and to the server, which releases the secret only
+  to a reveal with a verified ID token of that pipeline (docs/ci.md).
 - With ``--wait`` the link is printed (and flushed) first, then :mod:`ots_cli.usecases.wait`
   polls the receipt; every option, ``--timeout`` included, is checked before anything is shared.
 
@@ -29,6 +32,7 @@ from ots_cli.cli.options import (
     AttemptsOption,
     ConfirmOption,
     CopyOption,
+    ForOption,
     LabelOption,
     NewPassphraseFileOption,
     PassphraseOption,
@@ -61,11 +65,12 @@ def share(
     label: LabelOption = None,
     wait: WaitOption = False,
     timeout: TimeoutOption = None,
+    for_: ForOption = None,
 ) -> None:
     """Encrypt a secret locally and print a one-time link to it."""
     rt: Runtime = ctx.obj
     options = ShareOptions(
-        ttl, views, passphrase, passphrase_file, attempts, copy, qr, label, wait, timeout
+        ttl, views, passphrase, passphrase_file, attempts, copy, qr, label, wait, timeout, for_
     )
     check_options(options)
     check = LimitCheck(rt.api)

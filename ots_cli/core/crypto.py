@@ -136,6 +136,7 @@ def _prepare(
     suite: Suite,
     random: Random,
     argon2: Argon2,
+    binding: str | None = None,
 ) -> tuple[Header, bytes, Keys, bytes]:
     # Randomness is drawn in a fixed order (salt, then nonce) so test vectors can replay it.
     if len(id) != ID_BYTES or len(key) != KEY_BYTES:
@@ -153,6 +154,7 @@ def _prepare(
         padded_length=padded_length(len(envelope) + body_length),
         nonce=_random(random, NONCE_BYTES),
         kdf=kdf,
+        binding=binding,
     )
     header_bytes = header.encode()
     keys = derive_keys(header, key, passphrase, argon2=argon2)
@@ -185,6 +187,7 @@ def seal(
     suite: Suite = Suite.SEALED,
     random: Random = os.urandom,
     argon2: Argon2 = argon2id_kdf,
+    binding: str | None = None,
 ) -> Sealed:
     """Encrypt ``body`` into a whole blob in memory, with either suite."""
     header, header_bytes, keys, envelope = _prepare(
@@ -198,6 +201,7 @@ def seal(
         suite=suite,
         random=random,
         argon2=argon2,
+        binding=binding,
     )
     if suite == Suite.SEALED:
         blob = aead.seal_after_header(
@@ -227,6 +231,7 @@ def seal_stream(
     memlimit: int = DEFAULT_MEMLIMIT,
     random: Random = os.urandom,
     argon2: Argon2 = argon2id_kdf,
+    binding: str | None = None,
 ) -> SealedStream:
     """Seal ``body_length`` bytes read from ``source`` with suite 2, lazily, in constant memory.
 
@@ -244,6 +249,7 @@ def seal_stream(
         suite=Suite.STREAM,
         random=random,
         argon2=argon2,
+        binding=binding,
     )
 
     def chunks() -> Iterator[bytes]:

@@ -6,7 +6,8 @@ The envelope is :mod:`ots_cli.core.envelope`'s.
 
 Layout of a blob::
 
-    header (55 or 79 bytes, public, the associated data of every AEAD call)
+    header (55 or 79 bytes, plus 2..256 with a binding; public, the associated data of every
+            AEAD call)
     ciphertext of: envelope || body || zero padding   (padded_length bytes of plaintext)
 
 Invariants:
@@ -16,6 +17,10 @@ Invariants:
   as soon as its byte is present, even in a header cut short; a padded length that the padding
   rule cannot produce, or a suite-1 one above :data:`MAX_SEALED_PADDED_LENGTH`, is
   :class:`FormatError`. Trailing bytes after the header are the ciphertext, left to the caller.
+- A binding (flag bit 1) follows the nonce as ``u8 length || canonical ASCII text``
+  (:mod:`ots_cli.core.binding`); a header whose binding is empty, cut short or not canonical
+  is :class:`FormatError`. Being in the header, the binding is authenticated with the
+  ciphertext: a server that drops or changes it breaks decryption.
 - Every plaintext length from 0 up to :data:`MIN_PADDED_LENGTH` pads to one size, so every
   body of at most 1 KiB with any envelope does; above it the padding (Padme) adds less than
   1/16 of the length. See :func:`padded_length`.
@@ -27,10 +32,12 @@ import struct
 from enum import IntEnum
 from typing import Any, ClassVar
 
+from ots_cli.core.binding import parse_binding
 from ots_cli.errors import FormatError, UnsupportedVersion
 
 __all__ = [
     "CHUNK_SIZE",
+    "FLAG_BINDING",
     "FLAG_PASSPHRASE",
     "ID_BYTES",
     "MAGIC",
@@ -56,7 +63,9 @@ MAGIC = b"\x89OTS"
 ID_BYTES = 16
 VERSION = 1
 FLAG_PASSPHRASE = 0x01
-_KNOWN_FLAGS = FLAG_PASSPHRASE
+#: The secret is bound to a CI identity; the binding follows the nonce.
+FLAG_BINDING = 0x02
+_KNOWN_FLAGS = FLAG_PASSPHRASE | FLAG_BINDING
 #: Plaintext bytes per secretstream chunk (suite 2); the last chunk may be shorter.
 CHUNK_SIZE = 65536
 NONCE_BYTES = 24
@@ -85,8 +94,9 @@ _FIXED = struct.Struct(">4sBBB16sQ")  # magic, version, suite, flags, id, padded
 _KDF = struct.Struct(">II16s")  # opslimit, memlimit, salt
 HEADER_LENGTH = _FIXED.size + NONCE_BYTES
 HEADER_LENGTH_PASSPHRASE = HEADER_LENGTH + _KDF.size
-#: Upper bound of an encoded v1 header (all versions promise at most 1024 bytes).
-MAX_HEADER_LENGTH = HEADER_LENGTH_PASSPHRASE
+#: Upper bound of an encoded v1 header (all versions promise at most 1024 bytes): with a
+#: passphrase and the longest binding (a length byte and 255 bytes).
+MAX_HEADER_LENGTH = HEADER_LENGTH_PASSPHRASE + 1 + 255
 
 
 class Suite(IntEnum):
@@ -168,7 +178,7 @@ class KdfParams(Record):
 class Header(Record):
     """The public header. ``nonce`` is the AEAD nonce (suite 1) or the stream header (suite 2)."""
 
-    __slots__ = ("id", "kdf", "nonce", "padded_length", "suite", "version")
+    __slots__ = ("binding", "id", "kdf", "nonce", "padded_length", "suite", "version")
     _hidden = frozenset({"id"})
     suite: Suite
     id: bytes
@@ -176,6 +186,8 @@ class Header(Record):
     nonce: bytes
     kdf: KdfParams | None
     version: int
+    #: The canonical binding text (:mod:`ots_cli.core.binding`), or ``None``.
+    binding: str | None
 
     def __init__(
         self,
@@ -185,9 +197,16 @@ class Header(Record):
         nonce: bytes,
         kdf: KdfParams | None,
         version: int = VERSION,
+        binding: str | None = None,
     ) -> None:
         self._set(
-            suite=suite, id=id, padded_length=padded_length, nonce=nonce, kdf=kdf, version=version
+            suite=suite,
+            id=id,
+            padded_length=padded_length,
+            nonce=nonce,
+            kdf=kdf,
+            version=version,
+            binding=binding,
         )
 
     @property
@@ -206,7 +225,9 @@ class Header(Record):
             raise ValueError("padded_length is not a value the padding rule produces")
         if self.suite == Suite.SEALED and self.padded_length > MAX_SEALED_PADDED_LENGTH:
             raise ValueError("suite 1 holds at most 128 MiB of padded plaintext; use suite 2")
-        flags = FLAG_PASSPHRASE if self.kdf is not None else 0
+        flags = (FLAG_PASSPHRASE if self.kdf is not None else 0) | (
+            FLAG_BINDING if self.binding is not None else 0
+        )
         parts = [_FIXED.pack(MAGIC, self.version, self.suite, flags, self.id, self.padded_length)]
         if self.kdf is not None:
             kdf = self.kdf
@@ -216,6 +237,9 @@ class Header(Record):
                 raise ValueError("Argon2id parameters must fit in 32 bits")
             parts.append(_KDF.pack(kdf.opslimit, kdf.memlimit, kdf.salt))
         parts.append(self.nonce)
+        if self.binding is not None:
+            text = parse_binding(self.binding).encode("ascii")
+            parts.append(bytes((len(text),)) + text)
         return b"".join(parts)
 
 
@@ -268,8 +292,29 @@ def decode_header(data: bytes) -> tuple[Header, int]:
         kdf = KdfParams(opslimit=opslimit, memlimit=memlimit, salt=salt)
         offset += _KDF.size
     nonce = data[offset : offset + NONCE_BYTES]
-    header = Header(suite=suite, id=id_, padded_length=padded, nonce=nonce, kdf=kdf)
+    binding = None
+    if flags & FLAG_BINDING:
+        binding, length = _decode_binding(data, length)
+    header = Header(
+        suite=suite, id=id_, padded_length=padded, nonce=nonce, kdf=kdf, binding=binding
+    )
     return header, length
+
+
+def _decode_binding(data: bytes, offset: int) -> tuple[str, int]:
+    """The binding at ``offset`` (after the nonce) and the header's full length."""
+    if len(data) <= offset:
+        raise FormatError("the secret's header is truncated")
+    size = data[offset]
+    end = offset + 1 + size
+    if size == 0:
+        raise FormatError("the secret's header has an empty binding")
+    if len(data) < end:
+        raise FormatError("the secret's header is truncated")
+    try:
+        return parse_binding(data[offset + 1 : end].decode("ascii")), end
+    except (UnicodeDecodeError, ValueError):
+        raise FormatError("the secret's header has a malformed binding") from None
 
 
 # --- padding and sizes ----------------------------------------------------------------------

@@ -48,6 +48,7 @@ from ots_cli.errors import (
 from ots_cli.local.passphrases import read_passphrase_file
 from ots_cli.runtime import Runtime
 from ots_cli.terminal.prompts import ask_hidden, ask_yes_no, ci_is_set
+from ots_cli.usecases.identity import check_binding
 
 if TYPE_CHECKING:
     from ots_cli.api.client import Api, Peeked
@@ -168,6 +169,7 @@ def peek(rt: Runtime, link: Link) -> Peek:
         )
     if header.needs_passphrase != peeked.passphrase:
         raise FormatError("the server's passphrase flag contradicts the secret's header")
+    check_binding(header, peeked)  # a server that dropped the binding: refused here
     # The header fixes the blob's exact size; checked here, before anything is consumed, so
     # the reveal can never be asked to buffer more than the format allows.
     if peeked.size != blob_length(length, header.padded_length, header.suite):

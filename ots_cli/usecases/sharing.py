@@ -49,6 +49,20 @@ class ShareOptions(NamedTuple):
     label: str | None = None
     wait: bool = False
     timeout: str | None = None
+    #: ``--for``: the CI identity as typed (see :func:`binding`).
+    bind_to: str | None = None
+
+
+def binding(options: ShareOptions) -> str | None:
+    """The canonical binding ``--for`` names, or ``None``; a usage error if malformed."""
+    from ots_cli.core.binding import binding_from_option
+
+    if options.bind_to is None:
+        return None
+    try:
+        return binding_from_option(options.bind_to)
+    except ValueError as exc:
+        raise UsageError(f"--for: {exc}") from None
 
 
 def check_options(options: ShareOptions) -> None:
@@ -60,6 +74,7 @@ def check_options(options: ShareOptions) -> None:
             raise UsageError("--attempts only applies with a passphrase")
         if options.attempts < 1:
             raise UsageError("--attempts must be at least 1")
+    binding(options)
     _wait_limit(options)
 
 
@@ -125,6 +140,7 @@ def share_secret(
         attempts=options.attempts,
         cost=kdf_cost(settings.passphrase_cost),
         limits=limits,
+        binding=binding(options),
     )
     created = uploaded.created
     link = build_link(base, uploaded.id, uploaded.key)

@@ -68,6 +68,7 @@ def upload(
     attempts: int | None,
     cost: tuple[int, int],
     limits: Limits | None,
+    binding: str | None = None,
 ) -> Uploaded:
     """Seal ``payload`` under a fresh id and key and upload it (with a progress meter).
 
@@ -80,7 +81,7 @@ def upload(
     id_, key = new_id_and_key()
     if passphrase is not None:
         rt.output.progress("deriving a key from the passphrase…")
-    sealed = _seal(payload, id_, key, passphrase, cost)
+    sealed = _seal(payload, id_, key, passphrase, cost, binding)
     if sealed.length > PRECHECK_BYTES:
         _precheck(api, limits, sealed.length, ttl, views, attempts)
     with meter(rt.output, "encrypting and uploading", sealed.length) as progress:
@@ -95,6 +96,7 @@ def upload(
                 attempts=attempts,
                 ttl=ttl,
                 views=views,
+                binding=binding,
             )
         except FormatError as exc:  # raised by the source while it streams: it changed
             raise UsageError(f"{exc.message}; nothing was shared", hints=exc.hints) from exc
@@ -129,7 +131,12 @@ def link_base(rt: Runtime, server: str, public_url: str | None) -> str:
 
 
 def _seal(
-    payload: Payload, id_: bytes, key: bytes, passphrase: str | None, cost: tuple[int, int]
+    payload: Payload,
+    id_: bytes,
+    key: bytes,
+    passphrase: str | None,
+    cost: tuple[int, int],
+    binding: str | None = None,
 ) -> SealedStream:
     """Seal in memory or lazily from the stream; chunks are read later.
 
@@ -158,6 +165,7 @@ def _seal(
         passphrase=passphrase,
         opslimit=opslimit,
         memlimit=memlimit,
+        binding=binding,
     )
     if isinstance(sealed, crypto.SealedStream):
         return sealed

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from processes import ServerProcess, free_port, start_server
 
@@ -376,3 +377,111 @@ def test_recipe_shell_wait(stage: Stage) -> None:
     assert (stage.capture / "colleague").read_bytes() == b"rotated password"
     assert b"ots: note: read" in done.stderr
     assert b"rotated password" not in done.stdout + done.stderr
+
+
+# -- bound secrets (--for) ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bound_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, Any]]:
+    """A server that trusts a local OIDC issuer (tests/oidc_issuer.py) for both platforms; its
+    public URL is its own address, so tokens minted for it carry the audience it expects."""
+    from oidc_issuer import running_issuer
+
+    with running_issuer() as issuer:
+        port = free_port()
+        process = ServerProcess.in_directory(
+            tmp_path_factory.mktemp("recipes-bound-server"),
+            env={
+                "OTS_PUBLIC_URL": f"http://127.0.0.1:{port}",
+                "OTS_OIDC_ISSUERS": f"github={issuer.url};gitlab={issuer.url}",
+                "OTS_OIDC_ALLOW_HTTP_LOOPBACK": "true",
+            },
+        )
+        process.port = port
+        process.start()
+        try:
+            yield process, issuer
+        finally:
+            process.stop()
+
+
+def test_recipe_shell_share_bound(tmp_path: Path, bound_server: tuple[ServerProcess, Any]) -> None:
+    server, _ = bound_server
+    stage = Stage(tmp_path, server)
+    done = stage.bash(_shell("shell-share-bound"), DEPLOY_KEY="k3y", OTS_SERVER=server.base_url)
+    assert done.returncode == 0, done.stderr
+    link = done.stdout.decode().strip()
+    peeked = run_cli(["--json", "peek", link], env=cli_env(OTS_SERVER=server.base_url))
+    assert peeked.code == 0, peeked.err
+    answer = httpx.post(
+        f"{server.base_url}/api/v1/secrets/{link.split('/s/')[1].split('#')[0]}/peek",
+        json={"proof": _link_proof(link)},
+    )
+    assert answer.json()["binding"] == "github:octo-org/deploy@refs/heads/main:production"
+
+
+def _link_proof(link: str) -> str:
+    from ots_cli.core import b64, crypto
+    from ots_cli.core.links import parse_link
+
+    parsed = parse_link(link, allow_insecure_http=True)
+    return b64.encode(crypto.link_proof(parsed.id, parsed.key))
+
+
+def test_recipe_github_bound(tmp_path: Path, bound_server: tuple[ServerProcess, Any]) -> None:
+    from oidc_issuer import GITHUB_CLAIMS, RUNNER_BEARER
+
+    server, issuer = bound_server
+    stage = Stage(tmp_path, server)
+    key = "-----BEGIN KEY-----\nBOUND\n-----END KEY-----\n"
+    link = stage.share(key.encode(), "--for", "github:octo-org/deploy@main:production")
+    _, text = recipes()["github-bound"]
+    (job_spec,) = yaml.safe_load(text)["jobs"].values()
+    steps = job_spec["steps"]
+    # A runner gives a job the token service only with `permissions: id-token: write`.
+    assert job_spec["permissions"]["id-token"] == "write"
+    assert job_spec["environment"] == GITHUB_CLAIMS["environment"]
+    issuer.runner_claims = dict(GITHUB_CLAIMS)
+    runner = {
+        "ACTIONS_ID_TOKEN_REQUEST_URL": issuer.runner_url,
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN": RUNNER_BEARER,
+    }
+    base = {**stage.env, "RUNNER_TEMP": str(stage.tmp), **runner}
+    job = Job(stage.work, base, secrets={"DEPLOY_KEY_LINK": link})
+    assert job.run(steps, skip=_install) == 0, job.log.text
+    (deploy,) = stage.records("deploy.sh")
+    assert deploy["DEPLOY_KEY_FILE"]["content"] == key
+    assert issuer.runner_requests[-1] == server.base_url
+    _ots_steps_never_print(job, "BOUND")
+    # The same link, fetched outside the pipeline, is refused and consumed nothing: the job
+    # above read it, so share again and try from a plain shell.
+    again = stage.share(key.encode(), "--for", "github:octo-org/deploy@main:production")
+    outside = stage.bash(f'ots get "{again}"')
+    assert outside.returncode == 4
+    assert b"only be read by GitHub Actions jobs of octo-org/deploy" in outside.stderr
+
+
+def test_recipe_gitlab_bound(tmp_path: Path, bound_server: tuple[ServerProcess, Any]) -> None:
+    from oidc_issuer import GITLAB_CLAIMS
+
+    server, issuer = bound_server
+    stage = Stage(tmp_path, server)
+    link = stage.share(b"gitlab bound key", "--for", "gitlab:group/sub/project@main")
+    _, text = recipes()["gitlab-bound"]
+    (spec,) = yaml.safe_load(text).values()
+    # GitLab mints OTS_ID_TOKEN with the `aud` the job asks for: the reader writes their
+    # server's URL there (the recipe's placeholder); here that is the test server's.
+    assert spec["id_tokens"]["OTS_ID_TOKEN"]["aud"] == "https://ots.example.com"
+    token = issuer.mint(GITLAB_CLAIMS, audience=server.base_url)
+    code, output, _ = _gitlab(stage, "gitlab-bound", DEPLOY_KEY_LINK=link, OTS_ID_TOKEN=token)
+    assert code == 0, output
+    (deploy,) = stage.records("deploy.sh")
+    assert deploy["DEPLOY_KEY_FILE"]["content"] == "gitlab bound key"
+    assert token.encode() not in output
+    # A token for the placeholder audience (a job that did not set its server's URL) fails.
+    other = stage.share(b"x" * 8, "--for", "gitlab:group/sub/project@main")
+    wrong = issuer.mint(GITLAB_CLAIMS, audience="https://ots.example.com")
+    code, output, _ = _gitlab(stage, "gitlab-bound", DEPLOY_KEY_LINK=other, OTS_ID_TOKEN=wrong)
+    assert code == 4
+    assert b"audience" in output

@@ -38,6 +38,7 @@ class ApiServer:
         self.peek_header = unb64url(peeked["header"])
         self.size: int = peeked["size"]
         self.passphrase: bool = peeked["passphrase"]
+        self.binding: str | None = peeked["binding"]
         self.reveals: list[dict[str, bytes]] = []
 
     def reveal(self, proofs: dict[str, bytes]) -> bytes:

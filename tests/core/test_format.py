@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ots_cli.core.binding import binding_from_option, parse_binding
 from ots_cli.core.envelope import (
     MAX_ENVELOPE_LENGTH,
     MAX_MEDIA_TYPE_BYTES,
@@ -98,7 +99,9 @@ def test_header_byte_layout() -> None:
         + b"S" * 16
         + bytes(range(24))
     )
-    assert MAX_HEADER_LENGTH == len(encoded) == 79 <= 1024
+    assert len(encoded) == 79
+    # The longest header: a passphrase and a 255-byte binding (length byte included).
+    assert MAX_HEADER_LENGTH == 79 + 1 + 255 <= 1024
     assert HEADER_LENGTH == 55
 
 
@@ -141,14 +144,20 @@ GOOD = _header().encode()
         (GOOD[:4] + b"\x02", UnsupportedVersion, "version 2"),
         (GOOD[:5] + b"\x00" + GOOD[6:], UnsupportedVersion, "suite 0"),
         (GOOD[:5] + b"\x09" + GOOD[6:], UnsupportedVersion, "suite 9"),
-        (GOOD[:6] + b"\x02" + GOOD[7:], UnsupportedVersion, "flags"),
+        (GOOD[:6] + b"\x04" + GOOD[7:], UnsupportedVersion, "flags"),
+        (GOOD[:6] + b"\x02" + GOOD[7:], FormatError, "truncated"),
+        (GOOD[:6] + b"\x02" + GOOD[7:] + b"\x00", FormatError, "empty binding"),
+        (GOOD[:6] + b"\x02" + GOOD[7:] + b"\x0bgithub:a/b", FormatError, "truncated"),
+        (GOOD[:6] + b"\x02" + GOOD[7:] + b"\x09github:a/", FormatError, "malformed binding"),
+        (GOOD[:6] + b"\x02" + GOOD[7:] + b"\x05GITHU", FormatError, "malformed binding"),
+        (GOOD[:6] + b"\x02" + GOOD[7:] + b"\x05gitl\xff", FormatError, "malformed binding"),
         (GOOD[:6] + b"\x81" + GOOD[7:], UnsupportedVersion, "flags"),
         (GOOD[:6] + b"\x01" + GOOD[7:], FormatError, "truncated"),
         # Suite and flags are checked as soon as their byte is present, before any length.
         (b"\x89OTS\x01\x09\x00", UnsupportedVersion, "suite 9"),
         (b"\x89OTS\x01\x09", UnsupportedVersion, "suite 9"),
         (b"\x89OTS\x01\x01\x80", UnsupportedVersion, "flags"),
-        (b"\x89OTS\x01\x02\x02" + bytes(10), UnsupportedVersion, "flags"),
+        (b"\x89OTS\x01\x02\x04" + bytes(10), UnsupportedVersion, "flags"),
         (b"\x89OTS\x02", UnsupportedVersion, "version 2"),
         (b"\x89OTS\x01", FormatError, "truncated"),
         (b"\x89OTS\x01\x01", FormatError, "truncated"),
@@ -177,8 +186,8 @@ def _spec_error(data: bytes) -> type[Exception] | None:
         return UnsupportedVersion  # step 2
     if len(data) > 5 and data[5] not in (1, 2):
         return UnsupportedVersion  # step 3
-    if len(data) > 6 and data[6] & 0xFE:
-        return UnsupportedVersion  # step 3
+    if len(data) > 6 and data[6] & 0xFC:
+        return UnsupportedVersion  # step 4
     if len(data) < 7 or len(data) < (79 if data[6] & 1 else 55):
         return FormatError  # step 4
     padded = int.from_bytes(data[23:31], "big")
@@ -188,7 +197,7 @@ def _spec_error(data: bytes) -> type[Exception] | None:
 
 
 @pytest.mark.parametrize(
-    ("suite", "flags"), [(1, 0), (2, 1), (0, 0), (3, 0), (9, 0), (1, 0x80), (2, 0x02), (7, 0x40)]
+    ("suite", "flags"), [(1, 0), (2, 1), (0, 0), (3, 0), (9, 0), (1, 0x80), (2, 0x04), (7, 0x40)]
 )
 def test_every_prefix_fails_in_the_documented_order(suite: int, flags: int) -> None:
     kdf = KdfParams(2, 64 * MIB, bytes(16)) if flags & 1 else None
@@ -203,8 +212,91 @@ def test_every_prefix_fails_in_the_documented_order(suite: int, flags: int) -> N
             with pytest.raises(expected):
                 decode_header(prefix)
         # The point of the order: "unsupported" as soon as the offending byte is there.
-        unsupported = (length >= 6 and suite not in (1, 2)) or (length >= 7 and flags & 0xFE)
+        unsupported = (length >= 6 and suite not in (1, 2)) or (length >= 7 and flags & 0xFC)
         assert (expected is UnsupportedVersion) == bool(unsupported)
+
+
+BOUND = "github:octo-org/app@refs/heads/main:production"
+
+
+@pytest.mark.parametrize("kdf", [None, KdfParams(2, 64 * MIB, b"S" * 16)])
+def test_binding_follows_the_nonce_and_round_trips(kdf: KdfParams | None) -> None:
+    plain = _header(kdf=kdf)
+    header = _header(kdf=kdf, binding=BOUND)
+    encoded = header.encode()
+    base = plain.encode()
+    # Flag bit 1 set; everything up to the nonce as without a binding; then u8 length || text.
+    assert encoded[6] == base[6] | 0x02
+    assert encoded[7:] == base[7:] + bytes((len(BOUND),)) + BOUND.encode()
+    assert decode_header(encoded + b"ciphertext") == (header, len(base) + 1 + len(BOUND))
+    # Every proper prefix past the fixed part is a truncation, never a shorter valid header.
+    for cut in range(len(base), len(encoded)):
+        with pytest.raises(FormatError, match="truncated"):
+            decode_header(encoded[:cut])
+
+
+@pytest.mark.parametrize(
+    "binding",
+    [
+        "github:octo/app",
+        "github:octo/app@refs/tags/v1.2",
+        "github:octo/app:prod",
+        "github:o-1/r.e_p@refs/heads/feat/x@y:env-1.a",
+        "gitlab:group/project",
+        "gitlab:group/sub/project@main",
+        "gitlab:g/p@v1.0",
+        "github:" + "o" * 39 + "/" + "r" * 100 + "@refs/heads/" + "b" * 95,
+    ],
+)
+def test_canonical_bindings_are_accepted(binding: str) -> None:
+    assert parse_binding(binding) == binding
+    assert decode_header(_header(binding=binding).encode())[0].binding == binding
+
+
+@pytest.mark.parametrize(
+    "binding",
+    [
+        "",
+        "github:",
+        "github:octo",
+        "github:octo/",
+        "github:octo/app@main",  # a GitHub ref in a header is always full
+        "github:octo/app@",
+        "github:octo/app:",
+        "github:octo/app:pro duction",
+        "github:octo/..",
+        "github:oc_to/app",
+        "GitHub:octo/app",
+        "gitlab:project",
+        "gitlab:group/../project",
+        "gitlab:group/project@",
+        "gitlab:group/project:env",
+        "bitbucket:a/b",
+        "github:octo/app@refs/heads/m\u00e4in",
+        "github:" + "o" * 40 + "/app",
+        "github:octo/" + "r" * 101,
+        "gitlab:" + "/".join(["g" * 60] * 5),
+    ],
+)
+def test_non_canonical_bindings_are_refused(binding: str) -> None:
+    with pytest.raises(ValueError, match=r"\w"):
+        parse_binding(binding)
+    with pytest.raises(ValueError, match=r"\w"):
+        _header(binding=binding).encode()
+
+
+@pytest.mark.parametrize(
+    ("typed", "canonical"),
+    [
+        ("github:octo/app@main", "github:octo/app@refs/heads/main"),
+        ("github:octo/app@main:prod", "github:octo/app@refs/heads/main:prod"),
+        ("github:octo/app@refs/tags/v1", "github:octo/app@refs/tags/v1"),
+        ("github:octo/app:prod", "github:octo/app:prod"),
+        ("gitlab:g/p@main", "gitlab:g/p@main"),
+    ],
+)
+def test_for_option_spelling_becomes_canonical(typed: str, canonical: str) -> None:
+    assert binding_from_option(typed) == canonical
 
 
 def test_suite_1_is_bounded_to_128_mib() -> None:

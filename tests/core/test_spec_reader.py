@@ -17,6 +17,7 @@ import base64
 import hashlib
 import hmac
 import math
+import re
 import struct
 import unicodedata
 from collections.abc import Callable
@@ -94,6 +95,16 @@ class Header(NamedTuple):
     padded_length: int
     kdf: tuple[int, int, bytes] | None
     nonce: bytes
+    binding: str | None = None
+
+
+# FORMAT.md, Binding, as one regular expression over the bytes (".." and "." segments are
+# refused separately).
+BINDING = re.compile(
+    rb"github:[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}(@refs/[\x21-\x39\x3b-\x7e]+)?"
+    rb"(:[A-Za-z0-9._-]+)?"
+    rb"|gitlab:[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)+(@[\x21-\x39\x3b-\x7e]+)?"
+)
 
 
 def parse_link(link: str) -> tuple[bytes, bytes]:
@@ -112,7 +123,7 @@ def parse_header(data: bytes) -> Header:
         raise UnsupportedVersion("version")
     if len(data) > 5 and data[5] not in (1, 2):
         raise UnsupportedVersion("suite")
-    if len(data) > 6 and data[6] & 0xFE:
+    if len(data) > 6 and data[6] & 0xFC:
         raise UnsupportedVersion("flags")
     if len(data) < 7 or len(data) < (79 if data[6] & 1 else 55):
         raise FormatError("truncated")
@@ -125,7 +136,17 @@ def parse_header(data: bytes) -> Header:
     kdf, offset = None, 31
     if flags & 1:
         kdf, offset = struct.unpack(">II16s", data[31:55]), 55
-    return Header(data[: offset + 24], suite, data[7:23], padded_length, kdf, data[offset:][:24])
+    end = offset + 24
+    binding = None
+    if flags & 2:  # FORMAT.md, Binding: u8 length (1..255) || canonical ASCII, after the nonce
+        if len(data) <= end or data[end] == 0 or len(data) < end + 1 + data[end]:
+            raise FormatError("binding truncated or empty")
+        text = data[end + 1 : end + 1 + data[end]]
+        if not BINDING.fullmatch(text) or b"/./" in text + b"/" or b"/../" in text + b"/":
+            raise FormatError("binding not canonical")
+        binding, end = text.decode("ascii"), end + 1 + data[end]
+    header = Header(data[:end], suite, data[7:23], padded_length, kdf, data[offset:][:24])
+    return header._replace(binding=binding)
 
 
 def link_proof(link_id: bytes, key: bytes) -> bytes:
@@ -226,16 +247,20 @@ class Api(Protocol):
     peek_header: bytes
     size: int
     passphrase: bool
+    binding: str | None
 
     def reveal(self, proofs: dict[str, bytes]) -> bytes: ...
 
 
 class Server:
     """A simulated server: answers the peek with ``peek_header``, ``size`` (the whole blob's
-    length) and ``passphrase``, and the reveal with ``blob``."""
+    length), ``passphrase`` and ``binding`` (docs/API.md), and the reveal with ``blob``."""
 
-    def __init__(self, peek_header: bytes, blob: bytes, passphrase: bool) -> None:
+    def __init__(
+        self, peek_header: bytes, blob: bytes, passphrase: bool, binding: str | None = None
+    ) -> None:
         self.peek_header, self.blob, self.passphrase = peek_header, blob, passphrase
+        self.binding = binding
         self.size = len(blob)
         self.reveals: list[dict[str, bytes]] = []
 
@@ -272,6 +297,8 @@ def open_link(
         raise FormatError("the peek's passphrase flag contradicts the header")
     if strict and server.size != blob_length(peeked):
         raise FormatError("the peek's size contradicts the header")
+    if strict and peeked.binding != server.binding:
+        raise FormatError("the peek's binding contradicts the header (a server dropped it?)")
     keys = derive(peeked, key, passphrase, argon2)  # 3
     proofs = {k: v for k, v in keys.items() if k != "payload_key"}
     blob = server.reveal(proofs)  # 4: a view is spent from here on
@@ -302,7 +329,8 @@ def _open(blob: bytes, link_id: bytes, keys: dict[str, bytes]) -> dict[str, Any]
 def test_independent_reader_opens_every_golden_vector(vector: dict[str, Any]) -> None:
     blob = stored_blob(vector)
     assert hashlib.sha256(blob).hexdigest() == vector["expected"]["blob_sha256"]
-    server = Server(blob[: vector["expected"]["header_length"]], blob, bool(vector["passphrase"]))
+    header = blob[: vector["expected"]["header_length"]]
+    server = Server(header, blob, bool(vector["passphrase"]), vector["binding"])
     result = open_link(vector["link"], server, vector["passphrase"])
     assert len(server.reveals) == 1
     assert result["body"] == body_of(vector)
@@ -361,7 +389,7 @@ def test_independent_reader_rejects_every_blob_mutation(case: dict[str, Any]) ->
     errors = {}
     for strict in (False, True):
         ran.clear()
-        server = Server(peek_header, blob, vector["passphrase"] is not None)
+        server = Server(peek_header, blob, vector["passphrase"] is not None, vector["binding"])
         with pytest.raises(SpecError) as through_api:
             open_link(link, server, passphrase, argon2, strict=strict)
         error = errors[strict] = type(through_api.value)
@@ -389,6 +417,9 @@ _STOPPED_BY_THE_PEEK_ANSWER = {
     "chunk repeated",
     "padded length another bucket",
     "suite 1 relabelled as 2",
+    "binding changed (main to mail)",
+    "binding flag cleared",
+    "binding length cut to a prefix",
 }
 
 
@@ -432,3 +463,27 @@ def test_a_peek_header_of_another_secret_is_refused_before_the_reveal() -> None:
     assert server.reveals == []
     # The same blob with its own header at the peek opens.
     assert open_link(mine["link"], Server(blob[:55], blob, False), None)["body"] == body_of(mine)
+
+
+BOUND = [v for v in GOLDEN if v["binding"] is not None]
+
+
+@pytest.mark.parametrize("vector", BOUND, ids=[v["name"] for v in BOUND])
+def test_a_server_that_drops_the_binding_is_caught(vector: dict[str, Any]) -> None:
+    """FORMAT.md, Binding: a server that forgets the binding in its policy is caught at the
+    peek (no view spent); one that also strips it from the header and blob fails decryption."""
+    blob = stored_blob(vector)
+    header = blob[: vector["expected"]["header_length"]]
+    passphrase = bool(vector["passphrase"])
+    forgetful = Server(header, blob, passphrase, None)
+    with pytest.raises(FormatError):
+        open_link(vector["link"], forgetful, vector["passphrase"])
+    assert forgetful.reveals == []
+    # Strip the binding: clear flag bit 1 and cut the length byte and text after the nonce.
+    base = len(header) - 1 - len(vector["binding"])
+    stripped = bytearray(blob[:base]) + blob[len(header) :]
+    stripped[6] &= ~2
+    server = Server(bytes(stripped[:base]), bytes(stripped), passphrase, None)
+    with pytest.raises(DecryptionFailed):
+        open_link(vector["link"], server, vector["passphrase"])
+    assert len(server.reveals) == 1

@@ -85,6 +85,7 @@ def test_golden_vector_reencrypts_byte_for_byte(vector: dict[str, Any]) -> None:
         opslimit=kdf["opslimit"],
         memlimit=kdf["memlimit"],
         suite=Suite(vector["suite"]),
+        binding=vector["binding"],
         random=random,
     )
     assert random.source.read() == b""
@@ -119,6 +120,7 @@ def test_golden_stream_vector_through_seal_stream(vector: dict[str, Any]) -> Non
         opslimit=kdf["opslimit"],
         memlimit=kdf["memlimit"],
         random=replay(vector["random"]),
+        binding=vector["binding"],
     )
     digest = hashlib.sha256()
     for chunk in sealed.chunks:
@@ -160,6 +162,7 @@ def _rebuild_blob(vector: dict[str, Any]) -> bytes:
         opslimit=kdf["opslimit"],
         memlimit=kdf["memlimit"],
         suite=Suite(vector["suite"]),
+        binding=vector["binding"],
         random=replay(vector["random"]),
     ).blob
 

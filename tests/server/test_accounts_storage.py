@@ -133,7 +133,7 @@ async def test_a_database_from_before_accounts_is_migrated(tmp_path: Path) -> No
     old.close()
     store = SQLiteStore(path)
     try:
-        assert (await store.pragmas())["user_version"] == len(MIGRATIONS) == 4
+        assert (await store.pragmas())["user_version"] == len(MIGRATIONS) == 5
         account = SimAccount.make()
         await store.create_account(account.new_account(START))
         assert (await store.authenticate(account.token_hash, START)).account_id == account.id

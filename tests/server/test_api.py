@@ -65,6 +65,7 @@ def test_peek_then_reveal_then_gone(client: TestClient) -> None:
         "views_left": 1,
         "passphrase": False,
         "attempts_left": None,
+        "binding": None,
     }
     reveal = post(client, secret, "reveal", secret.reveal_body())
     assert reveal.status_code == 200

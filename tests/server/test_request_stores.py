@@ -161,7 +161,7 @@ async def test_sqlite_migration_adds_requests_to_an_existing_database(tmp_path: 
         conn.close()
     store = SQLiteStore(path)
     try:
-        assert (await store.pragmas())["user_version"] == len(MIGRATIONS) == 4
+        assert (await store.pragmas())["user_version"] == len(MIGRATIONS) == 5
         request = SimRequest.make()
         await store.create_request(request.new_request(NOW))
         assert (await store.peek_request(request.id, request.answer_check, NOW)).state == "open"

@@ -78,6 +78,9 @@ def test_from_env_reads_every_variable(tmp_path: Path) -> None:
         "OTS_ACCOUNT_MAX_BYTES": "8MiB",
         "OTS_ACCOUNT_RATE_LIMIT_PER_MINUTE": "0",
         "OTS_ACCOUNT_RATE_LIMIT_BURST": "7",
+        "OTS_OIDC_ISSUERS": "gitlab=https://gitlab.example.org ES256,RS256;github=http://127.0.0.1:9",
+        "OTS_OIDC_AUDIENCE": "ots-prod",
+        "OTS_OIDC_ALLOW_HTTP_LOOPBACK": "true",
     }
     settings = Settings.from_env(env)
     assert settings.data_dir == tmp_path
@@ -106,6 +109,11 @@ def test_from_env_reads_every_variable(tmp_path: Path) -> None:
     assert settings.require_account is True
     assert (settings.account_ttl_max, settings.account_max_bytes) == (90 * DAY, 8 * MIB)
     assert (settings.account_rate_limit_per_minute, settings.account_rate_limit_burst) == (0, 7)
+    assert [(i.platform, i.url, i.algorithms) for i in settings.oidc_issuers] == [
+        ("gitlab", "https://gitlab.example.org", ("ES256", "RS256")),
+        ("github", "http://127.0.0.1:9", ("RS256",)),
+    ]
+    assert (settings.audience, settings.oidc_allow_http_loopback) == ("ots-prod", True)
     assert {v.name for v in VARIABLES} <= set(env) | {"OTS_STORE_URL"}
 
 

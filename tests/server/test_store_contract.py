@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from ots_server.store import (
+    BindingRequired,
     Gone,
     IdExists,
     NotFound,
@@ -217,6 +218,48 @@ class StoreContract(AccountContract, RequestContract):
             await store.create(secret.new_secret(NOW + 99))
         await store.create(secret.new_secret(NOW + 100))  # the id is free again
         assert (await store.peek(secret.id, secret.link_check, NOW + 100)).views_left == 1
+
+    # -- bindings (CI identity) -------------------------------------------------------------
+
+    async def test_binding_round_trips_and_gates_the_reveal(self, store: Store) -> None:
+        bound = "github:octo-org/app@refs/heads/main:production"
+        secret = SimSecret.make(passphrase=True)
+        await store.create(dataclasses.replace(secret.new_secret(NOW, views=2), binding=bound))
+        info = await store.peek(secret.id, secret.link_check, NOW)
+        assert info.binding == bound
+        # Without the verified binding, or with another one: refused, nothing spent (not even
+        # a passphrase attempt, although the passphrase check is wrong).
+        for presented in (None, "github:octo-org/app", bound + "x"):
+            with pytest.raises(BindingRequired):
+                await store.reveal(secret.id, secret.link_check, WRONG, NOW, presented)
+        after = await store.peek(secret.id, secret.link_check, NOW)
+        assert (after.views_left, after.attempts_left) == (2, 3)
+        # A wrong link check is still the indistinguishable NotFound, before the binding.
+        with pytest.raises(NotFound):
+            await store.reveal(secret.id, WRONG, secret.passphrase_check, NOW, None)
+        revealed = await store.reveal(
+            secret.id, secret.link_check, secret.passphrase_check, NOW, bound
+        )
+        assert content(revealed) == secret.blob
+        assert (await store.peek(secret.id, secret.link_check, NOW)).views_left == 1
+
+    async def test_unbound_secret_ignores_a_presented_binding(self, store: Store) -> None:
+        secret = SimSecret.make()
+        await store.create(secret.new_secret(NOW))
+        assert (await store.peek(secret.id, secret.link_check, NOW)).binding is None
+        revealed = await store.reveal(secret.id, secret.link_check, None, NOW, "gitlab:a/b")
+        assert content(revealed) == secret.blob
+
+    async def test_concurrent_bound_reveals_release_once(self, store: Store) -> None:
+        bound = "gitlab:group/sub/project@main"
+        secret = SimSecret.make()
+        await store.create(dataclasses.replace(secret.new_secret(NOW), binding=bound))
+        results = await asyncio.gather(
+            *(store.reveal(secret.id, secret.link_check, None, NOW, bound) for _ in range(8)),
+            return_exceptions=True,
+        )
+        assert sum(not isinstance(r, BaseException) for r in results) == 1
+        assert all(isinstance(r, Gone) for r in results if isinstance(r, BaseException))
 
     # -- passphrase attempts ----------------------------------------------------------------
 

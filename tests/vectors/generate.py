@@ -152,7 +152,29 @@ CASES: list[tuple[str, str, Suite, Meta, dict[str, Any], str | None]] = [
         {"pattern": 70000},
         "correct horse battery staple",
     ),
+    (
+        "sealed-text-bound-github",
+        "suite 1, bound to a GitHub Actions identity (flag bit 1; the binding follows the nonce)",
+        Suite.SEALED,
+        Meta(),
+        {"utf8": "deploy key for production"},
+        None,
+    ),
+    (
+        "stream-text-bound-gitlab-passphrase",
+        "suite 2 with a passphrase, bound to a GitLab CI identity",
+        Suite.STREAM,
+        Meta(),
+        {"utf8": "registry token"},
+        "correct horse battery staple",
+    ),
 ]
+
+#: The binding of each bound vector (docs/FORMAT.md, "Binding"); the others have none.
+BINDINGS = {
+    "sealed-text-bound-github": "github:octo-org/deploy@refs/heads/main:production",
+    "stream-text-bound-gitlab-passphrase": "gitlab:group/sub/project@main",
+}
 
 
 def body_of(spec: dict[str, Any]) -> bytes:
@@ -195,6 +217,7 @@ def golden(files: dict[str, bytes]) -> list[dict[str, Any]]:
             memlimit=mem,
             suite=suite,
             random=stream.read,
+            binding=BINDINGS.get(name),
         )
         assert stream.read() == b""
         header, header_length = decode_header(sealed.blob)
@@ -219,6 +242,7 @@ def golden(files: dict[str, bytes]) -> list[dict[str, Any]]:
                     {"opslimit": ops, "memlimit": mem, "salt": salt.hex()} if passphrase else None
                 ),
                 "nonce": nonce.hex(),
+                "binding": BINDINGS.get(name),
                 "random": (salt + nonce).hex(),
                 "meta": {"kind": meta.kind, "name": meta.name, "media_type": meta.media_type},
                 "body": spec if "utf8" in spec else {"pattern_i_mod_251": spec["pattern"]},
@@ -294,6 +318,7 @@ def header_hex(**changes: Any) -> str:
         "padded": 1600,
         "kdf": b"",
         "nonce": bytes(24),
+        "binding": b"",
     }
     fields.update(changes)
     fixed = struct.pack(
@@ -305,7 +330,7 @@ def header_hex(**changes: Any) -> str:
         fields["id"],
         fields["padded"],
     )
-    encoded: bytes = fixed + fields["kdf"] + fields["nonce"]
+    encoded: bytes = fixed + fields["kdf"] + fields["nonce"] + fields["binding"]
     return encoded.hex()
 
 
@@ -327,8 +352,33 @@ def malformed(vectors: list[dict[str, Any]]) -> dict[str, Any]:
         (
             "unknown flag",
             "sealed-text",
-            {"op": "set", "offset": 6, "hex": "02"},
+            {"op": "set", "offset": 6, "hex": "04"},
             "UnsupportedVersion",
+        ),
+        # A server that changes the binding, or clears its flag, breaks the authentication
+        # (the binding is in the header, the associated data); one that sets the flag on an
+        # unbound blob makes the first ciphertext byte a length: a format error or a failure.
+        (
+            "binding changed (main to mail)",
+            "sealed-text-bound-github",
+            {
+                "op": "xor",
+                "offset": 55 + 1 + len("github:octo-org/deploy@refs/heads/mai"),
+                "mask": 2,
+            },
+            "DecryptionFailed",
+        ),
+        (
+            "binding flag cleared",
+            "sealed-text-bound-github",
+            {"op": "set", "offset": 6, "hex": "00"},
+            "DecryptionFailed",
+        ),
+        (
+            "binding length cut to a prefix",
+            "sealed-text-bound-github",
+            {"op": "set", "offset": 55, "hex": "16"},
+            "DecryptionFailed",
         ),
         ("id changed", "sealed-text", {"op": "xor", "offset": 7, "mask": 1}, "DecryptionFailed"),
         (
@@ -543,7 +593,36 @@ def malformed(vectors: list[dict[str, Any]]) -> dict[str, Any]:
         ("version 255", header_hex(version=255), "UnsupportedVersion", None),
         ("suite 0", header_hex(suite=0), "UnsupportedVersion", None),
         ("suite 3", header_hex(suite=3), "UnsupportedVersion", None),
-        ("flag bit 1", header_hex(flags=2), "UnsupportedVersion", None),
+        ("flag bit 2", header_hex(flags=4), "UnsupportedVersion", None),
+        # Flag bit 1: a binding follows the nonce (u8 length, then canonical ASCII).
+        ("binding flag, no binding", header_hex(flags=2), "FormatError", None),
+        ("binding of length 0", header_hex(flags=2, binding=b"\x00"), "FormatError", None),
+        ("binding cut short", header_hex(flags=2, binding=b"\x10gitlab:g/p"), "FormatError", None),
+        (
+            "binding not canonical",
+            header_hex(flags=2, binding=b"\x09github:a/"),
+            "FormatError",
+            None,
+        ),
+        (
+            "binding with a bare ref",
+            header_hex(flags=2, binding=b"\x0fgithub:a/b@main"),
+            "FormatError",
+            None,
+        ),
+        (
+            "binding with a .. segment",
+            header_hex(flags=2, binding=b"\x0bgitlab:g/.."),
+            "FormatError",
+            None,
+        ),
+        ("binding, GitHub", header_hex(flags=2, binding=b"\x0agithub:a/b"), None, 66),
+        (
+            "binding and passphrase, GitLab",
+            header_hex(flags=3, kdf=kdf, binding=b"\x0fgitlab:g/p@main"),
+            None,
+            79 + 16,
+        ),
         ("flag bit 7", header_hex(flags=0x80), "UnsupportedVersion", None),
         # Version, suite and flags are checked as soon as their byte is present.
         ("version 2, cut after the version", "894f545302", "UnsupportedVersion", None),

@@ -151,3 +151,35 @@ def test_the_page_applies_the_clis_kdf_rule(
         [opslimit, memlimit],
     )
     assert got == verdict
+
+
+def test_a_bound_secret_is_not_released_to_a_browser(tmp_path: Path, page: Page) -> None:
+    """A browser has no CI identity: the page reads the bound header (FORMAT.md, Binding),
+    the server refuses the reveal without an ID token, and nothing is consumed. (A dedicated
+    message would not fit the page's 20 kB budget; the refusal is the server's 403.)"""
+    from oidc_issuer import running_issuer
+    from processes import free_port
+
+    with running_issuer() as issuer:
+        port = free_port()
+        server = ServerProcess.in_directory(
+            tmp_path / "server",
+            env={
+                "OTS_PUBLIC_URL": f"http://127.0.0.1:{port}",
+                "OTS_OIDC_ISSUERS": f"github={issuer.url}",
+                "OTS_OIDC_ALLOW_HTTP_LOOPBACK": "true",
+            },
+        )
+        server.port = port
+        server.start()
+        try:
+            cli = Cli(server.base_url, tmp_path / "home")
+            link = cli.share(b"ci only", "--for", "github:octo-org/deploy@main")
+            open_link(page, link)
+            reveal(page)
+            assert error_reason(page) == "server_error"
+            expect(page.locator("#error-text")).to_contain_text("403")
+            peeked = cli.run("--json", "peek", link)
+            assert b'"views_left":1' in peeked.stdout.replace(b" ", b"")
+        finally:
+            server.stop()

@@ -22,6 +22,7 @@ from pathlib import Path
 from ots_server.store.outcomes import (
     AccountExists,
     Answered,
+    BindingRequired,
     Gone,
     IdExists,
     NoSuchAccount,
@@ -97,6 +98,7 @@ __all__ = [
     "Account",
     "AccountExists",
     "Answered",
+    "BindingRequired",
     "Blob",
     "Gone",
     "IdExists",

@@ -63,6 +63,11 @@ class PassphraseRequired(StoreError):
         self.attempts_left = attempts_left
 
 
+class BindingRequired(StoreError):
+    """Reveal of a secret bound to a CI identity without a verified ID token for exactly its
+    binding: nothing changed (no view, no passphrase attempt spent)."""
+
+
 class AccountExists(StoreError):
     """``create_account`` with an email (compared case-insensitively) that has an account."""
 

@@ -14,8 +14,12 @@ Invariants every implementation keeps (the contract suite in tests/server checks
 - A wrong link check, an unknown id and a purged record are indistinguishable: ``NotFound``.
   Nothing changes and no attempt is spent.
 - Tombstone states are reported only to a caller whose link check matches: ``Gone``.
-- ``reveal`` is one atomic operation: expiry check, passphrase check (a wrong one decrements
-  ``attempts_left``; the last one burns), then views decrement or delete-and-tombstone. Two
+- A secret may carry a *binding* (a CI identity, public text: ``NewSecret.binding``); peek
+  reports it, and ``reveal`` of a bound secret without that exact binding verified by the app
+  is ``BindingRequired`` and changes nothing (no view, no attempt).
+- ``reveal`` is one atomic operation: expiry check, binding check, passphrase check (a wrong
+  one decrements ``attempts_left``; the last one burns), then views decrement or
+  delete-and-tombstone. Two
   concurrent reveals of a one-view secret never both succeed, in any number of processes.
 - Expiry is checked on every operation with the caller's ``now``; the sweeper only frees
   space. A secret with ``expires_at <= now`` is expired. ``now`` is the caller's time when it
@@ -128,10 +132,20 @@ class Store(RequestStore, Protocol):
         """Read-only. ``NotFound`` or ``Gone``, else what a key holder may know."""
 
     async def reveal(
-        self, id: bytes, link_check: bytes, passphrase_check: bytes | None, now: int
+        self,
+        id: bytes,
+        link_check: bytes,
+        passphrase_check: bytes | None,
+        now: int,
+        binding: str | None = None,
     ) -> Revealed:
-        """Consume one view atomically, or raise ``NotFound``, ``Gone``,
-        ``PassphraseRequired`` or ``WrongPassphrase`` (after spending the attempt)."""
+        """Consume one view atomically, or raise ``NotFound``, ``Gone``, ``BindingRequired``,
+        ``PassphraseRequired`` or ``WrongPassphrase`` (after spending the attempt).
+
+        ``binding`` is the binding the app verified an ID token against (``None``: the caller
+        presented none). A secret created with a binding is released only when it equals
+        the stored one exactly; otherwise ``BindingRequired``, checked after the link and the
+        expiry and before the passphrase, in the same atomic operation: nothing changes."""
 
     async def burn(self, id: bytes, link_check: bytes, now: int) -> Tombstone:
         """Delete a live secret on behalf of a key holder; ``NotFound`` or ``Gone`` otherwise."""

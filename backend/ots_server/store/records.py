@@ -55,6 +55,10 @@ class NewSecret:
     #: The whole blob when it was streamed to a file; ``blob`` then holds its first bytes
     #: (at least the header). Only given to a store that offers ``stage``.
     staged: StagedFile | None = None
+    #: The CI identity the secret is bound to (docs/FORMAT.md "Binding"): its canonical text,
+    #: 1..255 ASCII bytes, or ``None``. Public policy, stored with the body and checked on
+    #: every reveal (:class:`~ots_server.store.outcomes.BindingRequired`).
+    binding: str | None = None
 
     @property
     def size(self) -> int:
@@ -117,6 +121,8 @@ class SecretInfo:
     views_left: int
     passphrase: bool
     attempts_left: int | None
+    #: The binding the secret was created with (canonical text), or ``None``.
+    binding: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

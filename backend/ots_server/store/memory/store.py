@@ -16,6 +16,7 @@ from ots_server.store import rules
 from ots_server.store.memory.requests import MemoryRequests, StoredRequest
 from ots_server.store.outcomes import (
     AccountExists,
+    BindingRequired,
     Gone,
     IdExists,
     NoSuchAccount,
@@ -79,6 +80,7 @@ class _Body:
     passphrase_verifier: bytes | None
     attempts_left: int | None
     blob: bytes
+    binding: str | None = None
 
 
 class MemoryStore(MemoryRequests):
@@ -141,6 +143,7 @@ class MemoryStore(MemoryRequests):
                 passphrase_verifier=secret.passphrase_verifier,
                 attempts_left=secret.attempts,
                 blob=bytes(secret.blob),
+                binding=secret.binding,
             )
             self._receipts[secret.receipt_hash] = secret.id
 
@@ -162,14 +165,22 @@ class MemoryStore(MemoryRequests):
                 views_left=record.views_left,
                 passphrase=body.passphrase_verifier is not None,
                 attempts_left=body.attempts_left,
+                binding=body.binding,
             )
 
     async def reveal(
-        self, id: bytes, link_check: bytes, passphrase_check: bytes | None, now: int
+        self,
+        id: bytes,
+        link_check: bytes,
+        passphrase_check: bytes | None,
+        now: int,
+        binding: str | None = None,
     ) -> Revealed:
         with self._lock:
             self._guard()
             record, body = self._live(id, link_check, now)
+            if body.binding is not None and body.binding != binding:
+                raise BindingRequired
             if body.passphrase_verifier is not None:
                 assert body.attempts_left is not None
                 if passphrase_check is None:

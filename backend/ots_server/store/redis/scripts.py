@@ -11,8 +11,8 @@ secret's receipt index entry, saving a round trip.
 The record hash holds ``lv`` (link verifier), ``rh`` (receipt hash), ``ca``/``ea``/``ku``
 (created, expires, keep until), ``v``/``vl`` (views, views left), ``st`` (``pending``,
 ``consumed``, ``burned``, ``expired``), ``sa`` (when the state changed), ``ra`` (last read),
-and while the secret is live ``hl`` (header length) and, with a passphrase, ``pv``
-(passphrase verifier) and ``al`` (attempts left).
+and while the secret is live ``hl`` (header length), with a passphrase ``pv`` (passphrase
+verifier) and ``al`` (attempts left), and with a binding ``bd`` (its canonical text, public).
 
 Rules every script follows (they mirror :mod:`ots_server.store.rules`):
 
@@ -47,14 +47,15 @@ _PRELUDE = (
     + """
 local function finish(state, at)
   redis.call('DEL', B)
-  redis.call('HDEL', R, 'hl', 'pv', 'al')
+  redis.call('HDEL', R, 'hl', 'pv', 'al', 'bd')
   redis.call('HSET', R, 'st', state, 'sa', at)
 end
 
 -- The record of a secret the caller holds the key of, or nil and the reply to give.
--- Fields: 1 lv, 2 st, 3 sa, 4 ea, 5 ku, 6 vl, 7 ca, 8 hl, 9 pv, 10 al.
+-- Fields: 1 lv, 2 st, 3 sa, 4 ea, 5 ku, 6 vl, 7 ca, 8 hl, 9 pv, 10 al, 11 bd.
 local function lookup(check, write)
-  local r = redis.call('HMGET', R, 'lv', 'st', 'sa', 'ea', 'ku', 'vl', 'ca', 'hl', 'pv', 'al')
+  local r = redis.call('HMGET', R, 'lv', 'st', 'sa', 'ea', 'ku', 'vl', 'ca', 'hl', 'pv', 'al',
+    'bd')
   if not r[1] or tonumber(r[5]) <= now or not ct_eq(r[1], check) then
     return nil, {'not_found'}
   end
@@ -70,7 +71,7 @@ end
 )
 
 #: ARGV: created_at, link verifier, receipt hash, expires_at, keep_until, views, header length,
-#: passphrase verifier ('' for none), attempts ('' for none), blob.
+#: passphrase verifier ('' for none), attempts ('' for none), blob, binding ('' for none).
 CREATE = (
     _PRELUDE
     + """
@@ -84,6 +85,7 @@ redis.call('SET', B, ARGV[10], 'EX', math.max(1, ea - now))
 redis.call('HSET', R, 'lv', ARGV[2], 'rh', ARGV[3], 'ca', ARGV[1], 'ea', ARGV[4],
   'ku', ARGV[5], 'v', ARGV[6], 'vl', ARGV[6], 'st', 'pending', 'hl', ARGV[7])
 if ARGV[8] ~= '' then redis.call('HSET', R, 'pv', ARGV[8], 'al', ARGV[9]) end
+if ARGV[11] ~= '' then redis.call('HSET', R, 'bd', ARGV[11]) end
 redis.call('EXPIRE', R, math.max(1, keep - now))
 return {'ok'}
 """
@@ -95,9 +97,9 @@ return {'ok'}
 #: instead of two; nothing is written when the id is taken.
 CREATE_INDEXED = CREATE.replace(
     "local ea, keep",
-    """redis.call('HSET', KEYS[3], ARGV[11], ARGV[12])
-if redis.call('TTL', KEYS[3]) < tonumber(ARGV[13]) then
-  redis.call('EXPIRE', KEYS[3], tonumber(ARGV[13]))
+    """redis.call('HSET', KEYS[3], ARGV[12], ARGV[13])
+if redis.call('TTL', KEYS[3]) < tonumber(ARGV[14]) then
+  redis.call('EXPIRE', KEYS[3], tonumber(ARGV[14]))
 end
 local ea, keep""",
     1,
@@ -113,16 +115,18 @@ local header = redis.call('GETRANGE', B, 0, tonumber(r[8]) - 1)
 local passphrase = 0
 if r[9] then passphrase = 1 end
 return {'ok', header, redis.call('STRLEN', B), tonumber(r[7]), tonumber(r[4]), tonumber(r[6]),
-  passphrase, tonumber(r[10] or -1)}
+  passphrase, tonumber(r[10] or -1), r[11] or ''}
 """
 )
 
-#: ARGV: now, link check, passphrase check ('' for none).
+#: ARGV: now, link check, passphrase check ('' for none), verified binding ('' for none).
+#: The binding is public text, so a plain comparison is enough.
 REVEAL = (
     _PRELUDE
     + """
 local r, reply = lookup(ARGV[2], true)
 if not r then return reply end
+if r[11] and r[11] ~= ARGV[4] then return {'binding_required'} end
 if r[9] then
   local left = tonumber(r[10])
   if ARGV[3] == '' then return {'passphrase_required', left} end

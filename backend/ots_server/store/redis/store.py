@@ -66,6 +66,7 @@ from typing import Any, cast
 
 from ots_server.store import rules
 from ots_server.store.outcomes import (
+    BindingRequired,
     Gone,
     IdExists,
     NotFound,
@@ -213,6 +214,7 @@ class RedisStore(RedisAccounts, RedisRequests, RedisSweep):
                     secret.passphrase_verifier or b"",
                     "" if secret.attempts is None else secret.attempts,
                     memoryview(secret.blob),
+                    secret.binding or "",
                 ],
             ),
         ]
@@ -257,7 +259,7 @@ class RedisStore(RedisAccounts, RedisRequests, RedisSweep):
     async def peek(self, id: bytes, link_check: bytes, now: int) -> SecretInfo:
         reply = await self._run(self._peek, self._secret_keys(id), [now, link_check])
         self._outcome(reply)
-        _, header, size, created_at, expires_at, views_left, passphrase, attempts = reply
+        _, header, size, created_at, expires_at, views_left, passphrase, attempts, bound = reply
         return SecretInfo(
             id=id,
             header=bytes(header),
@@ -267,15 +269,25 @@ class RedisStore(RedisAccounts, RedisRequests, RedisSweep):
             views_left=int(views_left),
             passphrase=bool(passphrase),
             attempts_left=None if int(attempts) < 0 else int(attempts),
+            binding=bytes(bound).decode("ascii") or None,
         )
 
     async def reveal(
-        self, id: bytes, link_check: bytes, passphrase_check: bytes | None, now: int
+        self,
+        id: bytes,
+        link_check: bytes,
+        passphrase_check: bytes | None,
+        now: int,
+        binding: str | None = None,
     ) -> Revealed:
         reply = await self._run(
-            self._reveal, self._secret_keys(id), [now, link_check, passphrase_check or b""]
+            self._reveal,
+            self._secret_keys(id),
+            [now, link_check, passphrase_check or b"", binding or ""],
         )
         outcome = self._outcome(reply)
+        if outcome == "binding_required":
+            raise BindingRequired
         if outcome == "passphrase_required":
             raise PassphraseRequired(int(reply[1]))
         if outcome == "wrong_passphrase":

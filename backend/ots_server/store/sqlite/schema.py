@@ -117,6 +117,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX requests_live_expiry ON requests (expires_at)"
         " WHERE state IN ('open', 'answered')",
     ),
+    (
+        # The CI identity a secret is bound to (migration 5; docs/FORMAT.md "Binding"): public
+        # policy, kept with the body and deleted with it.
+        "ALTER TABLE secrets ADD COLUMN binding TEXT"
+        " CHECK (binding IS NULL OR length(binding) BETWEEN 1 AND 255)",
+    ),
 )
 
 

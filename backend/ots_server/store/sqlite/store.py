@@ -68,6 +68,7 @@ import anyio
 
 from ots_server.store import rules
 from ots_server.store.outcomes import (
+    BindingRequired,
     Gone,
     IdExists,
     PassphraseRequired,
@@ -157,7 +158,7 @@ class SQLiteStore(SQLiteEngine, SQLiteAccounts, SQLiteRequests):
                 "SELECT r.link_verifier, r.state, r.state_at, r.created_at, r.expires_at,"
                 " r.views_left, coalesce(s.size, length(s.blob)),"
                 " substr(s.blob, 1, s.header_length),"
-                " s.passphrase_verifier IS NOT NULL, s.attempts_left"
+                " s.passphrase_verifier IS NOT NULL, s.attempts_left, s.binding"
                 " FROM records r LEFT JOIN secrets s ON s.id = r.id"
                 " WHERE r.id = ? AND r.keep_until > ?",
                 (id, now),
@@ -174,16 +175,24 @@ class SQLiteStore(SQLiteEngine, SQLiteAccounts, SQLiteRequests):
                 views_left=row[5],
                 passphrase=bool(row[8]),
                 attempts_left=row[9],
+                binding=row[10],
             )
 
         return await self._read(run, now)
 
     async def reveal(
-        self, id: bytes, link_check: bytes, passphrase_check: bytes | None, now: int
+        self,
+        id: bytes,
+        link_check: bytes,
+        passphrase_check: bytes | None,
+        now: int,
+        binding: str | None = None,
     ) -> Revealed:
         def run(conn: sqlite3.Connection, now: int) -> Revealed:
             row = tx.lookup_live(conn, id, link_check, now, tx.REVEAL_LOOKUP)
             verifier, attempts_left, views_left = row[6], row[7], row[5]
+            if row[11] is not None and row[11] != binding:
+                raise Outcome(BindingRequired())
             if verifier is not None:
                 if passphrase_check is None:
                     raise Outcome(PassphraseRequired(attempts_left))

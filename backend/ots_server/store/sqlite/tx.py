@@ -25,8 +25,10 @@ LOOKUP = """
     FROM records r LEFT JOIN secrets s ON s.id = r.id
     WHERE r.id = ? AND r.keep_until > ?
 """
-#: LOOKUP and the body of a reveal, in one statement (columns 8-10: blob, file, size).
-REVEAL_LOOKUP = LOOKUP.replace("s.attempts_left", "s.attempts_left, s.blob, s.file, s.size")
+#: LOOKUP and the body of a reveal, in one statement (columns 8-11: blob, file, size, binding).
+REVEAL_LOOKUP = LOOKUP.replace(
+    "s.attempts_left", "s.attempts_left, s.blob, s.file, s.size, s.binding"
+)
 RECEIPT = """
     SELECT id, state, state_at, created_at, expires_at, views, views_left, read_at
     FROM records WHERE receipt_hash = ? AND keep_until > ?
@@ -83,7 +85,7 @@ def insert_file_body(conn: sqlite3.Connection, secret: NewSecret, file: str) -> 
     header = bytes(memoryview(secret.blob)[: secret.header_length])
     conn.execute(
         "INSERT INTO secrets (id, header_length, passphrase_verifier, attempts_left, blob,"
-        " size, file) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        " size, file, binding) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
             secret.id,
             secret.header_length,
@@ -92,6 +94,7 @@ def insert_file_body(conn: sqlite3.Connection, secret: NewSecret, file: str) -> 
             header,
             secret.size,
             file,
+            secret.binding,
         ),
     )
 
@@ -105,9 +108,16 @@ def insert_body(conn: sqlite3.Connection, secret: NewSecret) -> None:
     expired every prepared statement of the connection, so each create re-prepared them all,
     which cost about half the writer thread's time.)"""
     conn.execute(
-        "INSERT INTO secrets (id, header_length, passphrase_verifier, attempts_left, blob)"
-        " VALUES (?, ?, ?, ?, ?)",
-        (secret.id, secret.header_length, secret.passphrase_verifier, secret.attempts, secret.blob),
+        "INSERT INTO secrets (id, header_length, passphrase_verifier, attempts_left, blob,"
+        " binding) VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            secret.id,
+            secret.header_length,
+            secret.passphrase_verifier,
+            secret.attempts,
+            secret.blob,
+            secret.binding,
+        ),
     )
 
 

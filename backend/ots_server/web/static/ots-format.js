@@ -28,6 +28,7 @@
   const SUITE_SEALED = 1;
   const SUITE_STREAM = 2;
   const FLAG_PASSPHRASE = 0x01;
+  const BINDING = /^(github:[a-zA-Z\d-]{1,39}\/(?!\.\.?([@:]|$))[\w.-]{1,100}(@refs\/[!-9;-~]+)?(:[\w.-]+)?|gitlab:((?!\.\.?(\/|@|$))[\w.-]+\/)+(?!\.\.?(@|$))[\w.-]+(@[!-9;-~]+)?)$/;
   const NONCE_BYTES = 24;
   const HEADER_LENGTH = 55;
   const HEADER_LENGTH_KDF = 79;
@@ -175,13 +176,14 @@
     if (data.length > 5 && data[5] !== SUITE_SEALED && data[5] !== SUITE_STREAM) {
       fail("UnsupportedVersion", "unsupported suite");
     }
-    if (data.length > 6 && (data[6] & ~FLAG_PASSPHRASE) !== 0) {
+    if (data.length > 6 && (data[6] & ~3) !== 0) {
       fail("UnsupportedVersion", "unsupported flags");
     }
     if (data.length < HEADER_LENGTH) return truncated();
     const passphrase = (data[6] & FLAG_PASSPHRASE) !== 0;
-    const length = passphrase ? HEADER_LENGTH_KDF : HEADER_LENGTH;
-    if (data.length < length) return truncated();
+    const fixed = passphrase ? HEADER_LENGTH_KDF : HEADER_LENGTH;
+    let length = fixed, binding = null;
+    if (data.length < fixed) return truncated();
     const suite = data[5];
     const padded = readU64(data, 23);
     if (!(padded >= PAD_FLOOR && padded <= PAD_MAX && paddedLength(padded) === padded)) {
@@ -190,8 +192,15 @@
     if (suite === SUITE_SEALED && padded > SEALED_MAX) {
       fail("FormatError", "a sealed secret above 128 MiB");
     }
+    if (data[6] & 2) {
+      length += 1 + (data[fixed] ?? 0);
+      if (data.length < length) return truncated();
+      binding = String.fromCharCode(...data.subarray(fixed + 1, length));
+      if (!BINDING.test(binding)) fail("FormatError", "bad binding");
+    }
     const bytes = data.slice(0, length);
     return {
+      binding,
       suite,
       passphrase,
       id: bytes.slice(7, 23),
@@ -199,7 +208,7 @@
       kdf: passphrase
         ? { opslimit: readU32(bytes, 31), memlimit: readU32(bytes, 35), salt: bytes.slice(39, 55) }
         : null,
-      nonce: bytes.slice(length - NONCE_BYTES, length),
+      nonce: bytes.slice(fixed - NONCE_BYTES, fixed),
       length,
       bytes,
     };
@@ -412,7 +421,7 @@
       this.onMeta = onMeta;
       this.header = null;
       this.meta = null;
-      this.headerBytes = new Uint8Array(HEADER_LENGTH_KDF);
+      this.headerBytes = new Uint8Array(HEADER_LENGTH_KDF + 256);
       this.buffer = null; // suite 1: the whole ciphertext (suite 2 assembles in libsodium's memory)
       this.filled = 0;
       this.position = 0; // plaintext bytes authenticated so far

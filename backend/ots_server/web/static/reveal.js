@@ -414,7 +414,7 @@
   }
 
   function rejected(error) {
-    if (error instanceof HttpError && error.status === 403) return wrongPassphrase(error.body);
+    if (error.body?.error === "wrong_passphrase") return wrongPassphrase(error.body);
     return explainHttp(error, { revealing: true });
   }
 

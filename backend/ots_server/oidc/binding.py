@@ -1,0 +1,75 @@
+"""Bindings: the CI identity a secret may be bound to, as canonical text.
+
+The grammar is docs/FORMAT.md's ("Binding"); ots_cli.core.binding holds the client's copy
+(the two packages never import each other) and tests check both against the same cases::
+
+    github:OWNER/REPO[@REF][:ENVIRONMENT]
+    gitlab:GROUP/…/PROJECT[@REF]
+
+Invariants:
+
+- :func:`parse_binding` accepts only the canonical form (ASCII, at most 255 bytes, the exact
+  character sets below); anything else is a ``ValueError``. There is no normalisation here:
+  the text the sender's CLI wrote into the header is the text the server stores and compares.
+- :meth:`Binding.claims` is the complete list of ID-token claims the binding pins, each
+  compared exactly (:mod:`ots_server.oidc.verify`). A part left out of a binding pins nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+#: Longest binding (it is one u8-length field in the header).
+MAX_BINDING_BYTES = 255
+
+# A ref is printable ASCII without ':' (git forbids ':' in ref names; it ends the ref).
+_REF = r"[!-9;-~]+"
+_GITHUB = re.compile(
+    rf"github:([A-Za-z0-9-]{{1,39}})/([A-Za-z0-9._-]{{1,100}})(?:@(refs/{_REF}))?"
+    r"(?::([A-Za-z0-9._-]{1,255}))?",
+    re.ASCII,
+)
+_GITLAB = re.compile(
+    rf"gitlab:([A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)+)(?:@({_REF}))?",
+    re.ASCII,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """A parsed binding; ``text`` is its canonical form (what the store keeps)."""
+
+    text: str
+    platform: str
+    #: ``OWNER/REPO`` (GitHub) or ``GROUP/…/PROJECT`` (GitLab).
+    project: str
+    ref: str | None
+    environment: str | None
+
+    def claims(self) -> dict[str, str]:
+        """The ID-token claims this binding pins, by claim name."""
+        if self.platform == "github":
+            pinned = {"repository": self.project, "ref": self.ref, "environment": self.environment}
+        else:
+            pinned = {"project_path": self.project, "ref": self.ref}
+        return {name: value for name, value in pinned.items() if value is not None}
+
+
+def parse_binding(text: str) -> Binding:
+    """The binding ``text`` names; ``ValueError`` unless it is canonical."""
+    if not isinstance(text, str) or not text.isascii() or len(text) > MAX_BINDING_BYTES:
+        raise ValueError("expected at most 255 ASCII characters")
+    if match := _GITHUB.fullmatch(text):
+        owner, repo, ref, environment = match.groups()
+        if repo in (".", ".."):
+            raise ValueError("a repository name cannot be . or ..")
+        return Binding(text, "github", f"{owner}/{repo}", ref, environment)
+    if match := _GITLAB.fullmatch(text):
+        project, ref = match.groups()
+        if any(part in (".", "..") for part in project.split("/")):
+            raise ValueError("a project path cannot contain . or .. segments")
+        return Binding(text, "gitlab", project, ref, None)
+    raise ValueError(
+        "expected github:OWNER/REPO[@refs/…][:ENVIRONMENT] or gitlab:GROUP/PROJECT[@REF]"
+    )
