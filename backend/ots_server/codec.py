@@ -13,8 +13,9 @@ import base64
 import binascii
 import hashlib
 import json
+import os
 import re
-import secrets
+import threading
 from typing import Any
 
 from ots_server.errors import ApiError, bad_request
@@ -80,9 +81,47 @@ def proof_check(body: dict[str, Any], name: str) -> bytes:
     return hashlib.sha256(field_bytes(body, name, PROOF_BYTES)).digest()
 
 
+class RandomPool:
+    """Bytes from ``os.urandom`` drawn :data:`POOL_BYTES` at a time, handed out once each.
+
+    Why: ``os.urandom`` releases the GIL around its ``getrandom`` call, so one call per create
+    hands the GIL to the SQLite writer thread (which wants it after every statement) and the
+    event loop then waits for it back: a futex round trip per create, about a tenth of a pair's
+    CPU in profiles (docs/request-path.md). The bytes are the kernel's CSPRNG output all the
+    same; each is handed out once and zeroed in the pool as it goes, so the pool only ever
+    holds the tokens of the next creates, never of past ones. A forked child starts with an
+    empty pool (``os.register_at_fork``), so two processes never share bytes."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._pool = bytearray()
+        self._at = 0
+        self._lock = threading.Lock()
+        os.register_at_fork(after_in_child=self._forget)
+
+    def _forget(self) -> None:
+        self._pool, self._at = bytearray(), 0
+        self._lock = threading.Lock()
+
+    def take(self, count: int) -> bytes:
+        with self._lock:
+            if self._at + count > len(self._pool):
+                self._pool[:] = os.urandom(max(self._size, count))
+                self._at = 0
+            start, self._at = self._at, self._at + count
+            raw = bytes(self._pool[start : self._at])
+            self._pool[start : self._at] = bytes(count)
+            return raw
+
+
+#: Receipts of the next 128 creates, at most (32 bytes each).
+POOL_BYTES = 4096
+_random = RandomPool(POOL_BYTES)
+
+
 def new_receipt() -> tuple[str, bytes]:
     """A fresh receipt token and the hash the store keeps."""
-    raw = secrets.token_bytes(32)
+    raw = _random.take(32)
     return RECEIPT_PREFIX + b64encode(raw), hashlib.sha256(raw).digest()
 
 
