@@ -20,8 +20,8 @@ import cProfile
 import os
 import pstats
 import resource
-import threading
 import tempfile
+import threading
 import time
 from pathlib import Path
 
