@@ -29,6 +29,55 @@ from bench.app_cpu import WARMUP, _drive, _open
 from bench.pool import prebuilt
 from ots_server.app import create_app
 
+#: Where a function's own time is charged, by its file (first match wins); builtins by name.
+PARTS = [
+    ("ots_server/middleware/ratelimit.py", "ots: rate limiter (subject, keyed hash, bucket)"),
+    ("ots_server/middleware/observe.py", "ots: access log and metrics"),
+    ("ots_server/metrics.py", "ots: access log and metrics"),
+    ("ots_server/middleware/headers.py", "ots: security headers"),
+    ("ots_server/middleware/auth.py", "ots: authentication (no token: a header scan)"),
+    ("ots_server/bodies.py", "ots: body reading and checks"),
+    ("ots_server/codec.py", "ots: body reading and checks"),
+    ("ots_server/store/sqlite/", "ots: store, event-loop side (lane hand-off)"),
+    ("ots_server/store/", "ots: store, event-loop side (lane hand-off)"),
+    ("ots_server/", "ots: handlers"),
+    ("json/", "json (stdlib)"),
+    ("base64.py", "base64 (stdlib)"),
+    ("starlette/routing.py", "Starlette: routing and request_response"),
+    ("starlette/_exception_handler.py", "Starlette: exception wrappers"),
+    ("starlette/middleware/", "Starlette: exception wrappers"),
+    ("starlette/responses.py", "Starlette: responses"),
+    ("starlette/requests.py", "Starlette: Request, headers, stream"),
+    ("starlette/datastructures.py", "Starlette: Request, headers, stream"),
+    ("starlette/", "Starlette: other"),
+    ("asyncio/timeouts.py", "asyncio: upload timeout"),
+    ("asyncio/", "asyncio: event loop, tasks, futures"),
+    ("concurrent/", "thread hand-off (executor, queue)"),
+    ("threading.py", "thread hand-off (executor, queue)"),
+    ("bench/", "the driver (bench/app_cpu.py: scopes, receive, send)"),
+]
+BUILTINS = [
+    ("epoll", "waiting (epoll: idle, not CPU)"),
+    ("SimpleQueue", "thread hand-off (executor, queue)"),
+    ("hmac", "hashing (hmac, sha256) and randomness"),
+    ("sha256", "hashing (hmac, sha256) and randomness"),
+    ("urandom", "hashing (hmac, sha256) and randomness"),
+    ("json", "json (stdlib)"),
+    ("binascii", "base64 (stdlib)"),
+]
+
+
+def parts(stats: pstats.Stats, count: int) -> list[tuple[str, float]]:
+    """Own time per part, in µs per pair."""
+    charged: dict[str, float] = {}
+    for (file, _, name), row in stats.stats.items():  # type: ignore[attr-defined]
+        own = row[2]
+        label = next((lab for pat, lab in PARTS if pat in file), None)
+        if label is None:
+            label = next((lab for pat, lab in BUILTINS if pat in name), "other builtins (C)")
+        charged[label] = charged.get(label, 0.0) + own
+    return sorted(((k, v / count * 1e6) for k, v in charged.items()), key=lambda kv: -kv[1])
+
 
 def _threads() -> dict[str, tuple[float, float]]:
     """(user, system) CPU seconds of each thread of this process, summed by thread name."""
@@ -97,6 +146,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="ots-app-profile-") as work:
         profiler = asyncio.run(_run(args.store, Path(work), args.count, not args.no_profile))
     if profiler is not None:
+        print("own time per part, µs per pair under cProfile (wall time of the loop's thread):")
+        for label, micros in parts(pstats.Stats(profiler), args.count):
+            print(f"  {micros:7.1f}  {label}")
         stats = pstats.Stats(profiler).strip_dirs().sort_stats(args.sort)
         stats.print_stats(args.top)
         if args.callers:
