@@ -14,6 +14,7 @@ the median over the rounds; the spread is printed with it.
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import tempfile
 from pathlib import Path
@@ -64,7 +65,7 @@ def main() -> int:
                             connections=args.connections,
                             duration=args.seconds,
                             log=work / "wrk.log",
-                            server_cpu=lambda pid=proc.pid: group_cpu(pid),
+                            server_cpu=functools.partial(group_cpu, proc.pid),
                         )
                         start += per_run
                         if run.failed:

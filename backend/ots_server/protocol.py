@@ -15,6 +15,9 @@ the protocol is passed as a class, so no other is used), adds per connection:
   the first byte of a later request (or a body nobody reads any more) arrives, and cancelled
   when the head is complete. When it fires the connection is closed, with ``408 timeout`` if
   part of a head had arrived. The body is the app's business (``OTS_UPLOAD_TIMEOUT``).
+- **One write per response**: the connection's transport is wrapped so that what uvicorn writes
+  in one event-loop turn (a response's head and its body) goes to the socket in one write
+  (:mod:`ots_server.writes`).
 - **Open connections** (``OTS_MAX_CONNECTIONS``, per process): one more is answered ``503
   unavailable`` at once with ``Retry-After: 1``, never read; its write side is shut and it
   lingers at most :data:`LINGER` seconds (so the answer is not lost to a reset while the
@@ -49,6 +52,7 @@ from uvicorn.server import ServerState
 from ots_server.errors import error_response
 from ots_server.middleware.headers import SECURITY_HEADERS
 from ots_server.settings import Settings
+from ots_server.writes import CoalescingTransport
 
 logger = logging.getLogger("ots_server")
 
@@ -163,7 +167,8 @@ class EdgeHttpToolsProtocol(HttpToolsProtocol):
         if len(self.connections) >= self.edge.max_connections:
             self._refuse(transport)
             return
-        super().connection_made(transport)
+        # A response's head and body leave in one write (ots_server.writes).
+        super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
         self._arm()
 
     def _refuse(self, transport: asyncio.Transport) -> None:
