@@ -153,8 +153,11 @@ class EdgeHttpToolsProtocol(HttpToolsProtocol):
         self.edge = config.edge
         #: Bytes of the current request head read so far; ``None`` once it is complete.
         self.head_bytes: int | None = 0
-        #: The head deadline (or, for a refused connection, the end of its lingering).
+        #: The timer of the head deadline (or, for a refused connection, the end of its
+        #: lingering); it may be due earlier than :attr:`head_deadline` (see ``_arm``).
         self.head_timer: asyncio.TimerHandle | None = None
+        #: When the head being read must be complete (loop time); ``None``: no head is due.
+        self.head_deadline: float | None = None
         #: Refused for the connection cap; ``lingering`` while its answer may still be read.
         self.refused = False
         self.lingering = False
@@ -193,6 +196,9 @@ class EdgeHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        if self.head_timer is not None:
+            self.head_timer.cancel()
+            self.head_timer = None
         if self.refused:
             if self.lingering:
                 self.edge.lingering -= 1
@@ -244,16 +250,29 @@ class EdgeHttpToolsProtocol(HttpToolsProtocol):
             self._arm()  # answered, but its body still arrives: it gets a head's time
 
     def _arm(self) -> None:
-        if self.head_timer is None:
-            self.head_timer = self.loop.call_later(self.edge.header_timeout, self._timed_out)
+        # Lazy: disarming only forgets the deadline, and a timer still pending from an earlier
+        # head is kept; when it fires before the current deadline it is set again for it. So
+        # a keep-alive connection costs one timer per OTS_HEADER_TIMEOUT, not one per request.
+        if self.head_deadline is None:
+            self.head_deadline = self.loop.time() + self.edge.header_timeout
+            if self.head_timer is None:
+                self.head_timer = self.loop.call_at(self.head_deadline, self._head_due)
 
     def _disarm(self) -> None:
-        if self.head_timer is not None:
-            self.head_timer.cancel()
-            self.head_timer = None
+        self.head_deadline = None
+
+    def _head_due(self) -> None:
+        self.head_timer = None
+        deadline = self.head_deadline
+        if deadline is None:
+            return
+        if self.loop.time() < deadline:
+            self.head_timer = self.loop.call_at(deadline, self._head_due)
+            return
+        self.head_deadline = None
+        self._timed_out()
 
     def _timed_out(self) -> None:
-        self.head_timer = None
         if self.transport.is_closing():
             return
         if self.head_bytes:
