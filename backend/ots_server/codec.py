@@ -9,7 +9,6 @@ echo the value.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import json
