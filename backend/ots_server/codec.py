@@ -179,14 +179,16 @@ def _no_constant(name: str) -> Any:
     raise ValueError("non-finite number")
 
 
+#: What ``json.loads(text, object_pairs_hook=..., parse_constant=...)`` builds on every call.
+_decoder = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+
+
 def parse_object(
     raw: bytes | bytearray, allowed: frozenset[str], required: frozenset[str]
 ) -> dict[str, Any]:
     """A UTF-8 JSON object with only ``allowed`` keys and all ``required`` ones."""
     try:
-        value = json.loads(
-            raw.decode("utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_no_constant
-        )
+        value = _decoder.decode(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise bad_request("expected a UTF-8 JSON object without duplicate keys") from None
     if not isinstance(value, dict):
