@@ -17,6 +17,8 @@ Invariants:
 - A path is only taken here when the router would take it the same way: an ``{id}`` segment
   is any non-empty text without ``/`` (Starlette's default ``str`` convertor), with no
   ``root_path``.
+- The three routes have no route-level middleware (``Route(middleware=...)``), which this
+  path would skip: app-wide middleware goes in :func:`ots_server.app.create_app`'s ``wrap``.
 """
 
 from __future__ import annotations
