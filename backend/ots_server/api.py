@@ -33,7 +33,7 @@ from collections.abc import AsyncIterator, Callable
 
 import anyio
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
 from ots_server import codec
 from ots_server.bodies import read_create
@@ -44,6 +44,7 @@ from ots_server.middleware.auth import principal
 from ots_server.middleware.ratelimit import limit_subject
 from ots_server.oidc.gate import BindingGate
 from ots_server.quota import Hold, MeasuresUsage, Quota
+from ots_server.responses import JSONResponse
 from ots_server.settings import Settings
 from ots_server.store import (
     NewSecret,

@@ -8,7 +8,9 @@ Middleware, from the outside in::
     Authenticate      bearer tokens on API requests (401 for a bad one, before anything else)
     RateLimit         token buckets on API POSTs, per client or per account (429 before any
                       body is read)
-    Starlette's ServerErrorMiddleware -> ExceptionMiddleware -> Router
+    Starlette's ServerErrorMiddleware -> ExceptionMiddleware -> FastRoutes -> Router
+                      (FastRoutes: create, peek and reveal without the router's regexes,
+                      :mod:`ots_server.fastpath`; everything else to the router)
 
 The ExceptionMiddleware's handlers answer every error the same way for every endpoint:
 ``ApiError``, Starlette's HTTP errors (a 404 from the router is the secret 404), and the store's
@@ -40,12 +42,13 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Route, Router
 from starlette.types import ASGIApp
 
 from ots_server.account_api import AccountApi
 from ots_server.api import SecretsApi
 from ots_server.errors import ApiError, error_response, not_found
+from ots_server.fastpath import FastRoutes
 from ots_server.limits import Limits
 from ots_server.logs import FIELDS
 from ots_server.metrics import Metrics
@@ -71,14 +74,30 @@ CHECKPOINT_RETRY = 1.0
 
 
 class OtsApp(Starlette):
-    """A Starlette app whose own middleware wraps Starlette's error middleware too."""
+    """A Starlette app whose own middleware wraps Starlette's error middleware too, and whose
+    hot routes skip the router (:mod:`ots_server.fastpath`)."""
 
-    def __init__(self, *, wrap: Callable[[ASGIApp], ASGIApp], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        wrap: Callable[[ASGIApp], ASGIApp],
+        fast: Callable[[Router], ASGIApp] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self._wrap = wrap
+        self._fast = fast
 
     def build_middleware_stack(self) -> ASGIApp:
-        return self._wrap(super().build_middleware_stack())
+        stack = super().build_middleware_stack()
+        if self._fast is not None:
+            # Starlette's stack ends in the router: the fast routes take its place there,
+            # inside the ExceptionMiddleware, and hand it everything else.
+            node = stack
+            while getattr(node, "app", None) is not self.router:
+                node = node.app  # type: ignore[attr-defined]
+            node.app = self._fast(self.router)  # type: ignore[attr-defined]
+        return self._wrap(stack)
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
@@ -223,8 +242,19 @@ def create_app(
             if owns_store:
                 await store.close()
 
+    by_path = {route.path: route for route in routes if isinstance(route, Route)}
+
+    def fast(router: Router) -> ASGIApp:
+        return FastRoutes(
+            router,
+            create=by_path["/api/v1/secrets"],
+            peek=by_path["/api/v1/secrets/{id}/peek"],
+            reveal=by_path["/api/v1/secrets/{id}/reveal"],
+        )
+
     app = OtsApp(
         wrap=wrap,
+        fast=fast,
         routes=routes,
         lifespan=lifespan,
         exception_handlers={

@@ -38,13 +38,14 @@ store writes it from that buffer), so such an upload costs about its own size in
 from __future__ import annotations
 
 import asyncio
+import functools
 import struct
-from collections.abc import AsyncGenerator, Callable
-from contextlib import aclosing
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
+from starlette.types import Receive
 
 from ots_server import codec
 from ots_server.errors import ApiError, bad_request, store_failure
@@ -84,6 +85,8 @@ class Staging(Protocol):
 Stager = Callable[[], Staging]
 #: Holds room for this many bytes of the upload or raises ``StoreFull`` (``Hold.grow``).
 Reserve = Callable[[int], None]
+#: Makes the 413 of a body past its limit (only made when it is raised).
+TooLarge = Callable[[], ApiError]
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,10 +108,14 @@ MetaCheck = Callable[[CreateMeta], None]
 
 class _Stream:
     """Pulls request chunks on demand so limits apply before more is read; ``reserve`` is
-    told the bytes received so far before a chunk is kept (and may refuse it)."""
+    told the bytes received so far before a chunk is kept (and may refuse it).
 
-    def __init__(self, chunks: AsyncGenerator[bytes, None], reserve: Reserve | None = None) -> None:
-        self._chunks = chunks
+    Reads the ASGI ``receive`` itself, as ``Request.stream()`` would (empty chunks skipped, a
+    disconnect is ``ClientDisconnect``), without an async generator to drive and close per
+    request. Nothing else reads these bodies."""
+
+    def __init__(self, receive: Receive, reserve: Reserve | None = None) -> None:
+        self._receive = receive
         self._buffer = bytearray()
         self._done = False
         self._received = 0
@@ -122,12 +129,16 @@ class _Stream:
         return await self._more()
 
     async def _more(self) -> bool:
-        if self._done:
-            return False
-        try:
-            chunk = await anext(self._chunks)
-        except StopAsyncIteration:
-            self._done = True
+        while not self._done:
+            message = await self._receive()
+            if message["type"] == "http.request":
+                self._done = not message.get("more_body", False)
+                chunk = message.get("body", b"")
+                if chunk:
+                    break
+            elif message["type"] == "http.disconnect":
+                raise ClientDisconnect
+        else:
             return False
         self._received += len(chunk)
         if self._reserve is not None:
@@ -143,11 +154,11 @@ class _Stream:
         del self._buffer[:size]
         return data
 
-    async def rest(self, limit: int, too_large: ApiError) -> bytearray:
+    async def rest(self, limit: int, too_large: TooLarge) -> bytearray:
         """Everything after what was taken, as the buffer itself (handed over, not copied)."""
         while True:
             if len(self._buffer) > limit:
-                raise too_large
+                raise too_large()
             if not await self._more():
                 return self._buffer
 
@@ -196,12 +207,11 @@ async def _read_json(
     kind, params = _media_type(request)
     if kind != "application/json" or any(p != "charset=utf-8" for p in params):
         raise ApiError(415, "unsupported_media_type", "expected Content-Type: application/json")
-    too_large = _too_large(limit, "the JSON body is too large")
+    too_large = functools.partial(_too_large, limit, "the JSON body is too large")
     length = _content_length(request)
     if length is not None and length > limit:
-        raise too_large
-    async with aclosing(request.stream()) as chunks:
-        raw = await _Stream(chunks).rest(limit, too_large)
+        raise too_large()
+    raw = await _Stream(request.receive).rest(limit, too_large)
     return codec.parse_object(raw, allowed, required)
 
 
@@ -247,38 +257,39 @@ async def _read_create(
     kind, params = _media_type(request)
     if kind != CREATE_MEDIA_TYPE or params:
         raise ApiError(415, "unsupported_media_type", f"expected Content-Type: {CREATE_MEDIA_TYPE}")
-    too_large = _too_large(limits.max_bytes, "the secret is larger than this server accepts")
+    too_large = functools.partial(
+        _too_large, limits.max_bytes, "the secret is larger than this server accepts"
+    )
     length = _content_length(request)
     if length is not None and length > 4 + MAX_META_BYTES + limits.max_bytes:
-        raise too_large
+        raise too_large()
     if length is not None and reserve is not None:
         reserve(length)
-    async with aclosing(request.stream()) as chunks:
-        stream = _Stream(chunks, reserve)
-        prefix = await stream.take(4)
-        if prefix is None:
-            raise bad_request("truncated frame")
-        (meta_length,) = struct.unpack(">I", prefix)
-        if not 1 <= meta_length <= MAX_META_BYTES:
-            raise bad_request(f"frame: meta_length must be 1..{MAX_META_BYTES}")
-        raw_meta = await stream.take(meta_length)
-        if raw_meta is None:
-            raise bad_request("truncated frame")
-        meta = parse_meta(raw_meta, limits)
-        if check is not None:
-            check(meta)
-        if stage is None or limits.max_bytes <= SPOOL_AT:
-            blob = await stream.rest(limits.max_bytes, too_large)
-            staged = None
-        else:
-            blob, staged = await _spool(stream, limits.max_bytes, too_large, stage)
+    stream = _Stream(request.receive, reserve)
+    prefix = await stream.take(4)
+    if prefix is None:
+        raise bad_request("truncated frame")
+    (meta_length,) = struct.unpack(">I", prefix)
+    if not 1 <= meta_length <= MAX_META_BYTES:
+        raise bad_request(f"frame: meta_length must be 1..{MAX_META_BYTES}")
+    raw_meta = await stream.take(meta_length)
+    if raw_meta is None:
+        raise bad_request("truncated frame")
+    meta = parse_meta(raw_meta, limits)
+    if check is not None:
+        check(meta)
+    if stage is None or limits.max_bytes <= SPOOL_AT:
+        blob = await stream.rest(limits.max_bytes, too_large)
+        staged = None
+    else:
+        blob, staged = await _spool(stream, limits.max_bytes, too_large, stage)
     if (staged.size if staged else len(blob)) < meta.header_length:
         raise bad_request("the blob is shorter than header_length (or empty)")
     return meta, blob, staged
 
 
 async def _spool(
-    stream: _Stream, limit: int, too_large: ApiError, stage: Stager
+    stream: _Stream, limit: int, too_large: TooLarge, stage: Stager
 ) -> tuple[bytearray, StagedFile | None]:
     """Buffer up to :data:`SPOOL_AT`; past it, write the buffer out in pieces as it fills."""
     buffer = stream.buffer
@@ -288,7 +299,7 @@ async def _spool(
         while True:
             written = staging.size if staging else 0
             if written + len(buffer) > limit:
-                raise too_large
+                raise too_large()
             more = await stream.more()
             if len(buffer) > SPOOL_AT or (not more and staging is not None and buffer):
                 if staging is None:

@@ -9,12 +9,12 @@ echo the value.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import json
+import os
 import re
-import secrets
+import threading
 from typing import Any
 
 from ots_server.errors import ApiError, bad_request
@@ -31,8 +31,14 @@ MAX_BATCH_JSON_BYTES = 8192
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 
+# binascii directly, not base64.urlsafe_*: the same codec without three Python-level wrappers
+# per call (ids, proofs and receipts are coded several times per request).
+_TO_URL = bytes.maketrans(b"+/", b"-_")
+_FROM_URL = bytes.maketrans(b"-_", b"+/")
+
+
 def b64encode(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    return binascii.b2a_base64(raw, newline=False).translate(_TO_URL).rstrip(b"=").decode("ascii")
 
 
 def b64decode(text: str, size: int) -> bytes | None:
@@ -40,7 +46,9 @@ def b64decode(text: str, size: int) -> bytes | None:
     if len(text) != (size * 4 + 2) // 3 or _B64URL.fullmatch(text) is None:
         return None
     try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        raw = binascii.a2b_base64(
+            (text + "=" * (-len(text) % 4)).encode("ascii").translate(_FROM_URL)
+        )
     except (binascii.Error, ValueError):
         return None
     if len(raw) != size or b64encode(raw) != text:
@@ -80,9 +88,47 @@ def proof_check(body: dict[str, Any], name: str) -> bytes:
     return hashlib.sha256(field_bytes(body, name, PROOF_BYTES)).digest()
 
 
+class RandomPool:
+    """Bytes from ``os.urandom`` drawn :data:`POOL_BYTES` at a time, handed out once each.
+
+    Why: ``os.urandom`` releases the GIL around its ``getrandom`` call, so one call per create
+    hands the GIL to the SQLite writer thread (which wants it after every statement) and the
+    event loop then waits for it back: a futex round trip per create, about a tenth of a pair's
+    CPU in profiles (docs/request-path.md). The bytes are the kernel's CSPRNG output all the
+    same; each is handed out once and zeroed in the pool as it goes, so the pool only ever
+    holds the tokens of the next creates, never of past ones. A forked child starts with an
+    empty pool (``os.register_at_fork``), so two processes never share bytes."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._pool = bytearray()
+        self._at = 0
+        self._lock = threading.Lock()
+        os.register_at_fork(after_in_child=self._forget)
+
+    def _forget(self) -> None:
+        self._pool, self._at = bytearray(), 0
+        self._lock = threading.Lock()
+
+    def take(self, count: int) -> bytes:
+        with self._lock:
+            if self._at + count > len(self._pool):
+                self._pool[:] = os.urandom(max(self._size, count))
+                self._at = 0
+            start, self._at = self._at, self._at + count
+            raw = bytes(self._pool[start : self._at])
+            self._pool[start : self._at] = bytes(count)
+            return raw
+
+
+#: Receipts of the next 128 creates, at most (32 bytes each).
+POOL_BYTES = 4096
+_random = RandomPool(POOL_BYTES)
+
+
 def new_receipt() -> tuple[str, bytes]:
     """A fresh receipt token and the hash the store keeps."""
-    raw = secrets.token_bytes(32)
+    raw = _random.take(32)
     return RECEIPT_PREFIX + b64encode(raw), hashlib.sha256(raw).digest()
 
 
@@ -133,14 +179,16 @@ def _no_constant(name: str) -> Any:
     raise ValueError("non-finite number")
 
 
+#: What ``json.loads(text, object_pairs_hook=..., parse_constant=...)`` builds on every call.
+_decoder = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+
+
 def parse_object(
     raw: bytes | bytearray, allowed: frozenset[str], required: frozenset[str]
 ) -> dict[str, Any]:
     """A UTF-8 JSON object with only ``allowed`` keys and all ``required`` ones."""
     try:
-        value = json.loads(
-            raw.decode("utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_no_constant
-        )
+        value = _decoder.decode(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise bad_request("expected a UTF-8 JSON object without duplicate keys") from None
     if not isinstance(value, dict):

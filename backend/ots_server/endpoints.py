@@ -32,6 +32,11 @@ class Endpoints:
     def __init__(self, settings: Settings, clock: Callable[[], float]) -> None:
         self.settings = settings
         self.clock = clock
+        #: The two sets of limits (anonymous, account), made once: they only read settings.
+        self._caller_limits = (
+            Limits.for_caller(settings, account=False),
+            Limits.for_caller(settings, account=True),
+        )
 
     def _now(self) -> int:
         return int(self.clock())
@@ -62,7 +67,7 @@ class Endpoints:
         return id
 
     def _limits(self, request: Request) -> Limits:
-        return Limits.for_caller(self.settings, account=principal(request.scope) is not None)
+        return self._caller_limits[principal(request.scope) is not None]
 
     def _require_account(self, request: Request, things: str) -> None:
         """Refuse a create of ``things`` without an account token when accounts are required."""

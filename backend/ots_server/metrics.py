@@ -8,6 +8,8 @@ scraped through a per-worker port, or reads one worker's view through a shared p
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import threading
 from collections import defaultdict
 
@@ -25,7 +27,11 @@ def _number(value: float) -> str:
 
 
 class Metrics:
-    """Request counters, a latency histogram per route, and domain event counters."""
+    """Request counters, a latency histogram per route, and domain event counters.
+
+    A request's duration is counted once, in the one bucket it falls into (found by bisection);
+    :meth:`render` sums them into Prometheus's cumulative ``le`` buckets. Observing is on every
+    request's path, rendering only on a scrape."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -37,11 +43,11 @@ class Metrics:
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
         with self._lock:
             self._requests[(route, method, status)] += 1
-            counts = self._buckets.setdefault(route, [0] * (len(BUCKETS) + 1))
-            for index, bound in enumerate(BUCKETS):
-                if seconds <= bound:
-                    counts[index] += 1
-            counts[-1] += 1
+            counts = self._buckets.get(route)
+            if counts is None:
+                counts = self._buckets[route] = [0] * (len(BUCKETS) + 1)
+            # The first bound >= seconds (the last slot is +Inf only): le is inclusive.
+            counts[bisect.bisect_left(BUCKETS, seconds)] += 1
             self._sums[route] += seconds
 
     def event(self, name: str, count: int = 1) -> None:
@@ -65,7 +71,8 @@ class Metrics:
             ]
             for route, counts in sorted(self._buckets.items()):
                 label = _label(route)
-                for bound, count in zip((*map(str, BUCKETS), "+Inf"), counts, strict=True):
+                cumulative = list(itertools.accumulate(counts))
+                for bound, count in zip((*map(str, BUCKETS), "+Inf"), cumulative, strict=True):
                     lines.append(
                         f'ots_http_request_duration_seconds_bucket{{route="{label}",'
                         f'le="{bound}"}} {count}'
@@ -75,7 +82,7 @@ class Metrics:
                     f"{_number(self._sums[route])}"
                 )
                 lines.append(
-                    f'ots_http_request_duration_seconds_count{{route="{label}"}} {counts[-1]}'
+                    f'ots_http_request_duration_seconds_count{{route="{label}"}} {cumulative[-1]}'
                 )
             lines += [
                 "# HELP ots_events_total Secret lifecycle events.",

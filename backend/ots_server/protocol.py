@@ -15,6 +15,9 @@ the protocol is passed as a class, so no other is used), adds per connection:
   the first byte of a later request (or a body nobody reads any more) arrives, and cancelled
   when the head is complete. When it fires the connection is closed, with ``408 timeout`` if
   part of a head had arrived. The body is the app's business (``OTS_UPLOAD_TIMEOUT``).
+- **One write per response**: the connection's transport is wrapped so that what uvicorn writes
+  in one event-loop turn (a response's head and its body) goes to the socket in one write
+  (:mod:`ots_server.writes`).
 - **Open connections** (``OTS_MAX_CONNECTIONS``, per process): one more is answered ``503
   unavailable`` at once with ``Retry-After: 1``, never read; its write side is shut and it
   lingers at most :data:`LINGER` seconds (so the answer is not lost to a reset while the
@@ -49,6 +52,7 @@ from uvicorn.server import ServerState
 from ots_server.errors import error_response
 from ots_server.middleware.headers import SECURITY_HEADERS
 from ots_server.settings import Settings
+from ots_server.writes import CoalescingTransport
 
 logger = logging.getLogger("ots_server")
 
@@ -149,8 +153,11 @@ class EdgeHttpToolsProtocol(HttpToolsProtocol):
         self.edge = config.edge
         #: Bytes of the current request head read so far; ``None`` once it is complete.
         self.head_bytes: int | None = 0
-        #: The head deadline (or, for a refused connection, the end of its lingering).
+        #: The timer of the head deadline (or, for a refused connection, the end of its
+        #: lingering); it may be due earlier than :attr:`head_deadline` (see ``_arm``).
         self.head_timer: asyncio.TimerHandle | None = None
+        #: When the head being read must be complete (loop time); ``None``: no head is due.
+        self.head_deadline: float | None = None
         #: Refused for the connection cap; ``lingering`` while its answer may still be read.
         self.refused = False
         self.lingering = False
@@ -163,7 +170,8 @@ class EdgeHttpToolsProtocol(HttpToolsProtocol):
         if len(self.connections) >= self.edge.max_connections:
             self._refuse(transport)
             return
-        super().connection_made(transport)
+        # A response's head and body leave in one write (ots_server.writes).
+        super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
         self._arm()
 
     def _refuse(self, transport: asyncio.Transport) -> None:
@@ -188,6 +196,9 @@ class EdgeHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        if self.head_timer is not None:
+            self.head_timer.cancel()
+            self.head_timer = None
         if self.refused:
             if self.lingering:
                 self.edge.lingering -= 1
@@ -239,16 +250,29 @@ class EdgeHttpToolsProtocol(HttpToolsProtocol):
             self._arm()  # answered, but its body still arrives: it gets a head's time
 
     def _arm(self) -> None:
-        if self.head_timer is None:
-            self.head_timer = self.loop.call_later(self.edge.header_timeout, self._timed_out)
+        # Lazy: disarming only forgets the deadline, and a timer still pending from an earlier
+        # head is kept; when it fires before the current deadline it is set again for it. So
+        # a keep-alive connection costs one timer per OTS_HEADER_TIMEOUT, not one per request.
+        if self.head_deadline is None:
+            self.head_deadline = self.loop.time() + self.edge.header_timeout
+            if self.head_timer is None:
+                self.head_timer = self.loop.call_at(self.head_deadline, self._head_due)
 
     def _disarm(self) -> None:
-        if self.head_timer is not None:
-            self.head_timer.cancel()
-            self.head_timer = None
+        self.head_deadline = None
+
+    def _head_due(self) -> None:
+        self.head_timer = None
+        deadline = self.head_deadline
+        if deadline is None:
+            return
+        if self.loop.time() < deadline:
+            self.head_timer = self.loop.call_at(deadline, self._head_due)
+            return
+        self.head_deadline = None
+        self._timed_out()
 
     def _timed_out(self) -> None:
-        self.head_timer = None
         if self.transport.is_closing():
             return
         if self.head_bytes:

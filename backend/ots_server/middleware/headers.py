@@ -30,6 +30,38 @@ SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
 ]
 
 
+_CSP = b"content-security-policy"
+_DEFAULT_CSP = (_CSP, DEFAULT_CSP.encode())
+#: What is appended to an answer that set no CSP of its own and no immutable Cache-Control
+#: (every API answer): built once, copied onto each answer.
+_TAIL = [_DEFAULT_CSP, *_FORCED]
+
+
+def secure(given: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """``given`` without the headers this module decides, then the forced ones."""
+    headers = []
+    own_csp = immutable = False
+    for header in given:
+        name = header[0].lower()
+        if name in _REMOVED:
+            if name == b"cache-control" and header[1] == _IMMUTABLE:
+                immutable = True
+            continue
+        if name == _CSP:
+            own_csp = True
+        headers.append(header)
+    if not own_csp and not immutable:
+        headers += _TAIL
+        return headers
+    if not own_csp:
+        headers.append(_DEFAULT_CSP)
+    headers.extend(
+        (name, _IMMUTABLE if immutable and name == b"cache-control" else value)
+        for name, value in _FORCED
+    )
+    return headers
+
+
 class SecurityHeaders:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -41,16 +73,7 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                given = message.get("headers", [])
-                headers = [(name, value) for name, value in given if name.lower() not in _REMOVED]
-                if not any(name.lower() == b"content-security-policy" for name, _ in headers):
-                    headers.append((b"content-security-policy", DEFAULT_CSP.encode()))
-                immutable = (b"cache-control", _IMMUTABLE) in given
-                headers.extend(
-                    (name, _IMMUTABLE if immutable and name == b"cache-control" else value)
-                    for name, value in _FORCED
-                )
-                message = {**message, "headers": headers}
+                message = {**message, "headers": secure(message.get("headers", []))}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

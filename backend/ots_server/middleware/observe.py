@@ -67,14 +67,16 @@ class Observe:
             route = route_template(scope, self.routes)
             status = status or CLIENT_CLOSED
             self.metrics.observe_request(route, method, status, seconds)
-            self.logger.info(
-                "request",
-                extra={
-                    FIELDS: {
-                        "method": method,
-                        "route": route,
-                        "status": status,
-                        "duration_ms": round(seconds * 1000, 3),
-                    }
-                },
-            )
+            # Checked first: at the usual warning level the line's fields are never built.
+            if self.logger.isEnabledFor(logging.INFO):
+                self.logger.info(
+                    "request",
+                    extra={
+                        FIELDS: {
+                            "method": method,
+                            "route": route,
+                            "status": status,
+                            "duration_ms": round(seconds * 1000, 3),
+                        }
+                    },
+                )
