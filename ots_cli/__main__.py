@@ -143,6 +143,10 @@ def _dispatch(rt: Runtime, args: list[str], *, redirect: bool) -> int:
         if any(arg.startswith("-") and "#" in arg for arg in args):
             # A bare ID#KEY is random base64url and may start with "-" (1 in 64).
             hints.append("a bare ID#KEY that starts with '-' goes after '--': ots get -- ID#KEY")
+        elif any(_looks_like_id(arg) for arg in args):
+            # So may a bare id (ots status ID, ots burn ID).
+            name = context.command_path if context is not None else "ots COMMAND"
+            hints.append(f"an id that starts with '-' goes after '--': {name} -- ID")
         if context is not None:
             if context.command.name == "run" and "--" not in args:
                 hints.append("put the command after '--': ots run LINK --env NAME -- CMD ARGS…")
@@ -158,6 +162,12 @@ def _dispatch(rt: Runtime, args: list[str], *, redirect: bool) -> int:
     if isinstance(result, int) and not isinstance(result, bool):
         return result  # an Exit(code) raised by --help, --version or typer.Exit
     return ExitCode.OK
+
+
+def _looks_like_id(arg: str) -> bool:
+    """A secret's id in base64url (16 bytes, 22 characters) that begins with '-'."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    return len(arg) == 22 and arg.startswith("-") and all(c in alphabet for c in arg)
 
 
 def _lower(message: str) -> str:

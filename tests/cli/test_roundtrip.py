@@ -93,6 +93,16 @@ def test_a_bare_link_that_looks_like_an_option_gets_a_hint(ots: Runner) -> None:
     assert "goes after '--': ots get -- ID#KEY" in got.err
 
 
+def test_a_bare_id_that_looks_like_an_option_gets_a_hint(ots: Runner) -> None:
+    document = ots("--json", "share", stdin=b"dash").json()
+    dashed = "-" + document["id"][1:]  # same shape, first character "-"
+    got = ots("status", dashed)
+    assert got.code == 2
+    assert "an id that starts with '-' goes after '--': ots status -- ID" in got.err
+    # After "--" it is the argument, whatever its first character.
+    assert ots("--json", "status", "--", document["id"]).json()["id"] == document["id"]
+
+
 def test_second_get_exits_6_and_says_someone_may_have_read_it(ots: Runner) -> None:
     link = ots("share", stdin=b"once").text.strip()
     assert ots("get", link).code == 0
@@ -667,7 +677,8 @@ def test_the_link_uses_the_servers_public_url(tmp_path: Path) -> None:
     assert document["link"].startswith(f"https://ots.example.com/s/{document['id']}#")
     assert document["server"] == SERVER
     assert {r.url.split("/api/")[0] for r in backend.recorder.requests} == {SERVER}
-    status = run_cli(["--json", "status", document["id"]], http=backend.client)
+    # "--" because a random id starts with "-" one time in 64.
+    status = run_cli(["--json", "status", "--", document["id"]], http=backend.client)
     assert status.code == 0, status.err
     got = run_cli(["get", document["link"]], http=backend.client)
     assert (got.code, got.out) == (0, b"public")
