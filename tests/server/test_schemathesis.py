@@ -32,13 +32,24 @@ from ots_server.store.sqlite.store import SQLiteStore
 from .request_support import SimRequest, sealed_answer
 from .support import CREATE_TYPE, SimAccount, SimSecret
 
+
+def negative_data_rejected(ctx: Any, response: Any, case: Any) -> bool | None:
+    """schemathesis's negative_data_rejection, with 413 also a rejection: a generated body
+    past an endpoint's documented byte limit (8 KiB for a receipt batch, say: a few hundred
+    long items) is refused for its size before its shape is read, and status_code_conformance
+    still holds the 413 to the document."""
+    if response.status_code == 413:
+        return None
+    return negative_data_rejection(ctx, response, case)
+
+
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
     content_type_conformance,
     response_headers_conformance,
     response_schema_conformance,
-    negative_data_rejection,
+    negative_data_rejected,
 ]
 
 
