@@ -141,6 +141,17 @@ class AuthError(OtsError):
     code = "auth"
 
 
+class IdTokenRequired(AuthError):
+    """A secret bound to a CI identity, asked for without an ID token. ``binding``: the
+    canonical binding the server named (whom the secret is for), or ``None``."""
+
+    def __init__(
+        self, message: str, *, binding: str | None = None, hints: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(message, hints=hints)
+        self.binding = binding
+
+
 class NotFound(OtsError):
     exit_code = ExitCode.NOT_FOUND
     code = "not_found"

@@ -206,6 +206,7 @@ class SecretsApi(Endpoints):
         id = self._id(request)
         check = codec.proof_check(await self._json(request, _PROOF), "proof")
         info = await self.store.peek(id, check, self._now())
+        await self.bindings.check_peek(request.headers, info.binding)
         return JSONResponse(
             {
                 "id": codec.b64encode(info.id),

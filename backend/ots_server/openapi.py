@@ -91,6 +91,15 @@ def _proof_body(schema: str) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": ref(schema)}}}
 
 
+#: A bound secret's peek and reveal carry the CI ID token here (docs/API.md, Bindings).
+_ID_TOKEN_PARAM = {
+    "name": "Ots-Id-Token",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "maxLength": 16384},
+    "description": "The CI ID token (a JWT) for a secret bound to a CI identity; see "
+    "docs/API.md, Bindings",
+}
 _JSON_ERRORS = (400, 404, 405, 408, 413, 415, 429, 503)
 
 
@@ -145,11 +154,16 @@ def build_openapi() -> dict[str, Any]:
             "post": {
                 "operationId": "peekSecret",
                 "summary": "Describe a live secret to a key holder; changes nothing",
-                "parameters": [_id_param()],
+                "parameters": [_id_param(), _ID_TOKEN_PARAM],
                 "requestBody": _proof_body("ProofRequest"),
                 "responses": {
                     "200": _json(ref("Peek"), "The secret is live"),
                     **_errors(*_JSON_ERRORS, 410),
+                    "403": _error(
+                        "A bound secret without a verified CI ID token: id_token_required "
+                        "(with binding, whom the secret is for) or id_token_rejected",
+                        "BindingError",
+                    ),
                 },
             }
         },
@@ -157,17 +171,7 @@ def build_openapi() -> dict[str, Any]:
             "post": {
                 "operationId": "revealSecret",
                 "summary": "Consume one view and return the blob",
-                "parameters": [
-                    _id_param(),
-                    {
-                        "name": "Ots-Id-Token",
-                        "in": "header",
-                        "required": False,
-                        "schema": {"type": "string", "maxLength": 16384},
-                        "description": "The CI ID token (a JWT) for a secret bound to a CI "
-                        "identity; see docs/API.md, Bindings",
-                    },
-                ],
+                "parameters": [_id_param(), _ID_TOKEN_PARAM],
                 "requestBody": _proof_body("RevealRequest"),
                 "responses": {
                     "200": {
@@ -188,7 +192,13 @@ def build_openapi() -> dict[str, Any]:
                             }
                         },
                     },
-                    **_errors(*_JSON_ERRORS, 401, 403, 410, 507),
+                    **_errors(*_JSON_ERRORS, 401, 410, 507),
+                    "403": _error(
+                        "Wrong passphrase proof, one attempt spent (wrong_passphrase); or a "
+                        "bound secret without a verified CI ID token (id_token_required, "
+                        "id_token_rejected), nothing spent",
+                        "AttemptsOrBindingError",
+                    ),
                 },
             }
         },

@@ -71,6 +71,19 @@ def build_schemas() -> dict[str, Any]:
             ]
         },
         "AuthOrAttemptsError": {"anyOf": [ref("AttemptsError"), ref("Error")]},
+        "BindingError": {
+            "allOf": [
+                ref("Error"),
+                {
+                    "type": "object",
+                    "properties": {
+                        "error": {"enum": ["id_token_required", "id_token_rejected"]},
+                        "binding": {"type": "string", "maxLength": 255},
+                    },
+                },
+            ]
+        },
+        "AttemptsOrBindingError": {"anyOf": [ref("AttemptsError"), ref("BindingError")]},
         "TooLargeError": {
             "allOf": [
                 ref("Error"),
@@ -173,7 +186,7 @@ def build_schemas() -> dict[str, Any]:
                     "type": ["string", "null"],
                     "maxLength": 255,
                     "description": "The CI identity the secret is bound to (FORMAT.md, "
-                    "Binding), or null; a reveal then needs the Ots-Id-Token header",
+                    "Binding), or null",
                 },
             },
         },

@@ -1,17 +1,21 @@
 """The API's answers about bound secrets (docs/API.md, "Bindings") as ots errors.
 
 - ``422 binding_refused`` (create): :class:`PolicyRefused`, exit 10, nothing shared.
-- ``403 id_token_required`` / ``id_token_rejected`` (reveal): :class:`AuthError`, exit 4,
-  nothing consumed; the server's ``detail`` names the failed check and is shown only if it is
-  printable text (it never holds the token: the server echoes no values).
-- ``503 oidc_unavailable`` (reveal): :class:`Unavailable`, exit 9, nothing consumed.
+- ``403 id_token_required`` (peek or reveal): :class:`IdTokenRequired`, exit 4, nothing
+  consumed, with the ``binding`` the answer names when it is a canonical one (anything else
+  is dropped: it is only ever shown, never trusted);
+- ``403 id_token_rejected`` (peek or reveal): :class:`AuthError`, exit 4, nothing consumed;
+  the server's ``detail`` names the failed check and is shown only if it is printable text (it
+  never holds the token: the server echoes no values).
+- ``503 oidc_unavailable`` (peek or reveal): :class:`Unavailable`, exit 9, nothing consumed.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ots_cli.errors import AuthError, OtsError, PolicyRefused, Unavailable
+from ots_cli.core.binding import parse_binding
+from ots_cli.errors import AuthError, IdTokenRequired, OtsError, PolicyRefused, Unavailable
 
 __all__ = ["BINDING_CODES", "binding_error"]
 
@@ -32,8 +36,9 @@ def binding_error(code: str, data: dict[str, Any]) -> OtsError:
             ),
         )
     if code == "id_token_required":
-        return AuthError(
+        return IdTokenRequired(
             "this secret is bound to a CI identity and the server got no ID token for it",
+            binding=_binding(data.get("binding")),
             hints=("nothing was consumed",),
         )
     if code == "id_token_rejected":
@@ -50,3 +55,13 @@ def binding_error(code: str, data: dict[str, Any]) -> OtsError:
         "the server cannot reach the CI identity provider to check the ID token",
         hints=("nothing was consumed; try again later",),
     )
+
+
+def _binding(value: object) -> str | None:
+    """The answer's ``binding`` if it is a canonical binding, else ``None``."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_binding(value)
+    except ValueError:
+        return None

@@ -168,7 +168,13 @@ class Api(Transport):
         )
 
     def peek(self, id: bytes, proof: bytes) -> Peeked:
-        response = self._request("POST", f"/secrets/{b64.encode(id)}/peek", body={"proof": proof})
+        """The secret's header and counters; with ``id_tokens[id]`` sent as ``Ots-Id-Token``
+        (a bound secret's peek needs it: :class:`IdTokenRequired` names its binding)."""
+        token = self.id_tokens.get(id)
+        headers = None if token is None else {"Ots-Id-Token": token}
+        response = self._request(
+            "POST", f"/secrets/{b64.encode(id)}/peek", body={"proof": proof}, headers=headers
+        )
         data = self._json(response)
         try:
             header = b64.decode(field_str(data, "header"))

@@ -127,6 +127,7 @@ class Transport:
         subject: str = "secret",
         ttl: int | None = None,
         auth: bool = False,
+        headers: dict[str, str] | None = None,
     ) -> httpx.Response:
         credential = self.credential() if auth else None
         request = self._build(
@@ -137,6 +138,7 @@ class Transport:
             content_type=content_type,
             content_length=content_length,
             credential=credential,
+            extra_headers=headers,
         )
         seconds: float | None = self._deadlines.request
         if content_length is not None:  # an upload: its time at the minimum rate on top

@@ -68,7 +68,7 @@ def get(
     link = load_link(rt, link_text)
     target = deliver.Target(output_path, force, raw, yes, to_env, to_output, mask)
     deliver.check_target(rt, target)
-    found = fetch.peek(rt, link)
+    found = fetch.peek(rt, link, id_token_env=id_token_env)
     fetch.check_kdf_cost(rt, found, allow_weak=allow_weak_kdf)
     deliver.check_fits(rt, found, target)
     identity.prove_identity(rt, found, id_token_env)

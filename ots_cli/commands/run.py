@@ -219,7 +219,7 @@ def _fetch_all(
     links: dict[bytes, Link] = {}
     for link in ids:
         links.setdefault(link.id, link)
-    found: list[Peek] = [fetch.peek(rt, link) for link in links.values()]
+    found: list[Peek] = [fetch.peek(rt, link, id_token_env=id_token_env) for link in links.values()]
     for one in found:
         fetch.check_fits_memory(one, "ots run")
         fetch.check_kdf_cost(rt, one, allow_weak=allow_weak_kdf)

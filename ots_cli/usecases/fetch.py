@@ -48,7 +48,7 @@ from ots_cli.errors import (
 from ots_cli.local.passphrases import read_passphrase_file
 from ots_cli.runtime import Runtime
 from ots_cli.terminal.prompts import ask_hidden, ask_yes_no, ci_is_set
-from ots_cli.usecases.identity import check_binding
+from ots_cli.usecases.identity import check_binding, peek_with_identity
 
 if TYPE_CHECKING:
     from ots_cli.api.client import Api, Peeked
@@ -147,14 +147,19 @@ def _ci_alarm(rt: Runtime, error: SecretGone) -> SecretGone:
     )
 
 
-def peek(rt: Runtime, link: Link) -> Peek:
-    """Look at the secret without consuming it, and check the answer against its header."""
+def peek(rt: Runtime, link: Link, *, id_token_env: str | None = None) -> Peek:
+    """Look at the secret without consuming it, and check the answer against its header.
+
+    A secret bound to a CI identity answers the peek with ``id_token_required`` and its
+    binding: the ID token is found (``id_token_env``: ``--id-token-env``; outside that
+    pipeline, exit 4) and the peek sent once more with it."""
     from ots_cli.core import crypto
     from ots_cli.core.format import blob_length, decode_header
 
     api = rt.api(link.server)
+    proof = crypto.link_proof(link.id, link.key)
     try:
-        peeked = api.peek(link.id, crypto.link_proof(link.id, link.key))
+        peeked = peek_with_identity(rt, api, link, proof, id_token_env)
     except SecretGone as exc:
         raise _ci_alarm(rt, exc) from exc
     header, length = decode_header(peeked.header)

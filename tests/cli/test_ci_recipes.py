@@ -412,12 +412,17 @@ def test_recipe_shell_share_bound(tmp_path: Path, bound_server: tuple[ServerProc
     done = stage.bash(_shell("shell-share-bound"), DEPLOY_KEY="k3y", OTS_SERVER=server.base_url)
     assert done.returncode == 0, done.stderr
     link = done.stdout.decode().strip()
+    # Off the pipeline, even a peek is refused, naming whom the link is for.
     peeked = run_cli(["--json", "peek", link], env=cli_env(OTS_SERVER=server.base_url))
-    assert peeked.code == 0, peeked.err
+    assert peeked.code == 4, peeked.err
+    assert "only be read by GitHub Actions jobs of octo-org/deploy on refs/heads/main" in (
+        peeked.err
+    )
     answer = httpx.post(
         f"{server.base_url}/api/v1/secrets/{link.split('/s/')[1].split('#')[0]}/peek",
         json={"proof": _link_proof(link)},
     )
+    assert (answer.status_code, answer.json()["error"]) == (403, "id_token_required")
     assert answer.json()["binding"] == "github:octo-org/deploy@refs/heads/main:production"
 
 

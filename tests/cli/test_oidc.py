@@ -67,8 +67,11 @@ class Stage:
         assert result.code == 0, result.err
         return result.text.strip()
 
-    def views_left(self, link: str) -> int:
-        peeked = run_cli(["--json", "peek", link], env=self.env())
+    def views_left(self, link: str, claims: dict[str, Any] | None = None) -> int:
+        """The views left, read by the pipeline ``claims`` describe (GitHub's by default):
+        a bound secret's peek needs its token too."""
+        token = self.issuer.mint(claims or GITHUB_CLAIMS, audience=self.server.base_url)
+        peeked = run_cli(["--json", "peek", link], env=self.env(OTS_ID_TOKEN=token))
         assert peeked.code == 0, peeked.err
         views: int = peeked.json()["views_left"]
         return views
@@ -103,11 +106,18 @@ def _fresh_issuer(stage: Stage) -> None:
 
 def test_a_github_actions_job_reads_a_secret_bound_to_it(stage: Stage) -> None:
     link = stage.share(b"deploy key", "--for", GITHUB_FOR)
-    peeked = run_cli(["--json", "peek", link], env=stage.env())
-    assert peeked.code == 0
+    # Outside the pipeline even a peek is refused, naming whom the link is for.
+    outside = run_cli(["peek", link], env=stage.env())
+    assert outside.code == 4
+    assert "only be read by GitHub Actions jobs of octo-org/deploy on refs/heads/main" in (
+        outside.err
+    )
+    peeked = run_cli(["--json", "peek", link], env=stage.github_job())
+    assert peeked.code == 0, peeked.err
     assert peeked.json()["binding"] == GITHUB_BOUND
-    shown = run_cli(["peek", link], env=stage.env())
+    shown = run_cli(["peek", link], env=stage.github_job())
     assert "readable by  GitHub Actions jobs of octo-org/deploy on refs/heads/main" in shown.text
+    stage.issuer.runner_requests.clear()
     got = run_cli(["get", link], env=stage.github_job())
     assert got.code == 0, got.err
     assert got.out == b"deploy key"
@@ -183,7 +193,7 @@ def test_id_token_env_names_another_variable(stage: Stage) -> None:
     missing = run_cli(["get", link, "--id-token-env", "MY_TOKEN"], env=stage.env(CI="true"))
     assert missing.code == 4
     assert "MY_TOKEN" in missing.err
-    assert stage.views_left(link) == 1
+    assert stage.views_left(link, GITLAB_CLAIMS) == 1
     got = run_cli(
         ["get", link, "--id-token-env", "MY_TOKEN"], env=stage.env(CI="true", MY_TOKEN=token)
     )
@@ -197,7 +207,7 @@ def test_a_token_for_another_audience_is_refused(stage: Stage) -> None:
     got = run_cli(["get", link], env=stage.env(CI="true", OTS_ID_TOKEN=token))
     assert got.code == 4
     assert "audience" in got.err
-    assert stage.views_left(link) == 1
+    assert stage.views_left(link, GITLAB_CLAIMS) == 1
 
 
 @contextmanager
@@ -229,8 +239,8 @@ def test_issuer_down_is_exit_9_and_consumes_nothing(tmp_path: Path) -> None:
         got = run_cli(["get", link], env=stage.github_job())
         assert got.code == 9, got.err
         assert "nothing was consumed" in got.err
-        assert stage.views_left(link) == 1
         issuer.down = False
+        assert stage.views_left(link) == 1
         assert run_cli(["get", link], env=stage.github_job()).out == b"later"
 
 
@@ -265,7 +275,7 @@ class Tampering(httpx.BaseTransport):
         self.cut = 0
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        if self.token is not None and request.url.path.endswith("/reveal"):
+        if self.token is not None and request.url.path.endswith(("/peek", "/reveal")):
             request.headers["Ots-Id-Token"] = self.token
         response = self.inner.handle_request(request)
         path = request.url.path

@@ -29,7 +29,7 @@ from ots_server.oidc.issuers import Issuer, parse_issuers
 from ots_server.settings import Settings, SettingsError
 from ots_server.store.sqlite.store import SQLiteStore
 
-from .support import FakeClock, SimSecret, assert_error, b64, create, post
+from .support import START, FakeClock, SimSecret, assert_error, b64, create, post
 
 AUDIENCE = "http://ots.test"
 GITHUB_BOUND = "github:octo-org/deploy@refs/heads/main:production"
@@ -91,26 +91,82 @@ def reveal(client: TestClient, secret: SimSecret, token: str | None, **body: Any
 
 
 def unchanged(client: TestClient, secret: SimSecret, views: int = 2) -> dict[str, Any]:
-    peek = post(client, secret, "peek", secret.proof_body())
-    assert peek.status_code == 200, peek.text
-    body: dict[str, Any] = peek.json()
-    assert body["views_left"] == views
-    return body
+    """The secret as the store holds it, views untouched. Read from the store itself: a bound
+    secret's peek needs a token, and what is checked here is that nothing was spent."""
+    store = client.app.state.store  # type: ignore[attr-defined]
+    info = client.portal.call(store.peek, secret.id, secret.link_check, int(START))  # type: ignore[union-attr]
+    assert info.views_left == views
+    return {"views_left": info.views_left, "binding": info.binding,
+            "attempts_left": info.attempts_left}  # fmt: skip
+
+
+def peek(client: TestClient, secret: SimSecret, token: str | None = None) -> httpx.Response:
+    headers = {} if token is None else {"Ots-Id-Token": token}
+    answer: httpx.Response = client.post(
+        f"/api/v1/secrets/{secret.sid}/peek", json=secret.proof_body(), headers=headers
+    )
+    return answer
 
 
 # -- the right token ---------------------------------------------------------------------------
 
 
-def test_peek_tells_the_binding_and_the_right_token_reveals(
+def test_peek_and_reveal_need_the_right_token_and_the_peek_names_the_binding(
     app_client: TestClient, issuer: LocalIssuer
 ) -> None:
     secret = bound_secret(app_client, GITHUB_BOUND)
     assert unchanged(app_client, secret)["binding"] == GITHUB_BOUND
+    # The peek needs the token too: without it, the answer names whom the secret is for.
+    required = assert_error(peek(app_client, secret), 403, "id_token_required")
+    assert required["binding"] == GITHUB_BOUND
+    other = issuer.mint({**GITHUB_CLAIMS, "environment": "staging"}, audience=AUDIENCE)
+    rejected = assert_error(peek(app_client, secret, other), 403, "id_token_rejected")
+    assert "environment" in rejected["detail"]
+    assert "binding" not in rejected
     token = issuer.mint(GITHUB_CLAIMS, audience=AUDIENCE)
+    peeked = peek(app_client, secret, token)
+    assert peeked.status_code == 200, peeked.text
+    assert peeked.json()["binding"] == GITHUB_BOUND
+    assert peeked.json()["views_left"] == 2
     answer = reveal(app_client, secret, token)
     assert answer.status_code == 200, answer.text
     assert answer.content == secret.blob
     assert answer.headers["ots-views-left"] == "1"
+
+
+def test_bound_answers_match_the_api_description(
+    app_client: TestClient, issuer: LocalIssuer
+) -> None:
+    """The peek's and reveal's answers for a bound secret, validated against the served
+    OpenAPI document (status, headers, body schema)."""
+    import schemathesis
+    from schemathesis.specs.openapi.checks import (
+        content_type_conformance,
+        response_schema_conformance,
+        status_code_conformance,
+    )
+
+    api = schemathesis.openapi.from_asgi("/api/v1/openapi.json", app_client.app)
+    checks = [status_code_conformance, content_type_conformance, response_schema_conformance]
+    secret = bound_secret(app_client, GITHUB_BOUND)
+    token = issuer.mint(GITHUB_CLAIMS, audience=AUDIENCE)
+    wrong = issuer.mint({**GITHUB_CLAIMS, "ref": "refs/heads/dev"}, audience=AUDIENCE)
+    path = "/api/v1/secrets/{id}/"
+    body: Any = secret.proof_body()
+    for action, headers, status in [
+        ("peek", {}, 403),
+        ("peek", {"Ots-Id-Token": wrong}, 403),
+        ("reveal", {}, 403),
+        ("reveal", {"Ots-Id-Token": wrong}, 403),
+        ("peek", {"Ots-Id-Token": token}, 200),
+    ]:
+        case = api[path + action]["POST"].Case(
+            path_parameters={"id": secret.sid}, body=body, headers=headers
+        )
+        response = case.call(base_url=AUDIENCE)
+        assert response.status_code == status, response.text
+        case.validate_response(response, checks=checks)
+    unchanged(app_client, secret)
 
 
 def test_an_ec_key_verifies_when_the_issuer_is_pinned_to_es256(
@@ -386,8 +442,10 @@ def test_issuer_down_is_503_retryable_and_consumes_nothing(
     answer = reveal(app_client, secret, token)
     assert_error(answer, 503, "oidc_unavailable")
     assert answer.headers["retry-after"] == "5"
+    assert_error(peek(app_client, secret, token), 503, "oidc_unavailable")
     unchanged(app_client, secret)
     issuer.down = False
+    assert peek(app_client, secret, token).status_code == 200
     assert reveal(app_client, secret, token).status_code == 200
 
 

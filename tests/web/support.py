@@ -34,12 +34,14 @@ class Cli:
         )
         return env
 
-    def run(self, *args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    def run(
+        self, *args: str, stdin: bytes = b"", env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(
             [sys.executable, "-m", "ots_cli", *args],
             input=stdin,
             capture_output=True,
-            env=self.env(),
+            env=self.env() | (env or {}),
             timeout=300,
             check=False,
         )

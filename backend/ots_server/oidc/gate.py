@@ -6,6 +6,10 @@ Kept out of :mod:`ots_server.api` so the request path there changes by a few lin
 - :meth:`BindingGate.check_create` runs on the create's meta, before the blob is read: a
   binding whose platform has no trusted issuer here, or a server without an audience
   (``OTS_OIDC_AUDIENCE`` / ``OTS_PUBLIC_URL``), is ``422 binding_refused`` (the CLI's exit 10).
+- :meth:`BindingGate.check_peek`: a bound secret's peek (link proof right) needs a verified
+  token too (issue 19: peek and reveal). Without one it is ``403 id_token_required`` whose
+  ``binding`` names the pipeline that can read it (policy, not secret: a client learns whom to
+  ask for a token, and a person whom the link is for); nothing is counted.
 - :meth:`BindingGate.verified_binding` reads the header. Without it, nothing extra happens:
   the store itself refuses a bound secret (``BindingRequired``, 403 ``id_token_required``), so
   an unbound reveal costs no extra store call. With it, one read-only peek (the link check
@@ -64,8 +68,28 @@ class BindingGate:
         info = await store.peek(id, check, now)
         if info.binding is None:
             return None
+        await self._verify(token, info.binding)
+        return info.binding
+
+    async def check_peek(self, headers: Mapping[str, str], binding: str | None) -> None:
+        """Refuse the peek of a bound secret without a verified ID token for its binding."""
+        if binding is None:
+            return
+        token = headers.get(TOKEN_HEADER)
+        if token is None:
+            raise ApiError(
+                403,
+                "id_token_required",
+                "this secret is bound to a CI identity: send that pipeline's ID token in "
+                "Ots-Id-Token",
+                binding=binding,
+            )
+        await self._verify(token, binding)
+
+    async def _verify(self, token: str, binding: str) -> None:
+        """403 ``id_token_rejected`` or 503 ``oidc_unavailable`` unless ``token`` proves it."""
         try:
-            await self.verifier.verify(token, parse_binding(info.binding))
+            await self.verifier.verify(token, parse_binding(binding))
         except TokenRejected as exc:
             raise ApiError(403, "id_token_rejected", exc.reason) from None
         except OidcUnavailable as exc:
@@ -77,4 +101,3 @@ class BindingGate:
                 "nothing was consumed, retry later",
                 headers={"Retry-After": str(RETRY_AFTER)},
             ) from None
-        return info.binding

@@ -1,12 +1,9 @@
 /*
  * ots-format.js: the browser's reader of docs/FORMAT.md (ots secret format, version 1).
  *
- * One module, no I/O, no DOM: base64url, the header, the key schedule (HKDF-SHA256 and
- * Argon2id), suite 1 (XChaCha20-Poly1305) and suite 2 (secretstream), the envelope, padding and
- * every strict check the spec names, with the spec's error classes. The UI module (reveal.js)
- * talks to the network and the page; this file only turns bytes into bytes or an error. The
- * link grammar is ots-links.js (a page gets its id and key from the address the browser
- * already parsed, so the reveal page does not load it).
+ * No I/O, no DOM: the header, the key schedule, both suites, the envelope, padding and every
+ * check the spec names, with its error classes: bytes in, bytes or an error out. The link
+ * grammar is ots-links.js (the reveal page does not load it: the browser parsed the address).
  *
  * Invariants:
  * - Every rejection is an OtsFormatError whose `kind` is one of BadLink, FormatError,

@@ -116,6 +116,7 @@
       if (error.status === 404) return fail("not_found");
       if (error.status === 410) return fail(...goneMessage(error.body));
       if (error.status === 429) return fail("rate_limited", { seconds: error.retryAfter });
+      if (error.body.binding) return fail("bound", { who: error.body.binding });
       return fail("server_error", { status: error.status });
     }
     if (error instanceof F.OtsFormatError) {
