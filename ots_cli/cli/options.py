@@ -159,8 +159,9 @@ ForOption = Annotated[
         "--for",
         metavar="IDENTITY",
         help=(
-            "Bind the secret to a CI identity: github:OWNER/REPO[@REF][:ENVIRONMENT] or "
-            "gitlab:GROUP/PROJECT[@REF]. Only that pipeline can reveal it (docs/ci.md)."
+            "Bind the secret to a CI identity: github:OWNER/REPO[@REF][:ENVIRONMENT][:WORKFLOW] "
+            "(a workflow without environment: ::WORKFLOW) or gitlab:GROUP/PROJECT[@REF]. Only "
+            "that pipeline can reveal it (docs/ci.md)."
         ),
     ),
 ]

@@ -3,7 +3,7 @@
 The canonical text is what goes into the header (and so into the associated data of every
 AEAD call) and what the server stores and enforces::
 
-    github:OWNER/REPO[@refs/…][:ENVIRONMENT]
+    github:OWNER/REPO[@refs/…][:ENVIRONMENT][:WORKFLOW]   (no environment: …::WORKFLOW)
     gitlab:GROUP/…/PROJECT[@REF]
 
 :func:`parse_binding` accepts only that canonical text (a header that carries anything else is
@@ -23,13 +23,18 @@ __all__ = ["MAX_BINDING_BYTES", "binding_from_option", "describe_binding", "pars
 MAX_BINDING_BYTES = 255
 
 _REF = r"[!-9;-~]+"  # printable ASCII without ':' (git forbids ':' in refs; it ends the ref)
+_NAME = r"[A-Za-z0-9._-]{1,255}"
+# ":ENVIRONMENT", ":ENVIRONMENT:WORKFLOW" or "::WORKFLOW" (':' ends a ref and an environment).
 _GITHUB = re.compile(
     rf"github:([A-Za-z0-9-]{{1,39}})/([A-Za-z0-9._-]{{1,100}})(?:@(refs/{_REF}))?"
-    r"(?::([A-Za-z0-9._-]{1,255}))?",
+    rf"(?::(?:({_NAME})(?::({_NAME}))?|:({_NAME})))?",
     re.ASCII,
 )
 _GITLAB = re.compile(rf"gitlab:([A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)+)(?:@({_REF}))?", re.ASCII)
-_USAGE = "expected github:OWNER/REPO[@REF][:ENVIRONMENT] or gitlab:GROUP/PROJECT[@REF]"
+_USAGE = (
+    "expected github:OWNER/REPO[@REF][:ENVIRONMENT][:WORKFLOW] (no environment: "
+    "github:OWNER/REPO[@REF]::WORKFLOW) or gitlab:GROUP/PROJECT[@REF]"
+)
 
 
 def parse_binding(text: str) -> str:
@@ -39,6 +44,8 @@ def parse_binding(text: str) -> str:
     if match := _GITHUB.fullmatch(text):
         if match.group(2) in (".", ".."):
             raise ValueError("a repository name cannot be . or ..")
+        if (match.group(5) or match.group(6)) in (".", ".."):
+            raise ValueError("a workflow file name cannot be . or ..")
         return text
     if match := _GITLAB.fullmatch(text):
         if any(part in (".", "..") for part in match.group(1).split("/")):
@@ -63,8 +70,10 @@ def describe_binding(binding: str) -> str:
     """A short human description: ``the GitHub Actions workflows of octo/app on refs/heads/main
     in environment production``."""
     if match := _GITHUB.fullmatch(binding):
-        owner, repo, ref, environment = match.groups()
+        owner, repo, ref, environment, workflow, only_workflow = match.groups()
         text = f"GitHub Actions jobs of {owner}/{repo}"
+        if workflow or only_workflow:
+            text += f" in workflow {workflow or only_workflow}"
         if ref:
             text += f" on {ref}"
         if environment:

@@ -341,3 +341,16 @@ def test_an_unreachable_runner_token_service_is_exit_9(stage: Stage) -> None:
     assert got.code == 9, got.err
     assert "nothing was consumed" in got.err
     assert stage.views_left(link) == 1
+
+
+def test_a_workflow_pin_admits_only_that_workflow_file(stage: Stage) -> None:
+    link = stage.share(b"release only", "--for", GITHUB_FOR + ":release.yml")
+    lint = GITHUB_CLAIMS["job_workflow_ref"].replace("release.yml", "lint.yml")
+    stage.issuer.runner_claims = {**GITHUB_CLAIMS, "job_workflow_ref": lint}
+    refused = run_cli(["get", link], env=stage.github_job())
+    assert refused.code == 4, refused.err
+    assert "job_workflow_ref" in refused.err
+    assert stage.views_left(link) == 1
+    stage.issuer.runner_claims = dict(GITHUB_CLAIMS)
+    got = run_cli(["get", link], env=stage.github_job())
+    assert (got.code, got.out) == (0, b"release only")

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ots_cli.core.binding import binding_from_option, parse_binding
+from ots_cli.core.binding import binding_from_option, describe_binding, parse_binding
 from ots_cli.core.envelope import (
     MAX_ENVELOPE_LENGTH,
     MAX_MEDIA_TYPE_BYTES,
@@ -292,6 +292,12 @@ def test_non_canonical_bindings_are_refused(binding: str) -> None:
         ("github:octo/app@main:prod", "github:octo/app@refs/heads/main:prod"),
         ("github:octo/app@refs/tags/v1", "github:octo/app@refs/tags/v1"),
         ("github:octo/app:prod", "github:octo/app:prod"),
+        (
+            "github:octo/app@main:prod:release.yml",
+            "github:octo/app@refs/heads/main:prod:release.yml",
+        ),
+        ("github:octo/app@main::release.yml", "github:octo/app@refs/heads/main::release.yml"),
+        ("github:octo/app::release.yml", "github:octo/app::release.yml"),
         ("gitlab:g/p@main", "gitlab:g/p@main"),
     ],
 )
@@ -558,3 +564,20 @@ def test_blob_length_and_chunk_count() -> None:
     assert chunk_count(1 << 40) == math.ceil((1 << 40) / CHUNK_SIZE)
     with pytest.raises(ValueError, match="suite"):
         blob_length(55, 1600, 7)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("binding", "described"),
+    [
+        ("github:o/r", "GitHub Actions jobs of o/r"),
+        (
+            "github:o/r@refs/heads/main:prod:release.yml",
+            "GitHub Actions jobs of o/r in workflow release.yml on refs/heads/main in "
+            "environment prod",
+        ),
+        ("github:o/r::release.yml", "GitHub Actions jobs of o/r in workflow release.yml"),
+        ("gitlab:g/p@main", "GitLab CI jobs of g/p on main"),
+    ],
+)
+def test_a_binding_is_described_for_people(binding: str, described: str) -> None:
+    assert describe_binding(binding) == described

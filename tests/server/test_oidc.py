@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+from binding_cases import GRAMMAR_CASES
 from cryptography.hazmat.primitives import serialization
 from oidc_issuer import GITHUB_CLAIMS, GITLAB_CLAIMS, LocalIssuer, rsa_key, running_issuer
 from starlette.testclient import TestClient
@@ -187,6 +188,29 @@ def test_gitlab_binding_checks_project_path_and_ref(
     unchanged(app_client, secret)
     answer = reveal(app_client, secret, issuer.mint(GITLAB_CLAIMS, audience=AUDIENCE))
     assert answer.status_code == 200, answer.text
+
+
+def test_a_workflow_pin_checks_job_workflow_ref(
+    app_client: TestClient, issuer: LocalIssuer
+) -> None:
+    """`:ENVIRONMENT:WORKFLOW` pins GitHub's job_workflow_ref to that file of the repository,
+    at the binding's ref or, without one, at the token's own ref."""
+    release = "octo-org/deploy/.github/workflows/release.yml@refs/heads/main"
+    with_ref = bound_secret(app_client, GITHUB_BOUND + ":release.yml")
+    other = {**GITHUB_CLAIMS, "job_workflow_ref": release.replace("release", "lint")}
+    refused = reveal(app_client, with_ref, issuer.mint(other, audience=AUDIENCE))
+    assert "job_workflow_ref" in assert_error(refused, 403, "id_token_rejected")["detail"]
+    unchanged(app_client, with_ref)
+    right = {**GITHUB_CLAIMS, "job_workflow_ref": release}
+    assert reveal(app_client, with_ref, issuer.mint(right, audience=AUDIENCE)).status_code == 200
+    # No ref in the binding: any ref, but the workflow file at the ref the job runs on.
+    any_ref = bound_secret(app_client, "github:octo-org/deploy::release.yml")
+    on_dev = {**GITHUB_CLAIMS, "ref": "refs/heads/dev", "environment": "x"}
+    stale = {**on_dev, "job_workflow_ref": release}  # the file at another ref than the job's
+    refused = reveal(app_client, any_ref, issuer.mint(stale, audience=AUDIENCE))
+    assert_error(refused, 403, "id_token_rejected")
+    fresh = {**on_dev, "job_workflow_ref": release.replace("main", "dev")}
+    assert reveal(app_client, any_ref, issuer.mint(fresh, audience=AUDIENCE)).status_code == 200
 
 
 def test_a_binding_without_ref_or_environment_pins_only_the_repository(
@@ -566,38 +590,6 @@ def test_http_issuers_need_the_test_only_switch(tmp_path: Path) -> None:
 
 
 # -- the two copies of the binding grammar ---------------------------------------------------------
-
-GRAMMAR_CASES = [
-    "github:octo/app",
-    "github:octo/app@refs/tags/v1.2",
-    "github:octo/app:prod",
-    "github:o-1/r.e_p@refs/heads/feat/x@y:env-1.a",
-    "gitlab:group/project",
-    "gitlab:group/sub/project@main",
-    "gitlab:g/p@v1.0",
-    "github:" + "o" * 39 + "/" + "r" * 100 + "@refs/heads/" + "b" * 95,
-    "",
-    "github:",
-    "github:octo",
-    "github:octo/",
-    "github:octo/app@main",
-    "github:octo/app@",
-    "github:octo/app:",
-    "github:octo/app:pro duction",
-    "github:octo/..",
-    "github:oc_to/app",
-    "GitHub:octo/app",
-    "gitlab:project",
-    "gitlab:group/../project",
-    "gitlab:group/./project",
-    "gitlab:group/project@",
-    "gitlab:group/project:env",
-    "bitbucket:a/b",
-    "github:octo/app@refs/heads/m\u00e4in",
-    "github:" + "o" * 40 + "/app",
-    "github:octo/" + "r" * 101,
-    "gitlab:" + "/".join(["g" * 60] * 5),
-]
 
 
 @pytest.mark.parametrize("text", GRAMMAR_CASES)

@@ -257,3 +257,38 @@ def test_reader_page_loads_without_violations(
     assert page.evaluate("typeof OtsFormat.Opener") == "function"
     assert watched.csp_violations(page) == []
     assert watched.page_errors == []
+
+
+def test_page_reader_agrees_on_the_binding_grammar(server: ServerProcess, browser: Any) -> None:
+    """The reader's copy of the binding grammar (ots-format.js) gives the server's verdict on
+    every text of tests/binding_cases.py, each put in a bound header (FORMAT.md, Binding)."""
+    from binding_cases import GRAMMAR_CASES
+
+    from ots_server.oidc.binding import parse_binding
+
+    def header(text: bytes) -> str:
+        fixed = b"\x89OTS\x01\x01\x02" + bytes(16) + (1600).to_bytes(8, "big") + bytes(24)
+        return b64(fixed + bytes([len(text)]) + text)
+
+    cases = [t for t in GRAMMAR_CASES if t.isascii() and 1 <= len(t) <= 255]
+    assert len(cases) > 30
+    page: Page = browser.new_page()
+    try:
+        page.goto(f"{server.base_url}/s/AAAAAAAAAAAAAAAAAAAAAA")
+        page.wait_for_load_state("load")
+        verdicts = page.evaluate(
+            """(headers) => headers.map((h) => {
+              const bytes = Uint8Array.from(atob(h), (c) => c.charCodeAt(0));
+              try { return globalThis.OtsFormat.parseHeader(bytes).binding; }
+              catch (e) { return e.kind; }
+            })""",
+            [header(t.encode()) for t in cases],
+        )
+    finally:
+        page.close()
+    for text, verdict in zip(cases, verdicts, strict=True):
+        try:
+            expected = parse_binding(text).text
+        except ValueError:
+            expected = "FormatError"
+        assert verdict == expected, text

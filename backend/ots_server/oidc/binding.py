@@ -3,7 +3,7 @@
 The grammar is docs/FORMAT.md's ("Binding"); ots_cli.core.binding holds the client's copy
 (the two packages never import each other) and tests check both against the same cases::
 
-    github:OWNER/REPO[@REF][:ENVIRONMENT]
+    github:OWNER/REPO[@REF][:ENVIRONMENT][:WORKFLOW]   (no environment: …::WORKFLOW)
     gitlab:GROUP/…/PROJECT[@REF]
 
 Invariants:
@@ -25,9 +25,11 @@ MAX_BINDING_BYTES = 255
 
 # A ref is printable ASCII without ':' (git forbids ':' in ref names; it ends the ref).
 _REF = r"[!-9;-~]+"
+_NAME = r"[A-Za-z0-9._-]{1,255}"
+# ":ENVIRONMENT", ":ENVIRONMENT:WORKFLOW" or "::WORKFLOW" (':' ends a ref and an environment).
 _GITHUB = re.compile(
     rf"github:([A-Za-z0-9-]{{1,39}})/([A-Za-z0-9._-]{{1,100}})(?:@(refs/{_REF}))?"
-    r"(?::([A-Za-z0-9._-]{1,255}))?",
+    rf"(?::(?:({_NAME})(?::({_NAME}))?|:({_NAME})))?",
     re.ASCII,
 )
 _GITLAB = re.compile(
@@ -46,11 +48,22 @@ class Binding:
     project: str
     ref: str | None
     environment: str | None
+    #: GitHub: the file name of the job's workflow in the repository's ``.github/workflows/``.
+    workflow: str | None = None
 
-    def claims(self) -> dict[str, str]:
-        """The ID-token claims this binding pins, by claim name."""
+    def claims(self, ref_claim: str | None = None) -> dict[str, str]:
+        """The ID-token claims this binding pins, by claim name. ``ref_claim``: the token's
+        own ``ref``, which a workflow pin without a ref of its own is completed with: GitHub's
+        ``job_workflow_ref`` is ``OWNER/REPO/.github/workflows/FILE@REF`` for the workflow
+        file the job runs, at the ref it runs on."""
         if self.platform == "github":
             pinned = {"repository": self.project, "ref": self.ref, "environment": self.environment}
+            if self.workflow is not None:
+                at = self.ref or ref_claim
+                # No ref anywhere: a value no claim can equal (the token lacks its `ref`).
+                pinned["job_workflow_ref"] = (
+                    f"{self.project}/.github/workflows/{self.workflow}@{at}" if at else "\x00"
+                )
         else:
             pinned = {"project_path": self.project, "ref": self.ref}
         return {name: value for name, value in pinned.items() if value is not None}
@@ -61,15 +74,18 @@ def parse_binding(text: str) -> Binding:
     if not isinstance(text, str) or not text.isascii() or len(text) > MAX_BINDING_BYTES:
         raise ValueError("expected at most 255 ASCII characters")
     if match := _GITHUB.fullmatch(text):
-        owner, repo, ref, environment = match.groups()
+        owner, repo, ref, environment, workflow, only_workflow = match.groups()
         if repo in (".", ".."):
             raise ValueError("a repository name cannot be . or ..")
-        return Binding(text, "github", f"{owner}/{repo}", ref, environment)
+        workflow = workflow or only_workflow
+        if workflow in (".", ".."):
+            raise ValueError("a workflow file name cannot be . or ..")
+        return Binding(text, "github", f"{owner}/{repo}", ref, environment, workflow)
     if match := _GITLAB.fullmatch(text):
         project, ref = match.groups()
         if any(part in (".", "..") for part in project.split("/")):
             raise ValueError("a project path cannot contain . or .. segments")
         return Binding(text, "gitlab", project, ref, None)
     raise ValueError(
-        "expected github:OWNER/REPO[@refs/…][:ENVIRONMENT] or gitlab:GROUP/PROJECT[@REF]"
+        "expected github:OWNER/REPO[@refs/…][:ENVIRONMENT][:WORKFLOW] or gitlab:GROUP/PROJECT[@REF]"
     )

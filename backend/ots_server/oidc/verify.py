@@ -15,7 +15,9 @@ Checks, in order (each failure names the check, never the token or a claim's val
 3. The signature (PyJWT), then ``iss`` equal to the issuer URL, ``aud`` containing the
    audience, ``exp`` and ``iat`` present, ``exp``/``nbf``/``iat`` within :data:`LEEWAY`.
 4. Each claim the binding pins (:meth:`~ots_server.oidc.binding.Binding.claims`) is a string
-   equal, byte for byte, to the binding's value (compared in constant time).
+   equal, byte for byte, to the binding's value (compared in constant time); a workflow pin
+   is GitHub's ``job_workflow_ref``, completed with the token's ``ref`` when the binding names
+   no ref.
 
 Tokens are never logged, stored or echoed; only the outcome is.
 """
@@ -94,7 +96,9 @@ class Verifier:
         except JwksUnavailable as exc:
             raise OidcUnavailable(str(exc)) from exc
         claims = self._decode(token, jwk, alg, issuer)
-        for name, wanted in binding.claims().items():
+        ref_claim = claims.get("ref")
+        pinned = binding.claims(ref_claim if isinstance(ref_claim, str) else None)
+        for name, wanted in pinned.items():
             got = claims.get(name)
             if not isinstance(got, str) or not hmac.compare_digest(
                 got.encode("utf-8"), wanted.encode("ascii")

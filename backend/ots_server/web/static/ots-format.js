@@ -25,7 +25,7 @@
   const SUITE_SEALED = 1;
   const SUITE_STREAM = 2;
   const FLAG_PASSPHRASE = 0x01;
-  const BINDING = /^(github:[a-zA-Z\d-]{1,39}\/(?!\.\.?([@:]|$))[\w.-]{1,100}(@refs\/[!-9;-~]+)?(:[\w.-]+)?|gitlab:((?!\.\.?(\/|@|$))[\w.-]+\/)+(?!\.\.?(@|$))[\w.-]+(@[!-9;-~]+)?)$/;
+  const BINDING = /^(github:[a-zA-Z\d-]{1,39}\/(?!\.\.?([@:]|$))[\w.-]{1,100}(@refs\/[!-9;-~]+)?(:[\w.-]+(:(?!\.\.?$)[\w.-]+)?|::(?!\.\.?$)[\w.-]+)?|gitlab:((?!\.\.?(\/|@|$))[\w.-]+\/)+(?!\.\.?(@|$))[\w.-]+(@[!-9;-~]+)?)$/;
   const NONCE_BYTES = 24;
   const HEADER_LENGTH = 55;
   const HEADER_LENGTH_KDF = 79;
