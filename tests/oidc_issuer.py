@@ -26,11 +26,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from processes import ServerProcess, free_port
 
 RUNNER_BEARER = "runner-request-token-for-tests"
 
@@ -181,3 +183,25 @@ GITHUB_CLAIMS = {
     "job_workflow_ref": "octo-org/deploy/.github/workflows/release.yml@refs/heads/main",
 }
 GITLAB_CLAIMS = {"project_path": "group/sub/project", "ref": "main", "ref_type": "branch"}
+
+
+@contextmanager
+def bound_server(directory: Path, issuers: str) -> Iterator[ServerProcess]:
+    """A real ots-server (uvicorn) in ``directory`` trusting ``issuers`` (OTS_OIDC_ISSUERS,
+    loopback http allowed), whose public URL is its own address: tokens minted for its
+    ``base_url`` carry the audience it expects."""
+    port = free_port()
+    server = ServerProcess.in_directory(
+        directory,
+        env={
+            "OTS_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "OTS_OIDC_ISSUERS": issuers,
+            "OTS_OIDC_ALLOW_HTTP_LOOPBACK": "true",
+        },
+    )
+    server.port = port
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

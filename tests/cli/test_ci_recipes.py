@@ -386,24 +386,12 @@ def test_recipe_shell_wait(stage: Stage) -> None:
 def bound_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, Any]]:
     """A server that trusts a local OIDC issuer (tests/oidc_issuer.py) for both platforms; its
     public URL is its own address, so tokens minted for it carry the audience it expects."""
-    from oidc_issuer import running_issuer
+    from oidc_issuer import bound_server, running_issuer
 
     with running_issuer() as issuer:
-        port = free_port()
-        process = ServerProcess.in_directory(
-            tmp_path_factory.mktemp("recipes-bound-server"),
-            env={
-                "OTS_PUBLIC_URL": f"http://127.0.0.1:{port}",
-                "OTS_OIDC_ISSUERS": f"github={issuer.url};gitlab={issuer.url}",
-                "OTS_OIDC_ALLOW_HTTP_LOOPBACK": "true",
-            },
-        )
-        process.port = port
-        process.start()
-        try:
+        issuers = f"github={issuer.url};gitlab={issuer.url}"
+        with bound_server(tmp_path_factory.mktemp("recipes-bound-server"), issuers) as process:
             yield process, issuer
-        finally:
-            process.stop()
 
 
 def test_recipe_shell_share_bound(tmp_path: Path, bound_server: tuple[ServerProcess, Any]) -> None:

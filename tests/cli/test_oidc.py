@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from oidc_issuer import (
     GITLAB_CLAIMS,
     RUNNER_BEARER,
     LocalIssuer,
+    bound_server,
     running_issuer,
 )
 from processes import ServerProcess, free_port
@@ -80,21 +80,9 @@ class Stage:
 @pytest.fixture(scope="module")
 def stage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stage]:
     with running_issuer() as issuer:
-        port = free_port()
-        server = ServerProcess.in_directory(
-            tmp_path_factory.mktemp("oidc-server"),
-            env={
-                "OTS_PUBLIC_URL": f"http://127.0.0.1:{port}",
-                "OTS_OIDC_ISSUERS": f"github={issuer.url} RS256,ES256;gitlab={issuer.url}",
-                "OTS_OIDC_ALLOW_HTTP_LOOPBACK": "true",
-            },
-        )
-        server.port = port
-        server.start()
-        try:
+        issuers = f"github={issuer.url} RS256,ES256;gitlab={issuer.url}"
+        with bound_server(tmp_path_factory.mktemp("oidc-server"), issuers) as server:
             yield Stage(issuer, server)
-        finally:
-            server.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -210,28 +198,8 @@ def test_a_token_for_another_audience_is_refused(stage: Stage) -> None:
     assert stage.views_left(link, GITLAB_CLAIMS) == 1
 
 
-@contextmanager
-def fresh_server(tmp_path: Path, issuers: str) -> Iterator[ServerProcess]:
-    """A server of its own (an empty key cache), trusting ``issuers`` (OTS_OIDC_ISSUERS)."""
-    port = free_port()
-    server = ServerProcess.in_directory(
-        tmp_path,
-        env={
-            "OTS_PUBLIC_URL": f"http://127.0.0.1:{port}",
-            "OTS_OIDC_ISSUERS": issuers,
-            "OTS_OIDC_ALLOW_HTTP_LOOPBACK": "true",
-        },
-    )
-    server.port = port
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 def test_issuer_down_is_exit_9_and_consumes_nothing(tmp_path: Path) -> None:
-    with running_issuer() as issuer, fresh_server(tmp_path, f"github={issuer.url}") as server:
+    with running_issuer() as issuer, bound_server(tmp_path, f"github={issuer.url}") as server:
         stage = Stage(issuer, server)
         stage.issuer.runner_claims = dict(GITHUB_CLAIMS)
         link = stage.share(b"later", "--for", GITHUB_FOR)
@@ -245,7 +213,7 @@ def test_issuer_down_is_exit_9_and_consumes_nothing(tmp_path: Path) -> None:
 
 
 def test_share_for_an_untrusted_platform_is_exit_10(tmp_path: Path) -> None:
-    with running_issuer() as issuer, fresh_server(tmp_path, f"github={issuer.url}") as server:
+    with running_issuer() as issuer, bound_server(tmp_path, f"github={issuer.url}") as server:
         env = cli_env(OTS_SERVER=server.base_url)
         refused = run_cli(["share", "--for", GITLAB_FOR], stdin=b"v", env=env)
         assert refused.code == 10, refused.err

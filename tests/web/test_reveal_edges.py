@@ -156,36 +156,24 @@ def test_the_page_applies_the_clis_kdf_rule(
 def test_a_bound_secret_is_not_released_to_a_browser(tmp_path: Path, page: Page) -> None:
     """A browser has no CI identity: the server refuses even the peek without an ID token,
     naming the binding, and the page says whom the secret is for; nothing is consumed."""
-    from oidc_issuer import running_issuer
-    from processes import free_port
+    from oidc_issuer import bound_server, running_issuer
 
-    with running_issuer() as issuer:
-        port = free_port()
-        server = ServerProcess.in_directory(
-            tmp_path / "server",
-            env={
-                "OTS_PUBLIC_URL": f"http://127.0.0.1:{port}",
-                "OTS_OIDC_ISSUERS": f"github={issuer.url}",
-                "OTS_OIDC_ALLOW_HTTP_LOOPBACK": "true",
-            },
+    with (
+        running_issuer() as issuer,
+        bound_server(tmp_path / "server", f"github={issuer.url}") as server,
+    ):
+        cli = Cli(server.base_url, tmp_path / "home")
+        link = cli.share(b"ci only", "--for", "github:octo-org/deploy@main")
+        open_link(page, link)
+        expect(page.locator("#error-text")).to_contain_text(
+            "only be read by the CI pipeline it is bound to "
+            "(github:octo-org/deploy@refs/heads/main), not in a browser"
         )
-        server.port = port
-        server.start()
-        try:
-            cli = Cli(server.base_url, tmp_path / "home")
-            link = cli.share(b"ci only", "--for", "github:octo-org/deploy@main")
-            open_link(page, link)
-            expect(page.locator("#error-text")).to_contain_text(
-                "only be read by the CI pipeline it is bound to "
-                "(github:octo-org/deploy@refs/heads/main), not in a browser"
-            )
-            assert error_reason(page) == "bound"
-            expect(page.get_by_role("button", name="Reveal the secret")).to_have_count(0)
-            token = issuer.mint(
-                {"repository": "octo-org/deploy", "ref": "refs/heads/main"},
-                audience=server.base_url,
-            )
-            peeked = cli.run("--json", "peek", link, env={"OTS_ID_TOKEN": token})
-            assert b'"views_left":1' in peeked.stdout.replace(b" ", b"")
-        finally:
-            server.stop()
+        assert error_reason(page) == "bound"
+        expect(page.get_by_role("button", name="Reveal the secret")).to_have_count(0)
+        token = issuer.mint(
+            {"repository": "octo-org/deploy", "ref": "refs/heads/main"},
+            audience=server.base_url,
+        )
+        peeked = cli.run("--json", "peek", link, env={"OTS_ID_TOKEN": token})
+        assert b'"views_left":1' in peeked.stdout.replace(b" ", b"")
