@@ -18,6 +18,7 @@ import typer
 from ots_cli.cli.options import (
     AttemptsOption,
     CopyOption,
+    ForOption,
     LabelOption,
     NewPassphraseFileOption,
     PassphraseOption,
@@ -74,6 +75,7 @@ def generate(
     label: LabelOption = None,
     wait: WaitOption = False,
     timeout: TimeoutOption = None,
+    for_: ForOption = None,
 ) -> None:
     """Generate a strong random password; print it, or share it directly with --share."""
     rt: Runtime = ctx.obj
@@ -85,7 +87,7 @@ def generate(
     if not 1 <= length <= 4096:
         raise UsageError("--length must be between 1 and 4096")
     options = ShareOptions(
-        ttl, views, passphrase, passphrase_file, attempts, copy, qr, label, wait, timeout
+        ttl, views, passphrase, passphrase_file, attempts, copy, qr, label, wait, timeout, for_
     )
     if options != ShareOptions() and not share_it:
         raise UsageError("share options need --share")
