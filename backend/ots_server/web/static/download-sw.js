@@ -166,8 +166,11 @@ function download(job) {
           const ahead = () => job.pieces.slice(0, -1).reduce((n, piece) => n + piece.length, 0);
           while (!job.finished && (job.pieces.length < 2 || ahead() < 1 << 20)) await more(job);
         } catch (error) {
+          job.failure = error instanceof F.OtsFormatError ? "format" : "network";
           controller.error(error);
-          return end(job, { failed: error instanceof F.OtsFormatError ? "format" : "network" });
+          // A file chosen in a dialog: save() tells the page once the writable is aborted
+          // (the file released and holding nothing), not before.
+          return job.writable ? undefined : end(job, { failed: job.failure });
         }
         // Everything but the newest piece: it may be the last before a final tag not yet seen.
         const ready = job.pieces.splice(0, job.pieces.length - (job.finished ? 0 : 1));
@@ -197,10 +200,11 @@ async function save(token, handle) {
     job.streaming = false;
     return job.port.postMessage({ unwritable: true }); // the page downloads it instead
   }
-  // Done once the file is closed (moved into place), not merely once the stream ended.
+  // Done once the file is closed (moved into place), not merely once the stream ended; failed
+  // once pipeTo has aborted the writable, so the page never reports ahead of the discard.
   await download(job).pipeTo(job.writable).then(
     () => end(job, { done: true }),
-    () => end(job, { failed: "network" })
+    () => end(job, { failed: job.failure || "network" })
   );
 }
 
