@@ -79,18 +79,25 @@ def group_peak_rss(group: int) -> int:
     return peak
 
 
-def group_cpu(group: int) -> float:
-    """CPU seconds (user + system) used so far by the processes in ``group``: a server this
-    module started is the leader of its group, so ``group_cpu(proc.pid)`` is that server with
+def group_times(group: int) -> tuple[float, float]:
+    """User and system CPU seconds used so far by the processes in ``group``: a server this
+    module started is the leader of its group, so ``group_times(proc.pid)`` is that server with
     all its worker processes."""
-    ticks = 0
+    user = system = 0
     for entry in _members(group):
         try:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15 of stat)
-    return ticks / os.sysconf("SC_CLK_TCK")
+        # utime, stime (fields 14, 15 of stat)
+        user, system = user + int(fields[11]), system + int(fields[12])
+    tick = os.sysconf("SC_CLK_TCK")
+    return user / tick, system / tick
+
+
+def group_cpu(group: int) -> float:
+    """CPU seconds (user + system) used so far by the processes in ``group``."""
+    return sum(group_times(group))
 
 
 def stop_on_sigterm() -> None:

@@ -78,6 +78,11 @@ def test_sweep() -> None:
 
 
 def test_ab() -> None:
-    done = _bench("bench.ab", "--rounds", "1", "--seconds", "1", "a:", "b:")
+    done = _bench("bench.ab", "--rounds", "1", "--seconds", "1", "--floor", "a:", "b:")
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "pairs" in done.stdout.splitlines()[-1]
+    medians = done.stdout.splitlines()[-6:]
+    assert [line.split()[:2] for line in medians] == [
+        [name, mode] for name in ("a", "b", "floor") for mode in ("create", "pairs")
+    ], done.stdout
+    # Every contender's CPU per unit was read from /proc: a positive figure.
+    assert all(float(line.split("CPU")[1].split()[0]) > 0 for line in medians), done.stdout

@@ -50,7 +50,8 @@ def _client(base_url: str) -> httpx.AsyncClient:
 
 def _last_pid(server: ServerProcess) -> int:
     lines = [json.loads(line) for line in server.output().splitlines() if line.startswith("{")]
-    return next(line["pid"] for line in reversed(lines) if line.get("route") == "/healthz")
+    pid: int = next(line["pid"] for line in reversed(lines) if line.get("route") == "/healthz")
+    return pid
 
 
 async def _spread_over_workers(
