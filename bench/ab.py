@@ -14,7 +14,8 @@ pre-built secrets as in bench/compare.py).
 Each run also reads the server's CPU (user and system time of its process group, from
 ``/proc``) before and after, so besides the rates it reports CPU per create and per pair: on a
 machine shared with other jobs the rates move with whatever else runs, while the CPU a request
-costs moves much less. The medians per configuration come last, with their spread; on a noisy
+costs moves much less. Each run also prints the size of the store's WAL file after it. The
+medians per configuration come last, with their spread; on a noisy
 machine, only back-to-back rounds like these tell a real difference from drift, and a
 difference smaller than the spread between rounds is none.
 """
@@ -122,11 +123,15 @@ def main() -> int:
                         got.user_us.append(user)
                         got.system_us.append(system)
                         got.tails.append(run.p99_ms / run.p50_ms if run.p50_ms else 0.0)
+                        # The WAL file's size after the run: its largest so far (SQLite reuses
+                        # the file from its start when the WAL restarts, and never shrinks it
+                        # but in a TRUNCATE checkpoint).
+                        wal = sum(p.stat().st_size for p in data.rglob("*-wal")) / 1e6
                         print(
                             f"round {round_ + 1} {name:10} {mode:6} {run.per_second:7.0f}/s "
                             f"{user + system:6.0f} µs CPU per {mode.rstrip('s')}"
                             f" (user {user:4.0f}, system {system:4.0f})  "
-                            f"p50 {run.p50_ms:6.2f} ms p99 {run.p99_ms:6.2f} ms",
+                            f"p50 {run.p50_ms:6.2f} ms p99 {run.p99_ms:6.2f} ms  WAL {wal:.0f} MB",
                             flush=True,
                         )
                 finally:

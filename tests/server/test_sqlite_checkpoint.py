@@ -1,7 +1,8 @@
-"""WAL checkpoints run off the request path: a reader pinning the WAL makes a checkpoint report
-"busy" within milliseconds instead of stalling every write for the busy timeout, the result is
-checked and counted, a busy checkpoint is retried soon, and writes get copied into the database
-file by the checkpoint lane rather than inside a request's commit."""
+"""WAL checkpoints: a reader pinning the WAL makes a checkpoint report "busy" within
+milliseconds instead of stalling every write for the busy timeout, the result is checked and
+counted, a busy checkpoint is retried soon, writes get copied into the database file by the
+checkpoint lane, and under sustained writes the writer's own small checkpoints keep the WAL
+restarting instead of growing."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from ots_server.metrics import Metrics
 from ots_server.settings import Settings
 from ots_server.store import Maintenance
 from ots_server.store.memory.store import MemoryStore
+from ots_server.store.sqlite.checkpoint import WRITER_CHECKPOINT_PAGES
+from ots_server.store.sqlite.schema import PAGE_SIZE
 from ots_server.store.sqlite.store import SQLiteStore
 
 from .support import START, FakeClock, SimSecret
@@ -73,6 +76,31 @@ async def test_writes_are_copied_to_the_database_by_the_checkpoint_lane(tmp_path
         assert Path(f"{path}-wal").stat().st_size > 0
     finally:
         await store.close()
+
+
+async def test_the_wal_restarts_under_sustained_writes(tmp_path: Path) -> None:
+    """Concurrent creates with no pause for far longer than the writer's threshold: the WAL
+    file stays near that size (it restarts), where without the writer's checkpoints every
+    frame of the run stayed in it (a checkpoint beside a busy writer never catches up)."""
+    path = tmp_path / "busy.sqlite3"
+    store = SQLiteStore(path)
+    wal = Path(f"{path}-wal")
+    threshold = WRITER_CHECKPOINT_PAGES * PAGE_SIZE
+    try:
+        secrets = [SimSecret.make(6_000) for _ in range(3_000)]
+        largest = 0
+        for start in range(0, len(secrets), 100):  # 100 at a time: group commits of many
+            group = secrets[start : start + 100]
+            await asyncio.gather(*(store.create(s.new_secret(START)) for s in group))
+            largest = max(largest, wal.stat().st_size)
+        written = await store.maintenance()
+    finally:
+        await store.close()
+    # The run wrote far more than the threshold: every create touches pages of its own.
+    assert written.complete
+    assert path.stat().st_size > 3 * threshold
+    # One threshold, plus what the last groups wrote before a commit checkpointed.
+    assert largest < 2 * threshold, (largest, threshold)
 
 
 class _Checkpoints(MemoryStore):

@@ -7,6 +7,8 @@ Invariants (the store's module docstring has the reasons):
   the group-commit lane (:mod:`.lane`), reads to a small pool, checkpoints to their own thread
   (:mod:`.checkpoint`). Each thread owns one connection, opened with the store's settings
   (:func:`.schema.connect`); a connection left inside a transaction by an error is thrown away.
+  Only the writer thread's connection checkpoints on commit (``wal_autocheckpoint``), whichever
+  call opened it.
 - ``now`` is adjusted by the whole seconds a call waited (:func:`.lane.late`).
 - The database file is created 0600 before SQLite opens it, and migrated once on open; blob
   files orphaned by an earlier process are swept then too.
@@ -29,7 +31,7 @@ from ots_server.store.outcomes import StoreUnavailable
 from ots_server.store.records import Maintenance
 from ots_server.store.sqlite import tx
 from ots_server.store.sqlite.blobs import SWEEP_GRACE, BlobDir, Staging
-from ots_server.store.sqlite.checkpoint import Checkpointer
+from ots_server.store.sqlite.checkpoint import WRITER_CHECKPOINT_PAGES, Checkpointer
 from ots_server.store.sqlite.lane import Work, WriteLane, late, sqlite_error
 from ots_server.store.sqlite.schema import connect, migrate
 
@@ -53,7 +55,9 @@ class SQLiteEngine:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="ots-sqlite-writer")
+        self._writer = ThreadPoolExecutor(
+            1, thread_name_prefix="ots-sqlite-writer", initializer=self._mark_writer
+        )
         self._readers = ThreadPoolExecutor(readers, thread_name_prefix="ots-sqlite-reader")
         self._closed = False
         self._prepare_file()
@@ -84,11 +88,18 @@ class SQLiteEngine:
     def _thread_connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = connect(self.path, self._busy_ms)
+            # The writer thread's commits checkpoint the WAL (see .checkpoint), whichever call
+            # opens its connection first.
+            writer = getattr(self._local, "writer", False)
+            pages = WRITER_CHECKPOINT_PAGES if writer else 0
+            conn = connect(self.path, self._busy_ms, autocheckpoint=pages)
             self._local.conn = conn
             with self._connections_lock:
                 self._connections.append(conn)
         return conn
+
+    def _mark_writer(self) -> None:
+        self._local.writer = True
 
     def _discard(self, conn: sqlite3.Connection) -> None:
         """Forget this thread's connection; the next call on the thread opens a fresh one."""

@@ -127,11 +127,17 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 
 
 def connect(
-    path: Path, busy_ms: int, *, factory: type[sqlite3.Connection] = sqlite3.Connection
+    path: Path,
+    busy_ms: int,
+    *,
+    autocheckpoint: int = 0,
+    factory: type[sqlite3.Connection] = sqlite3.Connection,
 ) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit) with the store's settings.
 
-    ``factory`` is for tests that need a connection failing on cue (a subclass)."""
+    ``autocheckpoint``: SQLite's ``wal_autocheckpoint`` in pages, 0 (off) but for the writer's
+    connection (see :mod:`ots_server.store.sqlite.checkpoint`). ``factory`` is for tests that
+    need a connection failing on cue (a subclass)."""
     if sqlite3.sqlite_version_info < MIN_SQLITE:
         raise StoreError(f"SQLite {sqlite3.sqlite_version} is too old; 3.35 or newer needed")
     conn = sqlite3.connect(
@@ -151,9 +157,9 @@ def connect(
         # FULL: with NORMAL a power cut can roll back a committed consume (a second read).
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA secure_delete = ON")
-        # Checkpoints run on their own lane, never inside a request's commit (see
-        # ots_server.store.sqlite.checkpoint).
-        conn.execute("PRAGMA wal_autocheckpoint = 0")
+        # Only the writer's commits checkpoint, in small steps; the rest on the checkpoint lane
+        # (see ots_server.store.sqlite.checkpoint).
+        conn.execute(f"PRAGMA wal_autocheckpoint = {int(autocheckpoint)}")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA temp_store = MEMORY")
         conn.execute("PRAGMA trusted_schema = OFF")

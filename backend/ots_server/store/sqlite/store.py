@@ -6,10 +6,12 @@ Durability and deletion:
   so a 201 is never lost and a consumed secret is never resurrected by a crash (with
   ``NORMAL`` a power cut could roll back a delete, which would be a second read).
 - ``secure_delete=ON``: freed pages are overwritten with zeros, so deleted ciphertext does not
-  linger in free pages. Old WAL frames still hold it until the next TRUNCATE checkpoint, which
-  :meth:`SQLiteStore.maintenance` attempts on its own lane and reports as complete or not
-  (see :mod:`ots_server.store.sqlite.checkpoint`; the app calls it periodically and retries
-  soon when it was busy).
+  linger in free pages. Old WAL frames still hold it until they are overwritten (the writer's
+  own small checkpoints keep the WAL restarting from its start, even under sustained writes)
+  or the next TRUNCATE checkpoint empties the file, which :meth:`SQLiteStore.maintenance`
+  attempts on its own lane and reports as complete or not (see
+  :mod:`ots_server.store.sqlite.checkpoint`; the app calls it periodically and retries soon
+  when it was busy).
 
 Concurrency:
 
@@ -28,7 +30,8 @@ Concurrency:
   SELECT and no fsync.)
 - Blocking sqlite3 calls never run on the event loop: writes go to one dedicated writer
   thread (one writer per process avoids busy-waiting between this process's own threads),
-  reads to a small pool, checkpoints to their own thread. Each thread owns one connection.
+  reads to a small pool, checkpoints to their own thread (but for the writer's small ones,
+  inside its commits). Each thread owns one connection.
   Other processes are held off by the write lock and ``busy_timeout``.
 - A write always ends: its changes are kept on success and on an expected outcome (a wrong
   passphrase spends an attempt and must stick) and rolled back on anything else; a group
