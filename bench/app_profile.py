@@ -2,12 +2,15 @@
 
     python -m bench.app_profile                       # SQLite, cProfile of the event loop
     python -m bench.app_profile --store memory --top 40
+    python -m bench.app_profile --store redis         # a redis-server of its own
     python -m bench.app_profile --sort tottime --callers lane.py
 
 Drives the real app exactly as bench/app_cpu.py does (``create_app``, full protocol, 16
 concurrent tasks calling it as ASGI, pre-built create frames and reveal bodies), with the
 event loop's thread under cProfile (the SQLite writer thread is not profiled: its CPU is the
-process CPU minus the loop thread's, both printed). Prints the process CPU per pair and the
+process CPU minus the loop thread's, both printed). With ``--store redis`` the store is a
+``redis-server`` of its own on a free 127.0.0.1 port, stopped at the end; its CPU is not
+counted. Prints the process CPU per pair and the
 loop thread's, then the top functions. cProfile inflates Python-level calls relative to C
 calls; use it for the shape, and bench/app_cpu.py (no profiler) for the figures.
 """
@@ -25,8 +28,10 @@ import threading
 import time
 from pathlib import Path
 
+from bench import servers
 from bench.app_cpu import WARMUP, _drive, _open
 from bench.pool import prebuilt
+from bench.procs import Processes
 from ots_server.app import create_app
 
 #: Where a function's own time is charged, by its file (first match wins); builtins by name.
@@ -39,6 +44,11 @@ PARTS = [
     ("ots_server/bodies.py", "ots: body reading and checks"),
     ("ots_server/codec.py", "ots: body reading and checks"),
     ("ots_server/store/sqlite/", "ots: store, event-loop side (lane hand-off)"),
+    ("ots_server/store/redis/", "ots: Redis store (script calls, replies)"),
+    ("redis/asyncio/connection.py", "redis-py: connection (send, read, timeouts)"),
+    ("redis/asyncio/", "redis-py: client (pool, retry, script, command)"),
+    ("redis/_parsers/", "redis-py: RESP parsing"),
+    ("redis/", "redis-py: other"),
     ("ots_server/store/", "ots: store, event-loop side (lane hand-off)"),
     ("ots_server/", "ots: handlers"),
     ("json/", "json (stdlib)"),
@@ -96,8 +106,10 @@ def _threads() -> dict[str, tuple[float, float]]:
     return out
 
 
-async def _run(kind: str, data: Path, count: int, profile: bool) -> cProfile.Profile | None:
-    settings, store = _open(kind, data, None)
+async def _run(
+    kind: str, data: Path, count: int, profile: bool, redis_url: str | None
+) -> cProfile.Profile | None:
+    settings, store = _open(kind, data, redis_url)
     app = create_app(settings, store, owns_store=False)
     secrets = list(prebuilt(count + WARMUP))
     profiler = cProfile.Profile() if profile else None
@@ -136,7 +148,7 @@ async def _run(kind: str, data: Path, count: int, profile: bool) -> cProfile.Pro
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--store", choices=["memory", "sqlite"], default="sqlite")
+    parser.add_argument("--store", choices=["memory", "sqlite", "redis"], default="sqlite")
     parser.add_argument("--count", type=int, default=2000, help="pairs")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--sort", default="cumulative")
@@ -144,7 +156,16 @@ def main() -> int:
     parser.add_argument("--no-profile", action="store_true", help="only the CPU figures")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ots-app-profile-") as work:
-        profiler = asyncio.run(_run(args.store, Path(work), args.count, not args.no_profile))
+        (Path(work) / "logs").mkdir()
+        procs = Processes(Path(work) / "logs")
+        try:
+            redis_url = None
+            if args.store == "redis":
+                redis_url = servers.redis_url(servers.start_redis(procs, Path(work) / "redis"), 0)
+            run = _run(args.store, Path(work), args.count, not args.no_profile, redis_url)
+            profiler = asyncio.run(run)
+        finally:
+            procs.stop_all()
     if profiler is not None:
         print("own time per part, µs per pair under cProfile (wall time of the loop's thread):")
         for label, micros in parts(pstats.Stats(profiler), args.count):

@@ -86,3 +86,22 @@ def test_ab() -> None:
     ], done.stdout
     # Every contender's CPU per unit was read from /proc: a positive figure.
     assert all(float(line.split("CPU")[1].split()[0]) > 0 for line in medians), done.stdout
+
+
+def test_app_cpu() -> None:
+    done = _bench("bench.app_cpu", "--rounds", "1", "--count", "50")
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = [line.split()[:2] for line in done.stdout.splitlines()[1:] if line.strip()]
+    for store in ("memory", "sqlite", "redis"):
+        assert [store, "create"] in rows, done.stdout
+        assert [store, "pair"] in rows, done.stdout
+
+
+def test_app_profile_on_every_store() -> None:
+    for store in ("memory", "sqlite", "redis"):
+        done = _bench("bench.app_profile", "--store", store, "--count", "50", "--top", "3")
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert done.stdout.startswith(f"{store}: "), done.stdout[:500]
+        assert "own time per part" in done.stdout
+    # The Redis client's own time is charged to parts of its own.
+    assert "redis-py: " in done.stdout

@@ -210,6 +210,11 @@ def test_a_workflow_pin_checks_job_workflow_ref(
     refused = reveal(app_client, any_ref, issuer.mint(stale, audience=AUDIENCE))
     assert_error(refused, 403, "id_token_rejected")
     fresh = {**on_dev, "job_workflow_ref": release.replace("main", "dev")}
+    # A token without a ref cannot complete the pin: refused, saying why, nothing spent.
+    no_ref = {name: value for name, value in fresh.items() if name != "ref"}
+    refused = reveal(app_client, any_ref, issuer.mint(no_ref, audience=AUDIENCE))
+    assert "'ref'" in assert_error(refused, 403, "id_token_rejected")["detail"]
+    unchanged(app_client, any_ref)
     assert reveal(app_client, any_ref, issuer.mint(fresh, audience=AUDIENCE)).status_code == 200
 
 

@@ -51,18 +51,24 @@ class Binding:
     #: GitHub: the file name of the job's workflow in the repository's ``.github/workflows/``.
     workflow: str | None = None
 
+    def needs_ref(self) -> bool:
+        """True when only the token's own ``ref`` can complete the workflow pin."""
+        return self.workflow is not None and not self.ref
+
     def claims(self, ref_claim: str | None = None) -> dict[str, str]:
         """The ID-token claims this binding pins, by claim name. ``ref_claim``: the token's
         own ``ref``, which a workflow pin without a ref of its own is completed with: GitHub's
         ``job_workflow_ref`` is ``OWNER/REPO/.github/workflows/FILE@REF`` for the workflow
-        file the job runs, at the ref it runs on."""
+        file the job runs, at the ref it runs on. A workflow pin with no ref anywhere (the
+        token lacks its ``ref``) is a :class:`ValueError`: :meth:`needs_ref` tells first."""
         if self.platform == "github":
             pinned = {"repository": self.project, "ref": self.ref, "environment": self.environment}
             if self.workflow is not None:
                 at = self.ref or ref_claim
-                # No ref anywhere: a value no claim can equal (the token lacks its `ref`).
+                if not at:
+                    raise ValueError("a workflow pin needs a ref: the binding's or the token's")
                 pinned["job_workflow_ref"] = (
-                    f"{self.project}/.github/workflows/{self.workflow}@{at}" if at else "\x00"
+                    f"{self.project}/.github/workflows/{self.workflow}@{at}"
                 )
         else:
             pinned = {"project_path": self.project, "ref": self.ref}

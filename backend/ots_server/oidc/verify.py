@@ -97,7 +97,10 @@ class Verifier:
             raise OidcUnavailable(str(exc)) from exc
         claims = self._decode(token, jwk, alg, issuer)
         ref_claim = claims.get("ref")
-        pinned = binding.claims(ref_claim if isinstance(ref_claim, str) else None)
+        ref = ref_claim if isinstance(ref_claim, str) and ref_claim else None
+        if ref is None and binding.needs_ref():
+            raise TokenRejected("the ID token has no 'ref' claim, which the workflow pin needs")
+        pinned = binding.claims(ref)
         for name, wanted in pinned.items():
             got = claims.get(name)
             if not isinstance(got, str) or not hmac.compare_digest(
