@@ -288,6 +288,17 @@ def other_key(link: str) -> str:
 # -- processes on a terminal ------------------------------------------------------------------
 
 
+def _signals_as_from_a_shell() -> None:
+    """In the child: Ctrl-C and Ctrl-\\ as an interactive shell leaves them for a command it
+    starts. A test run started in the background of a non-interactive shell (``cmd &``)
+    inherits SIGINT ignored, and so would every child; Python then installs no
+    KeyboardInterrupt handler and the Ctrl-C tests would wait for an exit that never comes."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+
+
 class Terminal:
     """``python -m ots_cli ARGS`` (or ``command ARGS``) with stdin and stderr on one
     pseudo-terminal (the person's screen and keyboard) and stdout on another pseudo-terminal or
@@ -319,6 +330,7 @@ class Terminal:
             env=dict(env),
             cwd=cwd,
             start_new_session=True,
+            preexec_fn=_signals_as_from_a_shell,
         )
         self._screen_path = os.ttyname(screen_slave)
         os.close(screen_slave)
