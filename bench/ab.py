@@ -15,9 +15,9 @@ Each run also reads the server's CPU (user and system time of its process group,
 ``/proc``) before and after, so besides the rates it reports CPU per create and per pair: on a
 machine shared with other jobs the rates move with whatever else runs, while the CPU a request
 costs moves much less. Each run also prints the size of the store's WAL file after it. The
-medians per configuration come last, with their spread; on a noisy
-machine, only back-to-back rounds like these tell a real difference from drift, and a
-difference smaller than the spread between rounds is none.
+medians per configuration come last, with their spread; on a noisy machine, only back-to-back
+rounds like these tell a real difference from drift, and a difference smaller than the spread
+between rounds is none.
 """
 
 from __future__ import annotations
